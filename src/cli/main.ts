@@ -1,0 +1,102 @@
+// CLI entry: picks the command, parses its flags, runs it, prints diagnostics with the one printer and
+// returns the exit code. The only place that turns errors into exit codes.
+import { fileURLToPath } from 'node:url';
+import { exitCodeFor, toDiagnostics } from '../diagnostics.js';
+import { findProjectRoot } from '../project.js';
+import { formatDiagnostics } from '../report/printer.js';
+import { formatHelp, parseArgs } from './args.js';
+import type { CommandIO, CommandSpec } from './command.js';
+import { engineCommands } from './commands/index.js';
+import { handlerRegistry, stageModules } from '../../stages/index.js';
+
+export function allCommands(): CommandSpec[] {
+  return [...engineCommands(handlerRegistry), ...stageModules.flatMap((m) => m.commands ?? [])];
+}
+
+function findCommand(commands: readonly CommandSpec[], argv: readonly string[]): { cmd: CommandSpec; rest: string[] } | undefined {
+  let best: CommandSpec | undefined;
+  for (const c of commands) {
+    if (c.path.every((p, i) => argv[i] === p) && (!best || c.path.length > best.path.length)) best = c;
+  }
+  return best ? { cmd: best, rest: argv.slice(best.path.length) } : undefined;
+}
+
+function topHelp(commands: readonly CommandSpec[], prefix: readonly string[] = []): string {
+  const shown = commands.filter((c) => prefix.every((p, i) => c.path[i] === p));
+  const width = Math.max(...shown.map((c) => c.path.join(' ').length), 10) + 2;
+  const lines = [
+    `Usage: rallycut ${prefix.length ? prefix.join(' ') + ' ' : ''}<command> [options]`,
+    '',
+    'Reproducible training pipeline for the RallyCut volleyball rally detector.',
+    '',
+    'Commands:',
+    ...shown
+      .slice()
+      .sort((a, b) => a.path.join(' ').localeCompare(b.path.join(' ')))
+      .map((c) => `  ${c.path.join(' ').padEnd(width)}${c.summary}`),
+    '',
+    "Run 'rallycut <command> --help' for a command's options.",
+  ];
+  return lines.join('\n') + '\n';
+}
+
+export function defaultIO(): CommandIO {
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort());
+  process.once('SIGTERM', () => controller.abort());
+  return {
+    cwd: process.cwd(),
+    env: process.env,
+    out: (t) => void process.stdout.write(t),
+    err: (t) => void process.stderr.write(t),
+    isTTY: Boolean(process.stdout.isTTY),
+    signal: controller.signal,
+  };
+}
+
+export async function main(argv: readonly string[], io: CommandIO = defaultIO()): Promise<number> {
+  const commands = allCommands();
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    io.out(topHelp(commands));
+    return 0;
+  }
+  if (argv[0] === '--version') {
+    io.out('rallycut 0.1.0\n');
+    return 0;
+  }
+  const found = findCommand(commands, argv);
+  if (!found) {
+    const groupHelp = commands.some((c) => c.path[0] === argv[0]) && argv.length === 1;
+    if (groupHelp || (argv.length === 2 && (argv[1] === '--help' || argv[1] === '-h'))) {
+      io.out(topHelp(commands, [argv[0]!]));
+      return 0;
+    }
+    io.err(formatDiagnostics([{ kind: 'config', message: `unknown command '${argv.join(' ')}'`, notes: ["run 'rallycut --help' for the list"] }]));
+    return 2;
+  }
+  const { cmd, rest } = found;
+  if (rest.includes('--help') || rest.includes('-h')) {
+    const usage = `rallycut ${cmd.path.join(' ')}${cmd.options.length ? ' [options]' : ''}${(cmd.positionals ?? [])
+      .map((p) => ` ${p.required ? '' : '['}${p.name.toUpperCase()}${p.variadic ? '...' : ''}${p.required ? '' : ']'}`)
+      .join('')}`;
+    io.out(formatHelp(usage, cmd.summary, cmd.options, cmd.positionals ?? [], cmd.description));
+    return 0;
+  }
+  try {
+    const args = parseArgs(rest, cmd.options, cmd.positionals ?? []);
+    await cmd.run(args, io);
+    return 0;
+  } catch (err) {
+    const diagnostics = toDiagnostics(err);
+    if (!(err instanceof Error && err.name === 'RallycutError') && process.env.RALLYCUT_DEBUG) io.err(String((err as Error).stack) + '\n');
+    const root = findProjectRoot(io.cwd);
+    if (rest.includes('--json')) io.out(JSON.stringify({ ok: false, errors: diagnostics }, null, 2) + '\n');
+    io.err(formatDiagnostics(diagnostics, root ? { root } : {}));
+    return exitCodeFor(diagnostics);
+  }
+}
+
+// Allow `node dist/src/cli/main.js ...` directly.
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  process.exitCode = await main(process.argv.slice(2));
+}

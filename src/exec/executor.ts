@@ -1,0 +1,19 @@
+// The Executor seam: runs one resolved stage with its deps available and brings back its outs.
+// Implementations: local.ts (default) and modal/ (Modal Sandboxes; a local stand-in backend for tests).
+import type { RegisteredHandler, StageContext } from '../handler.js';
+import type { Stage } from '../pipeline/types.js';
+
+export interface StageRunRequest {
+  readonly stage: Stage;
+  /** The handler for `handler:` stages, with its validated `with:` params. */
+  readonly handler?: RegisteredHandler;
+  readonly handlerParams?: unknown;
+  /** Context passed to handlers; also carries root, cacheDir, log, progress and signal for cmd stages. */
+  readonly ctx: StageContext;
+}
+
+export interface Executor {
+  readonly name: string;
+  /** Resolves when the stage's outs are in place in the workspace; throws RallycutError otherwise. */
+  run(request: StageRunRequest): Promise<void>;
+}

@@ -1,0 +1,73 @@
+// The contract stages/ implement, and the engine facilities a handler may use. stages/ import the engine
+// through this file only, so the engine's internals stay free to change.
+import type { CommandSpec } from './cli/command.js';
+import type { ParamValues } from './pipeline/types.js';
+import type { Progress } from './report/progress.js';
+
+export interface StageContext {
+  /** Absolute project root. */
+  readonly root: string;
+  /** Absolute cache folder (.cache/ unless RALLYCUT_CACHE_DIR). Handlers keep their content stores under it. */
+  readonly cacheDir: string;
+  /** Stage name (NAME or NAME@item), or the command name when run standalone from the CLI. */
+  readonly stage: string;
+  /** Absolute working folder. */
+  readonly wdir: string;
+  /** Absolute paths of the declared deps and outs (empty when run standalone). */
+  readonly deps: readonly string[];
+  readonly outs: readonly string[];
+  /** Values of the params the stage tracks. */
+  readonly params: ParamValues;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** How many parallel jobs the handler may use inside itself. */
+  readonly jobs: number;
+  readonly signal: AbortSignal;
+  /** A log line, prefixed with the stage name by the engine. */
+  log(message: string): void;
+  progress(label: string, total: number, unit?: string): Progress;
+}
+
+export interface StageHandler<P> {
+  /** Used as `handler: <name>` in pipeline.yaml. */
+  readonly name: string;
+  readonly summary: string;
+  /** JSON schema (ajv) for the stage's `with:` block. */
+  readonly schema: Readonly<Record<string, unknown>>;
+  /** Versions of the tools the handler uses (ffmpeg, onnxruntime…); part of the fingerprint. */
+  versions?(ctx: StageContext): Promise<Record<string, string>>;
+  /** Fingerprint of external state (DB rows, a remote listing). null means always run. */
+  stamp?(ctx: StageContext, p: P): Promise<string | null>;
+  /** Writes exactly its declared outs. Throws RallycutError with diagnostics on failure. */
+  run(ctx: StageContext, p: P): Promise<void>;
+}
+
+/** A handler with its params type erased, as the registry holds it. The engine validates `with:` first. */
+export type RegisteredHandler = StageHandler<unknown>;
+
+export function defineHandler<P>(handler: StageHandler<P>): RegisteredHandler {
+  return handler as unknown as RegisteredHandler;
+}
+
+/** How the engine finds handlers without importing stages/: the CLI passes the registry in. */
+export interface HandlerRegistry {
+  get(name: string): RegisteredHandler | undefined;
+  names(): string[];
+}
+
+/** What a stages/<name>/index.ts exports by default. */
+export interface StageModule {
+  handlers?: readonly RegisteredHandler[];
+  commands?: readonly CommandSpec[];
+}
+
+export type { CommandSpec, CommandIO } from './cli/command.js';
+export type { OptionSpec, ParsedArgs, PositionalSpec } from './cli/args.js';
+export { optBool, optNumber, optString, optStrings } from './cli/args.js';
+export type { Diagnostic, Position } from './diagnostics.js';
+export { RallycutError, configError, failure, toDiagnostics } from './diagnostics.js';
+export type { Progress } from './report/progress.js';
+export { createProgress } from './report/progress.js';
+export { formatTable, formatNumber, stableJson, sortKeysDeep } from './report/printer.js';
+export type { ParamValues, Stage } from './pipeline/types.js';
+export { writeFileAtomic, linkOrCopy, exists, isInside, toPosix, tempPathFor, commitTemp } from './fsutil.js';
+export { findProjectRoot, requireProjectRoot, cacheDirFor } from './project.js';

@@ -1,0 +1,55 @@
+// The three views of a stage: StageConfig (as the user wrote it, see load.ts), Stage (resolved, readonly,
+// what planning and execution use) and LockEntry (what the machine recorded, see lock.ts).
+import type { Position } from '../diagnostics.js';
+
+export interface SourceRange {
+  file: string; // relative to the project root
+  start: Position;
+  end: Position;
+}
+
+export type OutKind = 'out' | 'metric' | 'plot';
+
+export interface OutSpec {
+  readonly path: string; // posix, relative to the project root
+  readonly kind: OutKind;
+  readonly cache: boolean;
+  readonly persist: boolean;
+}
+
+export interface ParamRef {
+  readonly file: string; // posix, relative to the project root, e.g. params/default.yaml
+  readonly keys: readonly string[]; // dotted paths; a key naming an object tracks the whole subtree
+}
+
+export type StageAction =
+  | { readonly kind: 'cmd'; readonly commands: readonly string[] } // interpolated, values shell-quoted
+  | { readonly kind: 'handler'; readonly handler: string; readonly with: Readonly<Record<string, unknown>> };
+
+export interface ExecutorConfig {
+  readonly name: 'local' | 'modal';
+  /** Executor options from the stage (image, gpu, timeout, memory, volume, retries…). */
+  readonly options: Readonly<Record<string, unknown>>;
+}
+
+export interface Stage {
+  readonly name: string; // NAME or NAME@item for foreach/matrix
+  readonly action: StageAction;
+  readonly wdir: string; // posix, relative to the project root ('.' for the root)
+  readonly deps: readonly string[]; // posix, relative to the project root
+  readonly params: readonly ParamRef[];
+  readonly outs: readonly OutSpec[]; // outs, metrics and plots together
+  readonly frozen: boolean;
+  readonly alwaysChanged: boolean;
+  readonly executor: ExecutorConfig;
+  readonly source: SourceRange; // where the stage is defined
+}
+
+export interface Pipeline {
+  readonly root: string; // absolute project root
+  readonly file: string; // 'pipeline.yaml'
+  readonly stages: ReadonlyMap<string, Stage>; // in file order
+}
+
+/** Tracked param values: file → dotted key → value. */
+export type ParamValues = Readonly<Record<string, Readonly<Record<string, unknown>>>>;

@@ -1,0 +1,24 @@
+// Registry of the domain stages and their CLI commands. Imported only by the CLI (src/cli/main.ts).
+import type { HandlerRegistry, StageModule } from '../src/handler.js';
+import exportDataset from './export-dataset/index.js';
+import push from './push/index.js';
+import demo from './demo/index.js';
+import prepare from './prepare/index.js';
+import extractFeatures from './extract-features/index.js';
+import cut from './cut/index.js';
+import segments from './segments/index.js';
+import temporal from './temporal/index.js';
+import evaluate from './evaluate/index.js';
+import modalTrain from './modal-train/index.js';
+
+export const stageModules: readonly StageModule[] = [ exportDataset, push, demo, prepare, extractFeatures, cut, segments, temporal, evaluate, modalTrain,];
+
+export const handlerRegistry: HandlerRegistry = {
+  get(name) {
+    for (const m of stageModules) for (const h of m.handlers ?? []) if (h.name === name) return h;
+    return undefined;
+  },
+  names() {
+    return stageModules.flatMap((m) => (m.handlers ?? []).map((h) => h.name)).sort();
+  },
+};
