@@ -1,0 +1,15 @@
+// `npm run bench`: runs every benchmark (or those named on the command line) and prints each figure
+// with its baseline, measured in the same run, and the ratio against the issue's target.
+export interface Bench {
+  name: string;
+  run(): Promise<void>;
+}
+
+const benches: Bench[] = [];
+
+const only = process.argv.slice(2);
+for (const b of benches) {
+  if (only.length && !only.some((o) => b.name.includes(o))) continue;
+  process.stdout.write(`\n== ${b.name} ==\n`);
+  await b.run();
+}
