@@ -9,5 +9,7 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     env: { RALLYCUT_PROGRESS: '0' },
+    // Real PostgreSQL and s3rver, started once per run (test/services/).
+    globalSetup: ['test/services/global-setup.ts'],
   },
 });

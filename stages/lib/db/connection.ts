@@ -1,0 +1,137 @@
+// Opens the labels database. With DATABASE_URL it is that PostgreSQL; without it, an embedded PGlite whose
+// data folder is <cacheDir>/db, served over the wire protocol on 127.0.0.1 so that every SQL statement goes
+// through the same `pg` client either way (one code path to test).
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { failure } from '../../../src/handler.js';
+
+export interface Queryable {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: readonly unknown[]): Promise<R[]>;
+}
+
+export interface Database extends Queryable {
+  /** Where the data lives, for messages: a redacted URL or the PGlite folder. Never a password. */
+  readonly description: string;
+  readonly kind: 'postgres' | 'pglite';
+  /** Runs `fn` in one transaction: COMMIT when it resolves, ROLLBACK when it throws. */
+  transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  cacheDir: string;
+  env: Readonly<Record<string, string | undefined>>;
+  /** Told which database is used. */
+  log?(message: string): void;
+}
+
+/** postgres://user:secret@host/db → postgres://user:***@host/db; never throws. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(DATABASE_URL, not a valid URL)';
+  }
+}
+
+/** Turns pg's low-level connection errors into one sentence naming the database. */
+export function describeConnectError(err: unknown, where: string): string {
+  const e = err as { code?: string; message?: string };
+  const why =
+    e.code === 'ECONNREFUSED'
+      ? 'connection refused (is the server running?)'
+      : e.code === '28P01'
+        ? 'password authentication failed'
+        : e.code === '28000'
+          ? 'authentication rejected'
+          : e.code === '3D000'
+            ? 'the database does not exist'
+            : e.code === 'ENOTFOUND'
+              ? 'host not found'
+              : (e.message ?? String(err));
+  return `cannot connect to the labels database ${where}: ${why}`;
+}
+
+function wrapClient(client: pg.Client, description: string, kind: Database['kind'], onClose: () => Promise<void>): Database {
+  const query = async <R extends pg.QueryResultRow>(sql: string, params: readonly unknown[] = []): Promise<R[]> => {
+    const res = await client.query<R>(sql, params as unknown[]);
+    return res.rows;
+  };
+  let inTransaction = false;
+  return {
+    description,
+    kind,
+    query,
+    async transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+      if (inTransaction) throw new Error('nested transactions are not supported');
+      inTransaction = true;
+      try {
+        await client.query('BEGIN');
+        try {
+          const result = await fn({ query });
+          await client.query('COMMIT');
+          return result;
+        } catch (err) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw err;
+        }
+      } finally {
+        inTransaction = false;
+      }
+    },
+    async close() {
+      await client.end().catch(() => undefined);
+      await onClose();
+    },
+  };
+}
+
+// pg returns bigint (int8) as a string to avoid precision loss; file sizes fit a double exactly.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
+  const url = opts.env.DATABASE_URL;
+  if (url) {
+    const description = redactUrl(url);
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+    client.on('error', () => undefined); // a dropped connection surfaces on the next query instead
+    try {
+      await client.connect();
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      throw failure(describeConnectError(err, description), { subject: 'DATABASE_URL', notes: ['set DATABASE_URL to a reachable PostgreSQL, or unset it to use the embedded database'] });
+    }
+    opts.log?.(`database: ${description}`);
+    return wrapClient(client, description, 'postgres', async () => undefined);
+  }
+  return openEmbedded(opts);
+}
+
+async function openEmbedded(opts: OpenDatabaseOptions): Promise<Database> {
+  const dataDir = join(opts.cacheDir, 'db');
+  await fs.mkdir(dataDir, { recursive: true });
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
+  const lite = await PGlite.create({ dataDir });
+  const server = new PGLiteSocketServer({ db: lite, port: 0, host: '127.0.0.1' });
+  const stopAll = async (): Promise<void> => {
+    await server.stop().catch(() => undefined);
+    await lite.close().catch(() => undefined);
+  };
+  try {
+    await server.start();
+    const [host, port] = server.getServerConn().split(':');
+    const client = new pg.Client({ host, port: Number(port), user: 'postgres', database: 'postgres' });
+    client.on('error', () => undefined);
+    await client.connect();
+    const description = `embedded PGlite at ${dataDir}`;
+    opts.log?.(`database: ${description} (set DATABASE_URL to use PostgreSQL)`);
+    return wrapClient(client, description, 'pglite', stopAll);
+  } catch (err) {
+    await stopAll();
+    throw failure(describeConnectError(err, `embedded PGlite at ${dataDir}`));
+  }
+}

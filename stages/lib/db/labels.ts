@@ -1,0 +1,197 @@
+// Reading ground truth out of the labels database and putting labelled videos back in. Every statement is
+// parameterized; batches go through unnest() so a dataset is a handful of round trips, not one per rally.
+import { randomUUID } from 'node:crypto';
+import { extname } from 'node:path';
+import { configError } from '../../../src/handler.js';
+import type { RallySpan } from '../contracts.js';
+import type { Database, Queryable } from './connection.js';
+
+/** A ground-truth video as the database holds it: rallies sorted by start, then end. */
+export interface LabelledVideo {
+  id: string;
+  name: string;
+  filename: string;
+  s3_key: string;
+  content_hash: string;
+  duration_ms: number | null;
+  file_size_bytes: number | null;
+  rallies: RallySpan[];
+}
+
+/**
+ * Ground truth: rallies with confidence IS NULL on videos that are not deleted and are DETECTED.
+ * Videos come sorted by id (plain code-point order, independent of the server's collation).
+ */
+export async function queryGroundTruth(q: Queryable): Promise<LabelledVideo[]> {
+  const rows = await q.query<{
+    id: string;
+    name: string;
+    filename: string;
+    s3_key: string;
+    content_hash: string;
+    duration_ms: number | null;
+    file_size_bytes: number | null;
+    start_ms: number;
+    end_ms: number;
+  }>(
+    `SELECT v.id, v.name, v.filename, v.s3_key, v.content_hash, v.duration_ms, v.file_size_bytes, r.start_ms, r.end_ms
+       FROM videos v JOIN rallies r ON r.video_id = v.id
+      WHERE v.deleted_at IS NULL AND v.status = $1::"VideoStatus" AND r.confidence IS NULL`,
+    ['DETECTED'],
+  );
+  const byId = new Map<string, LabelledVideo>();
+  for (const r of rows) {
+    let v = byId.get(r.id);
+    if (!v) {
+      v = { id: r.id, name: r.name, filename: r.filename, s3_key: r.s3_key, content_hash: r.content_hash, duration_ms: r.duration_ms, file_size_bytes: r.file_size_bytes, rallies: [] };
+      byId.set(r.id, v);
+    }
+    v.rallies.push({ start_ms: r.start_ms, end_ms: r.end_ms });
+  }
+  const videos = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  for (const v of videos) v.rallies.sort((a, b) => a.start_ms - b.start_ms || a.end_ms - b.end_ms);
+  return videos;
+}
+
+/** What restore (or the demo loader) puts into the database for one video. */
+export interface VideoToLoad {
+  /** Preferred id (the manifest's video_id); a fresh uuid is used if it is taken by another video. */
+  id: string;
+  filename: string;
+  name?: string;
+  s3_key?: string;
+  content_hash: string;
+  duration_ms?: number | null;
+  width?: number | null;
+  height?: number | null;
+  fps?: number | null;
+  file_size_bytes?: number | null;
+  rallies: readonly RallySpan[];
+}
+
+export interface PlannedVideo {
+  input: VideoToLoad;
+  /** insert: a new videos row; reuse: a live video with the same content_hash already exists. */
+  action: 'insert' | 'reuse';
+  target_id: string;
+  s3_key: string;
+  /** Rallies not already present as ground truth on the target video. */
+  new_rallies: RallySpan[];
+}
+
+export interface LoadPlan {
+  videos: PlannedVideo[];
+  inserted_videos: number;
+  reused_videos: number;
+  new_rallies: number;
+}
+
+/** Where a restored video's object goes in the app's bucket when the input names no s3_key. */
+export function defaultS3Key(contentHash: string, filename: string): string {
+  return `restored/${contentHash}${extname(filename).toLowerCase()}`;
+}
+
+/** Decides, against the current rows, what loading `videos` would add. Read-only. */
+export async function planLoad(q: Queryable, videos: readonly VideoToLoad[]): Promise<LoadPlan> {
+  const hashes = [...new Set(videos.map((v) => v.content_hash))];
+  const live = await q.query<{ id: string; content_hash: string; s3_key: string }>(
+    `SELECT id, content_hash, s3_key FROM videos WHERE deleted_at IS NULL AND content_hash = ANY($1::text[]) ORDER BY created_at, id`,
+    [hashes],
+  );
+  const taken = new Set(
+    (await q.query<{ id: string }>(`SELECT id FROM videos WHERE id = ANY($1::text[])`, [videos.map((v) => v.id)])).map((r) => r.id),
+  );
+  const existingRallies = await q.query<{ video_id: string; start_ms: number; end_ms: number }>(
+    `SELECT video_id, start_ms, end_ms FROM rallies WHERE confidence IS NULL AND video_id = ANY($1::text[])`,
+    [live.map((r) => r.id)],
+  );
+  const haveRally = new Set(existingRallies.map((r) => `${r.video_id}|${r.start_ms}|${r.end_ms}`));
+  const plan: LoadPlan = { videos: [], inserted_videos: 0, reused_videos: 0, new_rallies: 0 };
+  const claimed = new Map<string, { id: string; s3_key: string }>();
+  for (const v of videos) {
+    // Prefer the row that already carries this id, else the oldest live one with the hash.
+    const candidates = live.filter((r) => r.content_hash === v.content_hash);
+    const match = claimed.get(v.content_hash) ?? candidates.find((r) => r.id === v.id) ?? candidates[0];
+    let action: PlannedVideo['action'];
+    let target: { id: string; s3_key: string };
+    if (match) {
+      action = 'reuse';
+      target = match;
+    } else {
+      action = 'insert';
+      const id = taken.has(v.id) ? randomUUID() : v.id;
+      taken.add(id);
+      target = { id, s3_key: v.s3_key ?? defaultS3Key(v.content_hash, v.filename) };
+      plan.inserted_videos++;
+    }
+    if (action === 'reuse' && !claimed.has(v.content_hash)) plan.reused_videos++;
+    claimed.set(v.content_hash, target);
+    const fresh: RallySpan[] = [];
+    for (const r of v.rallies) {
+      const key = `${target.id}|${r.start_ms}|${r.end_ms}`;
+      if (haveRally.has(key)) continue;
+      haveRally.add(key);
+      fresh.push({ start_ms: r.start_ms, end_ms: r.end_ms });
+    }
+    plan.new_rallies += fresh.length;
+    plan.videos.push({ input: v, action, target_id: target.id, s3_key: target.s3_key, new_rallies: fresh });
+  }
+  return plan;
+}
+
+async function requireUser(q: Queryable, userId: string): Promise<void> {
+  const rows = await q.query(`SELECT 1 FROM users WHERE id = $1`, [userId]);
+  if (rows.length === 0) throw configError(`no user with id '${userId}' in the labels database`, { subject: '--user-id' });
+}
+
+/** Applies a plan made in the same transaction: new videos as DETECTED, rallies as confirmed ground truth. */
+export async function applyLoad(q: Queryable, plan: LoadPlan, userId?: string): Promise<void> {
+  if (userId !== undefined) await requireUser(q, userId);
+  const inserts = plan.videos.filter((p) => p.action === 'insert');
+  if (inserts.length) {
+    const col = <T>(f: (p: PlannedVideo) => T): T[] => inserts.map(f);
+    await q.query(
+      `INSERT INTO videos (id, user_id, name, filename, s3_key, content_hash, status, duration_ms, width, height, fps, file_size_bytes, created_at, updated_at)
+       SELECT id, $2, name, filename, s3_key, content_hash, $3::"VideoStatus", duration_ms, width, height, fps, file_size_bytes, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP
+         FROM unnest($1::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::int[], $10::int[], $11::float8[], $12::bigint[])
+           AS t(id, name, filename, s3_key, content_hash, duration_ms, width, height, fps, file_size_bytes)`,
+      [
+        col((p) => p.target_id),
+        userId ?? null,
+        'DETECTED',
+        col((p) => p.input.name ?? p.input.filename),
+        col((p) => p.input.filename),
+        col((p) => p.s3_key),
+        col((p) => p.input.content_hash),
+        col((p) => p.input.duration_ms ?? null),
+        col((p) => p.input.width ?? null),
+        col((p) => p.input.height ?? null),
+        col((p) => p.input.fps ?? null),
+        col((p) => p.input.file_size_bytes ?? null),
+      ],
+    );
+  }
+  const rallies = plan.videos.flatMap((p) => p.new_rallies.map((r, i) => ({ video_id: p.target_id, ...r, order: i })));
+  if (rallies.length) {
+    await q.query(
+      `INSERT INTO rallies (id, video_id, start_ms, end_ms, confidence, status, "order", created_at, updated_at)
+       SELECT id, video_id, start_ms, end_ms, NULL, $6::"RallyStatus", ord, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP
+         FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::int[]) AS t(id, video_id, start_ms, end_ms, ord)`,
+      [rallies.map(() => randomUUID()), rallies.map((r) => r.video_id), rallies.map((r) => r.start_ms), rallies.map((r) => r.end_ms), rallies.map((r) => r.order), 'CONFIRMED'],
+    );
+  }
+}
+
+/** Plans and applies in one transaction, so a failure leaves the database as it was. Idempotent. */
+export async function loadVideos(db: Database, videos: readonly VideoToLoad[], opts: { userId?: string } = {}): Promise<LoadPlan> {
+  return db.transaction(async (q) => {
+    const plan = await planLoad(q, videos);
+    await applyLoad(q, plan, opts.userId);
+    return plan;
+  });
+}
+
+/** The demo's entry point: labelled videos (status DETECTED, rallies as ground truth), deduplicated, idempotent. */
+export async function insertLabelledVideos(db: Database, videos: readonly VideoToLoad[]): Promise<LoadPlan> {
+  return loadVideos(db, videos);
+}
