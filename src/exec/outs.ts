@@ -1,0 +1,71 @@
+// What happens to a stage's outs around a run, whatever the executor: removed before (unless persist),
+// checked and hashed after, cached ones stored as objects; and checked out again from the cache.
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { failure } from '../diagnostics.js';
+import { lockedPath, type HashedPath } from '../fingerprint.js';
+import type { LockedOut } from '../lock-types.js';
+import type { Stage } from '../pipeline/types.js';
+
+/** The object store operations the engine uses (src/cache/objects.ts ObjectCache satisfies it). */
+export interface ObjectStore {
+  has(sha256: string): Promise<boolean>;
+  insertPath(root: string, rel: string, hash: HashedPath): Promise<unknown>;
+  checkoutPath(root: string, rel: string, sha256: string, isDir: boolean): Promise<unknown>;
+}
+
+export interface PathHasher {
+  hashPath(rel: string): Promise<HashedPath | null>;
+  hashPaths(rels: readonly string[]): Promise<ReadonlyMap<string, HashedPath | null>>;
+}
+
+/** Hashes in the given order; null for a missing path. */
+export async function hashList(hasher: PathHasher, rels: readonly string[]): Promise<(HashedPath | null)[]> {
+  if (rels.length === 0) return [];
+  const map = await hasher.hashPaths(rels);
+  return rels.map((r) => map.get(r) ?? null);
+}
+
+export async function clearOuts(root: string, stage: Stage): Promise<void> {
+  for (const o of stage.outs) if (!o.persist) await fs.rm(join(root, o.path), { recursive: true, force: true });
+}
+
+/** After a successful run: every out must exist; cached ones go into the object store. */
+export async function collectOuts(root: string, stage: Stage, hasher: PathHasher, objects: ObjectStore): Promise<LockedOut[]> {
+  const hashes = await hashList(hasher, stage.outs.map((o) => o.path));
+  const missing = stage.outs.filter((_, i) => !hashes[i]).map((o) => o.path);
+  if (missing.length) {
+    throw failure(`the stage finished but did not produce ${missing.map((m) => `'${m}'`).join(', ')}`, {
+      subject: stage.name,
+      notes: ['every declared out (outs, metrics, plots) must exist after a successful run'],
+    });
+  }
+  const outs: LockedOut[] = [];
+  for (const [i, spec] of stage.outs.entries()) {
+    const h = { ...hashes[i]!, path: spec.path };
+    if (spec.cache) await objects.insertPath(root, spec.path, h);
+    outs.push(spec.cache ? lockedPath(h) : { ...lockedPath(h), cache: false });
+  }
+  return outs.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+export function isDirOut(o: LockedOut): boolean {
+  return o.nfiles !== undefined;
+}
+
+/** True when every cached out's object is in the store (non-cached outs cannot be restored). */
+export async function allObjectsPresent(outs: readonly LockedOut[], objects: ObjectStore): Promise<boolean> {
+  for (const o of outs) {
+    if (o.cache === false) return false;
+    if (!(await objects.has(o.sha256))) return false;
+  }
+  return true;
+}
+
+/** Puts the recorded outs back into the workspace (hardlink or copy, never a symlink). */
+export async function checkoutOuts(root: string, outs: readonly LockedOut[], objects: ObjectStore): Promise<void> {
+  for (const o of outs) {
+    await fs.rm(join(root, o.path), { recursive: true, force: true });
+    await objects.checkoutPath(root, o.path, o.sha256, isDirOut(o));
+  }
+}

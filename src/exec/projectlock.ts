@@ -1,0 +1,105 @@
+// One `repro` at a time per project. The lock is a file created atomically (O_EXCL) holding the owner's
+// pid and start time. A second process waits for it, saying so, instead of failing; a lock whose pid is
+// gone (a killed run) is taken over.
+import { promises as fs } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { failure } from '../diagnostics.js';
+import { CACHE_DIR } from '../project.js';
+
+export interface LockOwner {
+  pid: number;
+  started: string;
+}
+
+export interface ProjectLock {
+  readonly path: string;
+  release(): Promise<void>;
+}
+
+export interface AcquireOptions {
+  /** Called once when the lock is busy, before waiting. */
+  onWait?(owner: LockOwner): void;
+  /** Called when a stale lock is taken over. */
+  onStale?(owner: LockOwner): void;
+  signal?: AbortSignal;
+  pollMs?: number;
+}
+
+export function projectLockPath(root: string): string {
+  return join(root, CACHE_DIR, 'repro.lock');
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
+}
+
+async function readOwner(path: string): Promise<{ owner: LockOwner | undefined; text: string } | undefined> {
+  try {
+    const text = await fs.readFile(path, 'utf8');
+    try {
+      const parsed = JSON.parse(text) as Partial<LockOwner>;
+      return { owner: typeof parsed.pid === 'number' ? { pid: parsed.pid, started: String(parsed.started ?? '') } : undefined, text };
+    } catch {
+      return { owner: undefined, text };
+    }
+  } catch {
+    return undefined; // released between our create attempt and the read
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function acquireProjectLock(root: string, opts: AcquireOptions = {}): Promise<ProjectLock> {
+  const path = projectLockPath(root);
+  await fs.mkdir(dirname(path), { recursive: true });
+  const me: LockOwner = { pid: process.pid, started: new Date().toISOString() };
+  const body = JSON.stringify(me) + '\n';
+  let announced = false;
+  let emptySince: number | undefined;
+  for (;;) {
+    if (opts.signal?.aborted) throw failure('interrupted while waiting for another rallycut process');
+    try {
+      const handle = await fs.open(path, 'wx');
+      try {
+        await handle.writeFile(body);
+      } finally {
+        await handle.close();
+      }
+      return {
+        path,
+        async release() {
+          const current = await readOwner(path);
+          if (current?.text === body) await fs.rm(path, { force: true });
+        },
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const current = await readOwner(path);
+    if (!current) continue;
+    const { owner } = current;
+    // A lock without a readable owner is either being written right now or was left half-written by a
+    // crash; give the writer a moment before treating it as stale.
+    if (!owner) emptySince ??= Date.now();
+    const stale = owner ? !alive(owner.pid) : Date.now() - (emptySince ?? Date.now()) > 2000;
+    if (stale) {
+      const again = await readOwner(path);
+      if (again?.text === current.text) {
+        if (owner) opts.onStale?.(owner);
+        await fs.rm(path, { force: true });
+        emptySince = undefined;
+        continue;
+      }
+    }
+    if (owner && !announced) {
+      announced = true;
+      opts.onWait?.(owner);
+    }
+    await sleep(opts.pollMs ?? 100);
+  }
+}

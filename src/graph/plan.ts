@@ -1,0 +1,218 @@
+// Pure planning: which stages a `repro` touches, and for each one whether it runs and why (DVC's rules).
+// No I/O here: the caller measures fingerprints and out states and passes them in.
+import { configError } from '../diagnostics.js';
+import type { Fingerprint } from '../fingerprint.js';
+import { canonicalJson } from '../fingerprint.js';
+import type { LockEntry, LockedOut } from '../lock-types.js';
+import type { OutSpec, Stage } from '../pipeline/types.js';
+
+export type Decision = 'run' | 'skip' | 'restore-outs' | 'run-cache' | 'frozen';
+
+export interface PlanItem {
+  readonly stage: string;
+  readonly decision: Decision;
+  readonly reasons: readonly string[];
+}
+
+/** The part of the DAG planning needs (PipelineGraph satisfies it). */
+export interface PlanGraph {
+  order(): readonly string[];
+  upstream(names: readonly string[]): Iterable<string>;
+  downstream(names: readonly string[]): Iterable<string>;
+}
+
+export interface SelectFlags {
+  readonly targets: readonly string[];
+  readonly single?: boolean;
+  readonly downstream?: boolean;
+}
+
+export interface OutState {
+  readonly spec: OutSpec;
+  /** Current hash of the out in the workspace; null when missing. */
+  readonly current: { readonly sha256: string } | null;
+  /** Whether the locked object for this out is in the object cache. */
+  readonly objectPresent: boolean;
+}
+
+export interface StageState {
+  readonly stage: Stage;
+  readonly fingerprint: Fingerprint;
+  readonly locked?: LockEntry | undefined;
+  readonly outs: readonly OutState[];
+  /** The run-cache holds an entry for this fingerprint with all its objects present. */
+  readonly runCacheHit: boolean;
+}
+
+export interface DecideOptions {
+  readonly forced?: boolean;
+  readonly runCache?: boolean;
+  /** Static view only: upstream stages that will run before this one. */
+  readonly upstreamRunning?: readonly string[];
+}
+
+/** Expands targets (stage names, or a foreach/matrix group NAME for all NAME@item) to stage names. */
+export function expandTargets(all: readonly string[], targets: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const t of targets) {
+    const hits = all.includes(t) ? [t] : all.filter((n) => n.startsWith(`${t}@`));
+    if (hits.length === 0) {
+      throw configError(`unknown stage '${t}'`, { subject: t, notes: [`stages: ${all.join(', ') || '(none)'}`] });
+    }
+    for (const h of hits) if (!out.includes(h)) out.push(h);
+  }
+  return out;
+}
+
+/** The stages a repro touches, in topological order. */
+export function selectStages(graph: PlanGraph, flags: SelectFlags): string[] {
+  const order = graph.order();
+  if (flags.targets.length === 0) return [...order];
+  const targets = expandTargets(order, flags.targets);
+  const chosen = new Set(targets);
+  if (flags.downstream) for (const n of graph.downstream(targets)) chosen.add(n);
+  else if (!flags.single) for (const n of graph.upstream(targets)) chosen.add(n);
+  return order.filter((n) => chosen.has(n));
+}
+
+function same(a: unknown, b: unknown): boolean {
+  return canonicalJson(a ?? null) === canonicalJson(b ?? null);
+}
+
+/** Why the stage's inputs differ from what pipeline.lock recorded (empty: unchanged). */
+export function inputChanges(fp: Fingerprint, locked: LockEntry): string[] {
+  const e = fp.entry;
+  const reasons: string[] = [];
+  if (!same(e.cmd, locked.cmd)) reasons.push('cmd changed');
+  if (e.handler !== locked.handler) reasons.push(`handler changed (${locked.handler ?? 'none'} → ${e.handler ?? 'none'})`);
+  else if (!same(e.with, locked.with)) reasons.push('handler params (with:) changed');
+  if ((e.wdir ?? '.') !== (locked.wdir ?? '.')) reasons.push('wdir changed');
+  if ((e.executor ?? 'local') !== (locked.executor ?? 'local')) reasons.push('executor changed');
+  const lockedDeps = new Map(locked.deps.map((d) => [d.path, d]));
+  for (const d of e.deps) {
+    const old = lockedDeps.get(d.path);
+    if (!old) reasons.push(`dep '${d.path}' is new`);
+    else if (old.sha256 !== d.sha256) reasons.push(`dep '${d.path}' changed`);
+  }
+  for (const m of fp.missingDeps) reasons.push(`dep '${m}' is missing`);
+  const current = new Set([...e.deps.map((d) => d.path), ...fp.missingDeps]);
+  for (const d of locked.deps) if (!current.has(d.path)) reasons.push(`dep '${d.path}' was removed`);
+  for (const file of new Set([...Object.keys(e.params), ...Object.keys(locked.params)])) {
+    const now = e.params[file] ?? {};
+    const before = locked.params[file] ?? {};
+    for (const key of [...new Set([...Object.keys(now), ...Object.keys(before)])].sort()) {
+      if (!(key in before)) reasons.push(`param ${file}:${key} is new`);
+      else if (!(key in now)) reasons.push(`param ${file}:${key} is no longer tracked`);
+      else if (!same(now[key], before[key])) reasons.push(`param ${file}:${key} changed`);
+    }
+  }
+  const vNow = e.versions ?? {};
+  const vBefore = locked.versions ?? {};
+  for (const tool of [...new Set([...Object.keys(vNow), ...Object.keys(vBefore)])].sort()) {
+    if (vNow[tool] !== vBefore[tool]) reasons.push(`tool ${tool} version ${vBefore[tool] ?? 'none'} → ${vNow[tool] ?? 'none'}`);
+  }
+  if (e.stamp !== locked.stamp) reasons.push('external state changed (stamp)');
+  return reasons;
+}
+
+interface OutProblem {
+  reason: string;
+  /** Can be fixed by checking the recorded object out of the cache. */
+  restorable: boolean;
+}
+
+function outProblems(outs: readonly OutState[], locked: LockEntry | undefined): { problems: OutProblem[]; setChanged: string[] } {
+  const lockedOuts = new Map<string, LockedOut>((locked?.outs ?? []).map((o) => [o.path, o]));
+  const problems: OutProblem[] = [];
+  const setChanged: string[] = [];
+  for (const o of outs) {
+    const rec = lockedOuts.get(o.spec.path);
+    if (!rec) {
+      setChanged.push(`out '${o.spec.path}' is new`);
+      continue;
+    }
+    if (o.current && o.current.sha256 === rec.sha256) continue;
+    const restorable = o.spec.cache && rec.cache !== false && o.objectPresent;
+    problems.push({ reason: `out '${o.spec.path}' is ${o.current ? 'modified' : 'missing'}`, restorable });
+  }
+  const declared = new Set(outs.map((o) => o.spec.path));
+  for (const p of lockedOuts.keys()) if (!declared.has(p)) setChanged.push(`out '${p}' was removed from the stage`);
+  return { problems, setChanged };
+}
+
+/** Stages whose results the run-cache may store and replay. */
+export function runCacheEligible(stage: Stage, fp: Fingerprint): boolean {
+  return (
+    !stage.alwaysChanged &&
+    !fp.stampUnknown &&
+    !alwaysRunsForLackOfDeps(stage, fp) &&
+    stage.outs.length > 0 &&
+    stage.outs.every((o) => o.cache && !o.persist)
+  );
+}
+
+/** DVC's "callback stage": nothing to compare, so it always runs. */
+export function alwaysRunsForLackOfDeps(stage: Stage, fp: Fingerprint): boolean {
+  return stage.deps.length === 0 && stage.params.length === 0 && !fp.hasStamp;
+}
+
+/** DVC's rules for one stage. */
+export function decide(state: StageState, opts: DecideOptions = {}): { decision: Decision; reasons: string[] } {
+  const { stage, fingerprint: fp, locked } = state;
+  if (stage.frozen) return { decision: 'frozen', reasons: ['frozen'] };
+  const reasons: string[] = [];
+  let mustRun = false; // reasons the run-cache cannot answer
+  if (opts.forced) {
+    reasons.push('forced');
+    mustRun = true;
+  }
+  if (stage.alwaysChanged) {
+    reasons.push('always_changed');
+    mustRun = true;
+  }
+  if (alwaysRunsForLackOfDeps(stage, fp)) {
+    reasons.push('has no deps (always runs)');
+    mustRun = true;
+  }
+  if (fp.stampUnknown) {
+    reasons.push('external state unknown (stamp: null)');
+    mustRun = true;
+  }
+  if (!locked) reasons.push('not in pipeline.lock yet');
+  else reasons.push(...inputChanges(fp, locked));
+  const { problems, setChanged } = outProblems(state.outs, locked);
+  reasons.push(...setChanged);
+  for (const up of opts.upstreamRunning ?? []) reasons.push(`upstream '${up}' will run`);
+  if (reasons.length > 0) {
+    reasons.push(...problems.map((p) => p.reason));
+    const viaRunCache = !mustRun && (opts.runCache ?? true) && state.runCacheHit && runCacheEligible(stage, fp) && fp.missingDeps.length === 0;
+    return { decision: viaRunCache && !opts.upstreamRunning?.length ? 'run-cache' : 'run', reasons };
+  }
+  if (problems.length === 0) return { decision: 'skip', reasons: [] };
+  const why = problems.map((p) => p.reason);
+  return { decision: problems.every((p) => p.restorable) ? 'restore-outs' : 'run', reasons: why };
+}
+
+/** The static view (`--dry`, `status`): every selected stage, assuming upstream runs change their outputs. */
+export function plan(
+  order: readonly string[],
+  states: ReadonlyMap<string, StageState>,
+  upstreamOf: (name: string) => readonly string[],
+  opts: { forced?: ReadonlySet<string>; runCache?: boolean } = {},
+): PlanItem[] {
+  const willRun = new Set<string>();
+  const items: PlanItem[] = [];
+  for (const name of order) {
+    const state = states.get(name);
+    if (!state) continue;
+    const upstreamRunning = upstreamOf(name).filter((u) => willRun.has(u));
+    const { decision, reasons } = decide(state, {
+      forced: opts.forced?.has(name) ?? false,
+      runCache: opts.runCache ?? true,
+      upstreamRunning,
+    });
+    if (decision === 'run') willRun.add(name);
+    items.push({ stage: name, decision, reasons });
+  }
+  return items;
+}
