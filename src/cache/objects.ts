@@ -1,0 +1,259 @@
+// Content-addressed objects: <cacheDir>/objects/ab/cdef… named by sha256. A folder is stored as its files'
+// objects plus a `<sha>.dir` object holding its manifest (src/hash/manifest.ts), whose sha256 is the
+// folder's hash, so a folder can be restored from that hash alone.
+//
+// Safety strategy: objects are always COPIES (reflinks where the filesystem supports them), made read-only
+// (0444), and checkouts are copies too. No workspace file ever shares an inode with an object, so no
+// editor, `>>` or tool writing in place (root ignores 0444) can corrupt the cache. Every write is a temp
+// file inside the target folder, fsync-free but renamed into place only once complete and verified.
+import { constants as fsConstants, promises as fs } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { failure } from '../diagnostics.js';
+import { tempPathFor, toPosix, TMP_PREFIX } from '../fsutil.js';
+import { digestFileSync } from '../hash/file-hash.js';
+import { manifestText, parseManifest, recentManifest, sha256Text, type ManifestEntry } from '../hash/manifest.js';
+import { Hasher, type PathHash } from '../hash/index.js';
+
+const SHA_RE = /^[0-9a-f]{64}$/;
+const DIR_SUFFIX = '.dir';
+
+export interface StoredObject {
+  sha256: string;
+  isDir: boolean;
+  path: string; // absolute
+  size: number;
+}
+
+function checkSha(sha256: string): void {
+  if (!SHA_RE.test(sha256)) throw failure(`not a sha256: '${sha256}'`);
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await fs.stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+export class ObjectCache {
+  readonly objectsDir: string;
+
+  constructor(readonly cacheDir: string) {
+    this.objectsDir = join(resolve(cacheDir), 'objects');
+  }
+
+  objectPath(sha256: string): string {
+    checkSha(sha256);
+    return join(this.objectsDir, sha256.slice(0, 2), sha256.slice(2));
+  }
+
+  dirObjectPath(sha256: string): string {
+    return this.objectPath(sha256) + DIR_SUFFIX;
+  }
+
+  /** True when the object (for a folder: its manifest and every file it lists) is present. */
+  async has(sha256: string): Promise<boolean> {
+    if (await isFile(this.objectPath(sha256))) return true;
+    if (!(await isFile(this.dirObjectPath(sha256)))) return false;
+    try {
+      const entries = await this.readManifest(sha256);
+      for (const e of entries) if (!(await isFile(this.objectPath(e.sha256)))) return false;
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The files of a stored folder, from its `.dir` object. */
+  async readManifest(sha256: string): Promise<ManifestEntry[]> {
+    const path = this.dirObjectPath(sha256);
+    const text = await fs.readFile(path, 'utf8').catch(() => {
+      throw failure(`folder object ${sha256} is not in the cache`, { file: path });
+    });
+    try {
+      return parseManifest(text);
+    } catch (err) {
+      throw failure(`folder object ${sha256} is corrupt: ${(err as Error).message}`, { file: path });
+    }
+  }
+
+  /** Stores root/relPath (already hashed as `hash`) in the cache; files already present are skipped. */
+  async insertPath(root: string, relPath: string, hash: PathHash): Promise<void> {
+    const abs = resolve(root, relPath);
+    if (!hash.isDir) {
+      await this.insertFile(abs, hash.sha256, relPath);
+      return;
+    }
+    let entries = recentManifest(hash.sha256);
+    if (!entries) {
+      // Not hashed in this process: rebuild the manifest (cheap when the stat cache knows the files).
+      const hasher = await Hasher.open(root, this.cacheDir);
+      const again = await hasher.hashPath(relPath);
+      entries = again ? recentManifest(again.sha256) : undefined;
+      if (!again || again.sha256 !== hash.sha256 || !entries) {
+        throw failure(`'${toPosix(relPath)}' changed since it was hashed; not caching it`, { file: toPosix(relPath) });
+      }
+    }
+    const problems: string[] = [];
+    for (const e of entries) {
+      try {
+        await this.insertFile(join(abs, e.path), e.sha256, `${toPosix(relPath)}/${e.path}`);
+      } catch (err) {
+        problems.push((err as Error).message);
+      }
+    }
+    if (problems.length) throw failure(`could not cache ${problems.length} file(s) of '${toPosix(relPath)}'`, { notes: problems.slice(0, 20) });
+    const text = manifestText(entries);
+    if (sha256Text(text) !== hash.sha256) throw failure(`manifest of '${toPosix(relPath)}' does not match its hash`);
+    const dest = this.dirObjectPath(hash.sha256);
+    if (!(await isFile(dest))) await this.commitObject(dest, async (tmp) => fs.writeFile(tmp, text));
+  }
+
+  /** Copies a file into the cache under sha256, verifying the copy's content first. */
+  async insertFile(abs: string, sha256: string, label = abs): Promise<void> {
+    const dest = this.objectPath(sha256);
+    if (await isFile(dest)) return;
+    await this.commitObject(dest, async (tmp) => {
+      await fs.copyFile(abs, tmp, fsConstants.COPYFILE_FICLONE);
+      const got = digestFileSync(tmp, undefined, false).sha256;
+      if (got !== sha256) throw failure(`'${toPosix(label)}' changed since it was hashed; not caching it`, { file: toPosix(label) });
+    });
+  }
+
+  /** Writes an object through a temp file in its own folder, read-only, then renames it into place. */
+  private async commitObject(dest: string, write: (tmp: string) => Promise<void>): Promise<void> {
+    await fs.mkdir(dirname(dest), { recursive: true });
+    const tmp = tempPathFor(dest);
+    try {
+      await write(tmp);
+      await fs.chmod(tmp, 0o444);
+      await fs.rename(tmp, dest);
+    } catch (err) {
+      await fs.rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  /** Restores root/relPath from the object sha256 (copies, never links); replaces whatever is there. */
+  async checkoutPath(root: string, relPath: string, sha256: string, isDir: boolean): Promise<void> {
+    const dest = resolve(root, relPath);
+    await fs.mkdir(dirname(dest), { recursive: true });
+    if (!isDir) {
+      const src = this.objectPath(sha256);
+      if (!(await isFile(src))) throw failure(`object ${sha256} for '${toPosix(relPath)}' is not in the cache`, { file: toPosix(relPath) });
+      const tmp = tempPathFor(dest);
+      try {
+        await copyOut(src, tmp);
+        await replaceWith(tmp, dest);
+      } finally {
+        await fs.rm(tmp, { force: true });
+      }
+      return;
+    }
+    const entries = await this.readManifest(sha256);
+    const missing: string[] = [];
+    for (const e of entries) if (!(await isFile(this.objectPath(e.sha256)))) missing.push(`${e.path} (${e.sha256})`);
+    if (missing.length) {
+      throw failure(`${missing.length} file(s) of '${toPosix(relPath)}' are missing from the cache`, { file: toPosix(relPath), notes: missing.slice(0, 20) });
+    }
+    // Build the folder beside its destination, then swap it in, so a failure leaves the old one intact.
+    const tmpDir = tempPathFor(dest);
+    try {
+      await fs.mkdir(tmpDir);
+      for (const e of entries) {
+        const target = join(tmpDir, ...e.path.split('/'));
+        await fs.mkdir(dirname(target), { recursive: true });
+        await copyOut(this.objectPath(e.sha256), target);
+      }
+      await replaceWith(tmpDir, dest);
+    } finally {
+      await fs.rm(tmpDir, { recursive: true, force: true });
+    }
+  }
+
+  /** Re-hashes the object: a file against its name; a folder's manifest against its name and its files. */
+  async verify(sha256: string): Promise<boolean> {
+    const file = this.objectPath(sha256);
+    if (await isFile(file)) return digestFileSync(file, undefined, false).sha256 === sha256;
+    const dir = this.dirObjectPath(sha256);
+    if (!(await isFile(dir))) return false;
+    const text = await fs.readFile(dir, 'utf8');
+    if (sha256Text(text) !== sha256) return false;
+    let entries: ManifestEntry[];
+    try {
+      entries = parseManifest(text);
+    } catch {
+      return false;
+    }
+    for (const e of entries) {
+      const p = this.objectPath(e.sha256);
+      if (!(await isFile(p)) || digestFileSync(p, undefined, false).sha256 !== e.sha256) return false;
+    }
+    return true;
+  }
+
+  /** Every object in the cache (not temp files). */
+  async list(): Promise<StoredObject[]> {
+    const out: StoredObject[] = [];
+    const prefixes = await fs.readdir(this.objectsDir).catch(() => [] as string[]);
+    for (const prefix of prefixes.sort()) {
+      if (!/^[0-9a-f]{2}$/.test(prefix)) continue;
+      const names = await fs.readdir(join(this.objectsDir, prefix)).catch(() => [] as string[]);
+      for (const name of names.sort()) {
+        const isDir = name.endsWith(DIR_SUFFIX);
+        const sha256 = prefix + (isDir ? name.slice(0, -DIR_SUFFIX.length) : name);
+        if (!SHA_RE.test(sha256)) continue;
+        const path = join(this.objectsDir, prefix, name);
+        const st = await fs.stat(path).catch(() => undefined);
+        if (st?.isFile()) out.push({ sha256, isDir, path, size: st.size });
+      }
+    }
+    return out;
+  }
+
+  /** Leftover temp files from interrupted writes, older than maxAgeMs. */
+  async staleTemps(maxAgeMs: number): Promise<string[]> {
+    const out: string[] = [];
+    const now = Date.now();
+    const prefixes = await fs.readdir(this.objectsDir).catch(() => [] as string[]);
+    for (const prefix of prefixes) {
+      const names = await fs.readdir(join(this.objectsDir, prefix)).catch(() => [] as string[]);
+      for (const name of names) {
+        if (!name.startsWith(TMP_PREFIX)) continue;
+        const path = join(this.objectsDir, prefix, name);
+        const st = await fs.stat(path).catch(() => undefined);
+        if (st && now - st.mtimeMs > maxAgeMs) out.push(path);
+      }
+    }
+    return out;
+  }
+
+  async remove(obj: StoredObject): Promise<void> {
+    await fs.rm(obj.path, { force: true });
+  }
+}
+
+/** A writable copy of an object (reflink when possible). */
+async function copyOut(src: string, dest: string): Promise<void> {
+  await fs.copyFile(src, dest, fsConstants.COPYFILE_FICLONE);
+  await fs.chmod(dest, 0o644);
+}
+
+/** Renames tmp onto dest; a folder (or a file where a folder must go) in the way is moved aside first. */
+async function replaceWith(tmp: string, dest: string): Promise<void> {
+  const [tmpSt, destSt] = await Promise.all([fs.lstat(tmp), fs.lstat(dest).catch(() => undefined)]);
+  if (destSt && (destSt.isDirectory() || tmpSt.isDirectory())) {
+    const aside = tempPathFor(dest);
+    await fs.rename(dest, aside);
+    try {
+      await fs.rename(tmp, dest);
+    } catch (err) {
+      await fs.rename(aside, dest).catch(() => undefined);
+      throw err;
+    }
+    await fs.rm(aside, { recursive: true, force: true });
+    return;
+  }
+  await fs.rename(tmp, dest);
+}

@@ -1,0 +1,140 @@
+// Content hashes of project paths: files by streamed sha256, folders by their sorted manifest (manifest.ts).
+// Unchanged files are answered from the stat cache without being read; the rest are hashed together on a
+// worker pool (file-hash.ts), with a progress bar when there is real work.
+import { statSync, type BigIntStats } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { failure } from '../diagnostics.js';
+import { toPosix } from '../fsutil.js';
+import { createProgress, type Progress } from '../report/progress.js';
+import { digestFiles, type HashJob } from './file-hash.js';
+import { manifestText, rememberManifest, sha256Text, walkFiles, type ManifestEntry } from './manifest.js';
+import { nowNs, StatCache } from './stat-cache.js';
+
+export { hashCounters, digestFiles, digestFileSync } from './file-hash.js';
+export type { DigestResult, FileDigest, HashJob } from './file-hash.js';
+export { manifestText, parseManifest, recentManifest, sha256Text, type ManifestEntry } from './manifest.js';
+
+export interface PathHash {
+  path: string; // as asked for (posix, relative to the root)
+  sha256: string;
+  size: number; // bytes; the sum over files for a folder
+  nfiles?: number; // folders only
+  isDir: boolean;
+}
+
+/** Show a progress bar only when at least this much must actually be read. */
+const PROGRESS_MIN_BYTES = 50 * 1024 * 1024;
+
+interface FileTask {
+  abs: string;
+  stat: BigIntStats;
+  sha256?: string; // known from the stat cache
+  job?: number; // index into the jobs list when it must be read
+}
+
+interface PathPlan {
+  rel: string;
+  kind: 'missing' | 'file' | 'dir';
+  files: { rel: string; task: FileTask }[];
+}
+
+export class Hasher {
+  private constructor(
+    readonly root: string,
+    private readonly stats: StatCache,
+  ) {}
+
+  static async open(root: string, cacheDir: string): Promise<Hasher> {
+    return new Hasher(resolve(root), StatCache.load(cacheDir));
+  }
+
+  async hashPath(relPath: string): Promise<PathHash | null> {
+    return (await this.hashPaths([relPath])).get(relPath) ?? null;
+  }
+
+  /** Hashes all paths in one pass so their unread files share the worker pool. null = missing. */
+  async hashPaths(relPaths: readonly string[], progressLabel = 'hashing'): Promise<Map<string, PathHash | null>> {
+    const plans: PathPlan[] = [];
+    const jobs: HashJob[] = [];
+    const tasks: FileTask[] = [];
+    for (const rel of new Set(relPaths)) plans.push(this.plan(rel, jobs, tasks));
+
+    if (jobs.length) await this.readAll(jobs, tasks, progressLabel);
+
+    const result = new Map<string, PathHash | null>();
+    for (const plan of plans) {
+      if (plan.kind === 'missing') {
+        result.set(plan.rel, null);
+      } else if (plan.kind === 'file') {
+        const t = plan.files[0]!.task;
+        result.set(plan.rel, { path: plan.rel, sha256: t.sha256!, size: Number(t.stat.size), isDir: false });
+      } else {
+        const entries: ManifestEntry[] = plan.files.map((f) => ({ path: f.rel, sha256: f.task.sha256!, size: Number(f.task.stat.size) }));
+        const sha256 = sha256Text(manifestText(entries));
+        rememberManifest(sha256, entries);
+        const size = entries.reduce((s, e) => s + e.size, 0);
+        result.set(plan.rel, { path: plan.rel, sha256, size, nfiles: entries.length, isDir: true });
+      }
+    }
+    return result;
+  }
+
+  /** Persists the stat cache atomically (no-op when nothing new was learned). */
+  async save(): Promise<void> {
+    await this.stats.save();
+  }
+
+  private abs(rel: string): string {
+    return isAbsolute(rel) ? rel : resolve(this.root, rel);
+  }
+
+  private task(abs: string, stat: BigIntStats, jobs: HashJob[], tasks: FileTask[]): FileTask {
+    const sha256 = this.stats.lookup(abs, stat);
+    const task: FileTask = sha256 ? { abs, stat, sha256 } : { abs, stat, job: jobs.length };
+    if (!sha256) {
+      jobs.push({ path: abs, size: Number(stat.size) });
+      tasks.push(task);
+    }
+    return task;
+  }
+
+  private plan(rel: string, jobs: HashJob[], tasks: FileTask[]): PathPlan {
+    const abs = this.abs(rel);
+    const st = statSync(abs, { bigint: true, throwIfNoEntry: false });
+    if (!st) return { rel, kind: 'missing', files: [] };
+    if (st.isDirectory()) {
+      const files = walkFiles(abs).map((f) => ({ rel: f.rel, task: this.task(f.abs, f.stat, jobs, tasks) }));
+      return { rel, kind: 'dir', files };
+    }
+    if (!st.isFile()) throw failure(`'${toPosix(rel)}' is neither a file nor a folder`, { file: toPosix(rel) });
+    return { rel, kind: 'file', files: [{ rel: '', task: this.task(abs, st, jobs, tasks) }] };
+  }
+
+  private async readAll(jobs: HashJob[], tasks: FileTask[], label: string): Promise<void> {
+    const total = jobs.reduce((s, j) => s + j.size, 0);
+    let progress: Progress | undefined;
+    let done = 0;
+    if (total >= PROGRESS_MIN_BYTES) progress = createProgress(label, total, 'B');
+    const startNs = nowNs();
+    const digests = await digestFiles(jobs, (n) => {
+      done += n;
+      progress?.update(done);
+    });
+    progress?.done();
+    const errors: string[] = [];
+    digests.forEach((d, i) => {
+      const task = tasks[i]!;
+      if ('error' in d) {
+        errors.push(`${toPosix(task.abs)}: ${d.error}`);
+        return;
+      }
+      task.sha256 = d.sha256;
+      // A size mismatch means the file changed while it was read: use the hash, but do not remember it.
+      if (BigInt(d.size) === task.stat.size) this.stats.record(task.abs, task.stat, d.sha256, startNs);
+      else this.stats.forget(task.abs);
+    });
+    if (errors.length) {
+      throw failure(`could not hash ${errors.length} file(s)`, { notes: errors.slice(0, 20) });
+    }
+  }
+}

@@ -1,0 +1,95 @@
+// A folder's identity is the sha256 of its manifest: one entry per file (posix path relative to the folder,
+// sha256, size), sorted by path. The same text is stored as the folder's `.dir` object in the cache, so a
+// folder can be restored from its hash alone. Empty sub-folders are not recorded (as in DVC).
+import { createHash } from 'node:crypto';
+import { readdirSync, statSync, realpathSync, type BigIntStats } from 'node:fs';
+import { join } from 'node:path';
+import { TMP_PREFIX } from '../fsutil.js';
+
+export interface ManifestEntry {
+  path: string; // posix, relative to the folder
+  sha256: string;
+  size: number;
+}
+
+export function compareCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The canonical text: a JSON array, one entry per line, fixed key order, sorted by path. */
+export function manifestText(entries: readonly ManifestEntry[]): string {
+  const sorted = [...entries].sort((a, b) => compareCodeUnits(a.path, b.path));
+  const lines = sorted.map((e) => JSON.stringify({ path: e.path, sha256: e.sha256, size: e.size }));
+  return lines.length ? `[\n${lines.join(',\n')}\n]\n` : '[]\n';
+}
+
+export function sha256Text(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+const SHA_RE = /^[0-9a-f]{64}$/;
+
+/** Parses a `.dir` object; throws on anything that is not a well-formed manifest. */
+export function parseManifest(text: string): ManifestEntry[] {
+  const data: unknown = JSON.parse(text);
+  if (!Array.isArray(data)) throw new Error('manifest is not a list');
+  return data.map((e: unknown, i) => {
+    const r = e as Partial<ManifestEntry> | null;
+    if (!r || typeof r.path !== 'string' || typeof r.sha256 !== 'string' || !SHA_RE.test(r.sha256) || typeof r.size !== 'number') {
+      throw new Error(`manifest entry ${i} is malformed`);
+    }
+    if (r.path.startsWith('/') || r.path.split('/').some((p) => p === '..' || p === '' || p === '.')) {
+      throw new Error(`manifest entry ${i} has an unsafe path '${r.path}'`);
+    }
+    return { path: r.path, sha256: r.sha256, size: r.size };
+  });
+}
+
+export interface WalkedFile {
+  rel: string; // posix, relative to the folder
+  abs: string;
+  stat: BigIntStats;
+}
+
+/**
+ * Lists the files under dir (following symlinks, skipping our own temp files), sorted by rel path.
+ * Synchronous on purpose: stat-ing 10,000 files this way takes ~50 ms, the promise API ~10× longer.
+ */
+export function walkFiles(dir: string): WalkedFile[] {
+  const out: WalkedFile[] = [];
+  const seen = new Set<string>();
+  const visit = (abs: string, rel: string): void => {
+    const real = realpathSync(abs);
+    if (seen.has(real)) return; // a symlink loop
+    seen.add(real);
+    for (const d of readdirSync(abs, { withFileTypes: true })) {
+      if (d.name.startsWith(TMP_PREFIX)) continue;
+      const childAbs = join(abs, d.name);
+      const childRel = rel ? `${rel}/${d.name}` : d.name;
+      if (d.isDirectory()) {
+        visit(childAbs, childRel);
+        continue;
+      }
+      const st = statSync(childAbs, { bigint: true, throwIfNoEntry: false });
+      if (!st) continue; // a dangling symlink or a file deleted while walking
+      if (st.isDirectory()) visit(childAbs, childRel);
+      else if (st.isFile()) out.push({ rel: childRel, abs: childAbs, stat: st });
+    }
+  };
+  visit(dir, '');
+  return out.sort((a, b) => compareCodeUnits(a.rel, b.rel));
+}
+
+/** Recently built manifests by folder hash, so caching a folder right after hashing it needs no re-walk. */
+const recent = new Map<string, ManifestEntry[]>();
+const RECENT_MAX = 64;
+
+export function rememberManifest(sha256: string, entries: ManifestEntry[]): void {
+  recent.delete(sha256);
+  recent.set(sha256, entries);
+  if (recent.size > RECENT_MAX) recent.delete(recent.keys().next().value as string);
+}
+
+export function recentManifest(sha256: string): ManifestEntry[] | undefined {
+  return recent.get(sha256);
+}
