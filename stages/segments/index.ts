@@ -1,4 +1,61 @@
-import type { StageModule } from '../../src/handler.js';
+// `rallycut segments WINDOWS.json`: the heuristics alone, on a file of window probabilities. Cheap to rerun
+// while tuning parameters, with no video decoding.
+import { promises as fs } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { configError, optBool, optString, optStrings, type CommandSpec, type StageModule } from '../../src/handler.js';
+import {
+  applyOverrides,
+  detectSegments,
+  formatSegmentsReport,
+  HEURISTICS_MODELS,
+  OVERRIDABLE_KEYS,
+  parseSetPairs,
+  presetFor,
+  toSegmentsReport,
+  validateWindows,
+} from '../lib/heuristics/index.js';
 
-const module: StageModule = {};
+/** Reads and parses a JSON file; a missing file or bad JSON is a config error naming the file (and position). */
+export async function readJsonFile(path: string, shown: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await fs.readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw configError(code === 'ENOENT' ? `file not found` : `cannot read file (${code ?? String(err)})`, { file: shown });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw configError(`invalid JSON: ${(err as Error).message}`, { file: shown });
+  }
+}
+
+const segmentsCommand: CommandSpec = {
+  path: ['segments'],
+  summary: 'Turn window probabilities (WINDOWS.json) into rally segments with the heuristics',
+  description: [
+    'WINDOWS.json: { fps, stride, base_stride, total_frames, windows: [{ start_frame, end_frame, probs: { no_play, play, service } }] }.',
+    'Times are reported as round(frame*1000/fps) milliseconds.',
+    `--set keys: ${OVERRIDABLE_KEYS.join(', ')}.`,
+  ].join('\n'),
+  positionals: [{ name: 'windows', description: 'window probabilities JSON file', required: true }],
+  options: [
+    { name: 'model', type: 'string', description: `heuristics preset (${HEURISTICS_MODELS.join('|')})`, placeholder: 'NAME', default: 'indoor' },
+    { name: 'set', type: 'strings', description: 'override one parameter, e.g. --set min_gap_seconds=4 (repeatable)', placeholder: 'KEY=VALUE' },
+    { name: 'json', type: 'boolean', description: 'print { segments, suggested } as JSON' },
+  ],
+  async run(args, io) {
+    const file = args.positionals[0]!;
+    const abs = isAbsolute(file) ? file : resolve(io.cwd, file);
+    const shown = isAbsolute(file) ? file : relative(io.cwd, abs) || file;
+    const params = applyOverrides(presetFor(optString(args, 'model') ?? 'indoor'), parseSetPairs(optStrings(args, 'set')));
+    const windows = validateWindows(await readJsonFile(abs, shown), shown);
+    const report = toSegmentsReport(detectSegments(windows, params), windows.fps);
+    if (optBool(args, 'json')) io.out(JSON.stringify(report, null, 2) + '\n');
+    else io.out(formatSegmentsReport(report, windows.fps));
+  },
+};
+
+const module: StageModule = { commands: [segmentsCommand] };
 export default module;

@@ -12,3 +12,5 @@ export {
 } from './params.js';
 export type { HeuristicsParams, HeuristicsModel, OverridableKey } from './params.js';
 export { framesToMs } from './time.js';
+export { toSegmentsReport, formatSegmentsReport, formatClock } from './output.js';
+export type { SegmentsReport } from './output.js';
