@@ -1,0 +1,172 @@
+// A remote in an S3 bucket (AWS, MinIO, s3rver). Keys are stored under an optional prefix. Uploads use
+// lib-storage's Upload: one PutObject for small files, parallel multipart parts for large ones.
+// Checksums are computed only when required: S3-compatible servers such as s3rver otherwise store
+// streamed bodies corrupted (DESIGN §3).
+import { createWriteStream, createReadStream, promises as fs } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { RallycutError, failure } from '../diagnostics.js';
+import { commitTemp, tempPathFor } from '../fsutil.js';
+import { byteCounter, checkKey } from './local.js';
+import type { PutOptions, Remote, RemoteObject, TransferOptions } from './remote.js';
+
+// The SDK warns on every process that Node 20 support ends in 2027; the project supports Node 20 (package.json
+// engines), so the warning would only be noise on each push/pull. A user's explicit setting wins.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+export interface S3RemoteConfig {
+  bucket: string;
+  /** Key prefix without leading or trailing '/', '' for the bucket root. */
+  prefix: string;
+  region: string;
+  /** For S3-compatible servers; switches to path-style addressing. */
+  endpoint?: string;
+  /** Explicit credentials; when absent the SDK's default chain is used. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Multipart part size in bytes (default 16 MiB) and parts in flight per file (default 4). */
+  partSize?: number;
+  queueSize?: number;
+}
+
+export function s3ClientConfig(cfg: Pick<S3RemoteConfig, 'region' | 'endpoint' | 'credentials'>): S3ClientConfig {
+  return {
+    region: cfg.region,
+    ...(cfg.endpoint ? { endpoint: cfg.endpoint, forcePathStyle: true } : {}),
+    ...(cfg.credentials ? { credentials: cfg.credentials } : {}),
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: 3,
+  };
+}
+
+const CREDENTIAL_ERRORS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'ExpiredToken', 'InvalidToken', 'CredentialsProviderError', 'Forbidden']);
+
+export class S3Remote implements Remote {
+  readonly description: string;
+  readonly client: S3Client;
+  constructor(readonly cfg: S3RemoteConfig) {
+    this.client = new S3Client(s3ClientConfig(cfg));
+    this.description = `s3://${cfg.bucket}${cfg.prefix ? '/' + cfg.prefix : ''}${cfg.endpoint ? ` (endpoint ${cfg.endpoint})` : ''}`;
+  }
+
+  private fullKey(key: string): string {
+    checkKey(key);
+    return this.cfg.prefix ? `${this.cfg.prefix}/${key}` : key;
+  }
+
+  /** One clear sentence for the errors a user can fix: a missing bucket, refused credentials, no network. */
+  private explain(err: unknown, action: string, key?: string): RallycutError {
+    if (err instanceof RallycutError) return err;
+    const e = err as { name?: string; Code?: string; message?: string; code?: string; $metadata?: { httpStatusCode?: number } };
+    const name = e.name ?? e.Code ?? '';
+    const status = e.$metadata?.httpStatusCode;
+    const subject = key ?? this.cfg.bucket;
+    if (name === 'NoSuchBucket') return failure(`bucket '${this.cfg.bucket}' does not exist (${this.description})`, { subject: this.cfg.bucket, notes: ['create it, or fix TRAINING_S3_BUCKET / the remote URL'] });
+    if (CREDENTIAL_ERRORS.has(name) || status === 403) {
+      return failure(`credentials refused by ${this.description} while trying to ${action}: ${name || 'HTTP 403'}`, {
+        subject,
+        notes: ['check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the AWS profile (default credential chain)'],
+      });
+    }
+    if (e.code === 'ECONNREFUSED' || name === 'ECONNREFUSED') return failure(`cannot reach ${this.description}: connection refused`, { subject });
+    return failure(`${action} failed on ${this.description}: ${name ? name + ': ' : ''}${e.message ?? String(err)}`, { subject });
+  }
+
+  async *list(prefix: string): AsyncIterable<RemoteObject> {
+    const full = this.cfg.prefix ? `${this.cfg.prefix}/${prefix}` : prefix;
+    const strip = this.cfg.prefix ? this.cfg.prefix.length + 1 : 0;
+    let token: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(new ListObjectsV2Command({ Bucket: this.cfg.bucket, Prefix: full, ContinuationToken: token }));
+      } catch (err) {
+        throw this.explain(err, `list '${full}'`);
+      }
+      for (const o of page.Contents ?? []) if (o.Key) yield { key: o.Key.slice(strip), size: o.Size ?? 0 };
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  private async upload(key: string, body: Readable | Uint8Array | string, opts: PutOptions): Promise<void> {
+    const upload = new Upload({
+      client: this.client,
+      params: {
+        Bucket: this.cfg.bucket,
+        Key: this.fullKey(key),
+        Body: body,
+        ...(opts.storageClass ? { StorageClass: opts.storageClass as 'STANDARD_IA' } : {}),
+        ...(opts.contentType ? { ContentType: opts.contentType } : {}),
+      },
+      partSize: this.cfg.partSize ?? 16 * 1024 * 1024,
+      queueSize: this.cfg.queueSize ?? 4,
+      leavePartsOnError: false,
+    });
+    if (opts.onProgress) upload.on('httpUploadProgress', (p) => p.loaded !== undefined && opts.onProgress!(p.loaded));
+    const onAbort = (): void => void upload.abort().catch(() => undefined);
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await upload.done();
+    } catch (err) {
+      throw this.explain(err, `upload '${key}'`, key);
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async putFile(key: string, file: string, opts: PutOptions = {}): Promise<void> {
+    await fs.access(file);
+    await this.upload(key, createReadStream(file), opts);
+  }
+
+  async putBytes(key: string, data: Uint8Array | string, opts: PutOptions = {}): Promise<void> {
+    await this.upload(key, data, opts);
+  }
+
+  private async getStream(key: string, signal?: AbortSignal): Promise<Readable | null> {
+    try {
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.cfg.bucket, Key: this.fullKey(key) }), { abortSignal: signal });
+      return res.Body as Readable;
+    } catch (err) {
+      const name = (err as { name?: string }).name;
+      if (name === 'NoSuchKey' || name === 'NotFound') return null;
+      throw this.explain(err, `download '${key}'`, key);
+    }
+  }
+
+  async getFile(key: string, dest: string, opts: TransferOptions = {}): Promise<void> {
+    const body = await this.getStream(key, opts.signal);
+    if (!body) throw failure(`no object '${key}' in ${this.description}`, { subject: key });
+    await fs.mkdir(dirname(dest), { recursive: true });
+    const tmp = tempPathFor(dest);
+    try {
+      await pipeline(body, byteCounter(opts.onProgress), createWriteStream(tmp), { signal: opts.signal });
+      await commitTemp(tmp, dest);
+    } catch (err) {
+      await fs.rm(tmp, { force: true });
+      throw err instanceof RallycutError ? err : this.explain(err, `download '${key}'`, key);
+    }
+  }
+
+  async getBytes(key: string): Promise<Buffer | null> {
+    const body = await this.getStream(key);
+    if (!body) return null;
+    const chunks: Buffer[] = [];
+    for await (const chunk of body) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += 1000) {
+      const batch = keys.slice(i, i + 1000).map((k) => ({ Key: this.fullKey(k) }));
+      try {
+        await this.client.send(new DeleteObjectsCommand({ Bucket: this.cfg.bucket, Delete: { Objects: batch, Quiet: true } }));
+      } catch (err) {
+        throw this.explain(err, `delete ${batch.length} objects`);
+      }
+    }
+  }
+}
