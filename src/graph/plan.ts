@@ -19,6 +19,8 @@ export interface PlanGraph {
   order(): readonly string[];
   upstream(names: readonly string[]): Iterable<string>;
   downstream(names: readonly string[]): Iterable<string>;
+  /** Targets → stage names (names, foreach groups, out paths); expandTargets() when absent. */
+  resolveTargets?(targets: readonly string[]): string[];
 }
 
 export interface SelectFlags {
@@ -68,7 +70,7 @@ export function expandTargets(all: readonly string[], targets: readonly string[]
 export function selectStages(graph: PlanGraph, flags: SelectFlags): string[] {
   const order = graph.order();
   if (flags.targets.length === 0) return [...order];
-  const targets = expandTargets(order, flags.targets);
+  const targets = graph.resolveTargets ? graph.resolveTargets(flags.targets) : expandTargets(order, flags.targets);
   const chosen = new Set(targets);
   if (flags.downstream) for (const n of graph.downstream(targets)) chosen.add(n);
   else if (!flags.single) for (const n of graph.upstream(targets)) chosen.add(n);

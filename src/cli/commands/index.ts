@@ -2,8 +2,13 @@
 // handler registry; list them here.
 import type { HandlerRegistry } from '../../handler.js';
 import type { CommandSpec } from '../command.js';
+import { checkoutCommand } from './checkout.js';
+import { gcCommand } from './gc.js';
+import { doctorCommand } from './doctor.js';
+import { reproCommand } from './repro.js';
+import { statusCommand } from './status.js';
 
 export function engineCommands(registry: HandlerRegistry): CommandSpec[] {
   void registry;
-  return [];
+  return [reproCommand(registry), statusCommand(registry), checkoutCommand(), gcCommand(), doctorCommand()];
 }

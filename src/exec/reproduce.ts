@@ -1,0 +1,234 @@
+// The engine's entry points, callable from code (CLI commands, experiments, watch mode):
+// reproduce() runs a pipeline DVC-style; planStatus() gives the static "what would run and why".
+import { availableParallelism } from 'node:os';
+import { failure, RallycutError, toDiagnostics, type Diagnostic } from '../diagnostics.js';
+import type { HandlerRegistry } from '../handler.js';
+import type { LockEntry } from '../lock-types.js';
+import { updateLock } from '../lock.js';
+import { decide, expandTargets, plan, runCacheEligible, selectStages, type PlanItem, type StageState } from '../graph/plan.js';
+import type { ParamOverride } from '../params.js';
+import type { Stage } from '../pipeline/types.js';
+import type { Executor } from './executor.js';
+import { localExecutor } from './local.js';
+import { checkoutOuts, clearOuts, collectOuts } from './outs.js';
+import { acquireProjectLock } from './projectlock.js';
+import { schedule, type NotStarted } from './scheduler.js';
+import { measureStage, type MeasuredStage, type Session, type SessionIO } from './session.js';
+import { openSession } from './open.js';
+
+export interface ReproOptions {
+  readonly targets?: readonly string[];
+  readonly force?: boolean;
+  readonly single?: boolean;
+  readonly downstream?: boolean;
+  readonly dry?: boolean;
+  readonly keepGoing?: boolean;
+  /** Default: the core count. */
+  readonly jobs?: number;
+  /** Default true; false is --no-run-cache. */
+  readonly runCache?: boolean;
+  /** `-S [file:]key=value` overrides (experiments), applied to pipeline and params alike. */
+  readonly paramOverrides?: readonly ParamOverride[];
+  /** Executors by name; 'local' is always available. */
+  readonly executors?: Readonly<Record<string, Executor>>;
+}
+
+export type Outcome = 'ran' | 'skipped' | 'restored' | 'run-cache' | 'frozen' | 'failed';
+
+export interface StageOutcome {
+  readonly stage: string;
+  readonly outcome: Outcome;
+  readonly reasons: readonly string[];
+  readonly seconds: number;
+}
+
+export interface ReproResult {
+  readonly ok: boolean;
+  /** Set for --dry: the static plan instead of outcomes. */
+  readonly plan?: readonly PlanItem[];
+  readonly stages: readonly StageOutcome[];
+  readonly notStarted: readonly NotStarted[];
+  readonly errors: readonly Diagnostic[];
+}
+
+export type ReproIO = SessionIO;
+
+function forcedSet(graph: Session['graph'], selected: readonly string[], opts: ReproOptions): Set<string> {
+  if (!opts.force) return new Set();
+  if (!opts.targets?.length) return new Set(selected);
+  return new Set(graph.resolveTargets ? graph.resolveTargets(opts.targets) : expandTargets(graph.order(), opts.targets));
+}
+
+function upstreamWithin(session: Session, selected: ReadonlySet<string>) {
+  return (name: string): string[] => [...session.graph.depsOf(name)].filter((d) => selected.has(d));
+}
+
+/** The static view over the selected stages (`--dry`, `status`). Reads, never writes (but the stat cache). */
+export async function planStatus(root: string, registry: HandlerRegistry, opts: ReproOptions, io: ReproIO): Promise<PlanItem[]> {
+  const session = await openSession(root, registry, jobsOf(opts), io, opts.paramOverrides ?? []);
+  try {
+    const selected = selectStages(session.graph, { targets: opts.targets ?? [], single: opts.single ?? false, downstream: opts.downstream ?? false });
+    const states = new Map<string, StageState>();
+    for (const name of selected) {
+      const m = await measureStage(session, stageOf(session, name), { runCache: opts.runCache ?? true });
+      states.set(name, m.state);
+    }
+    return plan(selected, states, upstreamWithin(session, new Set(selected)), {
+      forced: forcedSet(session.graph, selected, opts),
+      runCache: opts.runCache ?? true,
+    });
+  } finally {
+    await session.hasher.save();
+  }
+}
+
+function jobsOf(opts: ReproOptions): number {
+  return Math.max(1, Math.floor(opts.jobs ?? availableParallelism()));
+}
+
+function stageOf(session: Session, name: string): Stage {
+  const stage = session.pipeline.stages.get(name);
+  if (!stage) throw failure(`unknown stage '${name}'`, { subject: name });
+  return stage;
+}
+
+export async function reproduce(root: string, registry: HandlerRegistry, opts: ReproOptions, io: ReproIO): Promise<ReproResult> {
+  if (opts.dry) {
+    const items = await planStatus(root, registry, opts, io);
+    return { ok: true, plan: items, stages: [], notStarted: [], errors: [] };
+  }
+  const lock = await acquireProjectLock(root, {
+    signal: io.signal,
+    onWait: (o) => io.err(`waiting for another rallycut process (pid ${o.pid}, started ${o.started}) to finish…\n`),
+    onStale: (o) => io.err(`taking over a stale repro lock left by pid ${o.pid} (no longer running)\n`),
+  });
+  try {
+    // Everything is read after the lock is held: the previous run may just have changed it.
+    const session = await openSession(root, registry, jobsOf(opts), io, opts.paramOverrides ?? []);
+    try {
+      return await runSelected(session, opts);
+    } finally {
+      await session.hasher.save();
+    }
+  } finally {
+    await lock.release();
+  }
+}
+
+async function runSelected(session: Session, opts: ReproOptions): Promise<ReproResult> {
+  const selected = selectStages(session.graph, { targets: opts.targets ?? [], single: opts.single ?? false, downstream: opts.downstream ?? false });
+  const forced = forcedSet(session.graph, selected, opts);
+  const outcomes = new Map<string, StageOutcome>();
+  const errors: Diagnostic[] = [];
+  const executors: Record<string, Executor> = { local: localExecutor, ...(opts.executors ?? {}) };
+  let lockWrites = Promise.resolve();
+  const writeLock = (name: string, entry: LockEntry): Promise<void> => {
+    // Parallel stages finish at any time: serialise lock writes, each rewriting only its own stage.
+    const next = lockWrites.then(async () => {
+      await updateLock(session.root, { [name]: entry });
+      session.lock = { ...session.lock, stages: { ...session.lock.stages, [name]: entry } };
+    });
+    lockWrites = next.catch(() => undefined);
+    return next;
+  };
+
+  const runOne = async (name: string): Promise<boolean> => {
+    const started = Date.now();
+    const stage = stageOf(session, name);
+    const record = (outcome: Outcome, reasons: readonly string[]): void => {
+      outcomes.set(name, { stage: name, outcome, reasons, seconds: (Date.now() - started) / 1000 });
+    };
+    try {
+      const m = await measureStage(session, stage, { runCache: opts.runCache ?? true });
+      const { decision, reasons } = decide(m.state, { forced: forced.has(name), runCache: opts.runCache ?? true });
+      const why = reasons.length ? ` (${reasons.join('; ')})` : '';
+      switch (decision) {
+        case 'frozen':
+          session.io.err(`[${name}] frozen, not checked\n`);
+          record('frozen', reasons);
+          return true;
+        case 'skip':
+          session.io.err(`[${name}] unchanged, skipped\n`);
+          record('skipped', reasons);
+          return true;
+        case 'restore-outs': {
+          const bad = new Set(m.state.outs.filter((o) => o.current?.sha256 !== m.locked?.outs.find((l) => l.path === o.spec.path)?.sha256).map((o) => o.spec.path));
+          await checkoutOuts(session.root, (m.locked?.outs ?? []).filter((o) => bad.has(o.path)), session.objects);
+          session.io.err(`[${name}] restored from cache, not run${why}\n`);
+          record('restored', reasons);
+          return true;
+        }
+        case 'run-cache': {
+          const rec = m.runRecord!;
+          await checkoutOuts(session.root, rec.outs, session.objects);
+          session.io.err(`[${name}] restored from run-cache, not run${why}\n`);
+          for (const line of rec.log) session.io.err(`[${name}] ${line}\n`);
+          await writeLock(name, { ...m.state.fingerprint.entry, outs: [...rec.outs] });
+          record('run-cache', reasons);
+          return true;
+        }
+        case 'run':
+          session.io.err(`[${name}] running${why}\n`);
+          const entry = await execute(session, m, executors);
+          await writeLock(name, entry);
+          await saveRunRecord(session, m, entry);
+          record('ran', reasons);
+          return true;
+      }
+    } catch (err) {
+      const diags = toDiagnostics(err).map((d) => (d.subject ? d : { ...d, subject: name }));
+      errors.push(...diags);
+      session.io.err(`[${name}] failed: ${diags.map((d) => d.message).join('; ')}\n`);
+      record('failed', []);
+      return false;
+    }
+  };
+
+  const sel = new Set(selected);
+  const result = await schedule(selected, upstreamWithin(session, sel), runOne, {
+    jobs: session.jobs,
+    keepGoing: opts.keepGoing ?? false,
+    signal: session.io.signal,
+  });
+  await lockWrites;
+  const stages = selected.map((n) => outcomes.get(n)).filter((o): o is StageOutcome => o !== undefined);
+  return { ok: result.failed.length === 0 && result.notStarted.length === 0, stages, notStarted: result.notStarted, errors };
+}
+
+async function execute(session: Session, m: MeasuredStage, executors: Record<string, Executor>): Promise<LockEntry> {
+  const { stage } = m.state;
+  if (m.state.fingerprint.missingDeps.length) {
+    throw failure(`missing dep${m.state.fingerprint.missingDeps.length > 1 ? 's' : ''} ${m.state.fingerprint.missingDeps.map((d) => `'${d}'`).join(', ')}`, {
+      subject: stage.name,
+      file: stage.source.file,
+      start: stage.source.start,
+      notes: ['no stage produced it and it is not in the workspace'],
+    });
+  }
+  const executor = executors[stage.executor.name];
+  if (!executor) throw failure(`executor '${stage.executor.name}' is not available`, { subject: stage.name });
+  await clearOuts(session.root, stage);
+  await executor.run({
+    stage,
+    ctx: m.ctx,
+    ...(m.handler ? { handler: m.handler, handlerParams: stage.action.kind === 'handler' ? stage.action.with : undefined } : {}),
+  });
+  const outs = await collectOuts(session.root, stage, session.hasher, session.objects);
+  return { ...m.state.fingerprint.entry, outs };
+}
+
+async function saveRunRecord(session: Session, m: MeasuredStage, entry: LockEntry): Promise<void> {
+  const { stage, fingerprint } = m.state;
+  if (!runCacheEligible(stage, fingerprint) || fingerprint.missingDeps.length) return;
+  await session.runCache.save(m.key, { stage: stage.name, outs: entry.outs, log: m.captured, created: new Date().toISOString() });
+}
+
+/** Turns a result into the error the CLI reports (exit 1), naming what failed and what never started. */
+export function resultError(result: ReproResult): RallycutError | undefined {
+  if (result.ok) return undefined;
+  const notes = result.notStarted.map((n) => `not run: ${n.stage} (${n.reason})`);
+  const list: Diagnostic[] = result.errors.length ? [...result.errors] : [{ kind: 'failure', message: 'repro was interrupted' }];
+  const last = list[list.length - 1]!;
+  list[list.length - 1] = { ...last, notes: [...(last.notes ?? []), ...notes] };
+  return new RallycutError(list);
+}
