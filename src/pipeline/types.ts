@@ -43,6 +43,13 @@ export interface Stage {
   readonly alwaysChanged: boolean;
   readonly executor: ExecutorConfig;
   readonly source: SourceRange; // where the stage is defined
+  /** Where each dep and out was written (same order as deps/outs), for positioned graph errors. */
+  readonly ranges?: StageRanges;
+}
+
+export interface StageRanges {
+  readonly deps: readonly SourceRange[];
+  readonly outs: readonly SourceRange[];
 }
 
 export interface Pipeline {

@@ -7,8 +7,9 @@ import { gcCommand } from './gc.js';
 import { doctorCommand } from './doctor.js';
 import { reproCommand } from './repro.js';
 import { statusCommand } from './status.js';
+import { dagCommand } from './dag.js';
 
 export function engineCommands(registry: HandlerRegistry): CommandSpec[] {
   void registry;
-  return [reproCommand(registry), statusCommand(registry), checkoutCommand(), gcCommand(), doctorCommand()];
+  return [reproCommand(registry), statusCommand(registry), checkoutCommand(), gcCommand(), doctorCommand(), dagCommand(registry)];
 }

@@ -1,0 +1,177 @@
+// Params files (YAML): loading with positions, dotted-path lookup, the values a stage tracks, and `-S`
+// overrides for experiments. Bare keys in pipeline.yaml live in params/default.yaml.
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { configError, RallycutError, type Diagnostic } from './diagnostics.js';
+import type { ParamRef, ParamValues } from './pipeline/types.js';
+import { YamlSource } from './pipeline/yaml-source.js';
+import { DEFAULT_PARAMS_FILE } from './project.js';
+
+export interface ParamsFile {
+  readonly file: string; // posix, relative to the project root
+  readonly values: unknown; // plain data, overrides applied
+  readonly source: YamlSource;
+}
+
+/** `rallycut exp run -S [file:]key=value`: one value replaced before anything reads the file. */
+export interface ParamOverride {
+  readonly file: string;
+  readonly key: string;
+  readonly value: unknown;
+}
+
+export type ParamsResult = { ok: true; params: ParamsFile } | { ok: false; missing: boolean; diagnostics: Diagnostic[] };
+
+export function splitKey(key: string): (string | number)[] {
+  return key.split('.').map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+export type Found = { found: true; value: unknown } | { found: false; missing: string };
+
+/** Looks up a dotted path ('train.lr', 'sizes.0'); `missing` names the first absent prefix. */
+export function getParam(values: unknown, key: string): Found {
+  let cur = values;
+  const parts = key.split('.');
+  for (let i = 0; i < parts.length; i++) {
+    const seg = parts[i]!;
+    if (Array.isArray(cur) && /^\d+$/.test(seg) && Number(seg) < cur.length) cur = cur[Number(seg)];
+    else if (cur !== null && typeof cur === 'object' && !Array.isArray(cur) && Object.prototype.hasOwnProperty.call(cur, seg)) cur = (cur as Record<string, unknown>)[seg];
+    else return { found: false, missing: parts.slice(0, i + 1).join('.') };
+  }
+  return { found: true, value: cur };
+}
+
+function setParam(values: unknown, key: string, value: unknown): boolean {
+  const parts = key.split('.');
+  let cur = values;
+  for (let i = 0; i < parts.length - 1; i++) {
+    const next = getParam(cur, parts[i]!);
+    if (!next.found) return false;
+    cur = next.value;
+  }
+  const last = parts[parts.length - 1]!;
+  if (!getParam(cur, last).found) return false;
+  if (Array.isArray(cur)) cur[Number(last)] = value;
+  else (cur as Record<string, unknown>)[last] = value;
+  return true;
+}
+
+/** Loads params files once per instance (one pipeline load), applying overrides. */
+export class ParamsLoader {
+  private readonly cache = new Map<string, Promise<ParamsResult>>();
+  constructor(
+    readonly root: string,
+    readonly overrides: readonly ParamOverride[] = [],
+  ) {}
+
+  load(file: string): Promise<ParamsResult> {
+    let result = this.cache.get(file);
+    if (!result) {
+      result = this.read(file);
+      this.cache.set(file, result);
+    }
+    return result;
+  }
+
+  private async read(file: string): Promise<ParamsResult> {
+    let text: string;
+    try {
+      text = await fs.readFile(join(this.root, file), 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      return { ok: false, missing: code === 'ENOENT', diagnostics: [{ kind: 'config', message: `cannot read params file '${file}' (${code ?? (err as Error).message})`, file }] };
+    }
+    const { source, diagnostics } = YamlSource.parse(file, text);
+    if (diagnostics.length) return { ok: false, missing: false, diagnostics };
+    const values: unknown = source.doc.toJS() ?? {};
+    if (values === null || typeof values !== 'object' || Array.isArray(values)) {
+      return { ok: false, missing: false, diagnostics: [{ kind: 'config', message: `params file '${file}' must hold a mapping of keys`, ...source.range([]) }] };
+    }
+    const problems: Diagnostic[] = [];
+    for (const o of this.overrides.filter((o) => o.file === file)) {
+      if (!setParam(values, o.key, structuredClone(o.value))) problems.push(unknownKey(source, o.key, 'cannot override'));
+    }
+    if (problems.length) return { ok: false, missing: false, diagnostics: problems };
+    return { ok: true, params: { file, values, source } };
+  }
+}
+
+function unknownKey(source: YamlSource, key: string, what: string): Diagnostic {
+  const found = getParam(source.doc.toJS(), key);
+  const missing = found.found ? key : found.missing;
+  const parent = missing.split('.').slice(0, -1);
+  const range = source.range(parent.length ? splitKey(parent.join('.')) : [], 'key');
+  return { kind: 'config', message: `${what} '${key}': ${source.file} has no key '${missing}'`, ...range, subject: key };
+}
+
+/** The values of the tracked keys, per file. A key naming an object tracks its whole subtree. */
+export async function loadParamValues(root: string, refs: readonly ParamRef[], overrides: readonly ParamOverride[] = []): Promise<ParamValues> {
+  const loader = new ParamsLoader(root, overrides);
+  const out: Record<string, Record<string, unknown>> = {};
+  const problems: Diagnostic[] = [];
+  for (const ref of refs) {
+    const result = await loader.load(ref.file);
+    if (!result.ok) {
+      problems.push(...result.diagnostics);
+      continue;
+    }
+    const values = (out[ref.file] ??= {});
+    for (const key of ref.keys) {
+      const found = getParam(result.params.values, key);
+      if (found.found) values[key] = structuredClone(found.value);
+      else problems.push(unknownKey(result.params.source, key, 'unknown param'));
+    }
+  }
+  if (problems.length) throw new RallycutError(problems);
+  return out;
+}
+
+/** Parses `[file:]key=value`; the value is read as a YAML scalar (or flow collection). */
+export function parseOverride(spec: string, defaultFile: string = DEFAULT_PARAMS_FILE): ParamOverride {
+  const eq = spec.indexOf('=');
+  if (eq <= 0) throw configError(`invalid param override '${spec}'`, { notes: ['write key=value or params/file.yaml:key=value'], subject: spec });
+  const target = spec.slice(0, eq);
+  const raw = spec.slice(eq + 1);
+  const colon = target.lastIndexOf(':');
+  const file = colon > 0 ? target.slice(0, colon) : defaultFile;
+  const key = colon > 0 ? target.slice(colon + 1) : target;
+  if (!key || key.split('.').some((s) => s === '')) throw configError(`invalid param key '${key}' in override '${spec}'`, { subject: spec });
+  let value: unknown;
+  try {
+    value = raw === '' ? '' : parseYaml(raw);
+  } catch {
+    value = raw;
+  }
+  return { file, key, value };
+}
+
+/**
+ * Rewrites params files with the overrides applied, keeping comments and layout. Returns the new text per
+ * file (the caller writes them, e.g. into an experiment workspace). Unknown keys are config errors.
+ */
+export async function applyOverrides(root: string, overrides: readonly ParamOverride[]): Promise<{ file: string; text: string }[]> {
+  const files = [...new Set(overrides.map((o) => o.file))].sort();
+  const problems: Diagnostic[] = [];
+  const out: { file: string; text: string }[] = [];
+  for (const file of files) {
+    const result = await new ParamsLoader(root).load(file);
+    if (!result.ok) {
+      problems.push(...result.diagnostics);
+      continue;
+    }
+    const { source } = result.params;
+    let ok = true;
+    for (const o of overrides.filter((x) => x.file === file)) {
+      if (!getParam(source.doc.toJS(), o.key).found) {
+        problems.push(unknownKey(source, o.key, 'cannot override'));
+        ok = false;
+        continue;
+      }
+      source.doc.setIn(splitKey(o.key), source.doc.createNode(o.value));
+    }
+    if (ok) out.push({ file, text: source.doc.toString() });
+  }
+  if (problems.length) throw new RallycutError(problems);
+  return out;
+}

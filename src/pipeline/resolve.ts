@@ -1,0 +1,292 @@
+// StageConfig (as written) → Stage (resolved): interpolation, foreach/matrix expansion, paths made
+// project-relative and checked, params checked against their files, handler `with:` validated.
+import { isAbsolute as isAbsoluteNative } from 'node:path';
+import { posix } from 'node:path';
+import type { Diagnostic } from '../diagnostics.js';
+import type { HandlerRegistry } from '../handler.js';
+import { getParam, type ParamsLoader } from '../params.js';
+import { DEFAULT_PARAMS_FILE } from '../project.js';
+import { describe, interpolateDeep, interpolateString, interpolateTyped, suggest, type Context, type InterpolationProblem, type QuoteMode } from './interpolate.js';
+import { validateWith, type StageBodyConfig, type GeneratorConfig } from './schema.js';
+import type { ExecutorConfig, OutKind, OutSpec, ParamRef, SourceRange, Stage, StageAction } from './types.js';
+import { configAt, type YamlPath, type YamlSource } from './yaml-source.js';
+
+export interface ResolveEnv {
+  readonly source: YamlSource;
+  readonly registry: HandlerRegistry;
+  readonly params: ParamsLoader;
+  readonly ctx: Context;
+  report(d: Diagnostic): void;
+}
+
+/** Expands one entry of `stages:` into its stages (several for foreach/matrix). */
+export async function resolveStageEntry(env: ResolveEnv, name: string, config: StageBodyConfig | GeneratorConfig): Promise<Stage[]> {
+  const path: YamlPath = ['stages', name];
+  const source = env.source.range(path, 'key');
+  if (!('do' in config) && !('foreach' in config) && !('matrix' in config)) {
+    const stage = await resolveBody(env, name, config, path, env.ctx, source);
+    return stage ? [stage] : [];
+  }
+  const gen = config as GeneratorConfig;
+  const items = expandItems(env, name, gen);
+  const stages: Stage[] = [];
+  const seen = new Set<string>();
+  for (const item of items) {
+    const full = `${name}@${item.suffix}`;
+    if (seen.has(full)) {
+      env.report(configAt(source, `foreach/matrix of stage '${name}' generates '${full}' twice`, { notes: ['items must give distinct names'] }));
+      continue;
+    }
+    seen.add(full);
+    const stage = await resolveBody(env, full, gen.do, [...path, 'do'], { ...env.ctx, ...item.vars }, source);
+    if (stage) stages.push(stage);
+  }
+  return stages;
+}
+
+interface Item {
+  suffix: string;
+  vars: Record<string, unknown>;
+}
+
+function expandItems(env: ResolveEnv, name: string, gen: GeneratorConfig): Item[] {
+  if (gen.foreach !== undefined && gen.matrix !== undefined) {
+    env.report(configAt(env.source.range(['stages', name, 'matrix'], 'key'), `stage '${name}' has both foreach and matrix; use one`));
+    return [];
+  }
+  if (gen.foreach !== undefined) {
+    const list = typedList(env, ['stages', name, 'foreach'], gen.foreach, true);
+    if (list === undefined) return [];
+    if (Array.isArray(list)) return list.map((item, i) => ({ suffix: isScalar(item) ? String(item) : String(i), vars: { item } }));
+    return Object.entries(list).map(([key, item]) => ({ suffix: key, vars: { key, item } }));
+  }
+  const axes: [string, unknown[]][] = [];
+  for (const [axis, values] of Object.entries(gen.matrix ?? {})) {
+    const list = typedList(env, ['stages', name, 'matrix', axis], values, false);
+    if (list === undefined || !Array.isArray(list)) return [];
+    axes.push([axis, list]);
+  }
+  let combos: { parts: string[]; item: Record<string, unknown> }[] = [{ parts: [], item: {} }];
+  for (const [axis, values] of axes) {
+    combos = combos.flatMap((c) => values.map((v, i) => ({ parts: [...c.parts, isScalar(v) ? String(v) : `${axis}${i}`], item: { ...c.item, [axis]: v } })));
+  }
+  return combos.map((c) => ({ suffix: c.parts.join('-'), vars: { item: c.item } }));
+}
+
+function typedList(env: ResolveEnv, path: YamlPath, value: unknown, allowMap: boolean): unknown[] | Record<string, unknown> | undefined {
+  let v = value;
+  if (typeof value === 'string') {
+    const r = interpolateTyped(value, env.ctx);
+    reportProblems(env, path, r.problems);
+    if (r.problems.length) return undefined;
+    v = r.value;
+  }
+  if (Array.isArray(v)) return v;
+  if (allowMap && v !== null && typeof v === 'object') return v as Record<string, unknown>;
+  env.report(configAt(env.source.range(path), `${path[path.length - 1] === 'foreach' ? 'foreach' : `matrix axis '${String(path[path.length - 1])}'`} must be a list${allowMap ? ' or a mapping' : ''}, got ${describe(v)}`));
+  return undefined;
+}
+
+function isScalar(v: unknown): boolean {
+  return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+}
+
+function reportProblems(env: ResolveEnv, path: YamlPath, problems: readonly InterpolationProblem[]): void {
+  for (const p of problems) env.report(configAt(env.source.rangeWithin(path, p.expr, p.occurrence), p.message, p.notes ? { notes: p.notes } : {}));
+}
+
+async function resolveBody(env: ResolveEnv, name: string, body: StageBodyConfig, path: YamlPath, ctx: Context, source: SourceRange): Promise<Stage | undefined> {
+  let ok = true;
+  const report = (d: Diagnostic): void => {
+    ok = false;
+    env.report({ ...d, subject: d.subject ?? name });
+  };
+  const local: ResolveEnv = { ...env, ctx, report };
+  const text = (p: YamlPath, value: string, quote: QuoteMode): string => {
+    const r = interpolateString(value, ctx, quote);
+    reportProblems(local, p, r.problems);
+    return r.value;
+  };
+
+  const action = resolveAction(local, name, body, path, text);
+  const wdir = normalizePath(local, body.wdir === undefined ? '.' : text([...path, 'wdir'], body.wdir, 'none'), '.', env.source.range([...path, 'wdir']), 'wdir') ?? '.';
+
+  const deps: string[] = [];
+  const depRanges: SourceRange[] = [];
+  (body.deps ?? []).forEach((d, i) => {
+    const p = normalizePath(local, text([...path, 'deps', i], d, 'none'), wdir, env.source.range([...path, 'deps', i]), 'dep');
+    if (p !== undefined && !deps.includes(p)) {
+      deps.push(p);
+      depRanges.push(env.source.range([...path, 'deps', i]));
+    }
+  });
+
+  const outs: OutSpec[] = [];
+  const outRanges: SourceRange[] = [];
+  const kinds: [keyof StageBodyConfig & ('outs' | 'metrics' | 'plots'), OutKind][] = [['outs', 'out'], ['metrics', 'metric'], ['plots', 'plot']];
+  for (const [field, kind] of kinds) {
+    (body[field] ?? []).forEach((item, i) => {
+      const written = typeof item === 'string' ? item : Object.keys(item)[0]!;
+      const opts = typeof item === 'string' ? null : item[written] ?? null;
+      const at: YamlPath = typeof item === 'string' ? [...path, field, i] : [...path, field, i, written];
+      const raw = typeof item === 'string' ? text(at, written, 'none') : interpolateKey(local, at, written);
+      const range = typeof item === 'string' ? env.source.range(at) : env.source.range(at, 'key');
+      const p = normalizePath(local, raw, wdir, range, kind);
+      if (p === undefined) return;
+      if (p === '.') {
+        report(configAt(range, `${kind} '${written}' is the whole project; name a file or folder inside it`));
+        return;
+      }
+      outs.push({ path: p, kind, cache: opts?.cache ?? true, persist: opts?.persist ?? false });
+      outRanges.push(range);
+    });
+  }
+
+  const params = await resolveParams(local, body, path, text);
+  const executor = resolveExecutor(local, body, path);
+  if (!ok || !action) return undefined;
+  return {
+    name,
+    action,
+    wdir,
+    deps,
+    params,
+    outs,
+    frozen: body.frozen ?? false,
+    alwaysChanged: body.always_changed ?? false,
+    executor,
+    source,
+    ranges: { deps: depRanges, outs: outRanges },
+  };
+}
+
+type TextFn = (p: YamlPath, value: string, quote: QuoteMode) => string;
+
+/** A path written as a mapping key (`- data/x: {cache: false}`): the key's own text holds any `${}`. */
+function interpolateKey(env: ResolveEnv, at: YamlPath, written: string): string {
+  const r = interpolateString(written, env.ctx, 'none');
+  for (const p of r.problems) env.report(configAt(env.source.range(at, 'key'), p.message, p.notes ? { notes: p.notes } : {}));
+  return r.value;
+}
+
+function resolveAction(env: ResolveEnv, name: string, body: StageBodyConfig, path: YamlPath, text: TextFn): StageAction | undefined {
+  const here = env.source.range(path, 'key');
+  if (body.cmd !== undefined && body.handler !== undefined) {
+    env.report(configAt(here, `stage '${name}' has both cmd and handler; give exactly one`));
+    return undefined;
+  }
+  if (body.cmd === undefined && body.handler === undefined) {
+    env.report(configAt(here, `stage '${name}' needs a cmd or a handler`, { notes: ['cmd: a shell command (or a list of them); handler: a built-in handler with its with: block'] }));
+    return undefined;
+  }
+  if (body.cmd !== undefined) {
+    if (body.with !== undefined) env.report(configAt(env.source.range([...path, 'with'], 'key'), `'with' only applies to handler stages; stage '${name}' has a cmd`));
+    const list = Array.isArray(body.cmd) ? body.cmd : [body.cmd];
+    const commands = list.map((c, i) => text(Array.isArray(body.cmd) ? [...path, 'cmd', i] : [...path, 'cmd'], c, 'shell'));
+    return { kind: 'cmd', commands };
+  }
+  const handlerName = text([...path, 'handler'], body.handler!, 'none');
+  const handler = env.registry.get(handlerName);
+  if (!handler) {
+    const known = env.registry.names();
+    const close = suggest(handlerName, known);
+    const notes = [known.length ? `known handlers: ${known.join(', ')}` : 'no handlers are registered'];
+    if (close) notes.unshift(`did you mean '${close}'?`);
+    env.report(configAt(env.source.range([...path, 'handler']), `unknown handler '${handlerName}'`, { notes }));
+    return undefined;
+  }
+  const withPath = [...path, 'with'];
+  const value = interpolateDeep(body.with ?? {}, env.ctx, (p, problem) => reportProblems(env, [...withPath, ...p], [problem]));
+  const problems = validateWith(handler.schema, value, env.source, withPath, handlerName);
+  for (const d of problems) env.report(d);
+  if (problems.length) return undefined;
+  return { kind: 'handler', handler: handlerName, with: value as Record<string, unknown> };
+}
+
+/** Project-relative posix path, or undefined after reporting an absolute or escaping path. */
+function normalizePath(env: ResolveEnv, written: string, wdir: string, range: SourceRange, what: string): string | undefined {
+  if (written.trim() === '') {
+    env.report(configAt(range, `${what} path is empty`));
+    return undefined;
+  }
+  if (posix.isAbsolute(written) || isAbsoluteNative(written) || /^[A-Za-z]:[\\/]/.test(written)) {
+    env.report(configAt(range, `${what} '${written}' is an absolute path; paths must stay inside the project`, { notes: ['write it relative to the stage wdir (the project root by default)'] }));
+    return undefined;
+  }
+  const joined = posix.normalize(posix.join(wdir, written.replace(/\\/g, '/'))).replace(/\/+$/, '') || '.';
+  if (joined === '..' || joined.startsWith('../')) {
+    env.report(configAt(range, `${what} '${written}' escapes the project (resolves to '${joined}')`, { notes: ['every dep, out and wdir must stay inside the project folder'] }));
+    return undefined;
+  }
+  return joined;
+}
+
+async function resolveParams(env: ResolveEnv, body: StageBodyConfig, path: YamlPath, text: TextFn): Promise<ParamRef[]> {
+  const byFile = new Map<string, string[]>();
+  const add = (file: string, key: string): void => {
+    const keys = byFile.get(file) ?? [];
+    if (!keys.includes(key)) keys.push(key);
+    byFile.set(file, keys);
+  };
+  const items = body.params ?? [];
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
+    if (typeof item === 'string') {
+      const at = [...path, 'params', i];
+      const key = text(at, item, 'none');
+      if (await checkKey(env, DEFAULT_PARAMS_FILE, key, at, env.source.range(at))) add(DEFAULT_PARAMS_FILE, key);
+      continue;
+    }
+    for (const [writtenFile, keys] of Object.entries(item)) {
+      const fileAt = [...path, 'params', i, writtenFile];
+      const file = normalizePath(env, writtenFile, '.', env.source.range(fileAt, 'key'), 'params file');
+      if (file === undefined) continue;
+      const loaded = await env.params.load(file);
+      if (!loaded.ok) {
+        if (loaded.missing) env.report(configAt(env.source.range(fileAt, 'key'), `params file '${file}' does not exist`));
+        else for (const d of loaded.diagnostics) env.report(d);
+        continue;
+      }
+      if (keys === null || keys.length === 0) {
+        // DVC's `file.yaml:` with no keys tracks the whole file: every top-level key.
+        for (const key of Object.keys(loaded.params.values as Record<string, unknown>)) add(file, key);
+        continue;
+      }
+      for (let j = 0; j < keys.length; j++) {
+        const at = [...fileAt, j];
+        const key = text(at, keys[j]!, 'none');
+        if (await checkKey(env, file, key, at, env.source.range(at))) add(file, key);
+      }
+    }
+  }
+  return [...byFile].map(([file, keys]) => ({ file, keys }));
+}
+
+async function checkKey(env: ResolveEnv, file: string, key: string, at: YamlPath, range: SourceRange): Promise<boolean> {
+  void at;
+  const loaded = await env.params.load(file);
+  if (!loaded.ok) {
+    if (loaded.missing) env.report(configAt(range, `unknown param '${key}': params file '${file}' does not exist`, { notes: [`bare keys in params: are read from ${DEFAULT_PARAMS_FILE}`] }));
+    else for (const d of loaded.diagnostics) env.report(d);
+    return false;
+  }
+  const found = getParam(loaded.params.values, key);
+  if (found.found) return true;
+  const parentKey = found.missing.split('.').slice(0, -1).join('.');
+  const parent = parentKey ? getParam(loaded.params.values, parentKey) : { found: true as const, value: loaded.params.values };
+  const siblings = parent.found && parent.value !== null && typeof parent.value === 'object' ? Object.keys(parent.value) : [];
+  const close = suggest(found.missing.split('.').pop()!, siblings);
+  const notes = [`${file} has no key '${found.missing}'`];
+  if (close) notes.push(`did you mean '${parentKey ? `${parentKey}.` : ''}${close}'?`);
+  env.report(configAt(range, `unknown param '${key}' (not in ${file})`, { notes }));
+  return false;
+}
+
+function resolveExecutor(env: ResolveEnv, body: StageBodyConfig, path: YamlPath): ExecutorConfig {
+  const e = body.executor;
+  if (e === undefined) return { name: 'local', options: {} };
+  if (typeof e === 'string') return { name: e === 'modal' ? 'modal' : 'local', options: {} };
+  const { name, ...rest } = e;
+  const options = interpolateDeep(rest, env.ctx, (p, problem) => reportProblems(env, [...path, 'executor', ...p], [problem])) as Record<string, unknown>;
+  return { name: name === 'modal' ? 'modal' : 'local', options };
+}

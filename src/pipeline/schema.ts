@@ -1,0 +1,266 @@
+// The pipeline.yaml schema (StageConfig = a stage as the user wrote it) and the mapping of ajv errors to
+// positioned diagnostics. Union shapes use `type: [..]` instead of oneOf so errors stay one per problem.
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { isSeq } from 'yaml';
+import type { Diagnostic } from '../diagnostics.js';
+import { configAt, type YamlPath, type YamlSource } from './yaml-source.js';
+
+export type PathItem = string | Readonly<Record<string, OutOptions | null>>;
+export interface OutOptions {
+  cache?: boolean;
+  persist?: boolean;
+  desc?: string;
+}
+
+export interface StageBodyConfig {
+  cmd?: string | string[];
+  handler?: string;
+  with?: Record<string, unknown>;
+  wdir?: string;
+  deps?: string[];
+  params?: (string | Record<string, string[] | null>)[];
+  outs?: PathItem[];
+  metrics?: PathItem[];
+  plots?: PathItem[];
+  frozen?: boolean;
+  always_changed?: boolean;
+  executor?: string | ({ name: string } & Record<string, unknown>);
+  desc?: string;
+}
+
+export interface GeneratorConfig {
+  foreach?: unknown[] | Record<string, unknown> | string;
+  matrix?: Record<string, unknown[] | string>;
+  do: StageBodyConfig;
+}
+
+export type StageConfig = StageBodyConfig | GeneratorConfig;
+
+export interface PipelineConfig {
+  vars?: (string | Record<string, unknown>)[];
+  stages?: Record<string, StageConfig>;
+}
+
+export const STAGE_NAME_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9_.-]*$';
+
+const pathItem = (kind: string) => ({
+  type: ['string', 'object'],
+  minLength: 1,
+  minProperties: 1,
+  maxProperties: 1,
+  additionalProperties: {
+    type: ['object', 'null'],
+    properties: { cache: { type: 'boolean' }, persist: { type: 'boolean' }, desc: { type: 'string' } },
+    additionalProperties: false,
+  },
+  description: kind,
+});
+
+export const MODAL_OPTIONS = ['gpu', 'image', 'timeout', 'memory', 'cpu', 'volume', 'retries', 'secrets', 'env'] as const;
+
+const executorSchema = {
+  if: { type: 'string' },
+  then: { enum: ['local', 'modal'] },
+  else: {
+    type: 'object',
+    required: ['name'],
+    properties: {
+      name: { enum: ['local', 'modal'] },
+      gpu: { type: 'string' },
+      image: { type: 'string' },
+      timeout: { type: ['integer', 'string'] },
+      memory: { type: ['integer', 'string'] },
+      cpu: { type: ['number', 'string'] },
+      volume: { type: 'string' },
+      retries: { type: ['integer', 'string'] },
+      secrets: { type: 'array', items: { type: 'string' } },
+      env: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
+    },
+    additionalProperties: false,
+  },
+};
+
+export const stageBodySchema = {
+  type: 'object',
+  properties: {
+    cmd: { type: ['string', 'array'], minLength: 1, minItems: 1, items: { type: 'string', minLength: 1 } },
+    handler: { type: 'string', minLength: 1 },
+    with: { type: 'object' },
+    wdir: { type: 'string', minLength: 1 },
+    deps: { type: 'array', items: { type: 'string', minLength: 1 } },
+    params: {
+      type: 'array',
+      items: {
+        type: ['string', 'object'],
+        minLength: 1,
+        minProperties: 1,
+        additionalProperties: { type: ['array', 'null'], items: { type: 'string', minLength: 1 } },
+      },
+    },
+    outs: { type: 'array', items: pathItem('out') },
+    metrics: { type: 'array', items: pathItem('metric') },
+    plots: { type: 'array', items: pathItem('plot') },
+    frozen: { type: 'boolean' },
+    always_changed: { type: 'boolean' },
+    executor: executorSchema,
+    desc: { type: 'string' },
+  },
+  additionalProperties: false,
+};
+
+const generatorSchema = {
+  type: 'object',
+  required: ['do'],
+  properties: {
+    foreach: { type: ['array', 'object', 'string'] },
+    matrix: { type: 'object', minProperties: 1, additionalProperties: { type: ['array', 'string'] } },
+    do: stageBodySchema,
+  },
+  additionalProperties: false,
+};
+
+export const pipelineSchema = {
+  type: 'object',
+  properties: {
+    vars: { type: 'array', items: { type: ['string', 'object'] } },
+    stages: {
+      type: 'object',
+      propertyNames: { pattern: STAGE_NAME_PATTERN },
+      additionalProperties: {
+        if: { type: 'object', anyOf: [{ required: ['foreach'] }, { required: ['matrix'] }] },
+        then: generatorSchema,
+        else: stageBodySchema,
+      },
+    },
+  },
+  required: ['stages'],
+  additionalProperties: false,
+};
+
+let compiled: ValidateFunction | undefined;
+const handlerAjv = new Ajv({ allErrors: true, strict: false, useDefaults: true, verbose: true });
+const handlerValidators = new WeakMap<object, ValidateFunction>();
+
+export interface SchemaResult {
+  diagnostics: Diagnostic[];
+  /** Stages with schema errors: not resolved further, to avoid follow-on noise. */
+  badStages: Set<string>;
+  /** An error outside any one stage (top level, vars): nothing else can be checked. */
+  fatal: boolean;
+}
+
+export function validatePipelineConfig(value: unknown, source: YamlSource): SchemaResult {
+  compiled ??= new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true, verbose: true }).compile(pipelineSchema);
+  if (compiled(value)) return { diagnostics: [], badStages: new Set(), fatal: false };
+  const errors = compiled.errors ?? [];
+  const badStages = new Set<string>();
+  let fatal = false;
+  for (const e of errors) {
+    const segs = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    // An unknown field does not stop the rest of the stage from being checked.
+    if (segs[0] === 'stages' && segs[1] !== undefined) {
+      if (e.keyword !== 'additionalProperties' && e.keyword !== 'if') badStages.add(segs[1]);
+    }
+    else if (e.keyword === 'propertyNames') badStages.add(String((e.params as { propertyName?: string }).propertyName));
+    else if (!(e.keyword === 'pattern' && (e as { propertyName?: string }).propertyName)) fatal = true;
+  }
+  return { diagnostics: mapAjvErrors(errors, source, []), badStages, fatal };
+}
+
+/** Validates (and fills defaults into) a handler's `with:` block; `base` is the YAML path of `with`. */
+export function validateWith(schema: Readonly<Record<string, unknown>>, value: unknown, source: YamlSource, base: YamlPath, handlerName: string): Diagnostic[] {
+  let validate = handlerValidators.get(schema);
+  if (!validate) {
+    try {
+      validate = handlerAjv.compile(schema);
+    } catch (err) {
+      return [{ kind: 'failure', message: `handler '${handlerName}' has an invalid params schema: ${(err as Error).message}`, ...source.range(base, 'key') }];
+    }
+    handlerValidators.set(schema, validate);
+  }
+  if (validate(value)) return [];
+  return mapAjvErrors(validate.errors ?? [], source, base, `handler '${handlerName}': `);
+}
+
+export function mapAjvErrors(errors: readonly ErrorObject[], source: YamlSource, base: YamlPath, prefix = ''): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  // Errors from an if/then/else carry no information of their own; the branch's errors say it all.
+  const relevant = errors.filter((e) => e.keyword !== 'if' && !(e.keyword === 'pattern' && (e as { propertyName?: string }).propertyName));
+  for (const e of relevant) {
+    const path = [...base, ...instancePath(e.instancePath, source, base)];
+    const field = describeField(path);
+    const params = e.params as Record<string, unknown>;
+    switch (e.keyword) {
+      case 'additionalProperties': {
+        const extra = String(params.additionalProperty);
+        const schemaProps = (e.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
+        const allowed = schemaProps ? Object.keys(schemaProps) : [];
+        const notes = allowed.length ? [`allowed here: ${allowed.join(', ')}`] : [];
+        out.push(configAt(source.range([...path, extra], 'key'), `${prefix}unknown field '${extra}'${field ? ` in ${field}` : ''}`, { notes }));
+        break;
+      }
+      case 'required':
+        out.push(configAt(source.range(path, 'key'), `${prefix}${field || 'the file'} is missing the required field '${String(params.missingProperty)}'`));
+        break;
+      case 'propertyNames':
+        out.push(
+          configAt(source.range([...path, String(params.propertyName)], 'key'), `${prefix}invalid stage name '${String(params.propertyName)}'`, {
+            notes: ['stage names use letters, digits, _, . and -; @ is reserved for foreach/matrix items'],
+          }),
+        );
+        break;
+      case 'type':
+        out.push(configAt(source.range(path), `${prefix}${field || 'the file'} must be ${typeWords(params.type)}, got ${jsonType(e.data)}`));
+        break;
+      case 'enum':
+        out.push(configAt(source.range(path), `${prefix}${field} must be one of ${((params.allowedValues as unknown[]) ?? []).map((v) => JSON.stringify(v)).join(', ')}, got ${JSON.stringify(e.data)}`));
+        break;
+      default:
+        out.push(configAt(source.range(path), `${prefix}${field || 'value'} ${e.message ?? 'is invalid'}`));
+    }
+  }
+  return dedupe(out);
+}
+
+function instancePath(pointer: string, source: YamlSource, base: YamlPath): (string | number)[] {
+  if (!pointer) return [];
+  const segs = pointer.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const out: (string | number)[] = [];
+  for (const s of segs) {
+    const parent = source.node([...base, ...out]);
+    out.push(isSeq(parent) && /^\d+$/.test(s) ? Number(s) : s);
+  }
+  return out;
+}
+
+function describeField(path: YamlPath): string {
+  if (path.length === 0) return '';
+  if (path[0] === 'stages' && path.length >= 2) {
+    const rest = path.slice(2);
+    return rest.length ? `'${rest.map(String).join('.')}' of stage '${String(path[1])}'` : `stage '${String(path[1])}'`;
+  }
+  return `'${path.map(String).join('.')}'`;
+}
+
+function typeWords(t: unknown): string {
+  const list = Array.isArray(t) ? t : [t];
+  const words = list.map((x) => (x === 'array' ? 'a list' : x === 'object' ? 'a mapping' : x === 'integer' ? 'an integer' : `a ${String(x)}`));
+  return words.length > 1 ? `${words.slice(0, -1).join(', ')} or ${words[words.length - 1]}` : words[0] ?? 'valid';
+}
+
+function jsonType(v: unknown): string {
+  if (v === null || v === undefined) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+export function dedupe(list: readonly Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return list.filter((d) => {
+    const key = `${d.file}:${d.start?.line}:${d.start?.column}:${d.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

@@ -1,0 +1,114 @@
+// A parsed YAML file that remembers where every node came from, so any problem found later (schema,
+// interpolation, graph) can point at file:line:col with a code frame.
+import { isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { Diagnostic, Position } from '../diagnostics.js';
+import type { SourceRange } from './types.js';
+
+export type YamlPath = readonly (string | number)[];
+
+export class YamlSource {
+  private constructor(
+    readonly file: string,
+    readonly text: string,
+    readonly doc: Document.Parsed,
+    private readonly lines: LineCounter,
+  ) {}
+
+  /** Parses `text`; syntax errors come back as positioned diagnostics (the source is still usable for ranges). */
+  static parse(file: string, text: string): { source: YamlSource; diagnostics: Diagnostic[] } {
+    const lines = new LineCounter();
+    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    const source = new YamlSource(file, text, doc, lines);
+    const diagnostics = doc.errors.map((e): Diagnostic => {
+      const [from, to] = e.pos;
+      return { kind: 'config', message: `YAML syntax error: ${firstLine(e.message)}`, ...source.spanOf(from, Math.max(to, from + 1)) };
+    });
+    return { source, diagnostics };
+  }
+
+  position(offset: number): Position {
+    const { line, col } = this.lines.linePos(Math.max(0, Math.min(offset, this.text.length)));
+    return { line, column: col };
+  }
+
+  spanOf(from: number, to: number): SourceRange {
+    return { file: this.file, start: this.position(from), end: this.position(to) };
+  }
+
+  /** The node at `path`, or undefined. Numeric segments index sequences. */
+  node(path: YamlPath): Node | undefined {
+    let cur: unknown = this.doc.contents;
+    for (const seg of path) {
+      if (isMap(cur)) {
+        const pair = cur.items.find((p) => keyText(p.key) === String(seg));
+        cur = pair?.value;
+      } else if (isSeq(cur) && typeof seg === 'number') {
+        cur = cur.items[seg];
+      } else {
+        return undefined;
+      }
+    }
+    return isPair(cur) ? undefined : (cur as Node | undefined) ?? undefined;
+  }
+
+  /** The key node of the last segment of `path` (a map key), or undefined. */
+  keyNode(path: YamlPath): Node | undefined {
+    if (path.length === 0) return undefined;
+    const parent = this.node(path.slice(0, -1));
+    if (!isMap(parent)) return undefined;
+    const last = String(path[path.length - 1]);
+    const pair = parent.items.find((p) => keyText(p.key) === last);
+    return pair && isScalar(pair.key) ? pair.key : undefined;
+  }
+
+  /**
+   * Where to point for `path`. Scalars point at the value; collections at their key (one line rather than
+   * a whole block); a path that does not exist points at its nearest existing ancestor.
+   */
+  range(path: YamlPath, which: 'value' | 'key' = 'value'): SourceRange {
+    for (let n = path.length; n >= 0; n--) {
+      const p = path.slice(0, n);
+      const value = this.node(p);
+      const key = this.keyNode(p);
+      const exact = n === path.length;
+      const preferKey = (exact && which === 'key') || !exact || (value !== undefined && isCollection(value)) || value === undefined;
+      const chosen = preferKey && key ? key : value;
+      if (chosen?.range) {
+        if (isCollection(chosen)) return this.spanOf(chosen.range[0], chosen.range[0] + 1);
+        return this.spanOf(chosen.range[0], chosen.range[1]);
+      }
+    }
+    return { file: this.file, start: { line: 1, column: 1 }, end: { line: 1, column: 2 } };
+  }
+
+  /** The range of `needle` inside the scalar at `path` (its `occurrence`-th match), else the scalar's range. */
+  rangeWithin(path: YamlPath, needle: string, occurrence = 0): SourceRange {
+    const value = this.node(path);
+    if (value?.range && isScalar(value)) {
+      const [from, to] = value.range;
+      const slice = this.text.slice(from, to);
+      let idx = -1;
+      for (let i = 0, start = 0; i <= occurrence; i++) {
+        idx = slice.indexOf(needle, start);
+        if (idx < 0) break;
+        start = idx + 1;
+      }
+      if (idx >= 0) return this.spanOf(from + idx, from + idx + needle.length);
+    }
+    return this.range(path);
+  }
+}
+
+export function keyText(key: unknown): string | undefined {
+  if (isScalar(key)) return String(key.value);
+  return typeof key === 'string' ? key : undefined;
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+}
+
+/** A config diagnostic at a range. */
+export function configAt(range: SourceRange, message: string, extra: Omit<Diagnostic, 'kind' | 'message' | 'file' | 'start' | 'end'> = {}): Diagnostic {
+  return { kind: 'config', message, file: range.file, start: range.start, end: range.end, ...extra };
+}
