@@ -71,3 +71,5 @@ export { formatTable, formatNumber, stableJson, sortKeysDeep } from './report/pr
 export type { ParamValues, Stage } from './pipeline/types.js';
 export { writeFileAtomic, linkOrCopy, exists, isInside, toPosix, tempPathFor, commitTemp } from './fsutil.js';
 export { findProjectRoot, requireProjectRoot, cacheDirFor } from './project.js';
+export type { Remote, RemoteObject, PutOptions, TransferOptions } from './remote/remote.js';
+export { trainingRemote, appRemote, remoteFromUrl, type ResolvedRemote } from './remote/config.js';

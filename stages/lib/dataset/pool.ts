@@ -1,0 +1,25 @@
+// Runs work items with bounded parallelism and collects per-item failures instead of stopping at the
+// first, so one bad video never costs the others.
+export interface ItemFailure<T> {
+  item: T;
+  error: unknown;
+}
+
+export async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>, signal?: AbortSignal): Promise<ItemFailure<T>[]> {
+  const failures: ItemFailure<T>[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      if (signal?.aborted) return;
+      const index = next++;
+      const item = items[index]!;
+      try {
+        await fn(item, index);
+      } catch (error) {
+        failures.push({ item, error });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return failures;
+}
