@@ -183,7 +183,7 @@ export function decide(state: StageState, opts: DecideOptions = {}): { decision:
   if (!locked) reasons.push('not in pipeline.lock yet');
   else reasons.push(...inputChanges(fp, locked));
   const { problems, setChanged } = outProblems(state.outs, locked);
-  reasons.push(...setChanged);
+  if (locked) reasons.push(...setChanged);
   for (const up of opts.upstreamRunning ?? []) reasons.push(`upstream '${up}' will run`);
   if (reasons.length > 0) {
     reasons.push(...problems.map((p) => p.reason));

@@ -63,10 +63,12 @@ export function reproCommand(registry: HandlerRegistry): CommandSpec {
       const opts = reproOptions(args);
       const json = optBool(args, 'json');
       const result = await reproduce(root, registry, opts, io);
-      if (json) io.out(JSON.stringify(result, null, 2) + '\n');
-      else if (result.plan) io.out(formatPlan(result.plan));
-      else io.out(formatSummary(result));
       const err = resultError(result);
+      // On failure the CLI prints {ok: false, errors} for --json itself; one JSON document per run.
+      if (json) {
+        if (!err) io.out(JSON.stringify(result, null, 2) + '\n');
+      } else if (result.plan) io.out(formatPlan(result.plan));
+      else io.out(formatSummary(result));
       if (err) throw err;
     },
   };
