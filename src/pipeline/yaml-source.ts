@@ -19,9 +19,16 @@ export class YamlSource {
     const lines = new LineCounter();
     const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
     const source = new YamlSource(file, text, doc, lines);
-    const diagnostics = doc.errors.map((e): Diagnostic => {
+    // Only the first syntax error: the ones after it are almost always its echoes.
+    const diagnostics = doc.errors.slice(0, 1).map((e): Diagnostic => {
       const [from, to] = e.pos;
-      return { kind: 'config', message: `YAML syntax error: ${firstLine(e.message)}`, ...source.spanOf(from, Math.max(to, from + 1)) };
+      const more = doc.errors.length - 1;
+      return {
+        kind: 'config',
+        message: `YAML syntax error: ${firstLine(e.message)}`,
+        ...source.spanOf(from, Math.max(to, from + 1)),
+        notes: more > 0 ? [`${more} more syntax error(s) may follow from this one`] : [],
+      };
     });
     return { source, diagnostics };
   }
