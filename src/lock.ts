@@ -219,22 +219,47 @@ function stageSlices(p: Parsed): Map<string, string> | undefined {
   return slices;
 }
 
-const queues = new Map<string, Promise<void>>();
+interface PendingUpdate {
+  changes: Readonly<Record<string, LockEntry | null>>;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+const pending = new Map<string, PendingUpdate[]>();
 
 /**
  * Applies `changes` (stage → new entry, or null to remove) to pipeline.lock. Stages not named keep their
- * bytes; calls for the same root are serialised so parallel stages cannot lose each other's updates.
+ * bytes. Calls for the same root are serialised, and updates queued while a write is in progress are
+ * merged into the next write, so parallel stages neither lose each other's entries nor wait on one fsync each.
  */
-export async function updateLock(root: string, changes: Readonly<Record<string, LockEntry | null>>): Promise<void> {
+export function updateLock(root: string, changes: Readonly<Record<string, LockEntry | null>>): Promise<void> {
   const file = lockPath(root);
-  const prev = queues.get(file) ?? Promise.resolve();
-  const run = prev.then(() => applyChanges(root, changes));
-  const settled = run.catch(() => undefined);
-  queues.set(file, settled);
-  try {
-    await run;
-  } finally {
-    if (queues.get(file) === settled) queues.delete(file);
+  return new Promise<void>((resolve, reject) => {
+    const queue = pending.get(file);
+    if (queue) {
+      queue.push({ changes, resolve, reject });
+      return;
+    }
+    pending.set(file, [{ changes, resolve, reject }]);
+    void drain(root, file);
+  });
+}
+
+async function drain(root: string, file: string): Promise<void> {
+  for (;;) {
+    const batch = pending.get(file) ?? [];
+    if (batch.length === 0) {
+      pending.delete(file);
+      return;
+    }
+    pending.set(file, []);
+    const merged: Record<string, LockEntry | null> = {};
+    for (const u of batch) Object.assign(merged, u.changes);
+    try {
+      await applyChanges(root, merged);
+      for (const u of batch) u.resolve();
+    } catch (err) {
+      for (const u of batch) u.reject(err);
+    }
   }
 }
 

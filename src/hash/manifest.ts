@@ -93,3 +93,8 @@ export function rememberManifest(sha256: string, entries: ManifestEntry[]): void
 export function recentManifest(sha256: string): ManifestEntry[] | undefined {
   return recent.get(sha256);
 }
+
+/** Drops remembered manifests (tests use it to act like a fresh process). */
+export function clearRecentManifests(): void {
+  recent.clear();
+}

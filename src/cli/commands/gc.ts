@@ -1,0 +1,123 @@
+// `rallycut gc`: removes cache objects nothing refers to. Kept: every sha256 in pipeline.lock, and every
+// sha256 mentioned in a file under <cacheDir>/runs/ (run-cache records) or <cacheDir>/exps/ (experiments),
+// plus the files listed by any kept folder object. Scanning those records as text for 64-hex strings keeps
+// gc independent of their exact formats (a stray match only keeps an object, never drops one).
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { ObjectCache, type StoredObject } from '../../cache/objects.js';
+import { readLock } from '../../lock.js';
+import type { LockFile } from '../../lock-types.js';
+import { acquireProjectLock } from '../../exec/projectlock.js';
+import { cacheDirFor, requireProjectRoot } from '../../project.js';
+import { formatNumber } from '../../report/printer.js';
+import { optBool, type ParsedArgs } from '../args.js';
+import type { CommandIO, CommandSpec } from '../command.js';
+
+const SHA_GLOBAL = /[0-9a-f]{64}/g;
+/** Interrupted writes leave temp files; ones this old belong to no running process. */
+const STALE_TEMP_MS = 60 * 60 * 1000;
+const RECORD_MAX_BYTES = 64 * 1024 * 1024;
+
+async function scanRecords(dir: string, into: Set<string>): Promise<number> {
+  let files = 0;
+  const visit = async (d: string): Promise<void> => {
+    const entries = await fs.readdir(d, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) await visit(p);
+      else if (e.isFile()) {
+        const st = await fs.stat(p);
+        if (st.size > RECORD_MAX_BYTES) continue;
+        files++;
+        for (const m of (await fs.readFile(p, 'utf8')).matchAll(SHA_GLOBAL)) into.add(m[0]);
+      }
+    }
+  };
+  await visit(dir);
+  return files;
+}
+
+export interface GcResult {
+  kept: number;
+  removed: { sha256: string; isDir: boolean; size: number }[];
+  removedBytes: number;
+  staleTemps: number;
+  sources: { lockStages: number; runRecords: number; expRecords: number };
+}
+
+export async function collectGarbage(lock: LockFile, cacheDir: string, dry: boolean): Promise<GcResult> {
+  const objects = new ObjectCache(cacheDir);
+  const referenced = new Set<string>();
+  for (const entry of Object.values(lock.stages)) for (const p of [...entry.outs, ...entry.deps]) referenced.add(p.sha256);
+  const runRecords = await scanRecords(join(cacheDir, 'runs'), referenced);
+  const expRecords = await scanRecords(join(cacheDir, 'exps'), referenced);
+
+  const all = await objects.list();
+  // A kept folder keeps its files (a damaged manifest keeps nothing extra; doctor reports it).
+  for (const o of all) {
+    if (!o.isDir || !referenced.has(o.sha256)) continue;
+    try {
+      for (const e of await objects.readManifest(o.sha256)) referenced.add(e.sha256);
+    } catch {
+      // reported by doctor
+    }
+  }
+  const doomed: StoredObject[] = all.filter((o) => !referenced.has(o.sha256));
+  const temps = await objects.staleTemps(STALE_TEMP_MS);
+  if (!dry) {
+    for (const o of doomed) await objects.remove(o);
+    for (const t of temps) await fs.rm(t, { force: true });
+  }
+  return {
+    kept: all.length - doomed.length,
+    removed: doomed.map((o) => ({ sha256: o.sha256, isDir: o.isDir, size: o.size })),
+    removedBytes: doomed.reduce((s, o) => s + o.size, 0),
+    staleTemps: temps.length,
+    sources: { lockStages: Object.keys(lock.stages).length, runRecords, expRecords },
+  };
+}
+
+function mib(bytes: number): string {
+  return `${formatNumber(Math.round((bytes / 1048576) * 10) / 10)} MiB`;
+}
+
+export function gcCommand(): CommandSpec {
+  return {
+    path: ['gc'],
+    summary: 'Remove cache objects not referenced by pipeline.lock, the run-cache or experiments',
+    description:
+      'Keeps every object named in pipeline.lock and in records under the cache folder (runs/, exps/). With a\n' +
+      'cache shared between workspaces (RALLYCUT_CACHE_DIR), run it only from a workspace whose lock is a\n' +
+      'superset of the others, or objects they need will be removed.',
+    options: [
+      { name: 'dry', type: 'boolean', description: 'Only list what would be removed' },
+      { name: 'json', type: 'boolean', description: 'Print a machine-readable result on stdout' },
+    ],
+    async run(args: ParsedArgs, io: CommandIO) {
+      const root = requireProjectRoot(io.cwd);
+      const dry = optBool(args, 'dry');
+      // Wait for a running repro: objects it just stored are not yet in the lock.
+      const projectLock = await acquireProjectLock(root, {
+        signal: io.signal,
+        onWait: (o) => io.err(`waiting for another rallycut process (pid ${o.pid}) to finish…\n`),
+      });
+      let result: GcResult;
+      try {
+        result = await collectGarbage(await readLock(root), cacheDirFor(root, io.env), dry);
+      } finally {
+        await projectLock.release();
+      }
+      if (optBool(args, 'json')) {
+        io.out(JSON.stringify({ dry, ...result }, null, 2) + '\n');
+        return;
+      }
+      if (dry) for (const o of result.removed) io.out(`would remove ${o.sha256}${o.isDir ? '.dir' : ''} (${o.size} B)\n`);
+      const verb = dry ? 'Would remove' : 'Removed';
+      io.out(
+        `${verb} ${result.removed.length} object(s), ${mib(result.removedBytes)}; kept ${result.kept}` +
+          ` (referenced by ${result.sources.lockStages} locked stage(s), ${result.sources.runRecords} run record(s), ${result.sources.expRecords} experiment record(s))` +
+          `${result.staleTemps ? `; ${dry ? 'would remove' : 'removed'} ${result.staleTemps} stale temp file(s)` : ''}\n`,
+      );
+    },
+  };
+}
