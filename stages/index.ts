@@ -2,6 +2,10 @@
 import type { HandlerRegistry, StageModule } from '../src/handler.js';
 import exportDataset from './export-dataset/index.js';
 import push from './push/index.js';
+import pull from './pull/index.js';
+import restore from './restore/index.js';
+import listRemote from './list-remote/index.js';
+import db from './db/index.js';
 import demo from './demo/index.js';
 import prepare from './prepare/index.js';
 import extractFeatures from './extract-features/index.js';
@@ -11,7 +15,7 @@ import temporal from './temporal/index.js';
 import evaluate from './evaluate/index.js';
 import modalTrain from './modal-train/index.js';
 
-export const stageModules: readonly StageModule[] = [ exportDataset, push, demo, prepare, extractFeatures, cut, segments, temporal, evaluate, modalTrain,];
+export const stageModules: readonly StageModule[] = [ exportDataset, push, pull, restore, listRemote, db, demo, prepare, extractFeatures, cut, segments, temporal, evaluate, modalTrain,];
 
 export const handlerRegistry: HandlerRegistry = {
   get(name) {

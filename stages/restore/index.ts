@@ -1,0 +1,58 @@
+// `train restore`: import a local dataset into the labels database (one transaction, idempotent).
+import { formatTable, optBool, optString, stableJson, type CommandSpec, type StageModule } from '../../src/handler.js';
+import { contextFromIO } from '../lib/dataset/context.js';
+import { checkDatasetName } from '../lib/dataset/layout.js';
+import { restoreDataset } from './restore.js';
+
+const command: CommandSpec = {
+  path: ['train', 'restore'],
+  summary: 'Import a dataset into the labels database (videos matched by content_hash; idempotent)',
+  description:
+    'Rallies are inserted as ground truth (confidence NULL, status CONFIRMED); new videos as DETECTED.\n' +
+    'The database is DATABASE_URL, or the embedded PGlite database in <cache>/db when it is not set.',
+  options: [
+    { name: 'name', type: 'string', description: 'Dataset name', placeholder: 'NAME' },
+    { name: 'dir', type: 'string', description: 'Dataset folder (default training_datasets/NAME)', placeholder: 'DIR' },
+    { name: 'dry-run', type: 'boolean', description: 'Print what would change and change nothing' },
+    { name: 'upload-to-app-s3', type: 'boolean', description: "Also upload the videos to the app's bucket (APP_S3_BUCKET) at their s3_key" },
+    { name: 'user-id', type: 'string', description: 'Owner (users.id) of the videos restore adds', placeholder: 'ID' },
+    { name: 'json', type: 'boolean', description: 'Print the plan and result as JSON' },
+  ],
+  async run(args, io) {
+    const dir = optString(args, 'dir');
+    const userId = optString(args, 'user-id');
+    const result = await restoreDataset(contextFromIO(io), {
+      name: checkDatasetName(optString(args, 'name')),
+      ...(dir ? { output: dir } : {}),
+      dryRun: optBool(args, 'dry-run'),
+      uploadToAppS3: optBool(args, 'upload-to-app-s3'),
+      ...(userId !== undefined ? { userId } : {}),
+    });
+    const { plan } = result;
+    if (optBool(args, 'json')) {
+      io.out(
+        stableJson({
+          ok: true,
+          database: result.database,
+          dry_run: result.dryRun,
+          uploaded: result.uploaded,
+          inserted_videos: plan.inserted_videos,
+          reused_videos: plan.reused_videos,
+          new_rallies: plan.new_rallies,
+          videos: plan.videos.map((p) => ({ filename: p.input.filename, video_id: p.target_id, action: p.action, new_rallies: p.new_rallies.length })),
+        }),
+      );
+      return;
+    }
+    if (result.dryRun) {
+      const changed = plan.videos.filter((p) => p.action === 'insert' || p.new_rallies.length > 0);
+      if (changed.length) {
+        io.out(formatTable(['video', 'action', 'video id', 'new rallies'], changed.map((p) => [p.input.filename, p.action === 'insert' ? 'add' : 'match by content_hash', p.target_id, p.new_rallies.length])));
+      }
+      io.out(`dry run on ${result.database}: would add ${plan.inserted_videos} videos and ${plan.new_rallies} rallies (${plan.reused_videos} videos already there); nothing changed\n`);
+    }
+  },
+};
+
+const module: StageModule = { commands: [command] };
+export default module;
