@@ -2,7 +2,7 @@
 // overrides for experiments. Bare keys in pipeline.yaml live in params/default.yaml.
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { isScalar, parse as parseYaml } from 'yaml';
 import { configError, RallycutError, type Diagnostic } from './diagnostics.js';
 import type { ParamRef, ParamValues } from './pipeline/types.js';
 import { YamlSource } from './pipeline/yaml-source.js';
@@ -168,7 +168,10 @@ export async function applyOverrides(root: string, overrides: readonly ParamOver
         ok = false;
         continue;
       }
-      source.doc.setIn(splitKey(o.key), source.doc.createNode(o.value));
+      // Change a scalar in place so its trailing comment stays; replace collections whole.
+      const node = source.doc.getIn(splitKey(o.key), true);
+      if (isScalar(node) && (o.value === null || typeof o.value !== 'object')) node.value = o.value;
+      else source.doc.setIn(splitKey(o.key), source.doc.createNode(o.value));
     }
     if (ok) out.push({ file, text: source.doc.toString() });
   }
