@@ -102,25 +102,46 @@ export async function exportDataset(ctx: DatasetContext, opts: ExportOptions): P
   const names = valid.map((v) => ({ filename: v.filename }));
   const progress = ctx.progress(`export ${opts.name}`, valid.length, 'videos');
 
-  const locate = async (v: LabelledVideo): Promise<{ path: string; source: VideoSource }> => {
+  /**
+   * The first candidate whose bytes fit what is known about the video: its content_hash where that is a
+   * full-file hash, and the sha256 the previous export recorded. A same-named but different file in the
+   * videos folder is skipped (real data has two different 'tete.mp4'), not exported by mistake.
+   */
+  const locate = async (v: LabelledVideo): Promise<{ path: string; source: VideoSource; sha256: string; size: number }> => {
     const tried: string[] = [];
+    const before = prevById.get(v.id);
+    const knownSha = before?.content_hash === v.content_hash ? before.sha256 : undefined;
+    const check = async (path: string, source: VideoSource): Promise<{ path: string; source: VideoSource; sha256: string; size: number } | null> => {
+      const { sha256, size } = await shaCache.hash(path, ctx.signal);
+      const problem = contentHashProblem(v.content_hash, sha256, size) ?? (knownSha && knownSha !== sha256 ? `sha256 ${sha256.slice(0, 12)}… differs from the ${knownSha.slice(0, 12)}… recorded by the last export` : null);
+      if (!problem) return { path, source, sha256, size };
+      tried.push(`${path}: ${problem}`);
+      return null;
+    };
     if (searchDir) {
       const p = join(searchDir, v.filename);
-      if (await isFile(p)) return { path: p, source: 'videos-dir' };
-      tried.push(p);
+      if (await isFile(p)) {
+        const ok = await check(p, 'videos-dir');
+        if (ok) return ok;
+      } else tried.push(`${p}: not found`);
     } else tried.push('no --videos-dir / RALLYCUT_VIDEOS_DIR given');
     const cached = contentCachePath(ctx.cacheDir, v.content_hash);
-    if (await isFile(cached)) return { path: cached, source: 'content-cache' };
-    tried.push(cached);
+    if (await isFile(cached)) {
+      const ok = await check(cached, 'content-cache');
+      if (ok) return ok;
+      await fs.rm(cached, { force: true }); // a wrong file under this hash would mislead every later export
+    } else tried.push(`${cached}: not found`);
     if (app) {
       try {
         await app.getFile(v.s3_key, cached, { signal: ctx.signal });
-        return { path: cached, source: 'app-s3' };
+        const ok = await check(cached, 'app-s3');
+        if (ok) return ok;
+        await fs.rm(cached, { force: true });
       } catch (err) {
         tried.push(`${app.description}/${v.s3_key}: ${errorText(err)}`);
       }
     } else tried.push('APP_S3_BUCKET not set');
-    throw new Error(`video file not found; tried ${tried.join('; ')}`);
+    throw new Error(`no usable video file; tried ${tried.join('; ')}`);
   };
 
   const failed = await forEachLimit(
@@ -129,13 +150,7 @@ export async function exportDataset(ctx: DatasetContext, opts: ExportOptions): P
     async (v) => {
       const dest = join(dir, VIDEOS_DIR, localVideoName(v, names));
       const found = await locate(v);
-      const { sha256, size } = await shaCache.hash(found.path, ctx.signal);
-      const hashProblem = contentHashProblem(v.content_hash, sha256, size);
-      if (hashProblem) throw new Error(`${hashProblem} (file ${found.path})`);
-      const before = prevById.get(v.id);
-      if (before?.sha256 && before.content_hash === v.content_hash && before.sha256 !== sha256) {
-        throw new Error(`file ${found.path} has sha256 ${sha256.slice(0, 12)}…, but the last export recorded ${before.sha256.slice(0, 12)}… for this video`);
-      }
+      const { sha256, size } = found;
       if (!(await sameInode(found.path, dest))) {
         if (mode === 'copy') {
           await fs.mkdir(join(dir, VIDEOS_DIR), { recursive: true });
