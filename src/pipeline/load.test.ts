@@ -399,3 +399,28 @@ stages:
     expect(text).toContain('> 3 |     handler: nope\n    |              ^^^^');
   });
 });
+
+describe('loadPipeline: YAML conveniences', () => {
+  it('accepts merge keys (<<) to share stage settings', async () => {
+    const root = writeProject({
+      'pipeline.yaml': `x-common: &common
+  executor: {name: modal, gpu: T4}
+stages:
+  a:
+    <<: *common
+    cmd: train
+`,
+    });
+    const errors = await loadErrors(root);
+    expect(errors.map(where)).toEqual(["pipeline.yaml:1:1 unknown field 'x-common'"]);
+    writeProject({ 'pipeline.yaml': `stages:\n  a: &a\n    cmd: train\n    executor: {name: modal, gpu: T4}\n  b:\n    <<: *a\n    cmd: test\n` }, root);
+    const p = await load(root);
+    expect(p.stages.get('b')!.executor).toEqual({ name: 'modal', options: { gpu: 'T4' } });
+    expect(p.stages.get('b')!.action).toEqual({ kind: 'cmd', commands: ['test'] });
+  });
+
+  it('rejects modal options on a local executor', async () => {
+    const root = writeProject({ 'pipeline.yaml': 'stages:\n  a:\n    cmd: x\n    executor: {name: local, gpu: T4}\n' });
+    expect((await loadErrors(root)).map(where)).toEqual(["pipeline.yaml:4:29 executor option 'gpu' only applies to executor 'modal'"]);
+  });
+});

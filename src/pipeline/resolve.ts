@@ -287,6 +287,10 @@ function resolveExecutor(env: ResolveEnv, body: StageBodyConfig, path: YamlPath)
   if (e === undefined) return { name: 'local', options: {} };
   if (typeof e === 'string') return { name: e === 'modal' ? 'modal' : 'local', options: {} };
   const { name, ...rest } = e;
+  const extra = Object.keys(rest);
+  if (name === 'local' && extra.length) {
+    env.report(configAt(env.source.range([...path, 'executor', extra[0]!], 'key'), `executor option '${extra[0]}' only applies to executor 'modal'`));
+  }
   const options = interpolateDeep(rest, env.ctx, (p, problem) => reportProblems(env, [...path, 'executor', ...p], [problem])) as Record<string, unknown>;
   return { name: name === 'modal' ? 'modal' : 'local', options };
 }

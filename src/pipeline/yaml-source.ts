@@ -17,7 +17,7 @@ export class YamlSource {
   /** Parses `text`; syntax errors come back as positioned diagnostics (the source is still usable for ranges). */
   static parse(file: string, text: string): { source: YamlSource; diagnostics: Diagnostic[] } {
     const lines = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true });
     const source = new YamlSource(file, text, doc, lines);
     // Only the first syntax error: the ones after it are almost always its echoes.
     const diagnostics = doc.errors.slice(0, 1).map((e): Diagnostic => {
