@@ -401,7 +401,7 @@ stages:
 });
 
 describe('loadPipeline: YAML conveniences', () => {
-  it('accepts merge keys (<<) to share stage settings', async () => {
+  it('accepts merge keys (<<) and x- anchors to share stage settings', async () => {
     const root = writeProject({
       'pipeline.yaml': `x-common: &common
   executor: {name: modal, gpu: T4}
@@ -411,8 +411,7 @@ stages:
     cmd: train
 `,
     });
-    const errors = await loadErrors(root);
-    expect(errors.map(where)).toEqual(["pipeline.yaml:1:1 unknown field 'x-common'"]);
+    expect((await load(root)).stages.get('a')!.executor).toEqual({ name: 'modal', options: { gpu: 'T4' } });
     writeProject({ 'pipeline.yaml': `stages:\n  a: &a\n    cmd: train\n    executor: {name: modal, gpu: T4}\n  b:\n    <<: *a\n    cmd: test\n` }, root);
     const p = await load(root);
     expect(p.stages.get('b')!.executor).toEqual({ name: 'modal', options: { gpu: 'T4' } });

@@ -133,6 +133,8 @@ export const pipelineSchema = {
       },
     },
   },
+  // `x-…` keys are ignored, as in Docker Compose: a place for YAML anchors shared by stages.
+  patternProperties: { '^x-': true },
   required: ['stages'],
   additionalProperties: false,
 };
