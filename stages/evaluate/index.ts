@@ -1,4 +1,180 @@
-import type { StageModule } from '../../src/handler.js';
+// `evaluate`: scores rally predictions against ground truth (seed-compatible greedy matching plus optimal
+// matching, segmental F1 and edit score), as a pipeline handler and as `rallycut evaluate`.
+import { resolve } from 'node:path';
+import {
+  cacheDirFor,
+  configError,
+  createProgress,
+  defineHandler,
+  findProjectRoot,
+  optBool,
+  optNumber,
+  optString,
+  optStrings,
+  stableJson,
+  type CommandSpec,
+  type ParamValues,
+  type StageModule,
+} from '../../src/handler.js';
+import { parseSetPairs } from '../lib/heuristics/index.js';
+import { shownPath } from '../lib/jsonio/index.js';
+import { formatTotalsTable, formatVideoTable, type EvaluateReport } from './report.js';
+import { runEvaluation, type EvaluateOptions } from './run.js';
+import { resolveDataset, resolveHeuristics, resolveIou, readProjectParams } from './settings.js';
+import { defaultPaths, type PredictionSource } from './sources.js';
 
-const module: StageModule = {};
+export const DEFAULT_OUTPUT = 'metrics/evaluate.json';
+export const DEFAULT_PLOTS = 'plots/timelines';
+
+interface EvaluateWith {
+  source?: 'heuristics' | 'temporal';
+  model?: string;
+  iou?: number;
+  dataset?: string;
+  temporal?: string;
+  features?: string;
+  ground_truth?: string;
+  output?: string;
+  plots?: string;
+}
+
+interface Choice {
+  source: 'heuristics' | 'temporal' | 'file';
+  model?: string;
+  setPairs?: Record<string, number>;
+  temporal?: string;
+  predictions?: string;
+  features?: string;
+  groundTruth?: string;
+  dataset?: string;
+  iou?: number;
+}
+
+/** Builds the source and report config from the user's choice and the tracked params. */
+function plan(root: string, cwd: string, values: ParamValues, c: Choice): Pick<EvaluateOptions, 'source' | 'config' | 'groundTruth' | 'iou'> {
+  const dataset = resolveDataset(values, c.dataset);
+  const paths = defaultPaths(root, dataset);
+  const gtPath = c.groundTruth ? resolve(cwd, c.groundTruth) : paths.groundTruth;
+  const groundTruth = { path: gtPath, shown: shownPath(cwd, gtPath) };
+  const iou = resolveIou(values, c.iou);
+  const index = c.features ? resolve(cwd, c.features) : paths.index;
+  let source: PredictionSource;
+  let config: Record<string, unknown>;
+  if (c.source === 'file') {
+    const path = resolve(cwd, c.predictions!);
+    source = { kind: 'file', path, shown: shownPath(cwd, path) };
+    config = { predictions: source.shown, ground_truth: groundTruth.shown };
+  } else if (c.source === 'temporal') {
+    const modelDir = c.temporal ? resolve(cwd, c.temporal) : paths.temporal;
+    source = { kind: 'temporal', index, modelDir };
+    config = { temporal: shownPath(cwd, modelDir), dataset };
+  } else {
+    const h = resolveHeuristics(values, c.model, c.setPairs ?? {});
+    source = { kind: 'heuristics', index, params: h.params };
+    config = { model: h.model, heuristics: h.params, dataset };
+  }
+  return { source, config, groundTruth, iou };
+}
+
+const handler = defineHandler<EvaluateWith>({
+  name: 'evaluate',
+  summary: 'Score heuristics or temporal-model rallies against the ground truth; write metrics and timelines',
+  schema: {
+    type: 'object',
+    properties: {
+      source: { enum: ['heuristics', 'temporal'] },
+      model: { type: 'string' },
+      iou: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+      dataset: { type: 'string' },
+      temporal: { type: 'string' },
+      features: { type: 'string' },
+      ground_truth: { type: 'string' },
+      output: { type: 'string' },
+      plots: { type: 'string' },
+    },
+    additionalProperties: false,
+  },
+  async run(ctx, p) {
+    const choice: Choice = { source: p.source ?? 'heuristics' };
+    for (const k of ['model', 'temporal', 'features', 'dataset', 'iou'] as const) if (p[k] !== undefined) (choice as unknown as Record<string, unknown>)[k] = p[k];
+    if (p.ground_truth !== undefined) choice.groundTruth = p.ground_truth;
+    const report = await runEvaluation({
+      ...plan(ctx.root, ctx.root, ctx.params, choice),
+      cacheDir: ctx.cacheDir,
+      output: resolve(ctx.root, p.output ?? DEFAULT_OUTPUT),
+      plotsDir: resolve(ctx.root, p.plots ?? DEFAULT_PLOTS),
+      progress: (label, total) => ctx.progress(label, total, 'videos'),
+      log: (m) => ctx.log(m),
+    });
+    const t = report.totals;
+    ctx.log(`${report.source}: F1 ${t.greedy.f1.toFixed(3)} (optimal ${t.optimal.f1.toFixed(3)}) over ${t.videos} videos, ${t.truth_count} rallies`);
+  },
+});
+
+function formatReport(report: EvaluateReport): string {
+  const header = `Evaluation (${report.source}${report.config.model ? `, ${String(report.config.model)}` : ''}, IoU ≥ ${report.iou})\n\n`;
+  return `${header}${formatVideoTable(report)}\n${formatTotalsTable(report)}`;
+}
+
+const command: CommandSpec = {
+  path: ['evaluate'],
+  summary: 'Score rally predictions against ground truth (greedy and optimal matching, segmental F1, edit score)',
+  description: [
+    'Sources: the heuristics over features/index.json (default), a temporal model (--temporal DIR), or any',
+    'ground_truth.json-format file (--predictions P.json). Truth: training_datasets/<dataset>/ground_truth.json or',
+    '--ground-truth G.json. Defaults for dataset, model, iou and heuristics come from params/default.yaml.',
+    'Writes the JSON report only with --output and timelines only with --plots (the pipeline stage writes both).',
+  ].join('\n'),
+  options: [
+    { name: 'model', type: 'string', description: 'heuristics preset (indoor|beach); default from params model.variant', placeholder: 'NAME' },
+    { name: 'iou', type: 'number', description: 'IoU threshold for matching; default from params evaluate.iou (0.5)' },
+    { name: 'dataset', type: 'string', description: 'dataset name under training_datasets/; default from params dataset.name', placeholder: 'NAME' },
+    { name: 'temporal', type: 'string', description: 'score a trained temporal model folder', placeholder: 'DIR' },
+    { name: 'heuristics', type: 'boolean', description: 'score the heuristics (the default)' },
+    { name: 'set', type: 'strings', description: 'override one heuristics parameter (repeatable)', placeholder: 'KEY=VALUE' },
+    { name: 'features', type: 'string', description: 'feature index to read', placeholder: 'FILE', default: 'features/index.json' },
+    { name: 'predictions', type: 'string', description: 'score a ground_truth.json-format file of predictions', placeholder: 'FILE' },
+    { name: 'ground-truth', type: 'string', description: 'ground_truth.json to score against', placeholder: 'FILE' },
+    { name: 'output', type: 'string', description: 'write the JSON report here (e.g. metrics/evaluate.json)', placeholder: 'FILE' },
+    { name: 'plots', type: 'string', description: 'write per-video timeline SVGs into DIR', placeholder: 'DIR' },
+    { name: 'json', type: 'boolean', description: 'print the report as JSON' },
+  ],
+  async run(args, io) {
+    const predictions = optString(args, 'predictions');
+    const temporal = optString(args, 'temporal');
+    if (predictions && (temporal || optBool(args, 'heuristics'))) {
+      throw configError('--predictions cannot be combined with --temporal or --heuristics', { subject: '--predictions' });
+    }
+    if (temporal && optBool(args, 'heuristics')) throw configError('choose one of --temporal and --heuristics', { subject: '--temporal' });
+    const root = findProjectRoot(io.cwd);
+    const base = root ?? io.cwd;
+    if (!root && !(predictions && optString(args, 'ground-truth'))) {
+      throw configError('not inside a project (no pipeline.yaml found)', { notes: ['use --predictions P.json --ground-truth G.json to score files anywhere'] });
+    }
+    const values = await readProjectParams(root);
+    const choice: Choice = { source: predictions ? 'file' : temporal ? 'temporal' : 'heuristics', setPairs: parseSetPairs(optStrings(args, 'set')) };
+    const str: [keyof Choice, string][] = [['model', 'model'], ['temporal', 'temporal'], ['predictions', 'predictions'], ['groundTruth', 'ground-truth'], ['dataset', 'dataset']];
+    for (const [key, flag] of str) {
+      const v = optString(args, flag);
+      if (v !== undefined) (choice as unknown as Record<string, unknown>)[key] = v;
+    }
+    const features = optString(args, 'features');
+    if (features !== undefined) choice.features = resolve(io.cwd, features);
+    const iou = optNumber(args, 'iou');
+    if (iou !== undefined) choice.iou = iou;
+    const output = optString(args, 'output');
+    const plots = optString(args, 'plots');
+    const report = await runEvaluation({
+      ...plan(base, io.cwd, values, choice),
+      cacheDir: cacheDirFor(base, io.env),
+      ...(output ? { output: resolve(io.cwd, output) } : {}),
+      ...(plots ? { plotsDir: resolve(io.cwd, plots) } : {}),
+      progress: (label, total) => createProgress(label, total, 'videos', { write: (t) => io.err(t), isTTY: io.isTTY }),
+      log: (m) => io.err(`evaluate: ${m}\n`),
+    });
+    io.out(optBool(args, 'json') ? stableJson(report) : formatReport(report));
+  },
+};
+
+const module: StageModule = { handlers: [handler], commands: [command] };
 export default module;

@@ -1,8 +1,7 @@
 // `rallycut segments WINDOWS.json`: the heuristics alone, on a file of window probabilities. Cheap to rerun
 // while tuning parameters, with no video decoding.
-import { promises as fs } from 'node:fs';
-import { isAbsolute, relative, resolve } from 'node:path';
-import { configError, optBool, optString, optStrings, type CommandSpec, type StageModule } from '../../src/handler.js';
+import { isAbsolute, resolve } from 'node:path';
+import { optBool, optString, optStrings, type CommandSpec, type StageModule } from '../../src/handler.js';
 import {
   applyOverrides,
   detectSegments,
@@ -14,22 +13,7 @@ import {
   toSegmentsReport,
   validateWindows,
 } from '../lib/heuristics/index.js';
-
-/** Reads and parses a JSON file; a missing file or bad JSON is a config error naming the file (and position). */
-export async function readJsonFile(path: string, shown: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await fs.readFile(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw configError(code === 'ENOENT' ? `file not found` : `cannot read file (${code ?? String(err)})`, { file: shown });
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw configError(`invalid JSON: ${(err as Error).message}`, { file: shown });
-  }
-}
+import { readJsonFile, shownPath } from '../lib/jsonio/index.js';
 
 const segmentsCommand: CommandSpec = {
   path: ['segments'],
@@ -48,7 +32,7 @@ const segmentsCommand: CommandSpec = {
   async run(args, io) {
     const file = args.positionals[0]!;
     const abs = isAbsolute(file) ? file : resolve(io.cwd, file);
-    const shown = isAbsolute(file) ? file : relative(io.cwd, abs) || file;
+    const shown = shownPath(io.cwd, file);
     const params = applyOverrides(presetFor(optString(args, 'model') ?? 'indoor'), parseSetPairs(optStrings(args, 'set')));
     const windows = validateWindows(await readJsonFile(abs, shown), shown);
     const report = toSegmentsReport(detectSegments(windows, params), windows.fps);

@@ -5,3 +5,4 @@ export { toLabelSegments, segmentalCounts, levenshtein, editScore } from './segm
 export type { SegmentalCounts } from './segmental.js';
 export { scoreVideo, poolScores, detectionCounts, errorStats, overlapKey, SEGMENTAL_OVERLAPS, OVERMERGE_MS } from './scores.js';
 export type { DetectionCounts, ErrorStats, BoundaryStats, ScoreSet, VideoScores, ScoreOptions } from './scores.js';
+export { validateGroundTruth } from './ground-truth.js';
