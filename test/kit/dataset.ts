@@ -54,3 +54,15 @@ export function standInBytes(seed: string, size = 2048): Buffer {
   }
   return out;
 }
+
+/** Labelled videos for a fixture: random files of the given sizes in <root>/originals, ids v0, v1, … */
+export async function makeOriginals(project: TestProject, sizes: readonly number[]): Promise<{ videosDir: string; videos: { id: string; filename: string; content_hash: string; duration_ms: number; rallies: { start_ms: number; end_ms: number }[] }[] }> {
+  const videosDir = join(project.root, 'originals');
+  const videos = [];
+  for (const [i, size] of sizes.entries()) {
+    const filename = `clip${i}.mp4`;
+    const content_hash = await writeRandomVideo(join(videosDir, filename), size);
+    videos.push({ id: `v${i}`, filename, content_hash, duration_ms: 60_000 + i, rallies: [{ start_ms: 1000 * (i + 1), end_ms: 1000 * (i + 1) + 5000 }] });
+  }
+  return { videosDir, videos };
+}
