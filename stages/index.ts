@@ -14,8 +14,9 @@ import segments from './segments/index.js';
 import temporal from './temporal/index.js';
 import evaluate from './evaluate/index.js';
 import modalTrain from './modal-train/index.js';
+import model from './model/index.js';
 
-export const stageModules: readonly StageModule[] = [ exportDataset, push, pull, restore, listRemote, db, demo, prepare, extractFeatures, cut, segments, temporal, evaluate, modalTrain,];
+export const stageModules: readonly StageModule[] = [ exportDataset, push, pull, restore, listRemote, db, demo, prepare, extractFeatures, cut, segments, temporal, evaluate, modalTrain, model,];
 
 export const handlerRegistry: HandlerRegistry = {
   get(name) {

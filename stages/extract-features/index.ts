@@ -1,4 +1,187 @@
-import type { StageModule } from '../../src/handler.js';
+// extract-features: the pipeline handler and `rallycut train extract-features`.
+import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
+import {
+  cacheDirFor,
+  createProgress,
+  defineHandler,
+  findProjectRoot,
+  formatTable,
+  optBool,
+  optNumber,
+  optString,
+  stableJson,
+  writeFileAtomic,
+  type CommandSpec,
+  type StageContext,
+  type StageModule,
+} from '../../src/handler.js';
+import { ffmpegVersions } from '../lib/ffmpeg.js';
+import { locateModel } from '../lib/model/registry.js';
+import { paramValue, projectModelSettings, settingsFrom } from '../lib/model/params.js';
+import { loadClassifier } from '../lib/model/session.js';
+import { extractFeatures, failureSummary, type ExtractResult } from './extract.js';
+import { inputsFromFiles, readProxies, type VideoInput } from './inputs.js';
 
-const module: StageModule = {};
+export const DEFAULT_PROXIES = 'training_data/proxies.json';
+export const DEFAULT_INDEX = 'features/index.json';
+
+interface ExtractParams {
+  model?: string;
+  stride?: number;
+  batch?: number;
+  force?: boolean;
+  proxies?: string;
+  index?: string;
+  windows_out?: string;
+}
+
+export function onnxruntimeVersion(): string {
+  const require = createRequire(import.meta.url);
+  return (require('onnxruntime-node/package.json') as { version: string }).version;
+}
+
+interface RunArgs {
+  root: string;
+  cacheDir: string;
+  inputs: VideoInput[];
+  inputErrors: { file: string; error: unknown }[];
+  model: string;
+  weightsDir: string;
+  stride: number;
+  batch: number;
+  force: boolean;
+  indexPath: string;
+  windowsOut?: string;
+  signal?: AbortSignal;
+  log(m: string): void;
+  progress: StageContext['progress'];
+}
+
+async function runExtract(a: RunArgs): Promise<ExtractResult> {
+  const location = locateModel(a.root, a.model, a.weightsDir);
+  const classifier = await loadClassifier(location);
+  let result: ExtractResult;
+  try {
+    result = await extractFeatures(a.inputs, {
+      cacheDir: a.cacheDir,
+      model: classifier,
+      variant: location.variant,
+      baseStride: a.stride,
+      batch: a.batch,
+      force: a.force,
+      ...(a.windowsOut ? { windowsOut: a.windowsOut } : {}),
+      ...(a.signal ? { signal: a.signal } : {}),
+      log: a.log,
+      progress: a.progress,
+    });
+  } finally {
+    await classifier.release();
+  }
+  const failed = [
+    ...a.inputErrors.map((e) => ({ name: e.file, error: e.error })),
+    ...result.outcomes.flatMap((o) => (o.status === 'failed' ? [{ name: o.input.filename, error: o.error }] : [])),
+  ];
+  if (failed.length) throw failureSummary(failed, result.index.videos.length);
+  await writeFileAtomic(a.indexPath, stableJson(result.index));
+  return result;
+}
+
+const handler = defineHandler<ExtractParams>({
+  name: 'extract-features',
+  summary: 'Window probabilities and features for every prepared video (cached by content hash, stride, model)',
+  schema: {
+    type: 'object',
+    properties: {
+      model: { type: 'string' },
+      stride: { type: 'number', minimum: 1 },
+      batch: { type: 'integer', minimum: 1 },
+      force: { type: 'boolean' },
+      proxies: { type: 'string' },
+      index: { type: 'string' },
+      windows_out: { type: 'string' },
+    },
+    additionalProperties: false,
+  },
+  async versions() {
+    return { ...(await ffmpegVersions()), 'onnxruntime-node': onnxruntimeVersion() };
+  },
+  async run(ctx, p) {
+    const s = settingsFrom((k) => paramValue(ctx.params, k));
+    const inputs = await readProxies(resolve(ctx.root, p.proxies ?? DEFAULT_PROXIES), ctx.root, ctx.cacheDir);
+    const result = await runExtract({
+      root: ctx.root,
+      cacheDir: ctx.cacheDir,
+      inputs,
+      inputErrors: [],
+      model: p.model ?? s.variant,
+      weightsDir: s.weightsDir,
+      stride: p.stride ?? s.stride,
+      batch: p.batch ?? s.batch,
+      force: p.force ?? false,
+      indexPath: resolve(ctx.root, p.index ?? DEFAULT_INDEX),
+      ...(p.windows_out ? { windowsOut: resolve(ctx.root, p.windows_out) } : {}),
+      signal: ctx.signal,
+      log: (m) => ctx.log(m),
+      progress: (l, t, u) => ctx.progress(l, t, u),
+    });
+    const cached = result.outcomes.filter((o) => o.status === 'cached').length;
+    ctx.log(`${result.index.videos.length} videos: ${result.index.videos.length - cached} computed, ${cached} from cache`);
+  },
+});
+
+const command: CommandSpec = {
+  path: ['train', 'extract-features'],
+  summary: 'Classify 16-frame windows of each video with the ONNX model; cache probabilities and features',
+  description:
+    'Reads training_data/proxies.json (from prepare), or the VIDEO files given. Decodes only the frames the windows use, ' +
+    'runs the model in batches and caches the results under the cache folder by (content hash, stride, model hash). ' +
+    'Writes features/index.json.',
+  positionals: [{ name: 'video', description: 'Video files to process instead of the proxies index', variadic: true }],
+  options: [
+    { name: 'model', type: 'string', description: 'Weights variant (indoor, beach) or a folder with model.onnx + model.json', placeholder: 'NAME' },
+    { name: 'stride', type: 'number', description: 'Window stride at 30 fps (scaled by each video fps); default from params features.stride (48)' },
+    { name: 'batch', type: 'number', description: 'Windows per inference batch; default from params features.batch (8)' },
+    { name: 'force', type: 'boolean', description: 'Recompute even when cached' },
+    { name: 'proxies', type: 'string', description: 'The prepare index to read', default: DEFAULT_PROXIES, placeholder: 'FILE' },
+    { name: 'index', type: 'string', description: 'Where to write the feature index', default: DEFAULT_INDEX, placeholder: 'FILE' },
+    { name: 'windows-out', type: 'string', description: 'Also write <video_id>.windows.json (input of rallycut segments) into DIR', placeholder: 'DIR' },
+    { name: 'json', type: 'boolean', description: 'Print the result as JSON' },
+  ],
+  async run(args, io) {
+    const root = findProjectRoot(io.cwd) ?? io.cwd;
+    const cacheDir = cacheDirFor(root, io.env);
+    const s = await projectModelSettings(root);
+    const files = args.positionals;
+    const fromFiles = files.length ? await inputsFromFiles(files, io.cwd, io.signal) : null;
+    const inputs = fromFiles ? fromFiles.inputs : await readProxies(resolve(io.cwd, optString(args, 'proxies') ?? DEFAULT_PROXIES), root, cacheDir);
+    const windowsOut = optString(args, 'windows-out');
+    const result = await runExtract({
+      root,
+      cacheDir,
+      inputs,
+      inputErrors: fromFiles?.errors ?? [],
+      model: optString(args, 'model') ?? s.variant,
+      weightsDir: s.weightsDir,
+      stride: optNumber(args, 'stride') ?? s.stride,
+      batch: optNumber(args, 'batch') ?? s.batch,
+      force: optBool(args, 'force'),
+      indexPath: resolve(io.cwd, optString(args, 'index') ?? DEFAULT_INDEX),
+      ...(windowsOut ? { windowsOut: resolve(io.cwd, windowsOut) } : {}),
+      signal: io.signal,
+      log: (m) => io.err(m + '\n'),
+      progress: (l, t, u) => createProgress(l, t, u),
+    });
+    const rate = result.computeSeconds > 0 ? result.computedWindows / result.computeSeconds : 0;
+    if (optBool(args, 'json')) {
+      io.out(stableJson({ ok: true, index: result.index, computed_windows: result.computedWindows, windows_per_second: Number(rate.toFixed(2)), videos: result.outcomes.map((o) => ({ video_id: o.input.video_id, status: o.status })) }));
+      return;
+    }
+    const rows = result.outcomes.map((o) => [o.input.filename, o.status, o.status === 'failed' ? null : o.entry.num_windows, o.status === 'failed' ? null : o.entry.stride]);
+    io.out(formatTable(['video', 'status', 'windows', 'stride'], rows));
+    io.out(`${result.computedWindows} windows computed${rate ? ` at ${rate.toFixed(1)} windows/s` : ''}; index: ${optString(args, 'index') ?? DEFAULT_INDEX}\n`);
+  },
+};
+
+const module: StageModule = { handlers: [handler], commands: [command] };
 export default module;

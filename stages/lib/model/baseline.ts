@@ -23,28 +23,34 @@ export const BASELINE_FEATURES = [
   'contrast_mean',
   'active_cells_mean',
   'active_cells_max',
+  'log_span_motion',
+  'log_span_peak',
+  'span_active_cells',
 ] as const;
 
 export const BASELINE_FEATURE_DIM = BASELINE_FEATURES.length;
 
 /** Fitted constants (see `rallycut model fit-baseline`). Row-major weights [D,3]: no_play, play, service. */
 export const BASELINE_FIT = {
-  mean: [-3.5, -3.0, -1.5, -1.0, -5.0, -4.0, 0.4, 0.02, 0.2, 0.05, 0.1],
-  std: [1, 1, 1, 1, 1, 1, 0.2, 0.05, 0.1, 0.1, 0.1],
+  mean: [-6.04914, -5.22481, -3.42248, -2.70753, -6.66482, -6.08254, 0.698349, 0.00338405, 0.0918264, 0.0270573, 0.0488691, -4.70622, -1.92871, 0.0817727],
+  std: [0.327661, 0.299173, 0.622665, 0.558946, 0.158237, 0.413033, 0.0332715, 0.00323788, 0.00352641, 0.00714364, 0.0192003, 0.514525, 0.646527, 0.0416145],
   weights: [
-    [-1, 1, 0],
-    [-0.5, 0.5, 0],
-    [-1, 1, 0],
-    [-0.5, 0.5, 0],
-    [0, -0.3, 0.3],
-    [0, -0.5, 1],
-    [0, 0, 0],
-    [0, -0.5, 1],
-    [0, 0, 0],
-    [-1, 1, 0],
-    [-0.5, 0.5, 0],
+    [1.14657, -1.55613, 0.409558],
+    [1.9151, -0.797381, -1.11771],
+    [-3.93029, 5.88541, -1.95512],
+    [0.657899, -2.31132, 1.65342],
+    [1.47846, -0.16412, -1.31434],
+    [-0.758681, 0.137985, 0.620696],
+    [-0.210869, -0.132064, 0.342933],
+    [-0.0369338, -0.23708, 0.274014],
+    [0.00784756, -0.28648, 0.278632],
+    [-1.35594, 0.1839, 1.17204],
+    [-0.236229, 0.671756, -0.435527],
+    [-1.49776, -0.300522, 1.79828],
+    [-1.99946, 2.14878, -0.149315],
+    [0.034048, 0.083724, -0.117772],
   ],
-  bias: [0, -0.5, -2],
+  bias: [3.63452, -3.5622, -0.0723177],
 };
 
 const LUMA = [0.299, 0.587, 0.114];
@@ -88,6 +94,12 @@ export function buildBaselineOnnx(fit: BaselineFit = BASELINE_FIT): Uint8Array {
   const energy = g.op('ReduceMean', [motion], { axes: [2], keepdims: 0 }); // [B,15]
   const peak = g.op('ReduceMax', [motion], { axes: [2], keepdims: 0 });
   const flicker = g.op('Abs', [g.op('Squeeze', [globalChange, g.intConst([2])])]);
+  // Displacement over the whole window: camera shake oscillates and cancels out, play accumulates.
+  const first = g.op('Slice', [grid, g.intConst([0]), g.intConst([1]), axis1]);
+  const last = g.op('Slice', [grid, g.intConst([FRAMES - 1]), g.intConst([FRAMES]), axis1]);
+  const span = g.op('Sub', [last, first]); // [B,1,784]
+  const spanMotion = g.op('Abs', [g.op('Sub', [span, g.op('ReduceMean', [span], { axes: [2], keepdims: 1 })])]);
+  const spanFlat = g.op('Squeeze', [spanMotion, axis1]); // [B,784]
 
   const eps = g.floatConst([LOG_EPS], [1]);
   const logOf = (t: string): string => g.op('Log', [g.op('Add', [t, eps])]);
@@ -101,6 +113,7 @@ export function buildBaselineOnnx(fit: BaselineFit = BASELINE_FIT): Uint8Array {
   const contrast = g.op('Sqrt', [variance]);
   const activeScaled = g.op('Mul', [g.op('Sub', [motion, g.floatConst([ACTIVE_THRESHOLD], [1])]), g.floatConst([ACTIVE_SHARPNESS], [1])]);
   const active = g.op('ReduceMean', [g.op('Sigmoid', [activeScaled])], { axes: [2], keepdims: 0 }); // [B,15]
+  const spanScaled = g.op('Mul', [g.op('Sub', [spanFlat, g.floatConst([ACTIVE_THRESHOLD], [1])]), g.floatConst([ACTIVE_SHARPNESS], [1])]);
 
   const columns = [
     logOf(tMean(energy)),
@@ -114,6 +127,9 @@ export function buildBaselineOnnx(fit: BaselineFit = BASELINE_FIT): Uint8Array {
     tMean(contrast),
     tMean(active),
     tMax(active),
+    logOf(tMean(spanFlat)),
+    logOf(tMax(spanFlat)),
+    tMean(g.op('Sigmoid', [spanScaled])),
   ];
   const raw = g.op('Concat', columns, { axis: 1 }); // [B,D]
   const features = g.op('Div', [g.op('Sub', [raw, g.floatConst([...fit.mean], [D])]), g.floatConst([...fit.std], [D])], {}, 'features');

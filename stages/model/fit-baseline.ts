@@ -1,0 +1,100 @@
+// Re-fitting the baseline's linear layer on freshly generated demo clips: render demo videos, run the
+// baseline graph with an identity last layer to get raw features, label each window from the ground truth
+// (service: centre in a rally's first 1.5 s; play: elsewhere in a rally; else no_play), fit, and report
+// accuracy on held-out clips. The printed constants are pasted into stages/lib/model/baseline.ts.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RallySpan } from '../lib/contracts.js';
+import { generateDemo } from '../demo/generate.js';
+import type { VideoProfile } from '../demo/plan.js';
+import { BASELINE_FEATURE_DIM, type BaselineFit } from '../lib/model/baseline.js';
+import { writeBaseline } from '../lib/model/build.js';
+import { fitSoftmax, predictSoftmax } from '../lib/model/fit.js';
+import { locateModel } from '../lib/model/registry.js';
+import { loadClassifier } from '../lib/model/session.js';
+import { strideFor, windowStarts } from '../lib/features/windows.js';
+import { probeVideo } from '../extract-features/probe.js';
+import { runVideo } from '../extract-features/pipeline.js';
+
+export const FIT_PROFILES: readonly VideoProfile[] = [
+  { width: 480, height: 270, fps: 30, ext: 'mp4', rotate: false, vfr: false },
+  { width: 640, height: 360, fps: 60, ext: 'mp4', rotate: false, vfr: false },
+  { width: 320, height: 180, fps: 30, ext: 'MOV', rotate: false, vfr: false },
+];
+
+export function windowLabel(centreMs: number, rallies: readonly RallySpan[]): number {
+  for (const r of rallies) {
+    if (centreMs >= r.start_ms && centreMs <= r.end_ms) return centreMs < r.start_ms + 1500 ? 2 : 1;
+  }
+  return 0;
+}
+
+export interface FitReport {
+  fit: BaselineFit;
+  train: { windows: number; accuracy: number };
+  holdout: { windows: number; accuracy: number; activeRecall: number; activePrecision: number };
+}
+
+const IDENTITY: BaselineFit = {
+  mean: new Array<number>(BASELINE_FEATURE_DIM).fill(0),
+  std: new Array<number>(BASELINE_FEATURE_DIM).fill(1),
+  weights: Array.from({ length: BASELINE_FEATURE_DIM }, () => [0, 0, 0]),
+  bias: [0, 0, 0],
+};
+
+export async function fitBaseline(opts: { seed: number; videos: number; seconds: number; jobs: number; log(m: string): void }): Promise<FitReport> {
+  const dir = await mkdtemp(join(tmpdir(), 'rallycut-fit-'));
+  try {
+    opts.log(`rendering ${opts.videos} demo clips of ~${opts.seconds}s (seed ${opts.seed})`);
+    const demo = await generateDemo({
+      dir,
+      config: { seed: opts.seed, videos: opts.videos, minSeconds: opts.seconds * 0.8, maxSeconds: opts.seconds * 1.2, timeScale: 1, profiles: FIT_PROFILES },
+      jobs: opts.jobs,
+    });
+    await writeBaseline(join(dir, 'raw'), IDENTITY);
+    const model = await loadClassifier(locateModel(dir, './raw'));
+    const rows: { x: number[]; y: number; video: number }[] = [];
+    try {
+      for (const [vi, v] of demo.videos.entries()) {
+        const file = join(dir, v.path);
+        const probe = await probeVideo(file);
+        const stride = strideFor(probe.fps);
+        const out = await runVideo(file, probe.totalFrames, stride, model, { batch: 8 });
+        const D = BASELINE_FEATURE_DIM;
+        windowStarts(probe.totalFrames, stride).forEach((start, i) => {
+          const centreMs = ((start + 8) / probe.fps) * 1000;
+          rows.push({ x: Array.from(out.features!.subarray(i * D, (i + 1) * D)), y: windowLabel(centreMs, v.rallies), video: vi });
+        });
+        opts.log(`${v.filename}: ${out.numWindows} windows`);
+      }
+    } finally {
+      await model.release();
+    }
+    // Every third clip is held out.
+    const train = rows.filter((r) => r.video % 3 !== 2);
+    const hold = rows.filter((r) => r.video % 3 === 2);
+    const fit = fitSoftmax(
+      train.map((r) => r.x),
+      train.map((r) => r.y),
+    );
+    const acc = (set: typeof rows): number => {
+      const p = predictSoftmax(fit, set.map((r) => r.x));
+      return set.length ? p.filter((c, i) => c === set[i]!.y).length / set.length : 0;
+    };
+    const hp = predictSoftmax(fit, hold.map((r) => r.x));
+    const tp = hp.filter((c, i) => c > 0 && hold[i]!.y > 0).length;
+    return {
+      fit,
+      train: { windows: train.length, accuracy: acc(train) },
+      holdout: {
+        windows: hold.length,
+        accuracy: acc(hold),
+        activeRecall: tp / Math.max(1, hold.filter((r) => r.y > 0).length),
+        activePrecision: tp / Math.max(1, hp.filter((c) => c > 0).length),
+      },
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
