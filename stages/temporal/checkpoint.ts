@@ -8,6 +8,7 @@ import { failure, stableJson, writeFileAtomic } from '../../src/handler.js';
 import { ParamSet, type ParamEntry } from '../lib/nn/params.js';
 import type { EpochMetrics } from './train.js';
 import { declareParams, MODEL_NAMES, MODEL_VERSIONS, type Architecture } from './models.js';
+import { exportOnnx, ONNX_FILE, ONNX_INPUT } from './onnx.js';
 import type { ModelCore } from './predict.js';
 
 export const CHECKPOINT_FORMAT = 'rallycut-temporal/1';
@@ -35,6 +36,8 @@ export interface CheckpointMeta {
   metrics: EpochMetrics[];
   params: ParamEntry[];
   weights: { file: string; bytes: number; sha256: string };
+  /** The exported network (normalisation + v1 logits or v2/v3 emissions), run with onnxruntime-node. */
+  onnx?: { file: string; input: string; output: string; sha256: string };
 }
 
 export interface LoadedModel extends ModelCore {
@@ -47,8 +50,13 @@ function weightBytes(values: Float32Array): Buffer {
   return Buffer.from(values.buffer, values.byteOffset, values.byteLength);
 }
 
-export async function saveCheckpoint(dir: string, model: ModelCore, meta: Omit<CheckpointMeta, 'format' | 'params' | 'weights' | 'version' | 'name' | 'architecture' | 'feature'> & { featureSource: 'features' | 'probs' }): Promise<CheckpointMeta> {
+export async function saveCheckpoint(
+  dir: string,
+  model: ModelCore,
+  meta: Omit<CheckpointMeta, 'format' | 'params' | 'weights' | 'version' | 'name' | 'architecture' | 'feature' | 'onnx'> & { featureSource: 'features' | 'probs' },
+): Promise<CheckpointMeta> {
   const bytes = weightBytes(model.params.values);
+  const onnxBytes = exportOnnx(model);
   const { featureSource, ...rest } = meta;
   const full: CheckpointMeta = {
     format: CHECKPOINT_FORMAT,
@@ -59,8 +67,10 @@ export async function saveCheckpoint(dir: string, model: ModelCore, meta: Omit<C
     ...rest,
     params: model.params.entries.map((e) => ({ ...e, shape: [...e.shape] })),
     weights: { file: WEIGHTS_FILE, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') },
+    onnx: { file: ONNX_FILE, input: ONNX_INPUT, output: model.arch.version === 'v1' ? 'rally_logit' : 'emissions', sha256: createHash('sha256').update(onnxBytes).digest('hex') },
   };
   await fs.mkdir(dir, { recursive: true });
+  await writeFileAtomic(join(dir, ONNX_FILE), onnxBytes);
   await writeFileAtomic(join(dir, WEIGHTS_FILE), bytes);
   await writeFileAtomic(join(dir, MODEL_FILE), stableJson(full));
   return full;
