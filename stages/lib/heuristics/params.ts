@@ -81,14 +81,15 @@ function unknownKey(key: string, where: string): never {
 }
 
 /**
- * Applies overrides (from params/ or parsed `--set` pairs) on top of `base`. Unknown keys and non-numeric values
- * are config errors naming the key; `where` is appended to messages (e.g. " in params/default.yaml").
+ * Applies overrides (from params/ or parsed `--set` pairs) on top of `base`; null keeps the base value. Unknown
+ * keys and non-numeric values are config errors naming the key; `where` is appended to messages (e.g. " in params/default.yaml").
  */
 export function applyOverrides(base: HeuristicsParams, overrides: Readonly<Record<string, unknown>>, where = ''): HeuristicsParams {
   const out = { ...base };
   for (const key of Object.keys(overrides).sort()) {
     if (!isOverridable(key)) unknownKey(key, where);
     const value = overrides[key];
+    if (value === null || value === undefined) continue; // null in params means "keep the preset's value"
     if (typeof value !== 'number' || !Number.isFinite(value)) {
       throw configError(`heuristics parameter '${key}' must be a finite number, got ${JSON.stringify(value)}${where}`, { subject: key });
     }
