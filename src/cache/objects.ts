@@ -10,7 +10,7 @@ import { constants as fsConstants, promises as fs } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { failure } from '../diagnostics.js';
 import { tempPathFor, toPosix, TMP_PREFIX } from '../fsutil.js';
-import { digestFileSync } from '../hash/file-hash.js';
+import { digestFiles } from '../hash/file-hash.js';
 import { manifestText, parseManifest, recentManifest, sha256Text, type ManifestEntry } from '../hash/manifest.js';
 import { Hasher, type PathHash } from '../hash/index.js';
 
@@ -113,11 +113,12 @@ export class ObjectCache {
   /** Copies a file into the cache under sha256, verifying the copy's content first. */
   async insertFile(abs: string, sha256: string, label = abs): Promise<void> {
     const dest = this.objectPath(sha256);
-    if (await isFile(dest)) return;
+    const [have, src] = await Promise.all([fs.stat(dest).catch(() => undefined), fs.stat(abs)]);
+    // Present with the right size: keep it (doctor re-hashes); a truncated leftover is replaced.
+    if (have?.isFile() && have.size === src.size) return;
     await this.commitObject(dest, async (tmp) => {
       await fs.copyFile(abs, tmp, fsConstants.COPYFILE_FICLONE);
-      const got = digestFileSync(tmp, undefined, false).sha256;
-      if (got !== sha256) throw failure(`'${toPosix(label)}' changed since it was hashed; not caching it`, { file: toPosix(label) });
+      if ((await sha256Of(tmp)) !== sha256) throw failure(`'${toPosix(label)}' changed since it was hashed; not caching it`, { file: toPosix(label) });
     });
   }
 
@@ -175,7 +176,7 @@ export class ObjectCache {
   /** Re-hashes the object: a file against its name; a folder's manifest against its name and its files. */
   async verify(sha256: string): Promise<boolean> {
     const file = this.objectPath(sha256);
-    if (await isFile(file)) return digestFileSync(file, undefined, false).sha256 === sha256;
+    if (await isFile(file)) return (await sha256Of(file)) === sha256;
     const dir = this.dirObjectPath(sha256);
     if (!(await isFile(dir))) return false;
     const text = await fs.readFile(dir, 'utf8');
@@ -186,11 +187,11 @@ export class ObjectCache {
     } catch {
       return false;
     }
-    for (const e of entries) {
-      const p = this.objectPath(e.sha256);
-      if (!(await isFile(p)) || digestFileSync(p, undefined, false).sha256 !== e.sha256) return false;
-    }
-    return true;
+    const paths = entries.map((e) => this.objectPath(e.sha256));
+    const sizes = await Promise.all(paths.map((p) => fs.stat(p).then((st) => st.size, () => -1)));
+    if (sizes.some((n) => n < 0)) return false;
+    const digests = await digestFiles(paths.map((path, i) => ({ path, size: sizes[i]! })), undefined, false);
+    return digests.every((d, i) => 'sha256' in d && d.sha256 === entries[i]!.sha256);
   }
 
   /** Every object in the cache (not temp files). */
@@ -232,6 +233,13 @@ export class ObjectCache {
   async remove(obj: StoredObject): Promise<void> {
     await fs.rm(obj.path, { force: true });
   }
+}
+
+/** sha256 of a cache-side file (off the event loop when large; not counted as a workspace read). */
+async function sha256Of(path: string): Promise<string | undefined> {
+  const size = (await fs.stat(path)).size;
+  const [d] = await digestFiles([{ path, size }], undefined, false);
+  return d && 'sha256' in d ? d.sha256 : undefined;
 }
 
 /** A writable copy of an object (reflink when possible). */

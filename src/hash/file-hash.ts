@@ -105,15 +105,16 @@ function errorOf(err: unknown): DigestResult {
  * Hashes the files, calling onBytes as bytes are read. Results come back in the jobs' order.
  * Errors (a file vanished, unreadable) are per file, so one bad file never costs the others.
  */
-export async function digestFiles(jobs: readonly HashJob[], onBytes: (n: number) => void = () => {}): Promise<DigestResult[]> {
+export async function digestFiles(jobs: readonly HashJob[], onBytes: (n: number) => void = () => {}, count = true): Promise<DigestResult[]> {
   const total = jobs.reduce((s, j) => s + j.size, 0);
   const threads = Math.min(poolSize(), jobs.length);
-  if (threads <= 1 || total < POOL_MIN_BYTES) {
+  // Large work goes to workers even for one file: the sha256 then runs off the event loop.
+  if (total < POOL_MIN_BYTES) {
     const buf = Buffer.allocUnsafe(CHUNK);
     const out: DigestResult[] = [];
     for (const job of jobs) {
       try {
-        const d = digestFileSync(job.path, buf);
+        const d = digestFileSync(job.path, buf, count);
         onBytes(d.size);
         out.push(d);
       } catch (err) {
@@ -124,10 +125,10 @@ export async function digestFiles(jobs: readonly HashJob[], onBytes: (n: number)
     }
     return out;
   }
-  return runPool(jobs, threads, onBytes);
+  return runPool(jobs, threads, onBytes, count);
 }
 
-async function runPool(jobs: readonly HashJob[], threads: number, onBytes: (n: number) => void): Promise<DigestResult[]> {
+async function runPool(jobs: readonly HashJob[], threads: number, onBytes: (n: number) => void, count: boolean): Promise<DigestResult[]> {
   // Largest files first so one big file does not finish last on an otherwise idle pool.
   const order = jobs.map((_, i) => i).sort((a, b) => jobs[b]!.size - jobs[a]!.size);
   const results: DigestResult[] = new Array<DigestResult>(jobs.length);
@@ -168,7 +169,7 @@ async function runPool(jobs: readonly HashJob[], threads: number, onBytes: (n: n
             inFlight.delete(reply.id);
             batch.forEach((jobIndex, k) => {
               const r = reply.results![k] ?? { error: 'no result from hash worker' };
-              if ('sha256' in r) {
+              if (count && 'sha256' in r) {
                 hashCounters.filesRead++;
                 hashCounters.bytesRead += r.size;
               }

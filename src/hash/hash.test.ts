@@ -104,6 +104,14 @@ describe('folder hashing', () => {
     expect(await hashOnce('d')).toBe(base);
   });
 
+  it('reads a file once when a folder and a file inside it are hashed together', async () => {
+    const before = hashCounters.filesRead;
+    const r = await (await Hasher.open(root, cacheDir)).hashPaths(['d', 'd/a.txt', 'd/sub']);
+    expect(hashCounters.filesRead - before).toBe(3);
+    expect(r.get('d/a.txt')?.sha256).toBe(sha('A'));
+    expect(r.get('d/sub')).toMatchObject({ nfiles: 2, size: 2, isDir: true });
+  });
+
   it('ignores the temp files of interrupted atomic writes', async () => {
     const base = await hashOnce('d');
     put('d/.rallycut-tmp-a.txt.123.abcd', 'partial');

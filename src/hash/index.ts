@@ -24,6 +24,7 @@ export interface PathHash {
 
 /** Show a progress bar only when at least this much must actually be read. */
 const PROGRESS_MIN_BYTES = 50 * 1024 * 1024;
+const PROGRESS_AFTER_MS = 1000;
 
 interface FileTask {
   abs: string;
@@ -39,6 +40,8 @@ interface PathPlan {
 }
 
 export class Hasher {
+  private readonly planned = new Map<string, FileTask>();
+
   private constructor(
     readonly root: string,
     private readonly stats: StatCache,
@@ -57,7 +60,9 @@ export class Hasher {
     const plans: PathPlan[] = [];
     const jobs: HashJob[] = [];
     const tasks: FileTask[] = [];
+    this.planned.clear();
     for (const rel of new Set(relPaths)) plans.push(this.plan(rel, jobs, tasks));
+    this.planned.clear();
 
     if (jobs.length) await this.readAll(jobs, tasks, progressLabel);
 
@@ -89,12 +94,16 @@ export class Hasher {
   }
 
   private task(abs: string, stat: BigIntStats, jobs: HashJob[], tasks: FileTask[]): FileTask {
+    // A file reached twice in one call (a folder and a file inside it) is read once.
+    const seen = this.planned.get(abs);
+    if (seen) return seen;
     const sha256 = this.stats.lookup(abs, stat);
     const task: FileTask = sha256 ? { abs, stat, sha256 } : { abs, stat, job: jobs.length };
     if (!sha256) {
       jobs.push({ path: abs, size: Number(stat.size) });
       tasks.push(task);
     }
+    this.planned.set(abs, task);
     return task;
   }
 
@@ -115,9 +124,12 @@ export class Hasher {
     let progress: Progress | undefined;
     let done = 0;
     if (total >= PROGRESS_MIN_BYTES) progress = createProgress(label, total, 'B');
+    const started = Date.now();
     const startNs = nowNs();
     const digests = await digestFiles(jobs, (n) => {
       done += n;
+      // Small amounts get a bar too once they turn out slow (a network filesystem, a busy disk).
+      if (!progress && Date.now() - started > PROGRESS_AFTER_MS) progress = createProgress(label, total, 'B');
       progress?.update(done);
     });
     progress?.done();

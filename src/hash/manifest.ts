@@ -19,7 +19,8 @@ export function compareCodeUnits(a: string, b: string): number {
 /** The canonical text: a JSON array, one entry per line, fixed key order, sorted by path. */
 export function manifestText(entries: readonly ManifestEntry[]): string {
   const sorted = [...entries].sort((a, b) => compareCodeUnits(a.path, b.path));
-  const lines = sorted.map((e) => JSON.stringify({ path: e.path, sha256: e.sha256, size: e.size }));
+  // Same bytes as JSON.stringify({ path, sha256, size }), built directly: this runs on every no-op.
+  const lines = sorted.map((e) => `{"path":${JSON.stringify(e.path)},"sha256":"${e.sha256}","size":${e.size}}`);
   return lines.length ? `[\n${lines.join(',\n')}\n]\n` : '[]\n';
 }
 

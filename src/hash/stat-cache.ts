@@ -16,13 +16,6 @@ export interface StatKey {
   size: bigint;
 }
 
-interface Entry {
-  sha256: string;
-  size: string;
-  mtimeNs: string;
-  ino: string;
-}
-
 /**
  * A file whose mtime is this close to the moment it was read may still be written in the same clock tick
  * without its mtime changing ("racily clean", as git calls it). Such hashes are not remembered.
@@ -37,33 +30,34 @@ export function nowNs(): bigint {
   return BigInt(Date.now()) * 1_000_000n;
 }
 
-function parse(text: string, into: Map<string, Entry>): void {
+/**
+ * Indexes the lines of a stat-cache text: path → offset of its line. Lines are parsed no further until
+ * looked up, so loading costs one slice and one map insert per entry.
+ * Line: <sha256:64> <size> <mtimeNs> <ino> <path>
+ */
+function indexLines(text: string, into: Map<string, number>): void {
   if (!text.startsWith(HEADER)) return; // unknown or old format: start empty
   let pos = HEADER.length;
   const len = text.length;
   while (pos < len) {
     let end = text.indexOf('\n', pos);
     if (end < 0) end = len;
-    // <sha256:64> <size> <mtimeNs> <ino> <path>
-    const a = pos + 65;
-    const b = text.indexOf(' ', a);
-    const c = text.indexOf(' ', b + 1);
-    const d = text.indexOf(' ', c + 1);
-    if (text.charCodeAt(pos + 64) === 32 && b > 0 && c > b && d > c && d < end) {
-      into.set(text.slice(d + 1, end), {
-        sha256: text.slice(pos, pos + 64),
-        size: text.slice(a, b),
-        mtimeNs: text.slice(b + 1, c),
-        ino: text.slice(c + 1, d),
-      });
-    }
+    const b = text.indexOf(' ', pos + 65);
+    const c = b < 0 ? -1 : text.indexOf(' ', b + 1);
+    const d = c < 0 ? -1 : text.indexOf(' ', c + 1);
+    if (text.charCodeAt(pos + 64) === 32 && d > 0 && d < end) into.set(text.slice(d + 1, end), pos);
     pos = end + 1;
   }
 }
 
+const statFields = (st: StatKey): string => `${st.size} ${st.mtimeNs} ${st.ino} `;
+
 export class StatCache {
-  private readonly entries = new Map<string, Entry>();
-  private readonly touched = new Set<string>();
+  /** The text loaded from disk and its index; entries learned in this process live in `fresh`. */
+  private text = '';
+  private readonly index = new Map<string, number>();
+  private readonly fresh = new Map<string, string>(); // path → full line without the newline
+  private readonly dropped = new Set<string>();
   private dirty = false;
 
   private constructor(readonly file: string) {}
@@ -71,7 +65,8 @@ export class StatCache {
   static load(cacheDir: string): StatCache {
     const cache = new StatCache(join(cacheDir, 'stat-cache'));
     try {
-      parse(readFileSync(cache.file, 'utf8'), cache.entries);
+      cache.text = readFileSync(cache.file, 'utf8');
+      indexLines(cache.text, cache.index);
     } catch {
       // Missing or unreadable: an empty cache only costs re-reads.
     }
@@ -79,51 +74,60 @@ export class StatCache {
   }
 
   get size(): number {
-    return this.entries.size;
+    let n = this.fresh.size;
+    for (const k of this.index.keys()) if (!this.fresh.has(k) && !this.dropped.has(k)) n++;
+    return n;
   }
 
   /** The remembered sha256 when path's stat still matches, else undefined. */
   lookup(path: string, st: StatKey): string | undefined {
-    const e = this.entries.get(path);
-    if (!e) return undefined;
-    if (e.size !== String(st.size) || e.mtimeNs !== String(st.mtimeNs) || e.ino !== String(st.ino)) return undefined;
-    this.touched.add(path);
-    return e.sha256;
+    const line = this.fresh.get(path);
+    if (line !== undefined) return line.startsWith(statFields(st), 65) ? line.slice(0, 64) : undefined;
+    if (this.dropped.has(path)) return undefined;
+    const off = this.index.get(path);
+    if (off === undefined || !this.text.startsWith(statFields(st), off + 65)) return undefined;
+    return this.text.slice(off, off + 64);
   }
 
   /** Remembers a hash computed from a read that started at readStartNs (see isRacy). */
   record(path: string, st: StatKey, sha256: string, readStartNs: bigint): void {
     if (path.includes('\n') || isRacy(st.mtimeNs, readStartNs)) {
-      if (this.entries.delete(path)) this.dirty = true;
+      this.forget(path);
       return;
     }
-    this.entries.set(path, { sha256, size: String(st.size), mtimeNs: String(st.mtimeNs), ino: String(st.ino) });
-    this.touched.add(path);
+    this.fresh.set(path, `${sha256} ${statFields(st)}${path}`);
     this.dirty = true;
   }
 
   forget(path: string): void {
-    if (this.entries.delete(path)) this.dirty = true;
+    this.fresh.delete(path);
+    if (this.index.has(path)) this.dropped.add(path);
+    this.dirty = true;
   }
 
   /** Writes atomically, merged with entries another process saved meanwhile. No-op when nothing changed. */
   async save(): Promise<void> {
     if (!this.dirty) return;
-    const merged = new Map<string, Entry>();
+    let disk = '';
+    const diskIndex = new Map<string, number>();
     try {
-      parse(readFileSync(this.file, 'utf8'), merged);
+      disk = readFileSync(this.file, 'utf8');
+      indexLines(disk, diskIndex);
     } catch {
       // Nothing on disk yet.
     }
-    for (const [k, v] of this.entries) merged.set(k, v);
-    let keys = [...merged.keys()];
-    if (keys.length > MAX_ENTRIES) {
-      keys = [...keys.filter((k) => this.touched.has(k)), ...keys.filter((k) => !this.touched.has(k))].slice(0, MAX_ENTRIES);
-    }
     const parts: string[] = [HEADER];
-    for (const k of keys) {
-      const e = merged.get(k)!;
-      parts.push(`${e.sha256} ${e.size} ${e.mtimeNs} ${e.ino} ${k}\n`);
+    let count = 0;
+    for (const line of this.fresh.values()) {
+      parts.push(line, '\n');
+      count++;
+    }
+    for (const [path, off] of diskIndex) {
+      if (count >= MAX_ENTRIES) break;
+      if (this.fresh.has(path) || this.dropped.has(path)) continue;
+      const end = disk.indexOf('\n', off);
+      parts.push(disk.slice(off, end < 0 ? disk.length : end), '\n');
+      count++;
     }
     await writeFileAtomic(this.file, parts.join(''));
     this.dirty = false;

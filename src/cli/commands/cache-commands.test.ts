@@ -150,6 +150,11 @@ describe('rallycut gc', () => {
     rmSync(join(root, 'keep'), { recursive: true });
     expect((await run(checkoutCommand())).code).toBe(0);
     expect(read('keep/y.txt')).toBe('y');
+
+    const dropped = JSON.parse((await run(gcCommand(), ['--drop-run-cache', '--json'])).out);
+    expect(dropped.removed.map((o: { sha256: string }) => o.sha256)).toEqual([ids.run]);
+    expect(existsSync(join(root, '.cache/runs'))).toBe(false);
+    expect(await cache.has(ids.exp!)).toBe(true);
   });
 });
 

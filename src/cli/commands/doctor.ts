@@ -38,6 +38,7 @@ export async function checkCache(cacheDir: string, usedBy: ReadonlyMap<string, s
   const digests = await digestFiles(
     files.map((o) => ({ path: o.path, size: o.size })),
     (n) => progress?.update((done += n)),
+    false,
   );
   progress?.done();
   const present = new Set(all.filter((o) => !o.isDir).map((o) => o.sha256));

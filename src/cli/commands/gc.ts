@@ -45,11 +45,20 @@ export interface GcResult {
   sources: { lockStages: number; runRecords: number; expRecords: number };
 }
 
-export async function collectGarbage(lock: LockFile, cacheDir: string, dry: boolean): Promise<GcResult> {
+export interface GcOptions {
+  dry: boolean;
+  /** Also delete the run-cache records, so objects only they kept are removed too. */
+  dropRunCache?: boolean;
+}
+
+export async function collectGarbage(lock: LockFile, cacheDir: string, opts: GcOptions): Promise<GcResult> {
+  const { dry } = opts;
   const objects = new ObjectCache(cacheDir);
   const referenced = new Set<string>();
   for (const entry of Object.values(lock.stages)) for (const p of [...entry.outs, ...entry.deps]) referenced.add(p.sha256);
-  const runRecords = await scanRecords(join(cacheDir, 'runs'), referenced);
+  const runsDir = join(cacheDir, 'runs');
+  const runRecords = opts.dropRunCache ? 0 : await scanRecords(runsDir, referenced);
+  if (opts.dropRunCache && !dry) await fs.rm(runsDir, { recursive: true, force: true });
   const expRecords = await scanRecords(join(cacheDir, 'exps'), referenced);
 
   const all = await objects.list();
@@ -91,6 +100,7 @@ export function gcCommand(): CommandSpec {
       'superset of the others, or objects they need will be removed.',
     options: [
       { name: 'dry', type: 'boolean', description: 'Only list what would be removed' },
+      { name: 'drop-run-cache', type: 'boolean', description: 'Also delete run-cache records (stages then rerun instead of restoring old results)' },
       { name: 'json', type: 'boolean', description: 'Print a machine-readable result on stdout' },
     ],
     async run(args: ParsedArgs, io: CommandIO) {
@@ -103,7 +113,7 @@ export function gcCommand(): CommandSpec {
       });
       let result: GcResult;
       try {
-        result = await collectGarbage(await readLock(root), cacheDirFor(root, io.env), dry);
+        result = await collectGarbage(await readLock(root), cacheDirFor(root, io.env), { dry, dropRunCache: optBool(args, 'drop-run-cache') });
       } finally {
         await projectLock.release();
       }
