@@ -25,5 +25,7 @@ export function readFrameNumber(rgb: Uint8Array, size = 224): number {
 
 export async function makeSolidVideo(path: string, rgbHex: string, frames: number, fps = 30): Promise<void> {
   const { ffmpeg } = findFfmpeg();
-  await runTool(ffmpeg, ['-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', `color=0x${rgbHex}:s=64x48:r=${fps}`, '-vf', 'format=rgb24', '-frames:v', String(frames), '-c:v', 'libx264rgb', '-qp', '0', path]);
+  const [r, g, b] = [0, 2, 4].map((i) => parseInt(rgbHex.slice(i, i + 2), 16));
+  // geq in RGB: the color source itself is YUV and would round the colour.
+  await runTool(ffmpeg, ['-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', `color=black:s=64x48:r=${fps}`, '-vf', `format=rgb24,geq=r=${r}:g=${g}:b=${b}`, '-frames:v', String(frames), '-c:v', 'libx264rgb', '-qp', '0', path]);
 }
