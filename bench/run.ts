@@ -5,7 +5,9 @@ export interface Bench {
   run(): Promise<void>;
 }
 
-const benches: Bench[] = [];
+import { bench as segmentsBench } from './segments.js';
+
+const benches: Bench[] = [segmentsBench];
 
 const only = process.argv.slice(2);
 for (const b of benches) {
