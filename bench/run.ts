@@ -5,9 +5,12 @@ export interface Bench {
   run(): Promise<void>;
 }
 
+import { bench as hashBench } from './hash.js';
 import { bench as segmentsBench } from './segments.js';
+import { bench as noopBench } from './noop.js';
+import { bench as temporalBench } from './temporal.js';
 
-const benches: Bench[] = [segmentsBench];
+const benches: Bench[] = [hashBench, segmentsBench, noopBench, temporalBench];
 
 const only = process.argv.slice(2);
 for (const b of benches) {
