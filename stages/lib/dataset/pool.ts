@@ -1,11 +1,15 @@
 // Runs work items with bounded parallelism and collects per-item failures instead of stopping at the
 // first, so one bad video never costs the others.
+import { setMaxListeners } from 'node:events';
+
 export interface ItemFailure<T> {
   item: T;
   error: unknown;
 }
 
 export async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>, signal?: AbortSignal): Promise<ItemFailure<T>[]> {
+  // Each in-flight transfer listens on the signal (streams, uploads); many at once is expected, not a leak.
+  if (signal) setMaxListeners(Math.max(20, limit * 4), signal);
   const failures: ItemFailure<T>[] = [];
   let next = 0;
   const worker = async (): Promise<void> => {
