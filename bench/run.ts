@@ -9,8 +9,9 @@ import { bench as hashBench } from './hash.js';
 import { bench as segmentsBench } from './segments.js';
 import { bench as noopBench } from './noop.js';
 import { bench as temporalBench } from './temporal.js';
+import { bench as datasetBench } from './dataset.js';
 
-const benches: Bench[] = [hashBench, segmentsBench, noopBench, temporalBench];
+const benches: Bench[] = [hashBench, segmentsBench, noopBench, temporalBench, datasetBench];
 
 const only = process.argv.slice(2);
 for (const b of benches) {
