@@ -113,8 +113,12 @@ export const bench: Bench = {
       const oursMs = Math.min(...ours);
       const baseMs = Math.min(...base);
       const ratio = baseMs / oursMs;
+      // The same first hash on one thread, to show what the worker pool adds.
+      process.env.RALLYCUT_HASH_THREADS = '1';
+      const [, oneMs] = await timedAsync(async () => (await Hasher.open(work, join(work, 'cache-1t'))).hashPath('tree'));
+      delete process.env.RALLYCUT_HASH_THREADS;
       process.stdout.write(
-        `first hash:  rallycut ${oursMs.toFixed(0)} ms (${fmtRate(total, oursMs)})  vs  sha256sum ${baseMs.toFixed(0)} ms (${fmtRate(total, baseMs)})\n` +
+        `first hash:  rallycut ${oursMs.toFixed(0)} ms (${fmtRate(total, oursMs)}; one thread: ${oneMs.toFixed(0)} ms)  vs  sha256sum ${baseMs.toFixed(0)} ms (${fmtRate(total, baseMs)})\n` +
           `             ratio ${ratio.toFixed(2)}× sha256sum's throughput; target ≥ 0.9× → ${ratio >= 0.9 ? 'PASS' : 'FAIL'}\n`,
       );
 
@@ -145,10 +149,13 @@ export const bench: Bench = {
       const self = fileURLToPath(import.meta.url);
       const bare = childPeak(['-e', 'process.stdout.write(JSON.stringify({ maxRssKiB: process.resourceUsage().maxRSS, bytes: 0 }))']);
       const [peak, peakMs] = timed(() => childPeak([self, '--rss-child', big, join(work, 'cache-rss')]));
+      process.env.RALLYCUT_HASH_THREADS = '1';
+      const [, oneThreadMs] = timed(() => childPeak([self, '--rss-child', big, join(work, 'cache-rss-1t')]));
+      delete process.env.RALLYCUT_HASH_THREADS;
       const peakMb = peak.maxRssKiB / 1024;
       process.stdout.write(
         `peak RSS:    ${peakMb.toFixed(0)} MB while hashing ${(peak.bytes / 1024 ** 3).toFixed(1)} GiB in ${BIG_BYTES / BIG_FILE} files` +
-          ` (${fmtRate(peak.bytes, peakMs)} incl. process start)  vs  bare node ${(bare.maxRssKiB / 1024).toFixed(0)} MB\n` +
+          ` (${fmtRate(peak.bytes, peakMs)} incl. process start; one thread ${fmtRate(peak.bytes, oneThreadMs)})  vs  bare node ${(bare.maxRssKiB / 1024).toFixed(0)} MB\n` +
           `             target ≤ ${RSS_TARGET_MB} MB → ${peakMb <= RSS_TARGET_MB ? 'PASS' : 'FAIL'}${FULL ? '' : ' (BENCH_FULL=1 for 4 GiB)'}\n`,
       );
     } finally {

@@ -141,6 +141,13 @@ describe('pipeline.lock', () => {
     expect([d2.message, d2.line, d2.column]).toEqual(['pipeline.lock: `deps` must be a list', 4, 11]);
   });
 
+  it('rejects out paths that escape the project, since checkout writes there', () => {
+    const text = serializeLock({ schema: '1.0', stages: { s: { ...entry(1), outs: [{ path: '../../etc/evil', sha256: H('d'), size: 1 }] } } });
+    const d = diagOf(() => parseLock(text));
+    expect(d.message).toBe("pipeline.lock: `path` '../../etc/evil' must stay inside the project (relative, without '..')");
+    expect(d.line).toBe(text.split('\n').findIndex((l) => l.includes('../../etc/evil')) + 1);
+  });
+
   it('rejects a lock from an incompatible schema version', () => {
     const d = diagOf(() => parseLock('schema: "2.0"\nstages: {}\n'));
     expect(d).toEqual({ message: 'pipeline.lock: schema 2.0 is not supported (this rallycut writes 1.0)', line: 1, column: 9 });

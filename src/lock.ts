@@ -163,6 +163,11 @@ function checkPath(raw: unknown, at: (string | number)[], fail: Fail): void {
   if (!isRecord(raw)) fail(at, 'expected a map with path, sha256 and size');
   const p = raw as Record<string, unknown>;
   if (typeof p.path !== 'string' || !p.path) fail([...at, 'path'], '`path` must be a non-empty string');
+  // checkout writes to these paths: a hand-edited lock must not point outside the project.
+  const segments = String(p.path).split(/[\\/]/);
+  if (/^([a-zA-Z]:)?[\\/]/.test(String(p.path)) || segments.includes('..')) {
+    fail([...at, 'path'], `\`path\` '${String(p.path)}' must stay inside the project (relative, without '..')`);
+  }
   if (typeof p.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(p.sha256)) fail([...at, 'sha256'], '`sha256` must be 64 lowercase hex digits');
   if (typeof p.size !== 'number' || !Number.isInteger(p.size) || p.size < 0) fail([...at, 'size'], '`size` must be a non-negative integer');
   if (p.nfiles !== undefined && (typeof p.nfiles !== 'number' || !Number.isInteger(p.nfiles) || p.nfiles < 0)) {

@@ -42,6 +42,7 @@ describe('file hashing', () => {
     expect(r.get('a.bin')).toEqual({ path: 'a.bin', sha256: sha('hello world'), size: 11, isDir: false });
     expect(r.get('b/copy.bin')?.sha256).toBe(sha('hello world'));
     expect(r.get('nope.txt')).toBeNull();
+    expect(await h.hashPath('a.bin/under-a-file')).toBeNull();
   });
 
   it('hashes many and large files on the worker pool with the same results as in-process', async () => {

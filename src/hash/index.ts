@@ -39,6 +39,16 @@ interface PathPlan {
   files: { rel: string; task: FileTask }[];
 }
 
+/** A path under a file ('a.txt/x') is as missing as one that does not exist. */
+function statOrMissing(abs: string): BigIntStats | undefined {
+  try {
+    return statSync(abs, { bigint: true, throwIfNoEntry: false });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw err;
+  }
+}
+
 export class Hasher {
   private readonly planned = new Map<string, FileTask>();
 
@@ -109,7 +119,7 @@ export class Hasher {
 
   private plan(rel: string, jobs: HashJob[], tasks: FileTask[]): PathPlan {
     const abs = this.abs(rel);
-    const st = statSync(abs, { bigint: true, throwIfNoEntry: false });
+    const st = statOrMissing(abs);
     if (!st) return { rel, kind: 'missing', files: [] };
     if (st.isDirectory()) {
       const files = walkFiles(abs).map((f) => ({ rel: f.rel, task: this.task(f.abs, f.stat, jobs, tasks) }));
