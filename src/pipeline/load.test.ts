@@ -418,6 +418,28 @@ stages:
     expect(p.stages.get('b')!.action).toEqual({ kind: 'cmd', commands: ['test'] });
   });
 
+  it('accepts ${...} unquoted inside flow collections, keeping positions exact', async () => {
+    const root = writeProject({
+      'params/default.yaml': PARAMS,
+      'pipeline.yaml': `stages:
+  ex:
+    handler: export-dataset
+    with: { name: \${dataset.name}, tags: \${dataset.sizes} }
+    outs: [data/\${dataset.name}.json, {out/\${dataset.name}: {cache: false}}]
+  bad:
+    cmd: echo
+    deps: [data/\${dataset.nme}.json]
+`,
+    });
+    const errors = await loadErrors(root);
+    expect(errors.map(where)).toEqual(["pipeline.yaml:8:17 'dataset.nme' is not defined (in '${dataset.nme}')"]);
+    writeProject({ 'pipeline.yaml': (await import('node:fs')).readFileSync(join(root, 'pipeline.yaml'), 'utf8').replace('dataset.nme', 'dataset.name') }, root);
+    const ex = (await load(root, { checkDeps: false })).stages.get('ex')!;
+    expect(ex.action).toEqual({ kind: 'handler', handler: 'export-dataset', with: { name: 'demo', tags: ['small', 'big'], limit: 10 } });
+    expect(ex.outs.map((o) => [o.path, o.cache])).toEqual([['data/demo.json', true], ['out/demo', false]]);
+    expect(ex.ranges?.outs[1]?.start).toEqual({ line: 5, column: 40 });
+  });
+
   it('rejects modal options on a local executor', async () => {
     const root = writeProject({ 'pipeline.yaml': 'stages:\n  a:\n    cmd: x\n    executor: {name: local, gpu: T4}\n' });
     expect((await loadErrors(root)).map(where)).toEqual(["pipeline.yaml:4:29 executor option 'gpu' only applies to executor 'modal'"]);

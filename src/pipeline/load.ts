@@ -6,7 +6,7 @@ import { RallycutError, configError, type Diagnostic } from '../diagnostics.js';
 import { graphDiagnostics, missingDepDiagnostics } from '../graph/build.js';
 import type { HandlerRegistry } from '../handler.js';
 import { ParamsLoader, type ParamOverride } from '../params.js';
-import { DEFAULT_PARAMS_FILE, PIPELINE_FILE } from '../project.js';
+import { cacheDirFor, DEFAULT_PARAMS_FILE, PIPELINE_FILE } from '../project.js';
 import type { Context } from './interpolate.js';
 import { resolveStageEntry } from './resolve.js';
 import { dedupe, validatePipelineConfig, type PipelineConfig } from './schema.js';
@@ -18,6 +18,8 @@ export interface LoadOptions {
   paramOverrides?: readonly ParamOverride[];
   /** Report deps that are neither produced nor on disk (default true). */
   checkDeps?: boolean;
+  /** Cache folder for compiled schema validators (default: the project's cache folder). */
+  cacheDir?: string;
 }
 
 export async function loadPipeline(root: string, registry: HandlerRegistry, opts: LoadOptions = {}): Promise<Pipeline> {
@@ -28,10 +30,11 @@ export async function loadPipeline(root: string, registry: HandlerRegistry, opts
   } catch (err) {
     throw configError(`cannot read ${file} in ${root} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
-  const { source, diagnostics: syntax } = YamlSource.parse(file, text);
+  const { source, diagnostics: syntax } = YamlSource.parse(file, text, { interpolation: true });
   if (syntax.length) throw new RallycutError(syntax);
   const config = (source.doc.toJS() ?? {}) as unknown;
-  const schema = validatePipelineConfig(config, source);
+  const cacheDir = opts.cacheDir ?? cacheDirFor(root);
+  const schema = await validatePipelineConfig(config, source, cacheDir);
   if (schema.fatal) throw new RallycutError(schema.diagnostics);
 
   const problems: Diagnostic[] = [...schema.diagnostics];
@@ -43,7 +46,7 @@ export async function loadPipeline(root: string, registry: HandlerRegistry, opts
   const stages = new Map<string, Stage>();
   for (const [name, stageConfig] of Object.entries(pc.stages ?? {})) {
     if (schema.badStages.has(name)) continue;
-    for (const stage of await resolveStageEntry({ source, registry, params, ctx, report }, name, stageConfig)) {
+    for (const stage of await resolveStageEntry({ source, registry, params, ctx, cacheDir, report }, name, stageConfig)) {
       if (stages.has(stage.name)) {
         report(configAt(stage.source, `stage name '${stage.name}' is defined twice`, { notes: [`first defined at ${stages.get(stage.name)!.source.file}:${stages.get(stage.name)!.source.start.line}`] }));
         continue;

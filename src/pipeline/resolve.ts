@@ -16,6 +16,8 @@ export interface ResolveEnv {
   readonly registry: HandlerRegistry;
   readonly params: ParamsLoader;
   readonly ctx: Context;
+  /** Where compiled validators are cached (see validators.ts); undefined keeps them in memory only. */
+  readonly cacheDir?: string;
   report(d: Diagnostic): void;
 }
 
@@ -108,7 +110,7 @@ async function resolveBody(env: ResolveEnv, name: string, body: StageBodyConfig,
     return r.value;
   };
 
-  const action = resolveAction(local, name, body, path, text);
+  const action = await resolveAction(local, name, body, path, text);
   const wdir = normalizePath(local, body.wdir === undefined ? '.' : text([...path, 'wdir'], body.wdir, 'none'), '.', env.source.range([...path, 'wdir']), 'wdir') ?? '.';
 
   const deps: string[] = [];
@@ -169,7 +171,7 @@ function interpolateKey(env: ResolveEnv, at: YamlPath, written: string): string 
   return r.value;
 }
 
-function resolveAction(env: ResolveEnv, name: string, body: StageBodyConfig, path: YamlPath, text: TextFn): StageAction | undefined {
+async function resolveAction(env: ResolveEnv, name: string, body: StageBodyConfig, path: YamlPath, text: TextFn): Promise<StageAction | undefined> {
   const here = env.source.range(path, 'key');
   if (body.cmd !== undefined && body.handler !== undefined) {
     env.report(configAt(here, `stage '${name}' has both cmd and handler; give exactly one`));
@@ -197,7 +199,7 @@ function resolveAction(env: ResolveEnv, name: string, body: StageBodyConfig, pat
   }
   const withPath = [...path, 'with'];
   const value = interpolateDeep(body.with ?? {}, env.ctx, (p, problem) => reportProblems(env, [...withPath, ...p], [problem]));
-  const problems = validateWith(handler.schema, value, env.source, withPath, handlerName);
+  const problems = await validateWith(handler.schema, value, env.source, withPath, handlerName, env.cacheDir);
   for (const d of problems) env.report(d);
   if (problems.length) return undefined;
   return { kind: 'handler', handler: handlerName, with: value as Record<string, unknown> };

@@ -1,8 +1,9 @@
 // The pipeline.yaml schema (StageConfig = a stage as the user wrote it) and the mapping of ajv errors to
 // positioned diagnostics. Union shapes use `type: [..]` instead of oneOf so errors stay one per problem.
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, Options, ValidateFunction } from 'ajv';
 import { isSeq } from 'yaml';
 import type { Diagnostic } from '../diagnostics.js';
+import { cachedValidator } from './validators.js';
 import { configAt, type YamlPath, type YamlSource } from './yaml-source.js';
 
 export type PathItem = string | Readonly<Record<string, OutOptions | null>>;
@@ -114,12 +115,14 @@ const generatorSchema = {
   properties: {
     foreach: { type: ['array', 'object', 'string'] },
     matrix: { type: 'object', minProperties: 1, additionalProperties: { type: ['array', 'string'] } },
-    do: stageBodySchema,
+    do: { $ref: '#/$defs/stage' },
   },
   additionalProperties: false,
 };
 
+// The stage body is a $ref so ajv compiles it once (it is used by plain and foreach/matrix stages).
 export const pipelineSchema = {
+  $defs: { stage: stageBodySchema },
   type: 'object',
   properties: {
     vars: { type: 'array', items: { type: ['string', 'object'] } },
@@ -129,7 +132,7 @@ export const pipelineSchema = {
       additionalProperties: {
         if: { type: 'object', anyOf: [{ required: ['foreach'] }, { required: ['matrix'] }] },
         then: generatorSchema,
-        else: stageBodySchema,
+        else: { $ref: '#/$defs/stage' },
       },
     },
   },
@@ -139,9 +142,8 @@ export const pipelineSchema = {
   additionalProperties: false,
 };
 
-let compiled: ValidateFunction | undefined;
-const handlerAjv = new Ajv({ allErrors: true, strict: false, useDefaults: true, verbose: true });
-const handlerValidators = new WeakMap<object, ValidateFunction>();
+const PIPELINE_OPTIONS: Options = { allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true, verbose: true };
+const HANDLER_OPTIONS: Options = { allErrors: true, strict: false, useDefaults: true, verbose: true, validateFormats: false };
 
 export interface SchemaResult {
   diagnostics: Diagnostic[];
@@ -151,10 +153,10 @@ export interface SchemaResult {
   fatal: boolean;
 }
 
-export function validatePipelineConfig(value: unknown, source: YamlSource): SchemaResult {
-  compiled ??= new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true, verbose: true }).compile(pipelineSchema);
-  if (compiled(value)) return { diagnostics: [], badStages: new Set(), fatal: false };
-  const errors = compiled.errors ?? [];
+export async function validatePipelineConfig(value: unknown, source: YamlSource, cacheDir?: string): Promise<SchemaResult> {
+  const validate = await cachedValidator(pipelineSchema, PIPELINE_OPTIONS, cacheDir);
+  if (validate(value)) return { diagnostics: [], badStages: new Set(), fatal: false };
+  const errors = validate.errors ?? [];
   const badStages = new Set<string>();
   let fatal = false;
   for (const e of errors) {
@@ -162,23 +164,26 @@ export function validatePipelineConfig(value: unknown, source: YamlSource): Sche
     // An unknown field does not stop the rest of the stage from being checked.
     if (segs[0] === 'stages' && segs[1] !== undefined) {
       if (e.keyword !== 'additionalProperties' && e.keyword !== 'if') badStages.add(segs[1]);
-    }
-    else if (e.keyword === 'propertyNames') badStages.add(String((e.params as { propertyName?: string }).propertyName));
+    } else if (e.keyword === 'propertyNames') badStages.add(String((e.params as { propertyName?: string }).propertyName));
     else if (!(e.keyword === 'pattern' && (e as { propertyName?: string }).propertyName)) fatal = true;
   }
   return { diagnostics: mapAjvErrors(errors, source, []), badStages, fatal };
 }
 
 /** Validates (and fills defaults into) a handler's `with:` block; `base` is the YAML path of `with`. */
-export function validateWith(schema: Readonly<Record<string, unknown>>, value: unknown, source: YamlSource, base: YamlPath, handlerName: string): Diagnostic[] {
-  let validate = handlerValidators.get(schema);
-  if (!validate) {
-    try {
-      validate = handlerAjv.compile(schema);
-    } catch (err) {
-      return [{ kind: 'failure', message: `handler '${handlerName}' has an invalid params schema: ${(err as Error).message}`, ...source.range(base, 'key') }];
-    }
-    handlerValidators.set(schema, validate);
+export async function validateWith(
+  schema: Readonly<Record<string, unknown>>,
+  value: unknown,
+  source: YamlSource,
+  base: YamlPath,
+  handlerName: string,
+  cacheDir?: string,
+): Promise<Diagnostic[]> {
+  let validate: ValidateFunction;
+  try {
+    validate = await cachedValidator(schema, HANDLER_OPTIONS, cacheDir);
+  } catch (err) {
+    return [{ kind: 'failure', message: `handler '${handlerName}' has an invalid params schema: ${(err as Error).message}`, ...source.range(base, 'key') }];
   }
   if (validate(value)) return [];
   return mapAjvErrors(validate.errors ?? [], source, base, `handler '${handlerName}': `);

@@ -1,6 +1,6 @@
 // A parsed YAML file that remembers where every node came from, so any problem found later (schema,
 // interpolation, graph) can point at file:line:col with a code frame.
-import { isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { Diagnostic, Position } from '../diagnostics.js';
 import type { SourceRange } from './types.js';
 
@@ -15,9 +15,17 @@ export class YamlSource {
   ) {}
 
   /** Parses `text`; syntax errors come back as positioned diagnostics (the source is still usable for ranges). */
-  static parse(file: string, text: string): { source: YamlSource; diagnostics: Diagnostic[] } {
+  static parse(file: string, text: string, opts: { interpolation?: boolean } = {}): { source: YamlSource; diagnostics: Diagnostic[] } {
     const lines = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true });
+    const input = opts.interpolation ? protect(text) : text;
+    const doc = parseDocument(input, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true });
+    if (opts.interpolation) {
+      visit(doc, {
+        Scalar(_key, node) {
+          if (typeof node.value === 'string') node.value = unprotect(node.value);
+        },
+      });
+    }
     const source = new YamlSource(file, text, doc, lines);
     // Only the first syntax error: the ones after it are almost always its echoes.
     const diagnostics = doc.errors.slice(0, 1).map((e): Diagnostic => {
@@ -104,6 +112,20 @@ export class YamlSource {
     }
     return this.range(path);
   }
+}
+
+// `{` and `}` are flow indicators, so `deps: [data/${x}]` would not parse as YAML. Before parsing, the
+// braces of each `${...}` become private-use characters of the same length (positions stay exact), and
+// are put back in every scalar afterwards.
+const OPEN = '\uE000';
+const CLOSE = '\uE001';
+
+function protect(text: string): string {
+  return text.replace(/\$\{([^{}\n]*)\}/g, (_m, inner: string) => `$${OPEN}${inner}${CLOSE}`);
+}
+
+function unprotect(value: string): string {
+  return value.includes(OPEN) ? value.replace(/\$\uE000([^\uE001\n]*)\uE001/g, (_m, inner: string) => `\${${inner}}`) : value;
 }
 
 export function keyText(key: unknown): string | undefined {
