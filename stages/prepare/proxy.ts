@@ -1,0 +1,161 @@
+// 480p proxies (DESIGN §1): scale=-2:480, 30 fps for sources above 40 fps and for variable-frame-rate
+// sources (made constant), libx264 ultrafast crf 24 g 30, no audio. Rotation is applied by ffmpeg's
+// autorotation, so the proxy is upright, 480 lines tall and carries no rotation flag.
+//
+// Proxies live in a content store shared by every dataset and experiment: <cacheDir>/proxies/<content_hash>.mp4
+// with a sidecar <content_hash>.json saying which source bytes and settings made it. A proxy is reused only
+// when the sidecar matches (same source sha256, same settings, same ffmpeg) and the file still has its
+// recorded sha256.
+import { spawn } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { failure, stableJson, tempPathFor, writeFileAtomic } from '../../src/handler.js';
+import { sha256File } from '../lib/dataset/hashing.js';
+import { findFfmpeg } from '../lib/ffmpeg.js';
+import { probeVideo, type VideoProbe } from '../lib/media/probe.js';
+
+export const PROXY_HEIGHT = 480;
+export const PROXY_FPS = 30;
+/** Sources above this rate are brought down to PROXY_FPS. */
+export const MAX_NATIVE_FPS = 40;
+const ENCODER = ['-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '24', '-g', '30'];
+
+export interface ProxyInfo {
+  /** Relative to cacheDir, posix. */
+  proxy_path: string;
+  proxy_sha256: string;
+  source_sha256: string;
+  fps: number;
+  frames: number;
+  width: number;
+  height: number;
+  duration_ms: number;
+  /** Of the source. */
+  rotation: number;
+  vfr: boolean;
+  source_fps: number;
+}
+
+interface Sidecar extends ProxyInfo {
+  settings: string;
+}
+
+export function proxyRelPath(contentHash: string): string {
+  return `proxies/${contentHash}.mp4`;
+}
+
+/** Output rate and filter chain for a source. */
+export function proxyPlan(src: Pick<VideoProbe, 'fps' | 'avg_fps' | 'vfr'>): { fps: number | null; filters: string } {
+  const resample = src.vfr || src.fps > MAX_NATIVE_FPS;
+  return { fps: resample ? PROXY_FPS : null, filters: `${resample ? `fps=${PROXY_FPS},` : ''}scale=-2:${PROXY_HEIGHT}` };
+}
+
+/** The ffmpeg arguments of a proxy, exactly what the benchmark compares against. */
+export function proxyArgs(source: string, src: Pick<VideoProbe, 'fps' | 'avg_fps' | 'vfr'>, out: string): string[] {
+  const plan = proxyPlan(src);
+  return [
+    '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
+    '-i', source,
+    '-map', '0:v:0', '-vf', plan.filters,
+    ...(plan.fps ? ['-fps_mode', 'cfr'] : []),
+    ...ENCODER,
+    '-pix_fmt', 'yuv420p', '-an', '-sn', '-dn',
+    '-map_metadata', '-1', '-fflags', '+bitexact', '-flags:v', '+bitexact',
+    '-f', 'mp4', out,
+  ];
+}
+
+/** Runs ffmpeg with -progress on stdout, reporting encoded seconds as they come. */
+function runWithProgress(ffmpeg: string, args: string[], subject: string, onSeconds: (s: number) => void, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(ffmpeg, ['-progress', 'pipe:1', ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(signal ? { signal } : {}) });
+    let err = '';
+    let pending = '';
+    child.stdout.on('data', (b: Buffer) => {
+      pending += b.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        const m = /^out_time_us=(\d+)/.exec(line);
+        if (m) onSeconds(Number(m[1]) / 1e6);
+      }
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      err = (err + b.toString()).slice(-8000);
+    });
+    child.on('error', reject);
+    child.on('close', (code, sig) => {
+      if (code === 0) resolve();
+      else reject(failure(`${subject}: ffmpeg could not make the proxy (${sig ?? `exit ${code}`}): ${err.trim().split('\n').slice(-3).join(' | ') || 'no message'}`, { subject }));
+    });
+  });
+}
+
+export interface ProxyRequest {
+  source: string;
+  /** How the user knows the video (its filename). */
+  subject: string;
+  content_hash: string;
+  source_sha256: string;
+  cacheDir: string;
+  ffmpegVersion: string;
+  signal?: AbortSignal;
+  /** Seconds of the source encoded so far, and its duration. */
+  onProgress?(seconds: number, total: number): void;
+}
+
+async function readSidecar(path: string): Promise<Sidecar | undefined> {
+  try {
+    return JSON.parse(await fs.readFile(path, 'utf8')) as Sidecar;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Returns the cached proxy when it is valid, else makes it. `hit` says which. */
+export async function ensureProxy(req: ProxyRequest): Promise<{ info: ProxyInfo; hit: boolean }> {
+  const rel = proxyRelPath(req.content_hash);
+  const target = join(req.cacheDir, rel);
+  const sidecarPath = target.replace(/\.mp4$/, '.json');
+  const settings = stableJson({ encoder: ENCODER, height: PROXY_HEIGHT, fps: PROXY_FPS, max_native_fps: MAX_NATIVE_FPS, ffmpeg: req.ffmpegVersion });
+  const cached = await readSidecar(sidecarPath);
+  if (cached && cached.settings === settings && cached.source_sha256 === req.source_sha256) {
+    const sha = await sha256File(target, req.signal).catch(() => undefined);
+    if (sha === cached.proxy_sha256) {
+      const { settings: _s, ...info } = cached;
+      return { info, hit: true };
+    }
+  }
+
+  const src = await probeVideo(req.source, { subject: req.subject, ...(req.signal ? { signal: req.signal } : {}) });
+  await fs.mkdir(join(req.cacheDir, 'proxies'), { recursive: true });
+  const tmp = tempPathFor(target);
+  try {
+    const { ffmpeg } = findFfmpeg();
+    const total = src.duration_ms / 1000;
+    await runWithProgress(ffmpeg, proxyArgs(req.source, src, tmp), req.subject, (s) => req.onProgress?.(Math.min(s, total), total), req.signal);
+    const out = await probeVideo(tmp, { subject: `${req.subject} (proxy)` });
+    if (out.height !== PROXY_HEIGHT || out.rotation !== 0) {
+      throw failure(`${req.subject}: the proxy came out ${out.width}x${out.height} with rotation ${out.rotation}, expected ${PROXY_HEIGHT} lines upright`, { subject: req.subject });
+    }
+    const info: ProxyInfo = {
+      proxy_path: rel,
+      proxy_sha256: await sha256File(tmp, req.signal),
+      source_sha256: req.source_sha256,
+      fps: out.fps,
+      frames: out.frames,
+      width: out.width,
+      height: out.height,
+      duration_ms: out.duration_ms,
+      rotation: src.rotation,
+      vfr: src.vfr,
+      source_fps: src.fps,
+    };
+    await fs.rename(tmp, target);
+    await writeFileAtomic(sidecarPath, stableJson({ ...info, settings }));
+    req.onProgress?.(total, total);
+    return { info, hit: false };
+  } finally {
+    await fs.rm(tmp, { force: true });
+  }
+}
