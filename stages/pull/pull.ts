@@ -8,7 +8,7 @@ import { configError, tempPathFor, trainingRemote, writeFileAtomic } from '../..
 import type { ManifestVideo } from '../lib/contracts.js';
 import { errorText, videosFailed, type DatasetContext, type VideoFailure } from '../lib/dataset/context.js';
 import { crossCheck, parseGroundTruth, parseManifest } from '../lib/dataset/format.js';
-import { APP_FULL_HASH_LIMIT } from '../lib/dataset/hashing.js';
+import { expectedSha256 } from '../lib/dataset/hashing.js';
 import { contentCachePath, datasetDir, GROUND_TRUTH_FILE, localVideoPath, MANIFEST_FILE, remoteKeys } from '../lib/dataset/layout.js';
 import { listSizes } from '../lib/dataset/listing.js';
 import { forEachLimit } from '../lib/dataset/pool.js';
@@ -25,12 +25,6 @@ export interface PullResult {
   downloaded: number;
   downloadedBytes: number;
   present: number;
-}
-
-/** The sha256 a video's bytes must have: the recorded one, else content_hash when it is a full-file hash. */
-function expectedSha(v: ManifestVideo, size: number): string | null {
-  if (v.sha256) return v.sha256;
-  return size <= APP_FULL_HASH_LIMIT ? v.content_hash : null;
 }
 
 export async function pullDataset(ctx: DatasetContext, opts: PullOptions): Promise<PullResult> {
@@ -62,7 +56,7 @@ export async function pullDataset(ctx: DatasetContext, opts: PullOptions): Promi
     const file = localVideoPath(dir, v, videos);
     const st = await fs.stat(file).catch(() => null);
     if (st && (v.size_bytes === undefined || st.size === v.size_bytes)) {
-      const want = expectedSha(v, st.size);
+      const want = expectedSha256(v, st.size);
       if (!want || (await shaCache.hash(file, ctx.signal)).sha256 === want) {
         present++;
         continue;
@@ -93,7 +87,7 @@ export async function pullDataset(ctx: DatasetContext, opts: PullOptions): Promi
           },
         });
         const { sha256, size } = await shaCache.hash(tmp, ctx.signal);
-        const want = expectedSha(v, size);
+        const want = expectedSha256(v, size);
         if (want && sha256 !== want) throw new Error(`downloaded bytes have sha256 ${sha256.slice(0, 12)}…, expected ${want.slice(0, 12)}…; not kept`);
         if (!want) ctx.log(`${v.filename}: no sha256 recorded and content_hash is not a full-file hash; kept without verification`);
         await fs.rename(tmp, file);

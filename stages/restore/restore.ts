@@ -8,6 +8,7 @@ import { relative } from 'node:path';
 import { appRemote, configError, RallycutError } from '../../src/handler.js';
 import { errorText, videosFailed, type DatasetContext, type VideoFailure } from '../lib/dataset/context.js';
 import { readDataset, type DatasetFiles } from '../lib/dataset/format.js';
+import { expectedSha256 } from '../lib/dataset/hashing.js';
 import { datasetDir, localVideoPath, MANIFEST_FILE } from '../lib/dataset/layout.js';
 import { forEachLimit } from '../lib/dataset/pool.js';
 import { ShaCache } from '../lib/dataset/sha-cache.js';
@@ -70,8 +71,9 @@ async function uploadToApp(ctx: DatasetContext, ds: DatasetFiles, plan: LoadPlan
       const mv = ds.manifest.videos.find((v) => v.video_id === p.input.id)!;
       const file = localVideoPath(ds.dir, mv, ds.manifest.videos);
       if (!(await fs.stat(file).catch(() => null))) throw new Error(`local file ${relative(ctx.root, file)} is missing; run 'rallycut train pull' first`);
-      const { sha256 } = await shaCache.hash(file, ctx.signal);
-      if (mv.sha256 && sha256 !== mv.sha256) throw new Error(`refusing to upload ${relative(ctx.root, file)}: its sha256 does not match the manifest`);
+      const { sha256, size } = await shaCache.hash(file, ctx.signal);
+      const want = expectedSha256(mv, size);
+      if (want && sha256 !== want) throw new Error(`refusing to upload ${relative(ctx.root, file)}: its sha256 ${sha256.slice(0, 12)}… does not match the manifest's ${want.slice(0, 12)}…`);
       await app.putFile(p.s3_key, file, { signal: ctx.signal, contentType: 'video/mp4' });
       uploaded++;
     },

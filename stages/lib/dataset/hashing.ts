@@ -57,3 +57,9 @@ export function contentHashProblem(contentHash: string, sha256: string, size: nu
   if (size > APP_FULL_HASH_LIMIT) return null; // partial scheme: opaque, sha256 is what we verify
   return `content_hash ${contentHash.slice(0, 12)}… does not match the file's bytes (sha256 ${sha256.slice(0, 12)}…, ${size} bytes ≤ 50 MiB, so the app would hash the whole file)`;
 }
+
+/** The sha256 a video's bytes must have: the recorded one, else content_hash when that is a full-file hash. */
+export function expectedSha256(v: { sha256?: string; content_hash: string }, size: number): string | null {
+  if (v.sha256) return v.sha256;
+  return size <= APP_FULL_HASH_LIMIT ? v.content_hash : null;
+}
