@@ -2,7 +2,8 @@
 // features. v1 runs its 50 epochs; v2/v3 run BENCH_EPOCHS (default 2) and are extrapolated to 50
 // unless BENCH_FULL=1. The GEMM kernel is measured against the textbook triple loop in the same run.
 import type { Bench } from './run.js';
-import { gemmNT, matmulNaive, transpose } from '../stages/lib/nn/gemm.js';
+import { gemmNTScalar, matmulNaive, transpose } from '../stages/lib/nn/gemm.js';
+import { simdGemmNT } from '../stages/lib/nn/simd.js';
 import { Rng } from '../stages/lib/nn/rng.js';
 import { splitVideos } from '../stages/temporal/data.js';
 import type { ModelVersion } from '../stages/temporal/models.js';
@@ -33,9 +34,11 @@ function benchGemm(): void {
   const B = Float32Array.from({ length: K * N }, () => rng.normal());
   const C = new Float32Array(M * N);
   const Bt = transpose(B, K, N);
-  const tiled = timeIt(() => gemmNT(A, Bt, C, M, K, N));
   const naive = timeIt(() => matmulNaive(A, B, C, M, K, N));
-  console.log(`gemm ${M}×${K}×${N}: tiled ${gflops(M, K, N, tiled).toFixed(2)} GFLOP/s (${tiled.toFixed(1)} ms), triple loop ${gflops(M, K, N, naive).toFixed(2)} GFLOP/s (${naive.toFixed(1)} ms): ${(naive / tiled).toFixed(1)}× faster`);
+  const tiled = timeIt(() => gemmNTScalar(A, Bt, C, M, K, N));
+  const simd = simdGemmNT ? timeIt(() => simdGemmNT!(A, Bt, C, M, K, N, false)) : null;
+  const line = (name: string, ms: number): string => `${name} ${gflops(M, K, N, ms).toFixed(2)} GFLOP/s (${ms.toFixed(1)} ms, ${(naive / ms).toFixed(1)}× the triple loop)`;
+  console.log(`gemm ${M}×${K}×${N}: triple loop ${gflops(M, K, N, naive).toFixed(2)} GFLOP/s (${naive.toFixed(1)} ms); ${line('scalar 4×2 tile', tiled)}; ${simd === null ? 'wasm SIMD unavailable' : line('wasm SIMD', simd)}`);
 }
 
 export const bench: Bench = {

@@ -1,10 +1,21 @@
 // Dense matrix kernels on row-major Float32Array. Every product the layers need is reduced to one
-// kernel, C = A·Bᵀ, whose inner loop reads both operands contiguously and keeps a 4×2 tile of sums in
-// registers (about 4–5 GFLOP/s in V8 against about 1 for the textbook loop). The summation order is
-// fixed, so results are bit-reproducible.
+// kernel, C = A·Bᵀ, whose inner loop reads both operands contiguously. Large products go to the wasm
+// SIMD kernel (simd.ts); small ones (and runtimes without wasm SIMD) to a scalar kernel that keeps a
+// 4×2 tile of sums in registers. The choice depends only on the shapes and each kernel sums in a fixed
+// order, so results are bit-reproducible.
+import { simdGemmNT } from './simd.js';
+
+/** Products at least this large (M·N·K, with N ≥ 8) use the SIMD kernel; copying operands in is then cheap. */
+const SIMD_MIN_WORK = 1 << 16;
 
 /** C[M,N] (+)= A[M,K] · B[N,K]ᵀ. */
 export function gemmNT(A: Float32Array, B: Float32Array, C: Float32Array, M: number, K: number, N: number, accumulate = false): void {
+  if (simdGemmNT && N >= 8 && M >= 4 && M * N * K >= SIMD_MIN_WORK) simdGemmNT(A, B, C, M, K, N, accumulate);
+  else gemmNTScalar(A, B, C, M, K, N, accumulate);
+}
+
+/** The scalar kernel: C[M,N] (+)= A[M,K] · B[N,K]ᵀ with a 4×2 register tile. */
+export function gemmNTScalar(A: Float32Array, B: Float32Array, C: Float32Array, M: number, K: number, N: number, accumulate = false): void {
   let i = 0;
   for (; i + 4 <= M; i += 4) {
     const a0 = i * K, a1 = a0 + K, a2 = a1 + K, a3 = a2 + K;

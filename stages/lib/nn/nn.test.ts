@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { conv1d, depthwiseConv1d } from './conv.js';
 import { crfLogPartition, crfMarginals, crfNll, crfScore, viterbi, type CrfParams } from './crf.js';
-import { gemmNT, matmul, matmulNaive, matmulTN } from './gemm.js';
+import { gemmNT, gemmNTScalar, matmul, matmulNaive, matmulTN } from './gemm.js';
+import { simdGemmNT } from './simd.js';
 import { gradCheck, randomTensor } from './gradcheck.js';
 import { biLstm } from './lstm.js';
 import { batchNorm, bceWithLogits, columnDiff, dropout, layerNorm, linear, relu } from './ops.js';
@@ -29,6 +30,24 @@ describe('matrix kernels', () => {
       for (let k = 0; k < K; k++) for (let j = 0; j < N; j++) Bt[j * K + k] = B[k * N + j]!;
       gemmNT(A, Bt, got, M, K, N);
       for (let i = 0; i < ref.length; i++) expect(got[i]).toBeCloseTo(ref[i]!, 4);
+    }
+  });
+  it('the wasm SIMD kernel agrees with the triple loop, padding ragged shapes and accumulating', () => {
+    expect(simdGemmNT).not.toBeNull();
+    const rng = new Rng(2);
+    for (const [M, K, N] of [[64, 130, 33], [37, 67, 18], [128, 256, 64]] as const) {
+      const A = randomTensor(rng, [M, K]).data, B = randomTensor(rng, [K, N]).data;
+      const ref = new Float32Array(M * N);
+      matmulNaive(A, B, ref, M, K, N);
+      const Bt = new Float32Array(N * K);
+      for (let k = 0; k < K; k++) for (let j = 0; j < N; j++) Bt[j * K + k] = B[k * N + j]!;
+      const got = new Float32Array(M * N).fill(1);
+      simdGemmNT!(A, Bt, got, M, K, N, true);
+      for (let i = 0; i < ref.length; i++) expect(Math.abs(got[i]! - 1 - ref[i]!)).toBeLessThan(1e-3 * (1 + Math.abs(ref[i]!)));
+      const scalar = new Float32Array(M * N);
+      gemmNTScalar(A, Bt, scalar, M, K, N);
+      gemmNT(A, Bt, got, M, K, N);
+      for (let i = 0; i < ref.length; i++) expect(Math.abs(got[i]! - scalar[i]!)).toBeLessThan(1e-3 * (1 + Math.abs(ref[i]!)));
     }
   });
 });

@@ -15,12 +15,32 @@ export function linear(tape: Tape | null, x: Tensor, W: Tensor, b: Tensor | null
   if (tape && out.requiresGrad) {
     tape.record(() => {
       const dy = out.g();
-      if (W.requiresGrad) gemmNT(transpose(dy, T, O), transpose(x.data, T, I), W.g(), O, T, I, true);
+      if (W.requiresGrad) {
+        if (O <= 8) accumulateOuter(dy, x.data, W.g(), T, O, I);
+        else gemmNT(transpose(dy, T, O), transpose(x.data, T, I), W.g(), O, T, I, true);
+      }
       if (b?.requiresGrad) sumRows(dy, T, O, b.g());
       if (x.requiresGrad) gemmNT(dy, transpose(W.data, O, I), x.g(), T, O, I, true);
     });
   }
   return out;
+}
+
+/** dW[O,I] += dyᵀ·x by streaming x's rows once: cheaper than transposing x when O is tiny (v1's 2). */
+function accumulateOuter(dy: Float32Array, x: Float32Array, dW: Float32Array, T: number, O: number, I: number): void {
+  for (let o = 0; o < O; o++) {
+    const w = o * I;
+    let t = 0;
+    for (; t + 4 <= T; t += 4) {
+      const g0 = dy[t * O + o]!, g1 = dy[(t + 1) * O + o]!, g2 = dy[(t + 2) * O + o]!, g3 = dy[(t + 3) * O + o]!;
+      const x0 = t * I, x1 = x0 + I, x2 = x1 + I, x3 = x2 + I;
+      for (let i = 0; i < I; i++) dW[w + i]! += g0 * x[x0 + i]! + g1 * x[x1 + i]! + g2 * x[x2 + i]! + g3 * x[x3 + i]!;
+    }
+    for (; t < T; t++) {
+      const g = dy[t * O + o]!, xr = t * I;
+      for (let i = 0; i < I; i++) dW[w + i]! += g * x[xr + i]!;
+    }
+  }
 }
 
 export function addRowBias(y: Float32Array, b: Float32Array, T: number, C: number): void {
