@@ -6,7 +6,9 @@ import { buildGraph } from '../graph/build.js';
 import type { HandlerRegistry } from '../handler.js';
 import { Hasher } from '../hash/index.js';
 import { readLock } from '../lock.js';
-import { loadParamValues, type ParamOverride } from '../params.js';
+import { getParam, ParamsLoader, type ParamOverride } from '../params.js';
+import { configError, RallycutError } from '../diagnostics.js';
+import type { ParamValues, Stage } from '../pipeline/types.js';
 import { loadPipeline } from '../pipeline/load.js';
 import { cacheDirFor } from '../project.js';
 import type { Session, SessionIO } from './session.js';
@@ -24,9 +26,29 @@ export async function openSession(root: string, registry: HandlerRegistry, jobs:
     hasher,
     objects: new ObjectCache(cacheDir),
     runCache: new RunCache(cacheDir),
-    loadParams: (stage) => loadParamValues(root, stage.params, overrides),
+    loadParams: paramReader(root, overrides),
     lock,
     jobs,
     io,
+  };
+}
+
+/** Tracked param values, each params file read and parsed once per session (not once per stage). */
+function paramReader(root: string, overrides: readonly ParamOverride[]): (stage: Stage) => Promise<ParamValues> {
+  const loader = new ParamsLoader(root, overrides);
+  return async (stage) => {
+    const out: Record<string, Record<string, unknown>> = {};
+    for (const ref of stage.params) {
+      const result = await loader.load(ref.file);
+      if (!result.ok) throw new RallycutError(result.diagnostics);
+      const values = (out[ref.file] ??= {});
+      for (const key of ref.keys) {
+        const found = getParam(result.params.values, key);
+        // loadPipeline already reported unknown keys with their position; this is a file edited since.
+        if (!found.found) throw configError(`unknown param '${key}' in ${ref.file}`, { subject: stage.name, file: ref.file });
+        values[key] = structuredClone(found.value);
+      }
+    }
+    return out;
   };
 }

@@ -8,7 +8,7 @@ import type { HandlerRegistry, RegisteredHandler, StageContext } from '../handle
 import type { LockEntry, LockFile } from '../lock-types.js';
 import type { ParamValues, Pipeline, Stage } from '../pipeline/types.js';
 import { createProgress } from '../report/progress.js';
-import { runCacheEligible, type OutState, type StageState } from '../graph/plan.js';
+import { decide, runCacheEligible, type OutState, type StageState } from '../graph/plan.js';
 import { allObjectsPresent, hashList, type ObjectStore, type PathHasher } from './outs.js';
 
 /** The DAG queries the engine uses (src/graph/build.ts PipelineGraph satisfies it). */
@@ -101,12 +101,18 @@ export async function measureStage(session: Session, stage: Stage, opts: { runCa
   const locked = session.lock.stages[stage.name];
   const outs = await measureOuts(session, stage, locked);
   const key = runCacheKey(fingerprint.entry);
-  let runRecord: RunRecord | undefined;
-  if (opts.runCache && runCacheEligible(stage, fingerprint) && fingerprint.missingDeps.length === 0) {
-    runRecord = await usableRunRecord(session, stage, key);
-  }
-  const state: StageState = { stage, fingerprint, locked, outs, runCacheHit: runRecord !== undefined };
-  return { state, ctx, handler, captured, key, runRecord, locked };
+  const state: StageState = { stage, fingerprint, locked, outs, runCacheHit: false };
+  const measured: MeasuredStage = { state, ctx, handler, captured, key, locked };
+  return opts.runCache ? withRunCache(session, measured) : measured;
+}
+
+/** Looks in the run-cache, but only for a stage that would otherwise run (keeps the no-op path cheap). */
+async function withRunCache(session: Session, m: MeasuredStage): Promise<MeasuredStage> {
+  const { stage, fingerprint } = m.state;
+  if (!runCacheEligible(stage, fingerprint) || fingerprint.missingDeps.length) return m;
+  if (decide(m.state).decision !== 'run') return m;
+  const runRecord = await usableRunRecord(session, stage, m.key);
+  return runRecord ? { ...m, runRecord, state: { ...m.state, runCacheHit: true } } : m;
 }
 
 async function measureOuts(session: Session, stage: Stage, locked: LockEntry | undefined): Promise<OutState[]> {
