@@ -2,7 +2,7 @@
 // data folder is <cacheDir>/db, served over the wire protocol on 127.0.0.1 so that every SQL statement goes
 // through the same `pg` client either way (one code path to test).
 import { promises as fs } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { failure } from '../../../src/handler.js';
 
@@ -110,16 +110,56 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
   return openEmbedded(opts);
 }
 
+/**
+ * PGlite is single-process: two processes opening one data folder would corrupt it. A lock file holding
+ * the owner's pid serialises them; a lock whose process is gone is taken over.
+ */
+export async function lockEmbedded(lockFile: string, timeoutMs: number): Promise<() => Promise<void>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await fs.writeFile(lockFile, String(process.pid), { flag: 'wx' });
+      return () => fs.rm(lockFile, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const owner = Number(await fs.readFile(lockFile, 'utf8').catch(() => ''));
+    let alive = false;
+    try {
+      if (owner > 0) process.kill(owner, 0);
+      alive = owner > 0;
+    } catch (err) {
+      alive = (err as NodeJS.ErrnoException).code === 'EPERM';
+    }
+    if (!alive) {
+      await fs.rm(lockFile, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) {
+      throw failure(`the embedded database ${dirname(lockFile)}/db is in use by process ${owner}`, { notes: ['wait for it to finish, or set DATABASE_URL to use a PostgreSQL server'] });
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 async function openEmbedded(opts: OpenDatabaseOptions): Promise<Database> {
   const dataDir = join(opts.cacheDir, 'db');
   await fs.mkdir(dataDir, { recursive: true });
+  const unlock = await lockEmbedded(join(opts.cacheDir, 'db.lock'), 60_000);
   const { PGlite } = await import('@electric-sql/pglite');
   const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
-  const lite = await PGlite.create({ dataDir });
+  let lite: InstanceType<typeof PGlite>;
+  try {
+    lite = await PGlite.create({ dataDir });
+  } catch (err) {
+    await unlock();
+    throw failure(`cannot open the embedded database at ${dataDir}: ${(err as Error).message}`);
+  }
   const server = new PGLiteSocketServer({ db: lite, port: 0, host: '127.0.0.1' });
   const stopAll = async (): Promise<void> => {
     await server.stop().catch(() => undefined);
     await lite.close().catch(() => undefined);
+    await unlock();
   };
   try {
     await server.start();

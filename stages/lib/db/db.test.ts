@@ -98,3 +98,18 @@ describe('connection errors', () => {
     expect(err.message).not.toContain('wrong-pw');
   });
 });
+
+describe('embedded database lock', () => {
+  it('takes over a stale lock and refuses a live one by pid', async () => {
+    const { lockEmbedded } = await import('./connection.js');
+    const { promises: fs } = await import('node:fs');
+    const dir = mkdtempSync(join(tmpdir(), 'rallycut-lock-'));
+    const lock = join(dir, 'db.lock');
+    await fs.writeFile(lock, '999999999'); // no such process
+    const unlock = await lockEmbedded(lock, 1000);
+    expect(await fs.readFile(lock, 'utf8')).toBe(String(process.pid));
+    await expect(lockEmbedded(lock, 300)).rejects.toThrow(new RegExp(`in use by process ${process.pid}`));
+    await unlock();
+    await expect(fs.access(lock)).rejects.toThrow();
+  });
+});
