@@ -9,7 +9,7 @@ import { decide, expandTargets, plan, runCacheEligible, selectStages, type PlanI
 import type { ParamOverride } from '../params.js';
 import type { Stage } from '../pipeline/types.js';
 import type { Executor } from './executor.js';
-import { localExecutor } from './local.js';
+import { knownExecutors, loadExecutor } from './executors.js';
 import { checkoutOuts, clearOuts, collectOuts } from './outs.js';
 import { acquireProjectLock } from './projectlock.js';
 import { schedule, type NotStarted } from './scheduler.js';
@@ -29,7 +29,7 @@ export interface ReproOptions {
   readonly runCache?: boolean;
   /** `-S [file:]key=value` overrides (experiments), applied to pipeline and params alike. */
   readonly paramOverrides?: readonly ParamOverride[];
-  /** Executors by name; 'local' is always available. */
+  /** Executors by name, overriding the built-in ones (src/exec/executors.ts); tests use this for fakes. */
   readonly executors?: Readonly<Record<string, Executor>>;
 }
 
@@ -120,7 +120,7 @@ async function runSelected(session: Session, opts: ReproOptions): Promise<ReproR
   const forced = forcedSet(session.graph, selected, opts);
   const outcomes = new Map<string, StageOutcome>();
   const errors: Diagnostic[] = [];
-  const executors: Record<string, Executor> = { local: localExecutor, ...(opts.executors ?? {}) };
+  const executors: Readonly<Record<string, Executor>> = opts.executors ?? {};
   let lockWrites = Promise.resolve();
   const writeLock = (name: string, entry: LockEntry): Promise<void> => {
     // Parallel stages finish at any time: serialise lock writes, each rewriting only its own stage.
@@ -195,7 +195,7 @@ async function runSelected(session: Session, opts: ReproOptions): Promise<ReproR
   return { ok: result.failed.length === 0 && result.notStarted.length === 0, stages, notStarted: result.notStarted, errors };
 }
 
-async function execute(session: Session, m: MeasuredStage, executors: Record<string, Executor>): Promise<LockEntry> {
+async function execute(session: Session, m: MeasuredStage, executors: Readonly<Record<string, Executor>>): Promise<LockEntry> {
   const { stage } = m.state;
   if (m.state.fingerprint.missingDeps.length) {
     throw failure(`missing dep${m.state.fingerprint.missingDeps.length > 1 ? 's' : ''} ${m.state.fingerprint.missingDeps.map((d) => `'${d}'`).join(', ')}`, {
@@ -205,8 +205,10 @@ async function execute(session: Session, m: MeasuredStage, executors: Record<str
       notes: ['no stage produced it and it is not in the workspace'],
     });
   }
-  const executor = executors[stage.executor.name];
-  if (!executor) throw failure(`executor '${stage.executor.name}' is not available`, { subject: stage.name });
+  const executor = executors[stage.executor.name] ?? (await loadExecutor(stage.executor.name));
+  if (!executor) {
+    throw failure(`executor '${stage.executor.name}' is not available`, { subject: stage.name, notes: [`available: ${knownExecutors().join(', ')}`] });
+  }
   await clearOuts(session.root, stage);
   await executor.run({
     stage,

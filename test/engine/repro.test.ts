@@ -76,6 +76,30 @@ describe('repro', () => {
     expect(res.stdout).toContain('restored 1');
   });
 
+  it('a modified out and a deleted folder out are restored; a deleted cache: false metric reruns its stage', async () => {
+    await rig.write({
+      'pipeline.yaml': `stages:
+  split:
+    cmd: '${cmd('split', 'mkdir -p parts/sub && cp in.txt parts/one.txt && cp in.txt parts/sub/two.txt && wc -l < in.txt > m.json')}'
+    deps: [in.txt]
+    outs: [parts]
+    metrics: [m.json: { cache: false }]
+`,
+    });
+    expect((await repro()).ran).toEqual(['split']);
+    await rig.remove('parts');
+    const restored = await repro();
+    expect(restored.ran).toEqual([]);
+    expect(rig.read('parts/sub/two.txt')).toBe('x\ny\n');
+    await rig.write({ 'parts/one.txt': 'tampered\n' });
+    expect((await repro()).ran).toEqual([]);
+    expect(rig.read('parts/one.txt')).toBe('x\ny\n');
+    await rig.remove('m.json');
+    const rerun = await repro();
+    expect(rerun.ran).toEqual(['split']);
+    expect(rerun.stderr).toContain("out 'm.json' is missing");
+  });
+
   it('a reverted change is restored from the run-cache without running; --no-run-cache runs it', async () => {
     await repro();
     await rig.write({ 'other.txt': 'changed\n' });
