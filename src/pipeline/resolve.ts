@@ -236,7 +236,7 @@ async function resolveParams(env: ResolveEnv, body: StageBodyConfig, path: YamlP
     if (typeof item === 'string') {
       const at = [...path, 'params', i];
       const key = text(at, item, 'none');
-      if (await checkKey(env, DEFAULT_PARAMS_FILE, key, at, env.source.range(at))) add(DEFAULT_PARAMS_FILE, key);
+      if (await checkKey(env, DEFAULT_PARAMS_FILE, key, env.source.range(at))) add(DEFAULT_PARAMS_FILE, key);
       continue;
     }
     for (const [writtenFile, keys] of Object.entries(item)) {
@@ -257,15 +257,14 @@ async function resolveParams(env: ResolveEnv, body: StageBodyConfig, path: YamlP
       for (let j = 0; j < keys.length; j++) {
         const at = [...fileAt, j];
         const key = text(at, keys[j]!, 'none');
-        if (await checkKey(env, file, key, at, env.source.range(at))) add(file, key);
+        if (await checkKey(env, file, key, env.source.range(at))) add(file, key);
       }
     }
   }
   return [...byFile].map(([file, keys]) => ({ file, keys }));
 }
 
-async function checkKey(env: ResolveEnv, file: string, key: string, at: YamlPath, range: SourceRange): Promise<boolean> {
-  void at;
+async function checkKey(env: ResolveEnv, file: string, key: string, range: SourceRange): Promise<boolean> {
   const loaded = await env.params.load(file);
   if (!loaded.ok) {
     if (loaded.missing) env.report(configAt(range, `unknown param '${key}': params file '${file}' does not exist`, { notes: [`bare keys in params: are read from ${DEFAULT_PARAMS_FILE}`] }));
