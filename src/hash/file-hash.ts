@@ -67,7 +67,7 @@ parentPort.on('message', (msg) => {
           hash.update(n === buf.length ? buf : buf.subarray(0, n));
           size += n;
           sinceReport += n;
-          if (sinceReport >= REPORT_EVERY) { parentPort.postMessage({ id: msg.id, progress: sinceReport }); sinceReport = 0; }
+          if (sinceReport >= REPORT_EVERY) { parentPort.postMessage({ progress: sinceReport }); sinceReport = 0; }
         }
       } finally { closeSync(fd); }
       results.push({ sha256: hash.digest('hex'), size });
@@ -75,15 +75,10 @@ parentPort.on('message', (msg) => {
       results.push({ error: String(err && err.message || err), code: err && err.code });
     }
   }
-  parentPort.postMessage({ id: msg.id, progress: sinceReport, results });
+  parentPort.postMessage({ progress: sinceReport, results });
 });
 `;
 
-interface WorkerReply {
-  id: number;
-  progress: number;
-  results?: DigestResult[];
-}
 
 /** Below this much work, starting workers (~30 ms each) costs more than it saves. */
 export const POOL_MIN_BYTES = 32 * 1024 * 1024;
@@ -107,7 +102,7 @@ function errorOf(err: unknown): DigestResult {
  */
 export async function digestFiles(jobs: readonly HashJob[], onBytes: (n: number) => void = () => {}, count = true): Promise<DigestResult[]> {
   const total = jobs.reduce((s, j) => s + j.size, 0);
-  const threads = Math.min(poolSize(), jobs.length);
+  const threads = poolSize();
   // Large work goes to workers even for one file: the sha256 then runs off the event loop.
   if (total < POOL_MIN_BYTES) {
     const buf = Buffer.allocUnsafe(CHUNK);
@@ -128,65 +123,135 @@ export async function digestFiles(jobs: readonly HashJob[], onBytes: (n: number)
   return runPool(jobs, threads, onBytes, count);
 }
 
-async function runPool(jobs: readonly HashJob[], threads: number, onBytes: (n: number) => void, count: boolean): Promise<DigestResult[]> {
-  // Largest files first so one big file does not finish last on an otherwise idle pool.
+/** Largest files first, cut into batches of at most BATCH_FILES files / about BATCH_BYTES bytes. */
+function batchesOf(jobs: readonly HashJob[]): number[][] {
   const order = jobs.map((_, i) => i).sort((a, b) => jobs[b]!.size - jobs[a]!.size);
-  const results: DigestResult[] = new Array<DigestResult>(jobs.length);
-  let next = 0;
-  let batchId = 0;
-  const takeBatch = (): number[] => {
-    const batch: number[] = [];
-    let bytes = 0;
-    while (next < order.length && batch.length < BATCH_FILES && (batch.length === 0 || bytes < BATCH_BYTES)) {
-      const i = order[next++]!;
-      batch.push(i);
-      bytes += jobs[i]!.size;
+  const batches: number[][] = [];
+  let cur: number[] = [];
+  let bytes = 0;
+  for (const i of order) {
+    if (cur.length && (cur.length >= BATCH_FILES || bytes >= BATCH_BYTES)) {
+      batches.push(cur);
+      cur = [];
+      bytes = 0;
     }
-    return batch;
-  };
-  const workers: Worker[] = [];
-  try {
-    await Promise.all(
-      Array.from({ length: threads }, () =>
-        new Promise<void>((resolve, reject) => {
-          const worker = new Worker(WORKER_SOURCE, { eval: true });
-          workers.push(worker);
-          const inFlight = new Map<number, number[]>();
-          const send = (): void => {
-            const batch = takeBatch();
-            if (batch.length === 0) {
-              resolve();
-              return;
-            }
-            const id = batchId++;
-            inFlight.set(id, batch);
-            worker.postMessage({ id, paths: batch.map((i) => jobs[i]!.path) });
-          };
-          worker.on('message', (reply: WorkerReply) => {
-            if (reply.progress) onBytes(reply.progress);
-            if (!reply.results) return;
-            const batch = inFlight.get(reply.id) ?? [];
-            inFlight.delete(reply.id);
-            batch.forEach((jobIndex, k) => {
-              const r = reply.results![k] ?? { error: 'no result from hash worker' };
-              if (count && 'sha256' in r) {
-                hashCounters.filesRead++;
-                hashCounters.bytesRead += r.size;
-              }
-              results[jobIndex] = r;
-            });
-            send();
-          });
-          worker.on('error', reject);
-          worker.on('exit', (code) => {
-            if (inFlight.size > 0) reject(new Error(`hash worker exited with code ${code}`));
-          });
-          send();
-        }),
-      ),
-    );
-  } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    cur.push(i);
+    bytes += jobs[i]!.size;
   }
+  if (cur.length) batches.push(cur);
+  return batches;
+}
+
+async function runPool(jobs: readonly HashJob[], threads: number, onBytes: (n: number) => void, count: boolean): Promise<DigestResult[]> {
+  const pool = sharedPool(threads);
+  const results: DigestResult[] = new Array<DigestResult>(jobs.length);
+  await Promise.all(
+    batchesOf(jobs).map(
+      (batch) =>
+        new Promise<void>((resolve, reject) => {
+          pool.run({
+            paths: batch.map((i) => jobs[i]!.path),
+            onProgress: onBytes,
+            done(replies) {
+              batch.forEach((jobIndex, k) => {
+                const r = replies[k] ?? { error: 'no result from hash worker' };
+                if (count && 'sha256' in r) {
+                  hashCounters.filesRead++;
+                  hashCounters.bytesRead += r.size;
+                }
+                results[jobIndex] = r;
+              });
+              resolve();
+            },
+            fail: reject,
+          });
+        }),
+    ),
+  );
   return results;
+}
+
+interface PoolBatch {
+  paths: string[];
+  onProgress(bytes: number): void;
+  done(results: DigestResult[]): void;
+  fail(err: Error): void;
+}
+
+interface WorkerReply {
+  progress: number;
+  results?: DigestResult[];
+}
+
+/**
+ * One pool per process (per size), shared by concurrent callers such as parallel stages, so threads stay
+ * bounded. Workers start on first use and are unref'd while idle: they cost nothing and never keep the
+ * process alive.
+ */
+class HashPool {
+  private readonly queue: PoolBatch[] = [];
+  private readonly idle: Worker[] = [];
+  private readonly busy = new Map<Worker, PoolBatch>();
+  private live = 0;
+
+  constructor(private readonly max: number) {}
+
+  run(batch: PoolBatch): void {
+    this.queue.push(batch);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.queue.length) {
+      let worker = this.idle.pop();
+      if (!worker) {
+        if (this.live >= this.max) return;
+        worker = this.spawn();
+      }
+      const batch = this.queue.shift()!;
+      this.busy.set(worker, batch);
+      worker.ref();
+      worker.postMessage({ paths: batch.paths });
+    }
+  }
+
+  private spawn(): Worker {
+    // execArgv: [] so flags such as --input-type=module or loaders never change how the CommonJS source runs.
+    const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [] });
+    this.live++;
+    let dead = false;
+    worker.on('message', (reply: WorkerReply) => {
+      const batch = this.busy.get(worker);
+      if (!batch) return;
+      if (reply.progress) batch.onProgress(reply.progress);
+      if (!reply.results) return;
+      this.busy.delete(worker);
+      this.idle.push(worker);
+      worker.unref();
+      batch.done(reply.results);
+      this.pump();
+    });
+    const lost = (err: Error): void => {
+      if (dead) return;
+      dead = true;
+      this.live--;
+      const i = this.idle.indexOf(worker);
+      if (i >= 0) this.idle.splice(i, 1);
+      const batch = this.busy.get(worker);
+      this.busy.delete(worker);
+      batch?.fail(err);
+      this.pump();
+    };
+    worker.on('error', lost);
+    worker.on('exit', (code) => lost(new Error(`hash worker exited with code ${code}`)));
+    return worker;
+  }
+}
+
+const pools = new Map<number, HashPool>();
+
+function sharedPool(threads: number): HashPool {
+  let pool = pools.get(threads);
+  if (!pool) pools.set(threads, (pool = new HashPool(threads)));
+  return pool;
 }

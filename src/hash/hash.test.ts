@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { digestFiles, Hasher, hashCounters, manifestText, parseManifest, sha256Text } from './index.js';
@@ -57,6 +58,20 @@ describe('file hashing', () => {
     expect(res[0]).toEqual({ sha256: sha(big), size: big.length });
     smalls.forEach((s, i) => expect(res[i + 1]).toEqual({ sha256: sha(s), size: s.length }));
     expect(seen).toBe(big.length + smalls.reduce((t, s) => t + s.length, 0));
+  });
+
+  it('shares one pool between concurrent callers, and idle workers never keep a process alive', () => {
+    const big = Buffer.alloc(33 * 1024 * 1024, 3); // just above the pool threshold
+    writeFileSync(join(root, 'big.bin'), big);
+    const mod = new URL('./file-hash.ts', import.meta.url).pathname;
+    const job = JSON.stringify([{ path: join(root, 'big.bin'), size: big.length }]);
+    // --input-type=module would also turn an inherited eval worker into ESM; the pool must not care.
+    const code = `const { digestFiles } = await import(${JSON.stringify(mod)});
+      const r = await Promise.all([digestFiles(${job}), digestFiles(${job})]);
+      console.log(r.map((x) => x[0].sha256).join(' '));`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(0); // a worker kept alive would hit the timeout instead
+    expect(r.stdout.trim()).toBe(`${sha(big)} ${sha(big)}`);
   });
 
   it('reports a file it cannot read without losing the others', async () => {
