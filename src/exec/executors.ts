@@ -1,17 +1,9 @@
-// Executors by the name a stage gives in `executor:`. Each is loaded only when a stage that uses it runs,
-// so a no-op repro never imports a cloud SDK. To add one, append a line: name → dynamic import.
+// The executors `rallycut repro` can use, by the name a stage gives in `executor:`.
 import type { Executor } from './executor.js';
 import { localExecutor } from './local.js';
 
-const loaders: Record<string, () => Promise<Executor>> = {
-  local: async () => localExecutor,
-};
+export const executors: Readonly<Record<string, Executor>> = { local: localExecutor };
 
-export function knownExecutors(): string[] {
-  return Object.keys(loaders).sort();
-}
-
-export async function loadExecutor(name: string): Promise<Executor | undefined> {
-  const load = loaders[name];
-  return load ? load() : undefined;
+export function executorFor(name: string): Executor | undefined {
+  return executors[name];
 }

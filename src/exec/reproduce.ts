@@ -9,7 +9,7 @@ import { decide, expandTargets, plan, runCacheEligible, selectStages, type PlanI
 import type { ParamOverride } from '../params.js';
 import type { Stage } from '../pipeline/types.js';
 import type { Executor } from './executor.js';
-import { knownExecutors, loadExecutor } from './executors.js';
+import { executorFor, executors as builtInExecutors } from './executors.js';
 import { checkoutOuts, clearOuts, collectOuts } from './outs.js';
 import { acquireProjectLock } from './projectlock.js';
 import { schedule, type NotStarted } from './scheduler.js';
@@ -205,9 +205,9 @@ async function execute(session: Session, m: MeasuredStage, executors: Readonly<R
       notes: ['no stage produced it and it is not in the workspace'],
     });
   }
-  const executor = executors[stage.executor.name] ?? (await loadExecutor(stage.executor.name));
+  const executor = executors[stage.executor.name] ?? executorFor(stage.executor.name);
   if (!executor) {
-    throw failure(`executor '${stage.executor.name}' is not available`, { subject: stage.name, notes: [`available: ${knownExecutors().join(', ')}`] });
+    throw failure(`executor '${stage.executor.name}' is not available`, { subject: stage.name, notes: [`available: ${Object.keys({ ...builtInExecutors, ...executors }).sort().join(', ')}`] });
   }
   await clearOuts(session.root, stage);
   await executor.run({
