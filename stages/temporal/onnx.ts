@@ -68,7 +68,6 @@ export function exportOnnx(model: ModelCore): Uint8Array {
   }
   let h = linear(g, params, x, 'proj');
   h = g.op('LayerNormalization', [h, g.floatConst(w(params, 'ln.weight'), [H]), g.floatConst(w(params, 'ln.bias'), [H])], { axis: -1, epsilon: { float: 1e-5 } });
-  let headIn = H;
   if (arch.version === 'v2') {
     let c = toNCL(g, h, H);
     for (let l = 0; l < arch.convLayers; l++) {
@@ -88,9 +87,7 @@ export function exportOnnx(model: ModelCore): Uint8Array {
     const y = g.op('LSTM', [seq, W, R, g.floatConst(bias, [2, 8 * L])], { hidden_size: L });
     // Y is [T, 2, 1, L]: forward states then backward states, like our [T, 2L] rows.
     h = g.op('Reshape', [y, g.intConst([-1, 2 * L])]);
-    headIn = 2 * L;
   }
-  void headIn;
   linear(g, params, h, 'head', 'emissions');
   g.output('emissions', [T, 2]);
   const bytes = g.encode(`rallycut_temporal_${arch.version}`, `RallyCut temporal ${arch.version}: normalised features -> CRF emissions [T, 2] (decode with the checkpoint's CRF)`);
