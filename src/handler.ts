@@ -3,6 +3,7 @@
 import type { CommandSpec } from './cli/command.js';
 import type { ParamValues } from './pipeline/types.js';
 import type { Progress } from './report/progress.js';
+import type { RemoteJob } from './exec/modal/job.js';
 
 export interface StageContext {
   /** Absolute project root. */
@@ -39,6 +40,11 @@ export interface StageHandler<P> {
   stamp?(ctx: StageContext, p: P): Promise<string | null>;
   /** Writes exactly its declared outs. Throws RallycutError with diagnostics on failure. */
   run(ctx: StageContext, p: P): Promise<void>;
+  /**
+   * For `executor: modal`: the job to run remotely instead of run() (files to upload, a command, files to
+   * bring back). The executor uploads, retries and verifies; the handler only describes. Optional.
+   */
+  remoteJob?(ctx: StageContext, p: P): Promise<RemoteJob>;
 }
 
 /** A handler with its params type erased, as the registry holds it. The engine validates `with:` first. */
@@ -73,3 +79,9 @@ export { writeFileAtomic, linkOrCopy, exists, isInside, toPosix, tempPathFor, co
 export { findProjectRoot, requireProjectRoot, cacheDirFor } from './project.js';
 export type { Remote, RemoteObject, PutOptions, TransferOptions } from './remote/remote.js';
 export { trainingRemote, appRemote, remoteFromUrl, type ResolvedRemote } from './remote/config.js';
+export type { RemoteJob, RemoteInput, RemoteOutput } from './exec/modal/job.js';
+export { runRemoteJob } from './exec/modal/executor.js';
+export { ModalJobRunner } from './exec/modal/runner.js';
+export { resolveSettings, type JobResources, type ModalSettings } from './exec/modal/options.js';
+export { selectBackend, backoffFrom } from './exec/modal/select.js';
+export type { GpuBackend } from './exec/modal/backend.js';

@@ -1,0 +1,117 @@
+// A RemoteJob is what runs on the GPU backend: files to bring, a command, files to bring back. cmd: stages
+// get one derived from the stage (deriveCmdJob); handler stages supply one through StageHandler.remoteJob.
+import { promises as fs } from 'node:fs';
+import { join, posix, relative, sep } from 'node:path';
+import type { Stage } from '../../pipeline/types.js';
+import type { JobResources } from './options.js';
+import { shellQuote } from './request.js';
+
+export interface RemoteInput {
+  /** Absolute local file. */
+  readonly local: string;
+  /** Where the job sees it, relative to its workdir (posix). */
+  readonly path: string;
+  /** When the caller already knows it (e.g. prepare recorded each proxy's hash); computed otherwise. */
+  readonly sha256?: string;
+}
+
+export interface RemoteOutput {
+  /** File or folder the job writes, relative to its workdir (posix). */
+  readonly path: string;
+  /** Absolute local destination; replaced atomically once every file is verified. */
+  readonly local: string;
+}
+
+export interface RemoteJob {
+  /** The job's folder on the volume is work/<name>; it persists between attempts and runs (checkpoints). */
+  readonly name: string;
+  readonly inputs: readonly RemoteInput[];
+  /** Shell command run in the workdir. */
+  readonly command: string;
+  readonly env?: Readonly<Record<string, string>>;
+  readonly outputs: readonly RemoteOutput[];
+  /** Defaults for the container (image, pip, gpu, timeout, memory); the stage's executor options win. */
+  readonly resources?: JobResources;
+  /** Paths in the workdir deleted before the first attempt (e.g. checkpoints for a fresh start). */
+  readonly clean?: readonly string[];
+}
+
+export const OUTS_MANIFEST = '.rallycut/outs.sha256';
+
+export function jobDir(name: string): string {
+  return `work/${name.replace(/[^A-Za-z0-9._-]/g, '_')}`;
+}
+
+/** Checks a job-relative path: posix, relative, no '..'. */
+export function checkJobPath(p: string): string {
+  const n = posix.normalize(p);
+  if (!n || n === '.' || n.startsWith('/') || n === '..' || n.startsWith('../')) throw new Error(`job path '${p}' must be relative and stay inside the job folder`);
+  return n;
+}
+
+async function filesUnder(abs: string): Promise<string[]> {
+  const st = await fs.stat(abs);
+  if (!st.isDirectory()) return [abs];
+  const out: string[] = [];
+  for (const e of await fs.readdir(abs, { withFileTypes: true })) {
+    const p = join(abs, e.name);
+    if (e.isDirectory()) out.push(...(await filesUnder(p)));
+    else if (e.isFile()) out.push(p);
+  }
+  return out.sort();
+}
+
+/** A cmd: stage as a job: deps (files or folders) keep their project paths; commands run in the wdir. */
+export async function deriveCmdJob(stage: Stage, root: string): Promise<RemoteJob> {
+  if (stage.action.kind !== 'cmd') throw new Error('deriveCmdJob needs a cmd: stage');
+  const inputs: RemoteInput[] = [];
+  for (const dep of stage.deps) {
+    for (const file of await filesUnder(join(root, dep))) inputs.push({ local: file, path: relative(root, file).split(sep).join('/') });
+  }
+  const cd = stage.wdir && stage.wdir !== '.' ? `cd ${shellQuote(stage.wdir)} && ` : '';
+  return {
+    name: stage.name,
+    inputs,
+    command: cd + stage.action.commands.map((c) => `(${c})`).join(' && '),
+    outputs: stage.outs.map((o) => ({ path: o.path, local: join(root, o.path) })),
+  };
+}
+
+/**
+ * The script run on the backend: link inputs from the content-addressed objects into the workdir (stale links
+ * from earlier runs go first; everything else, like checkpoints, stays), run the command, then hash every
+ * output file into OUTS_MANIFEST so the download can be verified.
+ */
+export function jobScript(job: RemoteJob, hashes: ReadonlyMap<string, string>): string {
+  const q = shellQuote;
+  const lines = [
+    'set -e',
+    `W="$RALLYCUT_VOLUME/${jobDir(job.name)}"`,
+    'mkdir -p "$W" && cd "$W"',
+    'find . -type l -delete',
+    `rm -f ${OUTS_MANIFEST}`,
+  ];
+  for (const c of job.clean ?? []) lines.push(`rm -rf ${q(checkJobPath(c))}`);
+  const dirs = new Set(job.inputs.map((i) => posix.dirname(checkJobPath(i.path))).filter((d) => d !== '.'));
+  if (dirs.size) lines.push(`mkdir -p ${[...dirs].sort().map(q).join(' ')}`);
+  for (const i of job.inputs) lines.push(`ln -sfn "$RALLYCUT_VOLUME/objects/${hashes.get(i.path)}" ${q(checkJobPath(i.path))}`);
+  lines.push(
+    'set +e',
+    `sh -c ${q(job.command)}`,
+    'code=$?',
+    'if [ "$code" -ne 0 ]; then exit "$code"; fi',
+    'mkdir -p .rallycut',
+    `find ${job.outputs.map((o) => q(checkJobPath(o.path))).join(' ')} -type f 2>/dev/null | LC_ALL=C sort | xargs -r -d '\\n' sha256sum > ${OUTS_MANIFEST}.tmp && mv ${OUTS_MANIFEST}.tmp ${OUTS_MANIFEST}`,
+  );
+  return lines.join('\n') + '\n';
+}
+
+/** Parses `sha256sum` output: path → hash. */
+export function parseOutsManifest(text: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const match = /^([0-9a-f]{64}) [ *](.+)$/.exec(line);
+    if (match) m.set(posix.normalize(match[2]!), match[1]!);
+  }
+  return m;
+}
