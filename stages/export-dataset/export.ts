@@ -103,8 +103,8 @@ export async function exportDataset(ctx: DatasetContext, opts: ExportOptions): P
   const progress = ctx.progress(`export ${opts.name}`, valid.length, 'videos');
 
   /**
-   * The first candidate whose bytes fit what is known about the video: its content_hash where that is a
-   * full-file hash, and the sha256 the previous export recorded. A same-named but different file in the
+   * The first candidate whose bytes fit what is known about the video: its size in the database, its
+   * content_hash where that is a full-file hash, and the sha256 the previous export recorded. A same-named but different file in the
    * videos folder is skipped (real data has two different 'tete.mp4'), not exported by mistake.
    */
   const locate = async (v: LabelledVideo): Promise<{ path: string; source: VideoSource; sha256: string; size: number }> => {
@@ -112,6 +112,13 @@ export async function exportDataset(ctx: DatasetContext, opts: ExportOptions): P
     const before = prevById.get(v.id);
     const knownSha = before?.content_hash === v.content_hash ? before.sha256 : undefined;
     const check = async (path: string, source: VideoSource): Promise<{ path: string; source: VideoSource; sha256: string; size: number } | null> => {
+      // The app records each file's size: a cheap check that also tells apart large same-named videos,
+      // whose content_hash cannot be recomputed.
+      const st = await fs.stat(path);
+      if (v.file_size_bytes !== null && st.size !== v.file_size_bytes) {
+        tried.push(`${path}: ${st.size} bytes, but the database records file_size_bytes ${v.file_size_bytes}`);
+        return null;
+      }
       const { sha256, size } = await shaCache.hash(path, ctx.signal);
       const problem = contentHashProblem(v.content_hash, sha256, size) ?? (knownSha && knownSha !== sha256 ? `sha256 ${sha256.slice(0, 12)}… differs from the ${knownSha.slice(0, 12)}… recorded by the last export` : null);
       if (!problem) return { path, source, sha256, size };

@@ -145,6 +145,22 @@ describe('bad input against real services: clear errors, nothing lost', () => {
     expect(await queryGroundTruth(db)).toEqual(gtBefore);
   });
 
+  it('a same-named file of another size is not taken for the video (the database records its size)', async () => {
+    const other = await freshDatabase();
+    try {
+      const p2 = makeProject();
+      const o = await makeOriginals(p2, [5000]);
+      const d = await openDatabase({ cacheDir: p2.cacheDir, env: { DATABASE_URL: other.url } });
+      await initSchema(d);
+      await insertLabelledVideos(d, [{ ...o.videos[0]!, content_hash: H('e'), file_size_bytes: 70 * 1024 * 1024 }]);
+      await d.close();
+      const text = await printed(exportDataset(p2.ctx({ DATABASE_URL: other.url }), { name: 'ds', videosDir: o.videosDir }));
+      expect(text).toMatch(/\[clip0\.mp4\] no usable video file; tried .*originals\/clip0\.mp4: 5000 bytes, but the database records file_size_bytes 73400320/);
+    } finally {
+      await other.drop();
+    }
+  });
+
   it('pull refuses a remote manifest with ../ and leaves the local dataset intact', async () => {
     const evil = manifestWith([video({ filename: '../../outside.mp4' })]);
     await s3.client.send(new (await import('@aws-sdk/client-s3')).PutObjectCommand({ Bucket: s3.bucket, Key: 'training/datasets/evil/manifest.json', Body: evil }));
