@@ -10,8 +10,9 @@ import { bench as segmentsBench } from './segments.js';
 import { bench as noopBench } from './noop.js';
 import { bench as temporalBench } from './temporal.js';
 import { bench as datasetBench } from './dataset.js';
+import { bench as inferenceBench } from './inference.js';
 
-const benches: Bench[] = [hashBench, segmentsBench, noopBench, temporalBench, datasetBench];
+const benches: Bench[] = [hashBench, segmentsBench, noopBench, temporalBench, datasetBench, inferenceBench];
 
 const only = process.argv.slice(2);
 for (const b of benches) {

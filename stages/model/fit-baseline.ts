@@ -1,12 +1,12 @@
 // Re-fitting the baseline's linear layer on freshly generated demo clips: render demo videos, run the
 // baseline graph with an identity last layer to get raw features, label each window from the ground truth
 // (service: centre in a rally's first 1.5 s; play: elsewhere in a rally; else no_play), fit, and report
-// accuracy on held-out clips. The printed constants are pasted into stages/lib/model/baseline.ts.
+// accuracy on held-out clips (the last clip of each profile). The printed constants are pasted into stages/lib/model/baseline.ts.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RallySpan } from '../lib/contracts.js';
-import { generateDemo } from '../demo/generate.js';
+import { generateDemo, isUpToDate } from '../demo/generate.js';
 import type { VideoProfile } from '../demo/plan.js';
 import { BASELINE_FEATURE_DIM, type BaselineFit } from '../lib/model/baseline.js';
 import { writeBaseline } from '../lib/model/build.js';
@@ -17,10 +17,11 @@ import { strideFor, windowStarts } from '../lib/features/windows.js';
 import { probeVideo } from '../extract-features/probe.js';
 import { runVideo } from '../extract-features/pipeline.js';
 
+/** Mostly what extract-features sees in the pipeline (prepare's 480p/30 fps proxies), plus raw 60 fps for `cut`. */
 export const FIT_PROFILES: readonly VideoProfile[] = [
+  { width: 854, height: 480, fps: 30, ext: 'mp4', rotate: false, vfr: false },
   { width: 480, height: 270, fps: 30, ext: 'mp4', rotate: false, vfr: false },
   { width: 640, height: 360, fps: 60, ext: 'mp4', rotate: false, vfr: false },
-  { width: 320, height: 180, fps: 30, ext: 'MOV', rotate: false, vfr: false },
 ];
 
 export function windowLabel(centreMs: number, rallies: readonly RallySpan[]): number {
@@ -43,21 +44,23 @@ const IDENTITY: BaselineFit = {
   bias: [0, 0, 0],
 };
 
-export async function fitBaseline(opts: { seed: number; videos: number; seconds: number; jobs: number; log(m: string): void }): Promise<FitReport> {
+export async function fitBaseline(opts: { seed: number; videos: number; seconds: number; jobs: number; clipsDir?: string; log(m: string): void }): Promise<FitReport> {
   const dir = await mkdtemp(join(tmpdir(), 'rallycut-fit-'));
   try {
-    opts.log(`rendering ${opts.videos} demo clips of ~${opts.seconds}s (seed ${opts.seed})`);
-    const demo = await generateDemo({
-      dir,
-      config: { seed: opts.seed, videos: opts.videos, minSeconds: opts.seconds * 0.8, maxSeconds: opts.seconds * 1.2, timeScale: 1, profiles: FIT_PROFILES },
-      jobs: opts.jobs,
-    });
+    // Rendering dominates the time: --clips keeps the clips in a folder and reuses them while the config matches.
+    const clips = opts.clipsDir ?? dir;
+    const config = { seed: opts.seed, videos: opts.videos, minSeconds: opts.seconds * 0.8, maxSeconds: opts.seconds * 1.2, timeScale: 1, gapScale: 0.6, profiles: FIT_PROFILES };
+    let demo = await isUpToDate(clips, config);
+    if (!demo) {
+      opts.log(`rendering ${opts.videos} demo clips of ~${opts.seconds}s (seed ${opts.seed})`);
+      demo = await generateDemo({ dir: clips, config, jobs: opts.jobs });
+    }
     await writeBaseline(join(dir, 'raw'), IDENTITY);
     const model = await loadClassifier(locateModel(dir, './raw'));
     const rows: { x: number[]; y: number; video: number }[] = [];
     try {
       for (const [vi, v] of demo.videos.entries()) {
-        const file = join(dir, v.path);
+        const file = join(clips, v.path);
         const probe = await probeVideo(file);
         const stride = strideFor(probe.fps);
         const out = await runVideo(file, probe.totalFrames, stride, model, { batch: 8 });
@@ -71,9 +74,10 @@ export async function fitBaseline(opts: { seed: number; videos: number; seconds:
     } finally {
       await model.release();
     }
-    // Every third clip is held out.
-    const train = rows.filter((r) => r.video % 3 !== 2);
-    const hold = rows.filter((r) => r.video % 3 === 2);
+    // The last round of profiles is held out: one clip of each kind, never seen in fitting.
+    const firstHeld = Math.max(1, demo.videos.length - FIT_PROFILES.length);
+    const train = rows.filter((r) => r.video < firstHeld);
+    const hold = rows.filter((r) => r.video >= firstHeld);
     const fit = fitSoftmax(
       train.map((r) => r.x),
       train.map((r) => r.y),

@@ -30,15 +30,17 @@ const fit: CommandSpec = {
   summary: "Re-fit the baseline's linear layer on generated demo clips and print the constants to bake in",
   options: [
     { name: 'seed', type: 'number', description: 'Demo seed for the fitting clips', default: 1001 },
-    { name: 'videos', type: 'number', description: 'Number of clips (every third is held out)', default: 6 },
-    { name: 'seconds', type: 'number', description: 'Approximate clip length', default: 90 },
-    { name: 'json', type: 'boolean', description: 'Print the report as JSON' },
+    { name: 'videos', type: 'number', description: 'Number of clips (the last one of each profile is held out)', default: 9 },
+    { name: 'seconds', type: 'number', description: 'Approximate clip length', default: 80 },
+    { name: 'clips', type: 'string', description: 'Keep the rendered clips in DIR and reuse them on the next run', placeholder: 'DIR' },
   ],
   async run(args, io) {
+    const clips = optString(args, 'clips');
     const report = await fitBaseline({
+      ...(clips ? { clipsDir: resolve(io.cwd, clips) } : {}),
       seed: optNumber(args, 'seed') ?? 1001,
-      videos: optNumber(args, 'videos') ?? 6,
-      seconds: optNumber(args, 'seconds') ?? 90,
+      videos: optNumber(args, 'videos') ?? 9,
+      seconds: optNumber(args, 'seconds') ?? 80,
       jobs: 2,
       log: (m) => io.err(m + '\n'),
     });

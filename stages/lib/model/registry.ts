@@ -1,8 +1,9 @@
 // The model registry: weights/videomae/<variant>/{model.onnx, model.json}. model.json is the contract
 // between whoever produced the ONNX file (our baseline generator, or a user's torch.onnx.export of
 // VideoMAE) and extract-features: labels, input name, normalisation, output names, window length.
-import { promises as fs } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, promises as fs } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { configError } from '../../../src/handler.js';
 import { CLASS_LABELS } from '../contracts.js';
 
@@ -38,13 +39,30 @@ export interface ModelLocation {
   json: string;
 }
 
+/** weights/videomae of the installed tool: the nearest folder above this module holding it. */
+export function bundledWeightsDir(): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, DEFAULT_WEIGHTS_DIR);
+    if (existsSync(join(dir, 'package.json')) && existsSync(candidate)) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
 /**
  * `--model` is a variant name (looked up under the weights folder from params, `model.weights_dir`) or a
  * folder path holding model.onnx + model.json.
  */
 export function locateModel(root: string, model: string, weightsDir = DEFAULT_WEIGHTS_DIR): ModelLocation {
   const isPath = model.includes('/') || model.includes('\\') || model.startsWith('.');
-  const dir = isPath ? resolve(root, model) : resolve(root, weightsDir, model);
+  let dir = isPath ? resolve(root, model) : resolve(root, weightsDir, model);
+  // Outside a project (e.g. `rallycut cut` on any video), fall back to the weights shipped with the tool.
+  if (!isPath && !existsSync(join(dir, MODEL_JSON))) {
+    const bundled = bundledWeightsDir();
+    if (bundled && existsSync(join(bundled, model, MODEL_JSON))) dir = join(bundled, model);
+  }
   const variant = isPath ? (dir.split(/[\\/]/).pop() ?? model) : model;
   return { variant, dir, onnx: join(dir, MODEL_ONNX), json: join(dir, MODEL_JSON) };
 }
