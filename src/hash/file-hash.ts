@@ -142,33 +142,91 @@ function batchesOf(jobs: readonly HashJob[]): number[][] {
   return batches;
 }
 
+/** Sends jobs[batch] to the pool; their results land in results[] at the same indexes. */
+function submitBatch(
+  pool: HashPool,
+  jobs: readonly HashJob[],
+  batch: readonly number[],
+  results: DigestResult[],
+  onBytes: (n: number) => void,
+  count: boolean,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    pool.run({
+      paths: batch.map((i) => jobs[i]!.path),
+      onProgress: onBytes,
+      done(replies) {
+        batch.forEach((jobIndex, k) => {
+          const r = replies[k] ?? { error: 'no result from hash worker' };
+          if (count && 'sha256' in r) {
+            hashCounters.filesRead++;
+            hashCounters.bytesRead += r.size;
+          }
+          results[jobIndex] = r;
+        });
+        resolve();
+      },
+      fail: reject,
+    });
+  });
+}
+
 async function runPool(jobs: readonly HashJob[], threads: number, onBytes: (n: number) => void, count: boolean): Promise<DigestResult[]> {
   const pool = sharedPool(threads);
   const results: DigestResult[] = new Array<DigestResult>(jobs.length);
-  await Promise.all(
-    batchesOf(jobs).map(
-      (batch) =>
-        new Promise<void>((resolve, reject) => {
-          pool.run({
-            paths: batch.map((i) => jobs[i]!.path),
-            onProgress: onBytes,
-            done(replies) {
-              batch.forEach((jobIndex, k) => {
-                const r = replies[k] ?? { error: 'no result from hash worker' };
-                if (count && 'sha256' in r) {
-                  hashCounters.filesRead++;
-                  hashCounters.bytesRead += r.size;
-                }
-                results[jobIndex] = r;
-              });
-              resolve();
-            },
-            fail: reject,
-          });
-        }),
-    ),
-  );
+  await Promise.all(batchesOf(jobs).map((batch) => submitBatch(pool, jobs, batch, results, onBytes, count)));
   return results;
+}
+
+/**
+ * Takes files one at a time while a tree is still being walked. Once the work is large enough for the
+ * pool, full batches go to the workers at once, so their hashing overlaps the (synchronous) walk and
+ * their start-up. Small work is hashed in this thread by finish().
+ */
+export class Digester {
+  private readonly jobs: HashJob[] = [];
+  private readonly results: DigestResult[] = [];
+  private readonly inFlight: Promise<void>[] = [];
+  private pool: HashPool | undefined;
+  private pendingFrom = 0;
+  private pendingBytes = 0;
+  private total = 0;
+
+  constructor(
+    private readonly onBytes: (n: number) => void = () => {},
+    private readonly count = true,
+  ) {}
+
+  get totalBytes(): number {
+    return this.total;
+  }
+
+  /** Queues a file; returns its index in finish()'s results. */
+  add(job: HashJob): number {
+    const index = this.jobs.push(job) - 1;
+    this.total += job.size;
+    this.pendingBytes += job.size;
+    if (!this.pool && this.total >= POOL_MIN_BYTES) this.pool = sharedPool(poolSize());
+    if (this.pool && (this.pendingBytes >= BATCH_BYTES || this.jobs.length - this.pendingFrom >= BATCH_FILES)) this.flush();
+    return index;
+  }
+
+  private flush(): void {
+    if (!this.pool || this.pendingFrom === this.jobs.length) return;
+    const batch = Array.from({ length: this.jobs.length - this.pendingFrom }, (_, k) => this.pendingFrom + k);
+    this.pendingFrom = this.jobs.length;
+    this.pendingBytes = 0;
+    const p = submitBatch(this.pool, this.jobs, batch, this.results, this.onBytes, this.count);
+    p.catch(() => undefined); // observed by finish(); never an unhandled rejection if the caller gave up
+    this.inFlight.push(p);
+  }
+
+  async finish(): Promise<DigestResult[]> {
+    if (!this.pool) return digestFiles(this.jobs, this.onBytes, this.count);
+    this.flush();
+    await Promise.all(this.inFlight);
+    return this.results;
+  }
 }
 
 interface PoolBatch {

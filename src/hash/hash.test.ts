@@ -120,6 +120,21 @@ describe('folder hashing', () => {
     expect(await hashOnce('d')).toBe(base);
   });
 
+  it('hashes a large folder on the pool while walking it, with the same manifest hash', async () => {
+    const entries = [];
+    for (let i = 0; i < 300; i++) {
+      const data = Buffer.alloc(i % 3 === 0 ? 300_000 : 1000, i); // ~30 MB in all: batches go out mid-walk
+      put(`big/p${i % 7}/f${i}.bin`, data);
+      entries.push({ path: `p${i % 7}/f${i}.bin`, sha256: sha(data), size: data.length });
+    }
+    put('big/huge.bin', Buffer.alloc(5_000_000, 9));
+    entries.push({ path: 'huge.bin', sha256: sha(Buffer.alloc(5_000_000, 9)), size: 5_000_000 });
+    const before = hashCounters.filesRead;
+    const r = (await (await Hasher.open(root, cacheDir)).hashPath('big'))!;
+    expect(hashCounters.filesRead - before).toBe(301);
+    expect(r).toMatchObject({ sha256: sha256Text(manifestText(entries)), nfiles: 301, isDir: true });
+  });
+
   it('reads a file once when a folder and a file inside it are hashed together', async () => {
     const before = hashCounters.filesRead;
     const r = await (await Hasher.open(root, cacheDir)).hashPaths(['d', 'd/a.txt', 'd/sub']);

@@ -6,11 +6,11 @@ import { isAbsolute, resolve } from 'node:path';
 import { failure } from '../diagnostics.js';
 import { toPosix } from '../fsutil.js';
 import { createProgress, type Progress } from '../report/progress.js';
-import { digestFiles, type HashJob } from './file-hash.js';
+import { Digester, type DigestResult } from './file-hash.js';
 import { manifestText, rememberManifest, sha256Text, walkFiles, type ManifestEntry } from './manifest.js';
 import { nowNs, StatCache } from './stat-cache.js';
 
-export { hashCounters, digestFiles, digestFileSync } from './file-hash.js';
+export { hashCounters, digestFiles, digestFileSync, Digester } from './file-hash.js';
 export type { DigestResult, FileDigest, HashJob } from './file-hash.js';
 export { manifestText, parseManifest, recentManifest, sha256Text, type ManifestEntry } from './manifest.js';
 
@@ -30,7 +30,6 @@ interface FileTask {
   abs: string;
   stat: BigIntStats;
   sha256?: string; // known from the stat cache
-  job?: number; // index into the jobs list when it must be read
 }
 
 interface PathPlan {
@@ -67,14 +66,32 @@ export class Hasher {
 
   /** Hashes all paths in one pass so their unread files share the worker pool. null = missing. */
   async hashPaths(relPaths: readonly string[], progressLabel = 'hashing'): Promise<Map<string, PathHash | null>> {
-    const plans: PathPlan[] = [];
-    const jobs: HashJob[] = [];
+    const startNs = nowNs(); // before any read: see isRacy
+    const started = Date.now();
+    let progress: Progress | undefined;
+    let done = 0;
+    // Unread files go to the digester while walking; large work starts hashing before the walk ends.
+    const digester = new Digester((n) => {
+      done += n;
+      // A bar for large work, and for small work that turns out slow (a network filesystem, a busy disk).
+      if (!progress && (digester.totalBytes >= PROGRESS_MIN_BYTES || Date.now() - started > PROGRESS_AFTER_MS)) {
+        progress = createProgress(progressLabel, digester.totalBytes, 'B');
+      }
+      progress?.update(done);
+    });
     const tasks: FileTask[] = [];
+    const plans: PathPlan[] = [];
     this.planned.clear();
-    for (const rel of new Set(relPaths)) plans.push(this.plan(rel, jobs, tasks));
-    this.planned.clear();
-
-    if (jobs.length) await this.readAll(jobs, tasks, progressLabel);
+    try {
+      for (const rel of new Set(relPaths)) plans.push(this.plan(rel, digester, tasks));
+    } finally {
+      this.planned.clear();
+    }
+    if (tasks.length) {
+      const digests = await digester.finish();
+      progress?.done();
+      this.absorb(digests, tasks, startNs);
+    }
 
     const result = new Map<string, PathHash | null>();
     for (const plan of plans) {
@@ -103,46 +120,31 @@ export class Hasher {
     return isAbsolute(rel) ? rel : resolve(this.root, rel);
   }
 
-  private task(abs: string, stat: BigIntStats, jobs: HashJob[], tasks: FileTask[]): FileTask {
+  private task(abs: string, stat: BigIntStats, digester: Digester, tasks: FileTask[]): FileTask {
     // A file reached twice in one call (a folder and a file inside it) is read once.
     const seen = this.planned.get(abs);
     if (seen) return seen;
     const sha256 = this.stats.lookup(abs, stat);
-    const task: FileTask = sha256 ? { abs, stat, sha256 } : { abs, stat, job: jobs.length };
-    if (!sha256) {
-      jobs.push({ path: abs, size: Number(stat.size) });
-      tasks.push(task);
-    }
+    const task: FileTask = { abs, stat, ...(sha256 ? { sha256 } : {}) };
+    if (!sha256) tasks[digester.add({ path: abs, size: Number(stat.size) })] = task;
     this.planned.set(abs, task);
     return task;
   }
 
-  private plan(rel: string, jobs: HashJob[], tasks: FileTask[]): PathPlan {
+  private plan(rel: string, digester: Digester, tasks: FileTask[]): PathPlan {
     const abs = this.abs(rel);
     const st = statOrMissing(abs);
     if (!st) return { rel, kind: 'missing', files: [] };
     if (st.isDirectory()) {
-      const files = walkFiles(abs).map((f) => ({ rel: f.rel, task: this.task(f.abs, f.stat, jobs, tasks) }));
+      const files = walkFiles(abs).map((f) => ({ rel: f.rel, task: this.task(f.abs, f.stat, digester, tasks) }));
       return { rel, kind: 'dir', files };
     }
     if (!st.isFile()) throw failure(`'${toPosix(rel)}' is neither a file nor a folder`, { file: toPosix(rel) });
-    return { rel, kind: 'file', files: [{ rel: '', task: this.task(abs, st, jobs, tasks) }] };
+    return { rel, kind: 'file', files: [{ rel: '', task: this.task(abs, st, digester, tasks) }] };
   }
 
-  private async readAll(jobs: HashJob[], tasks: FileTask[], label: string): Promise<void> {
-    const total = jobs.reduce((s, j) => s + j.size, 0);
-    let progress: Progress | undefined;
-    let done = 0;
-    if (total >= PROGRESS_MIN_BYTES) progress = createProgress(label, total, 'B');
-    const started = Date.now();
-    const startNs = nowNs();
-    const digests = await digestFiles(jobs, (n) => {
-      done += n;
-      // Small amounts get a bar too once they turn out slow (a network filesystem, a busy disk).
-      if (!progress && Date.now() - started > PROGRESS_AFTER_MS) progress = createProgress(label, total, 'B');
-      progress?.update(done);
-    });
-    progress?.done();
+  /** Takes the digests in: hashes onto their tasks, the stat cache updated; unreadable files are an error. */
+  private absorb(digests: readonly DigestResult[], tasks: readonly FileTask[], startNs: bigint): void {
     const errors: string[] = [];
     digests.forEach((d, i) => {
       const task = tasks[i]!;
