@@ -13,9 +13,9 @@ import type { VideoProfile } from '../demo/plan.js';
 import { prepare, type ProxiesIndex, type SamplesFile } from './prepare.js';
 
 const profiles: VideoProfile[] = [
-  { width: 640, height: 360, fps: 60, ext: 'mp4', rotate: false, vfr: false },
-  { width: 640, height: 360, fps: 30, ext: 'MOV', rotate: true, vfr: false },
-  { width: 640, height: 360, fps: 30, ext: 'mp4', rotate: false, vfr: true },
+  { width: 320, height: 180, fps: 60, ext: 'mp4', rotate: false, vfr: false },
+  { width: 320, height: 180, fps: 30, ext: 'MOV', rotate: true, vfr: false },
+  { width: 320, height: 180, fps: 30, ext: 'mp4', rotate: false, vfr: true },
 ];
 
 let work: string;
