@@ -84,7 +84,9 @@ export class ParamsLoader {
     }
     const { source, diagnostics } = YamlSource.parse(file, text);
     if (diagnostics.length) return { ok: false, missing: false, diagnostics };
-    const values: unknown = source.doc.toJS() ?? {};
+    const js = source.toJS();
+    if ('error' in js) return { ok: false, missing: false, diagnostics: [js.error] };
+    const values: unknown = js.value ?? {};
     if (values === null || typeof values !== 'object' || Array.isArray(values)) {
       return { ok: false, missing: false, diagnostics: [{ kind: 'config', message: `params file '${file}' must hold a mapping of keys`, ...source.range([]) }] };
     }

@@ -250,3 +250,19 @@ stages:
     expect(text).toContain('> 3 |     handler: nope\n    |              ^^^^');
   });
 });
+
+describe('loadPipeline: malformed input never escapes as a crash', () => {
+  it.each([
+    ['', 'pipeline.yaml:1:1 the file is missing the required field \'stages\''],
+    ['stages:\n  a:\n', "pipeline.yaml:2:5 stage 'a' must be a mapping, got null"],
+    ['stages:\n  a:\n    <<: 3\n    cmd: x\n', 'pipeline.yaml:3:9 invalid YAML: Merge sources must be maps or map aliases'],
+    ['stages:\n  a:\n    cmd: x\n    outs: [{a: {}, b: {}}]\n', "pipeline.yaml:4:12 'outs[0]' of stage 'a' must have a single key"],
+    ['stages:\n  a:\n    cmd: []\n', "pipeline.yaml:3:5 'cmd' of stage 'a' must not be empty"],
+    ['stages:\n  a:\n    cmd: x\n    metrics: [m.json: {cache: maybe}]\n', `pipeline.yaml:4:31 'metrics[0]."m.json".cache' of stage 'a' must be a boolean, got string "maybe"`],
+    ['stages:\n  a:\n    cmd: echo ${HOME} ${x\n', "pipeline.yaml:3:23 unterminated '${' in 'echo ${HOME} ${x'"],
+    ['stages:\n  a:\n    cmd: x\n    params: [${nope}]\n', "pipeline.yaml:4:14 'nope' is not defined (in '${nope}')"],
+  ])('%j', async (text, expected) => {
+    const errors = await loadErrors(writeProject({ 'params/default.yaml': 'HOME: /root\n', 'pipeline.yaml': text }));
+    expect(errors.map(where)).toEqual([expected]);
+  });
+});

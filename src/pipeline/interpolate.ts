@@ -112,6 +112,9 @@ export function interpolateString(text: string, ctx: Context, quote: QuoteMode):
     }
     return quote === 'shell' ? shellQuote(s) : s;
   });
+  // A `${` that never closes would reach the shell as text; say so instead.
+  const open = /(^|[^\\])\$\{(?![^}]*\})/.exec(text);
+  if (open) problems.push({ message: `unterminated '\${' in '${text}'`, expr: '${', occurrence: text.slice(0, open.index + open[1]!.length).split('${').length - 1, notes: ['close it with } or write \\${ for a literal ${'] });
   return { value, problems };
 }
 

@@ -32,7 +32,9 @@ export async function loadPipeline(root: string, registry: HandlerRegistry, opts
   }
   const { source, diagnostics: syntax } = YamlSource.parse(file, text, { interpolation: true });
   if (syntax.length) throw new RallycutError(syntax);
-  const config = (source.doc.toJS() ?? {}) as unknown;
+  const js = source.toJS();
+  if ('error' in js) throw new RallycutError(js.error);
+  const config = (js.value ?? {}) as unknown;
   const cacheDir = opts.cacheDir ?? cacheDirFor(root);
   const schema = await validatePipelineConfig(config, source, cacheDir);
   if (schema.fatal) throw new RallycutError(schema.diagnostics);

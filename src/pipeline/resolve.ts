@@ -6,7 +6,7 @@ import type { Diagnostic } from '../diagnostics.js';
 import type { HandlerRegistry } from '../handler.js';
 import { getParam, type ParamsLoader } from '../params.js';
 import { DEFAULT_PARAMS_FILE } from '../project.js';
-import { describe, interpolateDeep, interpolateString, interpolateTyped, suggest, type Context, type InterpolationProblem, type QuoteMode } from './interpolate.js';
+import { describe, hasInterpolation, interpolateDeep, interpolateString, interpolateTyped, suggest, type Context, type InterpolationProblem, type QuoteMode } from './interpolate.js';
 import { validateWith, type StageBodyConfig, type GeneratorConfig } from './schema.js';
 import type { ExecutorConfig, OutKind, OutSpec, ParamRef, SourceRange, Stage, StageAction } from './types.js';
 import { configAt, type YamlPath, type YamlSource } from './yaml-source.js';
@@ -236,6 +236,7 @@ async function resolveParams(env: ResolveEnv, body: StageBodyConfig, path: YamlP
     if (typeof item === 'string') {
       const at = [...path, 'params', i];
       const key = text(at, item, 'none');
+      if (hasInterpolation(key)) continue; // already reported
       if (await checkKey(env, DEFAULT_PARAMS_FILE, key, env.source.range(at))) add(DEFAULT_PARAMS_FILE, key);
       continue;
     }
@@ -257,6 +258,7 @@ async function resolveParams(env: ResolveEnv, body: StageBodyConfig, path: YamlP
       for (let j = 0; j < keys.length; j++) {
         const at = [...fileAt, j];
         const key = text(at, keys[j]!, 'none');
+        if (hasInterpolation(key)) continue;
         if (await checkKey(env, file, key, env.source.range(at))) add(file, key);
       }
     }

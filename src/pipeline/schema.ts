@@ -222,6 +222,14 @@ export function mapAjvErrors(errors: readonly ErrorObject[], source: YamlSource,
       case 'enum':
         out.push(configAt(source.range(path), `${prefix}${field} must be one of ${((params.allowedValues as unknown[]) ?? []).map((v) => JSON.stringify(v)).join(', ')}, got ${JSON.stringify(e.data)}`));
         break;
+      case 'minItems':
+      case 'minLength':
+      case 'minProperties':
+        out.push(configAt(source.range(path), `${prefix}${field || 'value'} must not be empty`));
+        break;
+      case 'maxProperties':
+        out.push(configAt(source.range(path), `${prefix}${field || 'value'} must have a single key`, { notes: ['write one path per item: - data/x.json: { cache: false }'] }));
+        break;
       default:
         out.push(configAt(source.range(path), `${prefix}${field || 'value'} ${e.message ?? 'is invalid'}`));
     }
@@ -244,9 +252,16 @@ function describeField(path: YamlPath): string {
   if (path.length === 0) return '';
   if (path[0] === 'stages' && path.length >= 2) {
     const rest = path.slice(2);
-    return rest.length ? `'${rest.map(String).join('.')}' of stage '${String(path[1])}'` : `stage '${String(path[1])}'`;
+    return rest.length ? `'${formatYamlPath(rest)}' of stage '${String(path[1])}'` : `stage '${String(path[1])}'`;
   }
-  return `'${path.map(String).join('.')}'`;
+  return `'${formatYamlPath(path)}'`;
+}
+
+/** outs[0].cache, with keys that hold dots or slashes quoted: outs[0]."m.json". */
+function formatYamlPath(path: YamlPath): string {
+  return path
+    .map((p, i) => (typeof p === 'number' ? `[${p}]` : /^[\w-]+$/.test(p) ? `${i ? '.' : ''}${p}` : `${i ? '.' : ''}"${p}"`))
+    .join('');
 }
 
 function typeWords(t: unknown): string {

@@ -1,6 +1,6 @@
 // A parsed YAML file that remembers where every node came from, so any problem found later (schema,
 // interpolation, graph) can point at file:line:col with a code frame.
-import { isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
+import { isAlias, isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { Diagnostic, Position } from '../diagnostics.js';
 import type { SourceRange } from './types.js';
 
@@ -15,6 +15,26 @@ export class YamlSource {
   ) {}
 
   /** Parses `text`; syntax errors come back as positioned diagnostics (the source is still usable for ranges). */
+  /** The document as plain data; a bad merge key (`<<: 3`) becomes a positioned diagnostic. */
+  toJS(): { value: unknown } | { error: Diagnostic } {
+    try {
+      return { value: this.doc.toJS() };
+    } catch (err) {
+      let range: SourceRange = this.range([]);
+      visit(this.doc, {
+        Pair: (_key, pair) => {
+          if (isScalar(pair.key) && (pair.key.value === '<<' || pair.key.source === '<<') && !isMap(pair.value) && !isAlias(pair.value) && !isSeq(pair.value)) {
+            const node = pair.value as Node | null;
+            if (node?.range) range = this.spanOf(node.range[0], node.range[1]);
+            return visit.BREAK;
+          }
+          return undefined;
+        },
+      });
+      return { error: { kind: 'config', message: `invalid YAML: ${(err as Error).message}`, file: range.file, start: range.start, end: range.end } };
+    }
+  }
+
   static parse(file: string, text: string, opts: { interpolation?: boolean } = {}): { source: YamlSource; diagnostics: Diagnostic[] } {
     const lines = new LineCounter();
     const input = opts.interpolation ? protect(text) : text;
