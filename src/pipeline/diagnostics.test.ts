@@ -241,6 +241,18 @@ stages:
     const root = writeProject({ 'params/default.yaml': PARAMS, 'pipeline.yaml': 'stages:\n  a:\n    cmd: echo\n' });
     const [d] = await loadErrors(root, { paramOverrides: [{ file: 'params/default.yaml', key: 'train.momentum', value: 0.9 }] });
     expect(where(d!)).toBe("params/default.yaml:1:1 cannot override 'train.momentum': params/default.yaml has no key 'train.momentum'");
+    writeProject({ 'params/unused.yaml': 'a:\n  b: 1\n' }, root);
+    const errors = await loadErrors(root, {
+      paramOverrides: [
+        { file: 'params/unused.yaml', key: 'a.c', value: 2 },
+        { file: 'params/gone.yaml', key: 'x', value: 1 },
+      ],
+    });
+    expect(errors.map((e) => e.message)).toEqual([
+      "params file 'params/gone.yaml' named by a -S override does not exist",
+      "cannot override 'a.c': params/unused.yaml has no key 'a.c'",
+    ]);
+    expect(errors[1]!.start).toEqual({ line: 1, column: 1 });
   });
 
   it('prints each diagnostic with a code frame', async () => {

@@ -45,6 +45,14 @@ export async function loadPipeline(root: string, registry: HandlerRegistry, opts
   const pc = config as PipelineConfig;
   const ctx = await buildContext(root, source, params, pc.vars ?? [], report);
 
+  // Every -S override must name an existing key, even in a file no stage reads.
+  for (const overrideFile of new Set((opts.paramOverrides ?? []).map((o) => o.file))) {
+    const loaded = await params.load(overrideFile);
+    if (loaded.ok) continue;
+    if (loaded.missing) report({ kind: 'config', message: `params file '${overrideFile}' named by a -S override does not exist`, subject: overrideFile });
+    else loaded.diagnostics.forEach(report);
+  }
+
   const stages = new Map<string, Stage>();
   for (const [name, stageConfig] of Object.entries(pc.stages ?? {})) {
     if (schema.badStages.has(name)) continue;
