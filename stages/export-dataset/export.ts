@@ -23,6 +23,8 @@ export interface ExportOptions {
   output?: string;
   videosDir?: string;
   mode?: LinkMode;
+  /** Ground truth already read (by the handler's stamp), so the export writes exactly what was stamped. */
+  labels?: LabelledVideo[];
 }
 
 export type VideoSource = 'videos-dir' | 'content-cache' | 'app-s3';
@@ -76,7 +78,7 @@ export async function exportDataset(ctx: DatasetContext, opts: ExportOptions): P
   const videosDir = opts.videosDir ?? ctx.env.RALLYCUT_VIDEOS_DIR;
   const searchDir = videosDir ? resolve(ctx.root, videosDir) : undefined;
   const mode = opts.mode ?? 'link';
-  const labels = await readLabels(ctx);
+  const labels = opts.labels ?? (await readLabels(ctx));
 
   const failures: VideoFailure[] = [];
   const valid = labels.filter((v) => {

@@ -41,11 +41,20 @@ describe('export-dataset and push as pipeline handlers', () => {
     expect(await h.stamp!(ctx, { name: 'ds' })).toBe(s1);
     await db.query(`UPDATE rallies SET end_ms = end_ms + 1, updated_at = now() WHERE video_id = 'v1' AND confidence IS NULL`);
     expect(await h.stamp!(ctx, { name: 'ds' })).not.toBe(s1);
+    // run exports the snapshot its stamp read, even if a label changes in between: stamp and files agree.
+    await db.query(`DELETE FROM rallies WHERE video_id = 'v0'`);
+    await h.run(ctx, { name: 'ds' });
+    const gt = JSON.parse(await fs.readFile(join(project.root, 'training_datasets', 'ds', 'ground_truth.json'), 'utf8'));
+    expect(gt.map((v: { video_id: string }) => v.video_id)).toEqual(['v0', 'v1']);
+    await h.run(ctx, { name: 'ds' }); // no fresh stamp: reads the database again
+    const gt2 = JSON.parse(await fs.readFile(join(project.root, 'training_datasets', 'ds', 'ground_truth.json'), 'utf8'));
+    expect(gt2.map((v: { video_id: string }) => v.video_id)).toEqual(['v1']);
   });
 
   it('push: the stamp changes when the remote gains or loses the dataset', async () => {
     const h = pushModule.handlers!.find((x) => x.name === 'push')!;
     const before = await h.stamp!(ctx, { name: 'ds' });
+    expect(before).toMatch(/^[0-9a-f]{64}$/);
     await h.run(ctx, { name: 'ds' });
     const after = await h.stamp!(ctx, { name: 'ds' });
     expect(after).not.toBe(before);
