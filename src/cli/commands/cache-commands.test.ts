@@ -100,11 +100,15 @@ describe('rallycut checkout', () => {
     rmSync(join(root, 'a.txt'));
     rmSync(join(root, 'b.txt'));
     rmSync(cache.objectPath(outs['b.txt']!.sha256));
-    const r = await run(checkoutCommand(), ['--json']);
+    const r = await run(checkoutCommand());
     expect(r.code).toBe(1);
+    expect(r.out).toContain('restored  a.txt  (s)');
     expect(r.err).toMatch(/b\.txt \(s\): not in the cache/);
     expect(read('a.txt')).toBe('a');
-    expect(JSON.parse(r.out).items.map((i: { path: string; state: string }) => `${i.path}:${i.state}`)).toEqual(['a.txt:restored', 'b.txt:missing']);
+    rmSync(join(root, 'a.txt'));
+    put('b.txt', 'b');
+    const ok = await run(checkoutCommand(), ['--json']);
+    expect(JSON.parse(ok.out).items.map((i: { path: string; state: string }) => `${i.path}:${i.state}`)).toEqual(['a.txt:restored', 'b.txt:unchanged']);
   });
 
   it('keeps a modified out whose content is not cached unless --force', async () => {
@@ -178,8 +182,10 @@ describe('rallycut doctor', () => {
     expect(r.out).toContain(`corrupt ${outs['model.bin']!.sha256}: content hashes to`);
     expect(r.out).toContain('(used by train: model.bin)');
     const fixed = await run(doctorCommand(), ['--remove-corrupt', '--json']);
-    expect(JSON.parse(fixed.out).problems).toHaveLength(1);
+    expect([fixed.code, fixed.out]).toEqual([1, '']); // the CLI prints {ok: false, errors} for --json
+    expect(fixed.err).toContain(`${outs['model.bin']!.sha256}: content hashes to`);
     expect(existsSync(obj)).toBe(false);
-    expect((await run(doctorCommand())).code).toBe(0);
+    const after = await run(doctorCommand(), ['--json']);
+    expect(JSON.parse(after.out)).toMatchObject({ ok: true, checked: 2, problems: [] }) // the corrupt one is gone;
   });
 });

@@ -100,8 +100,10 @@ export function checkoutCommand(): CommandSpec {
       }
       const problems = items.filter((i) => i.state === 'missing' || i.state === 'modified');
       const uncached = items.filter((i) => i.state === 'uncached');
+      // On failure the CLI prints {ok: false, errors} for --json itself (one JSON document per run); the
+      // errors' notes then name every out not restored.
       if (optBool(args, 'json')) {
-        io.out(JSON.stringify({ ok: problems.length === 0, items }, null, 2) + '\n');
+        if (!problems.length) io.out(JSON.stringify({ ok: true, items }, null, 2) + '\n');
       } else {
         for (const i of items) if (i.state === 'restored') io.out(`restored  ${i.path}  (${i.stage})\n`);
         const restored = items.filter((i) => i.state === 'restored').length;

@@ -82,8 +82,10 @@ export function doctorCommand(): CommandSpec {
       const result = await checkCache(cacheDirFor(root, io.env), usedBy);
       const remove = optBool(args, 'remove-corrupt');
       if (remove) for (const p of result.problems) await fs.rm(p.path, { force: true });
-      if (optBool(args, 'json')) {
-        io.out(JSON.stringify({ ok: result.problems.length === 0, removed: remove, ...result }, null, 2) + '\n');
+      const json = optBool(args, 'json');
+      // On failure the CLI prints {ok: false, errors} for --json itself; the notes then name every corrupt object.
+      if (json) {
+        if (!result.problems.length) io.out(JSON.stringify({ ok: true, ...result }, null, 2) + '\n');
       } else {
         for (const p of result.problems) {
           io.out(`corrupt ${p.sha256}${p.isDir ? '.dir' : ''}: ${p.problem}${p.usedBy.length ? ` (used by ${p.usedBy.join(', ')})` : ''}\n`);
@@ -93,7 +95,9 @@ export function doctorCommand(): CommandSpec {
       if (result.problems.length) {
         throw failure(`${result.problems.length} corrupt object(s) in the cache`, {
           notes: [
-            ...result.problems.slice(0, 20).map((p) => `${p.sha256}${p.isDir ? '.dir' : ''}: ${p.problem}`),
+            ...result.problems
+              .slice(0, json ? undefined : 20)
+              .map((p) => `${p.sha256}${p.isDir ? '.dir' : ''}: ${p.problem}${p.usedBy.length ? ` (used by ${p.usedBy.join(', ')})` : ''}`),
             remove ? 'they were removed; `rallycut repro` rebuilds what the lock needs' : 'run `rallycut doctor --remove-corrupt`, then `rallycut repro`',
           ],
         });
