@@ -160,7 +160,17 @@ async function runSelected(session: Session, opts: ReproOptions): Promise<ReproR
         }
         case 'run-cache': {
           const rec = m.runRecord!;
-          await checkoutOuts(session.root, rec.outs, session.objects);
+          try {
+            await checkoutOuts(session.root, rec.outs, session.objects);
+          } catch (err) {
+            // A damaged or half-collected cache is no reason to fail: run the stage instead.
+            session.io.err(`[${name}] run-cache restore failed (${toDiagnostics(err)[0]?.message ?? 'unknown error'}), running instead\n`);
+            const entry = await execute(session, m, executors);
+            await writeLock(name, entry);
+            await saveRunRecord(session, m, entry);
+            record('ran', reasons);
+            return true;
+          }
           session.io.err(`[${name}] restored from run-cache, not run${why}\n`);
           for (const line of rec.log) session.io.err(`[${name}] ${line}\n`);
           await writeLock(name, { ...m.state.fingerprint.entry, outs: [...rec.outs] });

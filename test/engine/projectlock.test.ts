@@ -16,7 +16,8 @@ describe('project lock', () => {
       acquired = true;
       return l;
     });
-    await new Promise((r) => setTimeout(r, 80));
+    for (let i = 0; i < 500 && waits.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 50));
     expect(acquired).toBe(false);
     expect(waits).toEqual([process.pid]);
     await first.release();

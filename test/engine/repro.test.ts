@@ -114,6 +114,18 @@ describe('repro', () => {
     expect(noCache.ran).toEqual(['d']);
   });
 
+  it('a run-cache hit whose objects were dropped from the cache runs the stage instead', async () => {
+    await repro();
+    await rig.write({ 'other.txt': 'changed\n' });
+    await repro();
+    await rig.write({ 'other.txt': 'other\n' });
+    await rig.remove('.cache/objects');
+    const res = await repro();
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.ran).toEqual(['d']);
+    expect(rig.read('d.txt')).toBe('other\n');
+  });
+
   it('targets bring their upstream; -s runs only the target; -f forces; --downstream follows', async () => {
     await repro();
     expect((await repro('b', '-f')).ran).toEqual(['b']);
