@@ -72,13 +72,14 @@ export function remoteSuite(name: string, make: () => Promise<RemoteUnderTest>):
     });
 
     it('lists by key prefix, sorted, with sizes, across more than one page', async () => {
-      const keys = Array.from({ length: 1005 }, (_, i) => `many/k${String(i).padStart(4, '0')}.bin`);
+      // 250 keys: several pages with the small page size the S3 test sets (100), one walk for a folder.
+      const keys = Array.from({ length: 250 }, (_, i) => `many/k${String(i).padStart(4, '0')}.bin`);
       await mapLimit(keys, 16, (k) => r.remote.putBytes(k, k));
       await r.remote.putBytes('manyother/x.bin', 'x');
       const listed = await collect(r.remote.list('many/'));
       expect(listed.map((o) => o.key)).toEqual(keys);
       expect(listed[0]!.size).toBe(keys[0]!.length);
-      expect((await collect(r.remote.list('many/k100'))).map((o) => o.key)).toEqual(keys.slice(1000));
+      expect((await collect(r.remote.list('many/k02'))).map((o) => o.key)).toEqual(keys.slice(200, 250));
       expect(await collect(r.remote.list('nothing-here/'))).toEqual([]);
     });
 

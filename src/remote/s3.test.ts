@@ -6,8 +6,8 @@ import { trainingRemote } from './config.js';
 
 remoteSuite('S3 (s3rver)', async () => {
   const s3 = await freshBucket();
-  // Small parts so the 21 MiB case really goes multipart.
-  const remote = new S3Remote({ bucket: s3.bucket, prefix: 'training', region: 'us-east-1', endpoint: s3.endpoint, credentials: { accessKeyId: s3.env.AWS_ACCESS_KEY_ID!, secretAccessKey: s3.env.AWS_SECRET_ACCESS_KEY! }, partSize: 5 * 1024 * 1024 });
+  // Small parts so the 21 MiB case really goes multipart, and small pages so listings really paginate.
+  const remote = new S3Remote({ bucket: s3.bucket, prefix: 'training', region: 'us-east-1', endpoint: s3.endpoint, credentials: { accessKeyId: s3.env.AWS_ACCESS_KEY_ID!, secretAccessKey: s3.env.AWS_SECRET_ACCESS_KEY! }, partSize: 5 * 1024 * 1024, pageSize: 100 });
   return { remote, cleanup: async () => undefined };
 });
 

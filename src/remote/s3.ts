@@ -29,6 +29,8 @@ export interface S3RemoteConfig {
   /** Multipart part size in bytes (default 16 MiB) and parts in flight per file (default 4). */
   partSize?: number;
   queueSize?: number;
+  /** Keys per listing page (default: the server's, 1000 on S3). */
+  pageSize?: number;
 }
 
 export function s3ClientConfig(cfg: Pick<S3RemoteConfig, 'region' | 'endpoint' | 'credentials'>): S3ClientConfig {
@@ -82,7 +84,7 @@ export class S3Remote implements Remote {
     do {
       let page;
       try {
-        page = await this.client.send(new ListObjectsV2Command({ Bucket: this.cfg.bucket, Prefix: full, ContinuationToken: token }));
+        page = await this.client.send(new ListObjectsV2Command({ Bucket: this.cfg.bucket, Prefix: full, ContinuationToken: token, ...(this.cfg.pageSize ? { MaxKeys: this.cfg.pageSize } : {}) }));
       } catch (err) {
         throw this.explain(err, `list '${full}'`);
       }
