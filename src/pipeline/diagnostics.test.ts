@@ -116,14 +116,14 @@ describe('loadPipeline: diagnostics with exact positions', () => {
     cmd: python x.py --lr \${train.lr} --bs \${train.batch}
     deps: ["data/\${nope}.csv"]
     outs:
-      - out/\${dataset.nam}: {cache: false}
+      - out/\${dataset.nam}/\${dataset.name}: {cache: false}
 `,
     });
     const errors = await loadErrors(root);
     expect(errors.map(where)).toEqual([
       "pipeline.yaml:3:44 'train.batch' is not defined (in '${train.batch}')",
       "pipeline.yaml:4:18 'nope' is not defined (in '${nope}')",
-      "pipeline.yaml:6:9 'dataset.nam' is not defined (in '${dataset.nam}')",
+      "pipeline.yaml:6:13 'dataset.nam' is not defined (in '${dataset.nam}')",
     ]);
     expect(errors[0]!.end).toEqual({ line: 3, column: 58 });
     expect(errors[2]!.notes?.[0]).toBe("did you mean 'dataset.name'?");

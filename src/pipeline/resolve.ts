@@ -167,7 +167,7 @@ type TextFn = (p: YamlPath, value: string, quote: QuoteMode) => string;
 /** A path written as a mapping key (`- data/x: {cache: false}`): the key's own text holds any `${}`. */
 function interpolateKey(env: ResolveEnv, at: YamlPath, written: string): string {
   const r = interpolateString(written, env.ctx, 'none');
-  for (const p of r.problems) env.report(configAt(env.source.range(at, 'key'), p.message, p.notes ? { notes: p.notes } : {}));
+  for (const p of r.problems) env.report(configAt(env.source.rangeWithin(at, p.expr, p.occurrence, 'key'), p.message, p.notes ? { notes: p.notes } : {}));
   return r.value;
 }
 

@@ -117,8 +117,8 @@ export class YamlSource {
   }
 
   /** The range of `needle` inside the scalar at `path` (its `occurrence`-th match), else the scalar's range. */
-  rangeWithin(path: YamlPath, needle: string, occurrence = 0): SourceRange {
-    const value = this.node(path);
+  rangeWithin(path: YamlPath, needle: string, occurrence = 0, which: 'value' | 'key' = 'value'): SourceRange {
+    const value = which === 'key' ? this.keyNode(path) : this.node(path);
     if (value?.range && isScalar(value)) {
       const [from, to] = value.range;
       const slice = this.text.slice(from, to);
@@ -130,7 +130,7 @@ export class YamlSource {
       }
       if (idx >= 0) return this.spanOf(from + idx, from + idx + needle.length);
     }
-    return this.range(path);
+    return this.range(path, which);
   }
 }
 
