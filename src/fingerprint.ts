@@ -88,13 +88,15 @@ export interface MeasureEnv {
   handler?: RegisteredHandler | undefined;
   handlerParams?: unknown;
   ctx: StageContext;
+  /** Tool versions for this handler, when the caller memoises them (they do not depend on the stage). */
+  versions?: (() => Promise<Record<string, string> | undefined>) | undefined;
 }
 
 /** Measures everything the fingerprint depends on (stat-cached dep hashes, versions, stamp). */
 export async function measureFingerprint(stage: Stage, env: MeasureEnv): Promise<Fingerprint> {
   const [depHashes, versions, stamp] = await Promise.all([
     env.hashPaths(stage.deps),
-    env.handler?.versions ? env.handler.versions(env.ctx) : Promise.resolve(undefined),
+    env.versions ? env.versions() : env.handler?.versions ? env.handler.versions(env.ctx) : Promise.resolve(undefined),
     env.handler?.stamp ? env.handler.stamp(env.ctx, env.handlerParams) : Promise.resolve(undefined),
   ]);
   return buildFingerprint({ stage, depHashes, params: env.params, versions, stamp });

@@ -5,19 +5,41 @@
 // - run(): in-process `main(argv, io)` with the rig's cwd and env. Fast (no node start, no tsx compile per
 //   call), and cmd stages still run as real /bin/sh children, so parallelism is real.
 // - spawn(): a real `node bin/rallycut` process, for what needs separate processes (two concurrent repros,
-//   the project lock's pid). It runs the sources through tsx (RALLYCUT_FROM_SOURCE=1), so it never picks
-//   up a stale dist/ while iterating; the price is ~1 s of start-up per call, so tests use it sparingly.
+//   the project lock's pid). It runs the built dist/ when every source file has an up-to-date .js there
+//   (`npm test` builds first), else the sources through tsx (RALLYCUT_FROM_SOURCE=1), so a stale dist/
+//   is never tested by mistake. tsx costs seconds of start-up per call: tests spawn sparingly.
 //
 // Counting invocations: every rig stage command starts with `echo NAME >> "$RIG_LOG"` (see stageCmd), so
 // invocations() tells exactly which stages really ran, in order, across processes.
 import { spawn as spawnChild } from 'node:child_process';
-import { existsSync, mkdtempSync, promises as fs, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, mkdtempSync, promises as fs, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { main } from '../src/cli/main.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+let distFresh: boolean | undefined;
+
+/** True when dist/ holds a .js at least as new as every non-test .ts under src/ and stages/. */
+export function distIsFresh(): boolean {
+  if (distFresh !== undefined) return distFresh;
+  const stale = (dir: string): boolean => {
+    for (const d of readdirSync(join(REPO, dir), { withFileTypes: true })) {
+      const rel = `${dir}/${d.name}`;
+      if (d.isDirectory()) {
+        if (stale(rel)) return true;
+      } else if (d.name.endsWith('.ts') && !d.name.endsWith('.test.ts') && !d.name.endsWith('.d.ts')) {
+        const built = join(REPO, 'dist', rel.replace(/\.ts$/, '.js'));
+        if (!existsSync(built) || statSync(built).mtimeMs < statSync(join(REPO, rel)).mtimeMs) return true;
+      }
+    }
+    return false;
+  };
+  distFresh = !stale('src') && !stale('stages');
+  return distFresh;
+}
 
 export interface RunResult {
   code: number;
@@ -93,12 +115,12 @@ export class Rig {
     return { code, stdout, stderr };
   }
 
-  /** The CLI as its own `node bin/rallycut` process (sources via tsx). */
+  /** The CLI as its own `node bin/rallycut` process (dist/ when fresh, else the sources via tsx). */
   spawn(args: readonly string[], extraEnv: Record<string, string> = {}): Promise<RunResult> {
     return new Promise((resolvePromise, reject) => {
       const child = spawnChild(process.execPath, [join(REPO, 'bin', 'rallycut'), ...args], {
         cwd: this.dir,
-        env: this.env({ RALLYCUT_FROM_SOURCE: '1', ...extraEnv }),
+        env: this.env({ ...(distIsFresh() ? {} : { RALLYCUT_FROM_SOURCE: '1' }), ...extraEnv }),
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stdout = '';

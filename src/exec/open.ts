@@ -30,6 +30,7 @@ export async function openSession(root: string, registry: HandlerRegistry, jobs:
     lock,
     jobs,
     io,
+    versionCache: new Map(),
   };
 }
 

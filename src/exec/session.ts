@@ -40,6 +40,8 @@ export interface Session {
   lock: LockFile;
   readonly jobs: number;
   readonly io: SessionIO;
+  /** Tool versions per handler name, asked once per session (a foreach of 50 items spawns `ffmpeg -version` once). */
+  readonly versionCache: Map<string, Promise<Record<string, string> | undefined>>;
 }
 
 export interface MeasuredStage {
@@ -97,6 +99,7 @@ export async function measureStage(session: Session, stage: Stage, opts: { runCa
     handler,
     handlerParams,
     ctx,
+    versions: handler?.versions ? () => memoVersions(session, handler, ctx) : undefined,
   });
   const locked = session.lock.stages[stage.name];
   const outs = await measureOuts(session, stage, locked);
@@ -104,6 +107,15 @@ export async function measureStage(session: Session, stage: Stage, opts: { runCa
   const state: StageState = { stage, fingerprint, locked, outs, runCacheHit: false };
   const measured: MeasuredStage = { state, ctx, handler, captured, key, locked };
   return opts.runCache ? withRunCache(session, measured) : measured;
+}
+
+function memoVersions(session: Session, handler: RegisteredHandler, ctx: StageContext): Promise<Record<string, string> | undefined> {
+  let p = session.versionCache.get(handler.name);
+  if (!p) {
+    p = handler.versions!(ctx);
+    session.versionCache.set(handler.name, p);
+  }
+  return p;
 }
 
 /** Looks in the run-cache, but only for a stage that would otherwise run (keeps the no-op path cheap). */
