@@ -11,6 +11,7 @@ import {
   optBool,
   optNumber,
   optString,
+  optStrings,
   resolveSettings,
   runRemoteJob,
   selectBackend,
@@ -82,6 +83,13 @@ function executorOptions(args: ParsedArgs): Record<string, unknown> {
   }
   const retries = optNumber(args, 'retries');
   if (retries !== undefined) o.retries = retries;
+  const env: Record<string, string> = {};
+  for (const kv of optStrings(args, 'env') ?? []) {
+    const eq = kv.indexOf('=');
+    if (eq < 1) throw configError(`--env wants NAME=VALUE, got '${kv}'`, { subject: '--env' });
+    env[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  if (Object.keys(env).length) o.env = env;
   return o;
 }
 
@@ -126,6 +134,7 @@ export const trainModalCommand: CommandSpec = {
     { name: 'timeout', type: 'string', description: 'Sandbox time limit: seconds or 30m, 4h (default 4h)' },
     { name: 'memory', type: 'string', description: 'Memory: MiB or 16Gi (default 16384)' },
     { name: 'volume', type: 'string', description: 'Modal Volume name (default rallycut-training)' },
+    { name: 'env', type: 'strings', description: 'Environment variable for the job, NAME=VALUE (repeatable)', placeholder: 'NAME=VALUE' },
     { name: 'retries', type: 'number', description: 'Retries after a failed or preempted attempt (default 2)' },
     { name: 'json', type: 'boolean', description: 'Print a summary as JSON' },
   ],

@@ -13,6 +13,12 @@ import { lineSplitter } from './lines.js';
 
 export const LOCAL_BACKEND_LABEL = 'local stand-in for Modal';
 
+function hostBasics(): Record<string, string> {
+  const keep: Record<string, string> = {};
+  for (const k of ['PATH', 'HOME', 'LANG', 'TMPDIR']) if (process.env[k]) keep[k] = process.env[k]!;
+  return keep;
+}
+
 async function walk(dir: string, base: string, out: VolumeFile[]): Promise<void> {
   let entries;
   try {
@@ -89,7 +95,8 @@ export class LocalStandInBackend implements GpuBackend {
     return new Promise((resolve, reject) => {
       const child = spawn('/bin/sh', ['-c', job.script], {
         cwd: this.volumeRoot,
-        env: { ...process.env, ...job.env, RALLYCUT_VOLUME: this.volumeRoot },
+        // Like a container, the job sees only its own variables (plus what a shell needs to find python3).
+        env: { ...hostBasics(), ...job.env, RALLYCUT_VOLUME: this.volumeRoot },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       const out = lineSplitter(onLine);
