@@ -104,6 +104,15 @@ describe('folder hashing', () => {
     expect(parseManifest(manifestText([...entries].reverse()))).toEqual(entries);
   });
 
+  it('keeps the manifest format stable (locked folder hashes depend on these exact bytes)', () => {
+    const text = manifestText([
+      { path: 'b "q".txt', sha256: 'b'.repeat(64), size: 2 },
+      { path: 'a/x', sha256: 'a'.repeat(64), size: 10 },
+    ]);
+    expect(text).toBe(`[\n{"path":"a/x","sha256":"${'a'.repeat(64)}","size":10},\n{"path":"b \\"q\\".txt","sha256":"${'b'.repeat(64)}","size":2}\n]\n`);
+    expect(manifestText([])).toBe('[]\n');
+  });
+
   it('changes when a file is renamed, edited or added, and comes back when reverted', async () => {
     const base = await hashOnce('d');
     renameSync(join(root, 'd/a.txt'), join(root, 'd/a2.txt'));

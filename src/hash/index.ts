@@ -8,7 +8,7 @@ import { toPosix } from '../fsutil.js';
 import { createProgress, type Progress } from '../report/progress.js';
 import { Digester, type DigestResult } from './file-hash.js';
 import { manifestText, rememberManifest, sha256Text, walkFiles, type ManifestEntry } from './manifest.js';
-import { nowNs, StatCache } from './stat-cache.js';
+import { fileStat, nowNs, StatCache, type FileStat } from './stat-cache.js';
 
 export { hashCounters, digestFiles, digestFileSync, Digester } from './file-hash.js';
 export type { DigestResult, FileDigest, HashJob } from './file-hash.js';
@@ -28,8 +28,8 @@ const PROGRESS_AFTER_MS = 1000;
 
 interface FileTask {
   abs: string;
-  stat: BigIntStats;
-  sha256?: string; // known from the stat cache
+  stat: FileStat;
+  sha256: string | undefined; // known from the stat cache, or once read
 }
 
 interface PathPlan {
@@ -99,9 +99,9 @@ export class Hasher {
         result.set(plan.rel, null);
       } else if (plan.kind === 'file') {
         const t = plan.files[0]!.task;
-        result.set(plan.rel, { path: plan.rel, sha256: t.sha256!, size: Number(t.stat.size), isDir: false });
+        result.set(plan.rel, { path: plan.rel, sha256: t.sha256!, size: t.stat.size, isDir: false });
       } else {
-        const entries: ManifestEntry[] = plan.files.map((f) => ({ path: f.rel, sha256: f.task.sha256!, size: Number(f.task.stat.size) }));
+        const entries: ManifestEntry[] = plan.files.map((f) => ({ path: f.rel, sha256: f.task.sha256!, size: f.task.stat.size }));
         const sha256 = sha256Text(manifestText(entries));
         rememberManifest(sha256, entries);
         const size = entries.reduce((s, e) => s + e.size, 0);
@@ -120,13 +120,13 @@ export class Hasher {
     return isAbsolute(rel) ? rel : resolve(this.root, rel);
   }
 
-  private task(abs: string, stat: BigIntStats, digester: Digester, tasks: FileTask[]): FileTask {
+  private task(abs: string, stat: FileStat, digester: Digester, tasks: FileTask[]): FileTask {
     // A file reached twice in one call (a folder and a file inside it) is read once.
     const seen = this.planned.get(abs);
     if (seen) return seen;
     const sha256 = this.stats.lookup(abs, stat);
-    const task: FileTask = { abs, stat, ...(sha256 ? { sha256 } : {}) };
-    if (!sha256) tasks[digester.add({ path: abs, size: Number(stat.size) })] = task;
+    const task: FileTask = { abs, stat, sha256 };
+    if (!sha256) tasks[digester.add({ path: abs, size: stat.size })] = task;
     this.planned.set(abs, task);
     return task;
   }
@@ -140,7 +140,7 @@ export class Hasher {
       return { rel, kind: 'dir', files };
     }
     if (!st.isFile()) throw failure(`'${toPosix(rel)}' is neither a file nor a folder`, { file: toPosix(rel) });
-    return { rel, kind: 'file', files: [{ rel: '', task: this.task(abs, st, digester, tasks) }] };
+    return { rel, kind: 'file', files: [{ rel: '', task: this.task(abs, fileStat(st), digester, tasks) }] };
   }
 
   /** Takes the digests in: hashes onto their tasks, the stat cache updated; unreadable files are an error. */
@@ -154,7 +154,7 @@ export class Hasher {
       }
       task.sha256 = d.sha256;
       // A size mismatch means the file changed while it was read: use the hash, but do not remember it.
-      if (BigInt(d.size) === task.stat.size) this.stats.record(task.abs, task.stat, d.sha256, startNs);
+      if (d.size === task.stat.size) this.stats.record(task.abs, task.stat, d.sha256, startNs);
       else this.stats.forget(task.abs);
     });
     if (errors.length) {

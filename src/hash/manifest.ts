@@ -2,9 +2,10 @@
 // sha256, size), sorted by path. The same text is stored as the folder's `.dir` object in the cache, so a
 // folder can be restored from its hash alone. Empty sub-folders are not recorded (as in DVC).
 import { createHash } from 'node:crypto';
-import { readdirSync, statSync, realpathSync, type BigIntStats } from 'node:fs';
+import { readdirSync, statSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { TMP_PREFIX } from '../fsutil.js';
+import { fileStat, type FileStat } from './stat-cache.js';
 
 export interface ManifestEntry {
   path: string; // posix, relative to the folder
@@ -18,10 +19,17 @@ export function compareCodeUnits(a: string, b: string): number {
 
 /** The canonical text: a JSON array, one entry per line, fixed key order, sorted by path. */
 export function manifestText(entries: readonly ManifestEntry[]): string {
-  const sorted = [...entries].sort((a, b) => compareCodeUnits(a.path, b.path));
-  // Same bytes as JSON.stringify({ path, sha256, size }), built directly: this runs on every no-op.
-  const lines = sorted.map((e) => `{"path":${JSON.stringify(e.path)},"sha256":"${e.sha256}","size":${e.size}}`);
-  return lines.length ? `[\n${lines.join(',\n')}\n]\n` : '[]\n';
+  let sorted = true;
+  for (let i = 1; i < entries.length && sorted; i++) sorted = compareCodeUnits(entries[i - 1]!.path, entries[i]!.path) <= 0;
+  const list = sorted ? entries : [...entries].sort((a, b) => compareCodeUnits(a.path, b.path));
+  if (list.length === 0) return '[]\n';
+  // Same bytes as JSON.stringify({ path, sha256, size }) per entry, built directly: this runs on every no-op.
+  let text = '[\n';
+  for (let i = 0; i < list.length; i++) {
+    const e = list[i]!;
+    text += `${i ? ',\n' : ''}{"path":${JSON.stringify(e.path)},"sha256":"${e.sha256}","size":${e.size}}`;
+  }
+  return text + '\n]\n';
 }
 
 export function sha256Text(text: string): string {
@@ -49,7 +57,7 @@ export function parseManifest(text: string): ManifestEntry[] {
 export interface WalkedFile {
   rel: string; // posix, relative to the folder
   abs: string;
-  stat: BigIntStats;
+  stat: FileStat;
 }
 
 /**
@@ -74,7 +82,7 @@ export function walkFiles(dir: string): WalkedFile[] {
       const st = statSync(childAbs, { bigint: true, throwIfNoEntry: false });
       if (!st) continue; // a dangling symlink or a file deleted while walking
       if (st.isDirectory()) visit(childAbs, childRel);
-      else if (st.isFile()) out.push({ rel: childRel, abs: childAbs, stat: st });
+      else if (st.isFile()) out.push({ rel: childRel, abs: childAbs, stat: fileStat(st) });
     }
   };
   visit(dir, '');

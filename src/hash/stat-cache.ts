@@ -2,7 +2,7 @@
 // unchanged file is never read again. A compact line format (one entry per line, the path last) loads
 // 10,000 entries in a few ms. Saving merges with what is on disk, so two processes sharing a cache only
 // cost each other re-reads, never wrong hashes.
-import { readFileSync } from 'node:fs';
+import { readFileSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fsutil.js';
 
@@ -10,10 +10,16 @@ const HEADER = 'rallycut-stat-cache 1\n';
 /** Entries beyond this many are dropped on save, the ones not used by this process first. */
 const MAX_ENTRIES = 500_000;
 
-export interface StatKey {
-  ino: bigint;
+/** What the cache keys a file on, taken from a bigint stat at once: the Stats object itself is heavy garbage. */
+export interface FileStat {
+  size: number;
   mtimeNs: bigint;
-  size: bigint;
+  /** "size mtimeNs ino " as stored in a stat-cache line after the sha256 */
+  key: string;
+}
+
+export function fileStat(st: BigIntStats): FileStat {
+  return { size: Number(st.size), mtimeNs: st.mtimeNs, key: `${st.size} ${st.mtimeNs} ${st.ino} ` };
 }
 
 /**
@@ -50,8 +56,6 @@ function indexLines(text: string, into: Map<string, number>): void {
   }
 }
 
-const statFields = (st: StatKey): string => `${st.size} ${st.mtimeNs} ${st.ino} `;
-
 export class StatCache {
   /** The text loaded from disk and its index; entries learned in this process live in `fresh`. */
   private text = '';
@@ -80,22 +84,22 @@ export class StatCache {
   }
 
   /** The remembered sha256 when path's stat still matches, else undefined. */
-  lookup(path: string, st: StatKey): string | undefined {
+  lookup(path: string, st: FileStat): string | undefined {
     const line = this.fresh.get(path);
-    if (line !== undefined) return line.startsWith(statFields(st), 65) ? line.slice(0, 64) : undefined;
+    if (line !== undefined) return line.startsWith(st.key, 65) ? line.slice(0, 64) : undefined;
     if (this.dropped.has(path)) return undefined;
     const off = this.index.get(path);
-    if (off === undefined || !this.text.startsWith(statFields(st), off + 65)) return undefined;
+    if (off === undefined || !this.text.startsWith(st.key, off + 65)) return undefined;
     return this.text.slice(off, off + 64);
   }
 
   /** Remembers a hash computed from a read that started at readStartNs (see isRacy). */
-  record(path: string, st: StatKey, sha256: string, readStartNs: bigint): void {
+  record(path: string, st: FileStat, sha256: string, readStartNs: bigint): void {
     if (path.includes('\n') || isRacy(st.mtimeNs, readStartNs)) {
       this.forget(path);
       return;
     }
-    this.fresh.set(path, `${sha256} ${statFields(st)}${path}`);
+    this.fresh.set(path, `${sha256} ${st.key}${path}`);
     this.dirty = true;
   }
 
