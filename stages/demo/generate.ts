@@ -56,13 +56,23 @@ function encodeArgs(v: PlannedVideo, version: number, commandsPath: string, out:
   ];
 }
 
-/** Tags the stored-portrait video with a 90° display matrix (a stream copy; encoders drop the tag). */
-async function addRotation(ffmpeg: string, version: number, src: string, out: string, container: string, signal?: AbortSignal): Promise<void> {
-  const args =
+/**
+ * Tags the stored-portrait video with a quarter-turn display matrix by a stream copy (encoders drop the tag).
+ * ffmpeg < 6.1 takes the old `rotate` tag; later versions take -display_rotation, whose sign convention is
+ * checked rather than assumed: the result must probe as rotation 90, the value autorotation undoes.
+ */
+async function addRotation(ffmpeg: string, version: number, src: string, out: string, container: string, subject: string, signal?: AbortSignal): Promise<void> {
+  const tail = ['-c', 'copy', '-map_metadata', '-1', '-fflags', '+bitexact', '-f', container, out];
+  const base = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y'];
+  const attempts =
     version >= 6.01
-      ? ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-display_rotation', '-90', '-i', src]
-      : ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', src, '-metadata:s:v:0', 'rotate=90'];
-  await runTool(ffmpeg, [...args, '-c', 'copy', '-map_metadata', '-1', '-fflags', '+bitexact', '-f', container, out], signal ? { signal } : {});
+      ? [[...base, '-display_rotation', '-90', '-i', src, ...tail], [...base, '-display_rotation', '90', '-i', src, ...tail]]
+      : [[...base, '-i', src, '-metadata:s:v:0', 'rotate=90', ...tail]];
+  for (const args of attempts) {
+    await runTool(ffmpeg, args, { subject, ...(signal ? { signal } : {}) });
+    if ((await probeVideo(out, { subject })).rotation === 90) return;
+  }
+  throw failure(`${subject}: could not give the video a 90° rotation flag with this ffmpeg`, { subject });
 }
 
 async function encodeOne(v: PlannedVideo, dir: string, version: number, signal?: AbortSignal): Promise<DemoVideo> {
@@ -78,11 +88,9 @@ async function encodeOne(v: PlannedVideo, dir: string, version: number, signal?:
     await fs.writeFile(cmds, v.scene.commands);
     await runTool(ffmpeg, encodeArgs(v, version, cmds, tmp), { subject: v.filename, ...(signal ? { signal } : {}) });
     if (v.profile.rotate) {
-      await addRotation(ffmpeg, version, tmp, tmp2, container, signal);
+      await addRotation(ffmpeg, version, tmp, tmp2, container, v.filename, signal);
       await fs.rename(tmp2, tmp);
     }
-    const probe = await probeVideo(tmp, { subject: v.filename });
-    if (v.profile.rotate && probe.rotation === 0) throw failure(`${v.filename}: this ffmpeg did not keep the rotation flag`, { subject: v.filename });
     await fs.rename(tmp, target);
   } finally {
     await fs.rm(tmp, { force: true });
