@@ -11,8 +11,9 @@ import { bench as noopBench } from './noop.js';
 import { bench as temporalBench } from './temporal.js';
 import { bench as datasetBench } from './dataset.js';
 import { bench as inferenceBench } from './inference.js';
+import { bench as prepareBench } from './prepare.js';
 
-const benches: Bench[] = [hashBench, segmentsBench, noopBench, temporalBench, datasetBench, inferenceBench];
+const benches: Bench[] = [hashBench, segmentsBench, noopBench, temporalBench, datasetBench, inferenceBench, prepareBench];
 
 const only = process.argv.slice(2);
 for (const b of benches) {
