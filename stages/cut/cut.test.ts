@@ -22,7 +22,7 @@ beforeAll(async () => {
   demo = await generateDemo({
     dir,
     config: {
-      seed: 4242,
+      seed: 9091,
       videos: 2,
       minSeconds: 110,
       maxSeconds: 130,
@@ -85,9 +85,9 @@ describe('cut', () => {
     expect(t.stdout).toMatch(/cut video: .*cut\.mp4 \(\d+ segments, [\d.]+ s, (stream copy|re-encoded)\)/);
   });
 
-  it('refuses --temporal clearly while the temporal model has no inference API', async () => {
+  it('--temporal names a missing checkpoint clearly', async () => {
     const t = io(dir);
-    expect(await main(['cut', join(dir, demo.videos[0]!.path), '--temporal', 'weights/temporal', '--dry-run'], t)).toBe(2);
-    expect(t.stderr).toMatch(/--temporal is not available yet/);
+    expect(await main(['cut', join(dir, demo.videos[0]!.path), '--temporal', 'no-such-model', '--dry-run'], t)).toBe(1);
+    expect(t.stderr).toMatch(/cannot read temporal checkpoint .*no-such-model/);
   });
 });

@@ -8,6 +8,7 @@ import { loadClassifier } from '../lib/model/session.js';
 import { extractFeatures } from '../extract-features/extract.js';
 import { inputsFromFiles } from '../extract-features/inputs.js';
 import type { Progress } from '../../src/handler.js';
+import { predictSegmentsMs, type TemporalModel } from '../temporal/api.js';
 
 export interface DetectedRally extends RallySpan {
   start_frame: number;
@@ -35,6 +36,8 @@ export interface DetectOptions {
   baseStride: number;
   batch: number;
   heuristics?: HeuristicsParams;
+  /** A trained temporal model (weights/temporal): replaces the heuristics when given. */
+  temporal?: TemporalModel;
   signal?: AbortSignal;
   progress?(label: string, total: number, unit: string): Progress;
 }
@@ -67,16 +70,28 @@ export async function detectRallies(file: string, opts: DetectOptions): Promise<
   }
   const outcome = result.outcomes[0]!;
   if (outcome.status === 'failed') throw outcome.error;
-  const { windows } = await loadVideoFeatures(opts.cacheDir, outcome.entry);
+  const stored = await loadVideoFeatures(opts.cacheDir, outcome.entry);
+  const { windows } = stored;
   const preset = isHeuristicsModel(location.variant) ? location.variant : 'indoor';
-  const params = opts.heuristics ?? presetFor(preset);
-  const found = detectSegments(windows, params);
-  const rallies = found.segments.map((s) => ({
+  let frames: { start_frame: number; end_frame: number }[];
+  let suggested = 0;
+  if (opts.temporal) {
+    const last = Math.max(0, windows.total_frames - 1);
+    frames = predictSegmentsMs(opts.temporal, stored, input.filename).map((r) => ({
+      start_frame: Math.min(last, Math.round((r.start_ms * windows.fps) / 1000)),
+      end_frame: Math.min(last, Math.round((r.end_ms * windows.fps) / 1000)),
+    }));
+  } else {
+    const found = detectSegments(windows, opts.heuristics ?? presetFor(preset));
+    frames = found.segments;
+    suggested = found.suggested.length;
+  }
+  const rallies = frames.map((s) => ({
     start_ms: framesToMs(s.start_frame, windows.fps),
     end_ms: framesToMs(s.end_frame, windows.fps),
     start_frame: s.start_frame,
     end_frame: s.end_frame,
     confidence: rallyConfidence(windows, s.start_frame, s.end_frame),
   }));
-  return { file: input.path, fps: windows.fps, totalFrames: windows.total_frames, windows, rallies, suggested: found.suggested.length, preset, fromCache: outcome.status === 'cached' };
+  return { file: input.path, fps: windows.fps, totalFrames: windows.total_frames, windows, rallies, suggested, preset, fromCache: outcome.status === 'cached' };
 }

@@ -22,6 +22,7 @@ import { locateModel } from '../lib/model/registry.js';
 import { projectModelSettings } from '../lib/model/params.js';
 import { detectRallies, type Detection } from './detect.js';
 import { renderCut } from './render.js';
+import { loadTemporalModel } from '../temporal/api.js';
 
 export function toGroundTruth(d: Detection, filename: string): GroundTruth {
   return [{ video_id: basename(filename, extname(filename)), filename, rallies: d.rallies.map((r) => ({ start_ms: r.start_ms, end_ms: r.end_ms })) }];
@@ -41,17 +42,13 @@ const command: CommandSpec = {
     { name: 'dry-run', type: 'boolean', description: 'Detect and print; write no video' },
     { name: 'mode', type: 'string', description: 'Cut mode: auto, copy (snap to keyframes) or reencode', default: 'auto', placeholder: 'MODE' },
     { name: 'set', type: 'strings', description: 'Override a heuristics parameter, e.g. --set min_gap_seconds=4', placeholder: 'KEY=VALUE' },
-    { name: 'temporal', type: 'string', description: 'Use a trained temporal model instead of the heuristics', placeholder: 'MODEL' },
+    { name: 'temporal', type: 'string', description: 'Use a trained temporal model (e.g. weights/temporal) instead of the heuristics', placeholder: 'DIR' },
     { name: 'batch', type: 'number', description: 'Windows per inference batch' },
   ],
   async run(args, io) {
     const video = resolve(io.cwd, args.positionals[0]!);
-    if (optString(args, 'temporal')) {
-      throw configError('--temporal is not available yet: the temporal model stage has no inference API in this build', {
-        subject: '--temporal',
-        notes: ['run without --temporal to use the heuristics'],
-      });
-    }
+    const temporalDir = optString(args, 'temporal');
+    const temporal = temporalDir ? await loadTemporalModel(resolve(io.cwd, temporalDir)) : undefined;
     const mode = optString(args, 'mode') ?? 'auto';
     if (mode !== 'auto' && mode !== 'copy' && mode !== 'reencode') throw configError(`--mode must be auto, copy or reencode, got '${mode}'`, { subject: '--mode' });
     const root = findProjectRoot(io.cwd) ?? io.cwd;
@@ -67,11 +64,12 @@ const command: CommandSpec = {
       baseStride: s.stride,
       batch: optNumber(args, 'batch') ?? s.batch,
       heuristics,
+      ...(temporal ? { temporal } : {}),
       signal: io.signal,
       progress: (l, t, u) => createProgress(l, t, u),
     });
     const rows = detection.rallies.map((r, i) => [i + 1, formatClock(r.start_ms), formatClock(r.end_ms), Number(((r.end_ms - r.start_ms) / 1000).toFixed(2)), Number(r.confidence.toFixed(3))]);
-    io.out(`${detection.rallies.length} rallies in ${basename(video)} (model ${variant}, heuristics ${isHeuristicsModel(variant) ? variant : 'indoor'}${detection.fromCache ? ', windows from cache' : ''})\n`);
+    io.out(`${detection.rallies.length} rallies in ${basename(video)} (model ${variant}, ${temporal ? `temporal ${temporalDir}` : `heuristics ${isHeuristicsModel(variant) ? variant : 'indoor'}`}${detection.fromCache ? ', windows from cache' : ''})\n`);
     if (rows.length) io.out(formatTable(['#', 'start', 'end', 'duration_s', 'confidence'], rows));
     const jsonOut = optString(args, 'json');
     if (jsonOut) {

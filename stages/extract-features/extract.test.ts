@@ -14,6 +14,7 @@ import { inputsFromFiles } from './inputs.js';
 import { makeFrameNumberVideo, makeSolidVideo } from './testvideo.js';
 import { runVideo } from './pipeline.js';
 import { GraphBuilder } from '../lib/model/onnx-graph.js';
+import { BASELINE_FEATURE_DIM } from '../lib/model/baseline.js';
 import { videoMaeSpec } from '../lib/model/registry.js';
 import { stableJson } from '../../src/handler.js';
 
@@ -116,7 +117,7 @@ describe('extract-features', () => {
     const report = JSON.parse(ok.stdout) as { computed_windows: number; index: FeatureIndex };
     expect(report.computed_windows).toBe(0); // served from the cache filled by the failed run
     const index = JSON.parse(await fs.readFile(join(dir, 'idx.json'), 'utf8')) as FeatureIndex;
-    expect(index).toMatchObject({ version: 1, base_stride: 48, model: { variant: 'indoor', feature_dim: 14 } });
+    expect(index).toMatchObject({ version: 1, base_stride: 48, model: { variant: 'indoor', feature_dim: BASELINE_FEATURE_DIM } });
     expect(index.videos[0]).toMatchObject({ filename: 'clip.mkv', fps: 30, stride: 48, num_windows: 4, total_frames: 200 });
   });
 });

@@ -59,3 +59,17 @@ export function predictSoftmax(fit: BaselineFit, x: readonly (readonly number[])
     return logits.indexOf(Math.max(...logits));
   });
 }
+
+/** n×3 softmax probabilities of a fitted model, flat (the layout of the feature store). */
+export function probsSoftmax(fit: BaselineFit, x: readonly (readonly number[])[]): Float32Array {
+  const out = new Float32Array(x.length * 3);
+  x.forEach((r, i) => {
+    const z = r.map((v, j) => (v - fit.mean[j]!) / fit.std[j]!);
+    const logits = fit.bias.map((bk, k) => bk + z.reduce((s, v, j) => s + v * fit.weights[j]![k]!, 0));
+    const m = Math.max(...logits);
+    const e = logits.map((l) => Math.exp(l - m));
+    const s = e.reduce((a, v) => a + v, 0);
+    e.forEach((v, k) => (out[i * 3 + k] = v / s));
+  });
+  return out;
+}

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stableJson } from '../../../src/handler.js';
-import { buildBaselineOnnx } from './baseline.js';
+import { BASELINE_FEATURE_DIM, buildBaselineOnnx } from './baseline.js';
 import { writeBaseline } from './build.js';
 import { GraphBuilder } from './onnx-graph.js';
 import { IMAGENET_MEAN, IMAGENET_STD, locateModel, videoMaeSpec } from './registry.js';
@@ -59,12 +59,12 @@ describe('baseline model', () => {
     const c = await loadClassifier(locateModel(dir, './bl'));
     try {
       expect(c.spec.kind).toBe('baseline');
-      expect(c.featureDim).toBe(14);
+      expect(c.featureDim).toBe(BASELINE_FEATURE_DIM);
       const batch = new Float32Array(2 * WINDOW);
       for (let i = 0; i < batch.length; i++) batch[i] = ((i * 7919) % 255) / 128 - 1;
       const out = await c.run(batch, 2);
       expect(out.logits.length).toBe(6);
-      expect(out.features!.length).toBe(28);
+      expect(out.features!.length).toBe(2 * BASELINE_FEATURE_DIM);
       const p = softmaxRows(out.logits);
       expect(p[0]! + p[1]! + p[2]!).toBeCloseTo(1, 5);
     } finally {
