@@ -52,7 +52,9 @@ export async function pushDataset(ctx: DatasetContext, opts: PushOptions): Promi
   const { remote, notice } = trainingRemote(ctx.env, ctx.cacheDir);
   ctx.log(notice);
 
-  const listing = await listSizes(remote, remoteKeys.videosPrefix);
+  // The remote's copies of the JSONs are fetched alongside the listing: a no-op push is one round trip deep.
+  const jsonKeys = [remoteKeys.groundTruth(opts.name), remoteKeys.manifest(opts.name)] as const;
+  const [listing, ...remoteJson] = await Promise.all([listSizes(remote, remoteKeys.videosPrefix), ...jsonKeys.map((k) => remote.getBytes(k))]);
   const videos = ds.manifest.videos;
   // One upload per content hash, however many videos share it.
   const byHash = new Map<string, ManifestVideo>();
@@ -105,13 +107,11 @@ export async function pushDataset(ctx: DatasetContext, opts: PushOptions): Promi
 
   // The dataset's JSONs, unless the remote already has these exact bytes.
   let jsonUploaded = false;
-  for (const [key, text] of [
-    [remoteKeys.groundTruth(opts.name), ds.groundTruthText],
-    [remoteKeys.manifest(opts.name), ds.manifestText],
-  ] as const) {
-    const current = await remote.getBytes(key);
-    if (current && current.toString('utf8') === text) continue;
-    await remote.putBytes(key, text, { contentType: 'application/json' });
+  const texts = [ds.groundTruthText, ds.manifestText];
+  for (const [i, key] of jsonKeys.entries()) {
+    const current = remoteJson[i];
+    if (current && current.toString('utf8') === texts[i]) continue;
+    await remote.putBytes(key, texts[i]!, { contentType: 'application/json' });
     jsonUploaded = true;
   }
   const uploadedBytes = total;
