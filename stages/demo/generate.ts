@@ -49,7 +49,7 @@ function encodeArgs(v: PlannedVideo, version: number, commandsPath: string, out:
   return [
     '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
     '-filter_complex', v.scene.graph(commandsPath), '-map', '[out]',
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '30', '-g', String(v.profile.fps * 2), '-threads', '1',
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '32', '-g', String(v.profile.fps * 2), '-threads', '1',
     '-an', '-map_metadata', '-1', '-fflags', '+bitexact', '-flags:v', '+bitexact',
     ...(v.profile.vfr ? (version >= 5.1 ? ['-fps_mode', 'vfr'] : ['-vsync', 'vfr']) : []),
     '-f', container, out,

@@ -42,10 +42,10 @@ export interface DemoConfig {
 }
 
 /**
- * Sized to generate in under a minute on 2 cores: 80–130 s videos (real matches run longer; the rally
+ * Sized to generate in under a minute on 2 cores: 70–110 s videos (real matches run longer; the rally
  * lengths are real, the gaps are shortened by 0.6 so that each video still holds several rallies).
  */
-export const DEFAULT_CONFIG: DemoConfig = { seed: 7, videos: 6, minSeconds: 80, maxSeconds: 130, timeScale: 1, gapScale: 0.6 };
+export const DEFAULT_CONFIG: DemoConfig = { seed: 7, videos: 6, minSeconds: 70, maxSeconds: 110, timeScale: 1, gapScale: 0.6 };
 
 export interface PlannedVideo {
   index: number;
