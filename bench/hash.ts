@@ -144,7 +144,7 @@ export const bench: Bench = {
 
       // 2. Re-hash of the unchanged tree from the stat cache saved by round 0 (a new Hasher, as a new process would).
       const cacheDir = join(work, 'cache-0');
-      const [, loadMs] = timed(() => StatCache.load(cacheDir));
+      const loadMs = Math.min(...Array.from({ length: 5 }, () => timed(() => StatCache.load(cacheDir))[1]));
       const readsBefore = hashCounters.filesRead;
       const rehash: number[] = [];
       for (let i = 0; i < 3; i++) {
@@ -159,7 +159,7 @@ export const bench: Bench = {
       process.stdout.write(
         `re-hash:     ${rehashMs.toFixed(0)} ms for ${TREE_FILES} unchanged files (stat + cache lookup), ${reads} file(s) read;` +
           ` ${(oursMs / rehashMs).toFixed(0)}× faster than the first hash, ${(baseMs / rehashMs).toFixed(0)}× faster than sha256sum\n` +
-          `             stat-cache load: ${loadMs.toFixed(1)} ms for ${TREE_FILES} entries (target: a few ms) → ${reads === 0 ? 'PASS' : 'FAIL'} (no reads)\n`,
+          `             no file read again → ${reads === 0 ? 'PASS' : 'FAIL'}; stat-cache load ${loadMs.toFixed(1)} ms for ${TREE_FILES} entries, best of 5 (target: a few ms)\n`,
       );
       rmSync(tree, { recursive: true, force: true });
 
