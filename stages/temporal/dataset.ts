@@ -52,6 +52,9 @@ export async function loadDataset(indexPath: string, gtPath: string, cacheDir: s
     }
     try {
       const vf = await loadVideoFeatures(cacheDir, entry);
+      if (useFeatures && (!vf.features || vf.dim !== index.model.feature_dim)) {
+        throw new Error(`has ${vf.features ? `${vf.dim}-d` : 'no'} features, the index says ${index.model.feature_dim}-d`);
+      }
       const x = useFeatures && vf.features ? vf.features : vf.probs;
       const dim = useFeatures && vf.features ? vf.dim : 3;
       const n = x.length / dim;

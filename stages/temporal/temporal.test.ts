@@ -132,6 +132,21 @@ describe('training', () => {
   });
 });
 
+describe('a bad video', () => {
+  it('is reported after the others were trained on, and the checkpoint is still written', async () => {
+    const dir = join(root, 'one-bad');
+    const f = await writeSyntheticProject(dir, { videos: 4, windows: 100, dim: 8, seed: 9 });
+    const index = await readFeatureIndex(f.featuresPath);
+    const bad = index.videos[1]!;
+    await fs.writeFile(join(f.cacheDir, 'features', `${bad.key}.f32`), Buffer.alloc(12));
+    const run = runTemporal(env(f.cacheDir), { ...options('x', { epochs: 1 }), featuresPath: f.featuresPath, groundTruthPath: f.groundTruthPath, outDir: join(dir, 'w'), metricsPath: join(dir, 'm.json') });
+    await expect(run).rejects.toThrow(/1 video\(s\) could not be loaded; the model was trained on the other 3/);
+    const err = (await run.catch((e: unknown) => e)) as RallycutError;
+    expect(err.diagnostics[0]!.notes!.join('\n')).toContain(bad.filename);
+    expect((await loadTemporalModel(join(dir, 'w'))).meta.training.train_videos).not.toContain(bad.video_id);
+  });
+});
+
 describe('leave-one-video-out', () => {
   it('gives the same folds on 1 and 2 worker threads', async () => {
     const videos = synthVideos({ videos: 4, windows: 120, dim: 8, seed: 2 });
