@@ -94,10 +94,15 @@ export interface MeasureEnv {
 
 /** Measures everything the fingerprint depends on (stat-cached dep hashes, versions, stamp). */
 export async function measureFingerprint(stage: Stage, env: MeasureEnv): Promise<Fingerprint> {
-  const [depHashes, versions, stamp] = await Promise.all([
-    env.hashPaths(stage.deps),
-    env.versions ? env.versions() : env.handler?.versions ? env.handler.versions(env.ctx) : Promise.resolve(undefined),
-    env.handler?.stamp ? env.handler.stamp(env.ctx, env.handlerParams) : Promise.resolve(undefined),
+  const versionsP = env.versions ? env.versions() : env.handler?.versions ? env.handler.versions(env.ctx) : Promise.resolve(undefined);
+  const depHashes = await env.hashPaths(stage.deps);
+  // A stamp hook usually reads the stage's deps or external state derived from them; with a dep missing
+  // the stage cannot be up to date anyway, so the hook is not asked (it would only fail).
+  const missing = depHashes.some((h) => h === null);
+  const [versions, stamp] = await Promise.all([
+    versionsP,
+    env.handler?.stamp && !missing ? env.handler.stamp(env.ctx, env.handlerParams) : Promise.resolve(undefined),
   ]);
-  return buildFingerprint({ stage, depHashes, params: env.params, versions, stamp });
+  const fp = buildFingerprint({ stage, depHashes, params: env.params, versions, stamp });
+  return env.handler?.stamp && missing ? { ...fp, hasStamp: true } : fp;
 }

@@ -69,13 +69,20 @@ export async function planStatus(root: string, registry: HandlerRegistry, opts: 
   try {
     const selected = selectStages(session.graph, { targets: opts.targets ?? [], single: opts.single ?? false, downstream: opts.downstream ?? false });
     const states = new Map<string, StageState>();
+    const unmeasurable = new Map<string, string>();
     for (const name of selected) {
-      const m = await measureStage(session, stageOf(session, name), { runCache: opts.runCache ?? true });
-      states.set(name, m.state);
+      try {
+        const m = await measureStage(session, stageOf(session, name), { runCache: opts.runCache ?? true });
+        states.set(name, m.state);
+      } catch (err) {
+        const diags = toDiagnostics(err);
+        unmeasurable.set(name, diags.map((d) => [d.message, ...(d.notes ?? [])].join(' — ')).join('; '));
+      }
     }
     return plan(selected, states, upstreamWithin(session, new Set(selected)), {
       forced: forcedSet(session.graph, selected, opts),
       runCache: opts.runCache ?? true,
+      unmeasurable,
     });
   } finally {
     await session.hasher.save();

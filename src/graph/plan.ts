@@ -200,11 +200,18 @@ export function plan(
   order: readonly string[],
   states: ReadonlyMap<string, StageState>,
   upstreamOf: (name: string) => readonly string[],
-  opts: { forced?: ReadonlySet<string>; runCache?: boolean } = {},
+  opts: { forced?: ReadonlySet<string>; runCache?: boolean; unmeasurable?: ReadonlyMap<string, string> } = {},
 ): PlanItem[] {
   const willRun = new Set<string>();
   const items: PlanItem[] = [];
   for (const name of order) {
+    const problem = opts.unmeasurable?.get(name);
+    if (problem !== undefined) {
+      // Its state could not be measured (a stamp hook failed, say): a repro would try to run it.
+      willRun.add(name);
+      items.push({ stage: name, decision: 'run', reasons: [`cannot check: ${problem}`] });
+      continue;
+    }
     const state = states.get(name);
     if (!state) continue;
     const upstreamRunning = upstreamOf(name).filter((u) => willRun.has(u));

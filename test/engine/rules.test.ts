@@ -151,13 +151,14 @@ describe('parallel', () => {
     expect(res.ran).toEqual(['one', 'two']);
     const at = (f: string) => Number(BigInt(rig.read(f).trim()) / 1_000_000n) / 1000;
     const span = Math.max(at('one.t1'), at('two.t1')) - Math.min(at('one.t0'), at('two.t0'));
-    // The stages overlapped (each started before the other ended), so both together took well under
-    // the 2 s that running them one after the other needs.
+    // The stages overlapped: each started before the other ended.
     expect(at('two.t0')).toBeLessThan(at('one.t1'));
     expect(at('one.t0')).toBeLessThan(at('two.t1'));
-    expect(span).toBeLessThan(1.9);
-    // The whole repro, engine overhead included, stays under the 2 s a serial run needs; checked only on a
-    // machine that is not oversubscribed, where wall-clock time means something.
-    if (loadavg()[0]! < availableParallelism()) expect(wall).toBeLessThan(1.9);
+    // Both stages, and the whole repro with engine overhead, took well under the 2 s a serial run needs.
+    // Checked only on a machine that is not oversubscribed, where wall-clock time means something.
+    if (loadavg()[0]! < availableParallelism()) {
+      expect(span).toBeLessThan(1.5);
+      expect(wall).toBeLessThan(1.9);
+    }
   });
 });
