@@ -3,7 +3,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { reproduce } from '../../src/exec/reproduce.js';
+import { planStatus, reproduce } from '../../src/exec/reproduce.js';
 import { defineHandler, type HandlerRegistry, type RegisteredHandler } from '../../src/handler.js';
 import { Rig } from '../rig.js';
 
@@ -12,13 +12,16 @@ afterEach(async () => rig?.cleanup());
 
 /** A handler whose version and stamp the test controls; it counts its runs. */
 function fakeWorld() {
-  const world = { version: '1.0', stamp: 'rows=1' as string | null, runs: 0 };
+  const world = { version: '1.0', stamp: 'rows=1' as string | null | Error, runs: 0 };
   const handler = defineHandler<{ text: string }>({
     name: 'write-text',
     summary: 'writes with.text to its out',
     schema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'], additionalProperties: false },
     versions: async () => ({ writer: world.version }),
-    stamp: async () => world.stamp,
+    stamp: async () => {
+      if (world.stamp instanceof Error) throw world.stamp;
+      return world.stamp;
+    },
     async run(ctx, p) {
       world.runs++;
       ctx.log(`writing ${p.text.length} chars`);
@@ -76,5 +79,30 @@ describe('handler stages', () => {
     expect(log).toContain('external state unknown');
     const lock = await fs.readFile(join(rig.dir, 'pipeline.lock'), 'utf8');
     expect(lock).toContain('writer');
+  });
+});
+
+describe('a failing stamp hook', () => {
+  it('status reports the stage as uncheckable; repro fails that stage, naming the cause', async () => {
+    rig = new Rig();
+    await rig.write({
+      'in.txt': 'x',
+      'pipeline.yaml': `stages:
+  w:
+    handler: write-text
+    with: { text: hi }
+    deps: [in.txt]
+    outs: [w.txt]
+`,
+    });
+    const { world, registry } = fakeWorld();
+    world.stamp = new Error('database is not reachable');
+    const io = { env: rig.env(), err: () => {}, signal: new AbortController().signal };
+    const items = await planStatus(rig.dir, registry, {}, io);
+    expect(items).toEqual([{ stage: 'w', decision: 'run', reasons: ['cannot check: database is not reachable'] }]);
+    const res = await reproduce(rig.dir, registry, {}, io);
+    expect(res.ok).toBe(false);
+    expect(res.errors.map((e) => [e.subject, e.message])).toEqual([['w', 'database is not reachable']]);
+    expect(world.runs).toBe(0);
   });
 });
