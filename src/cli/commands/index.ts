@@ -8,8 +8,10 @@ import { doctorCommand } from './doctor.js';
 import { reproCommand } from './repro.js';
 import { statusCommand } from './status.js';
 import { dagCommand } from './dag.js';
+import { expCommands } from './exp.js';
+import { metricsCommands } from './metrics.js';
 
 export function engineCommands(registry: HandlerRegistry): CommandSpec[] {
   void registry;
-  return [reproCommand(registry), statusCommand(registry), checkoutCommand(), gcCommand(), doctorCommand(), dagCommand(registry)];
+  return [reproCommand(registry), statusCommand(registry), checkoutCommand(), gcCommand(), doctorCommand(), dagCommand(registry), ...expCommands(registry), ...metricsCommands(registry)];
 }

@@ -1,0 +1,177 @@
+// `rallycut exp ...`: params-file experiments (run, queue, show, diff, apply, remove).
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import type { HandlerRegistry } from '../../handler.js';
+import { configError, failure } from '../../diagnostics.js';
+import { writeFileAtomic } from '../../fsutil.js';
+import { applyOverrides } from '../../params.js';
+import { cacheDirFor, requireProjectRoot } from '../../project.js';
+import { formatTable } from '../../report/printer.js';
+import { expandSweeps, parseSweeps } from '../../exp/overrides.js';
+import { readAll, readRecord, recordPath, workspacesDir, type ExpRecord } from '../../exp/records.js';
+import { queueExperiments, runExperiment, runQueue } from '../../exp/run.js';
+import { fromRecord, resolveSnapshot, snapshotAt, trackedFiles, type Snapshot } from '../../exp/snapshot.js';
+import { buildExpTable, diffSnapshots, toCsv } from '../../exp/table.js';
+import { removeWorkspace } from '../../exp/workspace.js';
+import { optBool, optNumber, optString, optStrings, type ParsedArgs } from '../args.js';
+import type { CommandIO, CommandSpec } from '../command.js';
+import { formatDiff } from './metrics.js';
+
+function jobsOf(args: ParsedArgs): number {
+  const j = optNumber(args, 'jobs') ?? 1;
+  if (!Number.isInteger(j) || j < 1) throw configError(`-j/--jobs must be a whole number ≥ 1, got ${j}`, { subject: '--jobs' });
+  return j;
+}
+
+function summary(recs: readonly ExpRecord[]): string {
+  return recs.map((r) => `${r.name}: ${r.status}${r.error ? ` (${r.error})` : ''}`).join('\n') + '\n';
+}
+
+async function runAll(root: string, cacheDir: string, jobs: number, io: CommandIO, names?: readonly string[]): Promise<void> {
+  const queued = names ?? (await readAll(cacheDir)).filter((r) => r.status === 'queued').map((r) => r.name);
+  if (!queued.length) {
+    io.err('no queued experiments\n');
+    return;
+  }
+  io.err(`running ${queued.length} experiment(s), ${Math.min(jobs, queued.length)} at a time\n`);
+  const recs = await runQueue(root, cacheDir, queued, jobs, io);
+  io.out(summary(recs));
+  const failed = recs.filter((r) => r.status === 'failed');
+  if (failed.length) throw failure(`${failed.length} of ${recs.length} experiment(s) failed: ${failed.map((r) => r.name).join(', ')}`);
+}
+
+export function expCommands(registry: HandlerRegistry): CommandSpec[] {
+  const ctx = (io: CommandIO): { root: string; cacheDir: string } => {
+    const root = requireProjectRoot(io.cwd);
+    return { root, cacheDir: cacheDirFor(root, io.env) };
+  };
+  return [
+    {
+      path: ['exp', 'run'],
+      summary: 'Run the pipeline with -S param overrides in an isolated workspace and record it as an experiment',
+      description:
+        "Each experiment runs in its own git worktree (or a copy outside git) under the cache folder, sharing the project's cache, so " +
+        "unchanged stages are restored rather than rerun. Your checkout is never modified. A comma list (-S 'temporal.lr=1e-4,3e-4') sweeps: " +
+        'the cross product of all lists is queued and run -j at a time.',
+      options: [
+        { name: 'set-param', short: 'S', type: 'strings', description: 'Override a param: [params/file.yaml:]key=value (value list for a sweep)', placeholder: 'SPEC' },
+        { name: 'name', short: 'n', type: 'string', description: 'Experiment name (sweeps get NAME-1, NAME-2, …)' },
+        { name: 'queue', type: 'boolean', description: 'Only record the experiment(s) as queued; run them later with --run-all' },
+        { name: 'run-all', type: 'boolean', description: 'Run every queued experiment' },
+        { name: 'jobs', short: 'j', type: 'number', description: 'Experiments to run at once, each in its own process', default: 1 },
+      ],
+      async run(args, io) {
+        const { root, cacheDir } = ctx(io);
+        const jobs = jobsOf(args);
+        if (optBool(args, 'run-all')) return runAll(root, cacheDir, jobs, io);
+        const sweeps = await parseSweeps(root, optStrings(args, 'set-param'));
+        const sets = expandSweeps(sweeps);
+        const name = optString(args, 'name');
+        if (name) for (const n of sets.length > 1 ? sets.map((_, i) => `${name}-${i + 1}`) : [name]) {
+          if (await fs.stat(recordPath(cacheDir, n)).then(() => true, () => false)) throw configError(`experiment '${n}' already exists`, { subject: n, notes: ["pick another -n, or 'rallycut exp remove' it first"] });
+        }
+        const recs = await queueExperiments(root, cacheDir, sets, name);
+        if (optBool(args, 'queue')) {
+          io.out(recs.map((r) => `queued ${r.name}`).join('\n') + '\n');
+          return;
+        }
+        if (recs.length > 1) return runAll(root, cacheDir, jobs, io, recs.map((r) => r.name));
+        const rec = await runExperiment(root, cacheDir, registry, recs[0]!.name, io);
+        io.out(summary([rec]));
+        if (rec.status === 'failed') throw failure(`experiment '${rec.name}' failed: ${rec.error ?? 'unknown error'}`, { subject: rec.name });
+      },
+    },
+    {
+      path: ['exp', 'queue', 'start'],
+      summary: 'Run the queued experiments, -j at a time (same as exp run --run-all)',
+      options: [{ name: 'jobs', short: 'j', type: 'number', description: 'Experiments to run at once, each in its own process', default: 1 }],
+      async run(args, io) {
+        const { root, cacheDir } = ctx(io);
+        await runAll(root, cacheDir, jobsOf(args), io);
+      },
+    },
+    {
+      path: ['exp', 'exec'],
+      summary: 'Run one recorded experiment in this process (used by the queue runner)',
+      positionals: [{ name: 'name', description: 'Experiment name', required: true }],
+      options: [],
+      async run(args, io) {
+        const { root, cacheDir } = ctx(io);
+        const rec = await runExperiment(root, cacheDir, registry, args.positionals[0]!, io);
+        if (rec.status === 'failed') throw failure(`experiment '${rec.name}' failed: ${rec.error ?? 'unknown error'}`, { subject: rec.name });
+      },
+    },
+    {
+      path: ['exp', 'show'],
+      summary: 'One row per experiment (plus the workspace and HEAD): the params that vary and every metric',
+      options: [
+        { name: 'json', type: 'boolean', description: 'Print JSON' },
+        { name: 'csv', type: 'boolean', description: 'Print CSV' },
+        { name: 'sort-by', type: 'string', description: 'Sort experiments by a metric (file:key or key), best (largest) first', placeholder: 'METRIC' },
+        { name: 'columns', type: 'string', description: 'Only metric columns whose name contains TEXT', placeholder: 'TEXT' },
+      ],
+      async run(args, io) {
+        const { root, cacheDir } = ctx(io);
+        const [files, recs] = await Promise.all([trackedFiles(root, registry), readAll(cacheDir)]);
+        const [ws, head] = await Promise.all([snapshotAt(root, files), snapshotAt(root, files, 'HEAD')]);
+        const snaps: Snapshot[] = [ws!, ...(head ? [head] : []), ...recs.map(fromRecord)];
+        const sortBy = optString(args, 'sort-by');
+        const columns = optString(args, 'columns');
+        const table = buildExpTable(snaps, { ...(sortBy ? { sortBy } : {}), ...(columns ? { columns } : {}) });
+        if (optBool(args, 'json')) {
+          const rows = table.rows.map((r) => Object.fromEntries(table.headers.map((h, i) => [h, r[i] ?? null])));
+          io.out(JSON.stringify({ params: table.params, metrics: table.metrics, rows }, null, 2) + '\n');
+        } else if (optBool(args, 'csv')) io.out(toCsv(table.headers, table.rows));
+        else io.out(formatTable(table.headers, table.rows));
+      },
+    },
+    {
+      path: ['exp', 'diff'],
+      summary: 'Params and metrics that differ between two experiments (or workspace / a git revision)',
+      positionals: [
+        { name: 'a', description: 'Experiment, "workspace" or a git revision', required: true },
+        { name: 'b', description: 'Experiment, "workspace" or a git revision (default: workspace)' },
+      ],
+      options: [{ name: 'json', type: 'boolean', description: 'Print JSON' }],
+      async run(args, io) {
+        const { root, cacheDir } = ctx(io);
+        const [an, bn = 'workspace'] = args.positionals;
+        const a = await resolveSnapshot(root, cacheDir, registry, an!);
+        const b = await resolveSnapshot(root, cacheDir, registry, bn);
+        const params = diffSnapshots(a, b, 'params');
+        const metrics = diffSnapshots(a, b, 'metrics');
+        if (optBool(args, 'json')) io.out(JSON.stringify({ a: an, b: bn, params, metrics }, null, 2) + '\n');
+        else io.out(`Params\n${formatDiff(params, an!, bn)}\nMetrics\n${formatDiff(metrics, an!, bn)}`);
+      },
+    },
+    {
+      path: ['exp', 'apply'],
+      summary: "Write an experiment's param overrides into the params files (comments and layout kept)",
+      positionals: [{ name: 'name', description: 'Experiment name', required: true }],
+      options: [],
+      async run(args, io) {
+        const { root, cacheDir } = ctx(io);
+        const rec = await readRecord(cacheDir, args.positionals[0]!);
+        const texts = await applyOverrides(root, rec.overrides);
+        for (const t of texts) await writeFileAtomic(join(root, t.file), t.text);
+        io.out(`applied ${rec.name}: ${rec.overrides.map((o) => `${o.file}:${o.key}=${JSON.stringify(o.value)}`).join(', ') || 'no overrides'}\n`);
+        io.err("run 'rallycut repro' to bring the outputs in line (stages already run by the experiment come from the cache)\n");
+      },
+    },
+    {
+      path: ['exp', 'remove'],
+      summary: 'Delete experiments: their records and workspaces',
+      positionals: [{ name: 'name', description: 'Experiment names', required: true, variadic: true }],
+      options: [],
+      async run(args, io) {
+        const { root, cacheDir } = ctx(io);
+        const recs = await Promise.all(args.positionals.map((n) => readRecord(cacheDir, n)));
+        for (const rec of recs) {
+          await removeWorkspace(root, rec.workspace ?? join(workspacesDir(cacheDir), rec.name));
+          await fs.rm(recordPath(cacheDir, rec.name), { force: true });
+          io.out(`removed ${rec.name}\n`);
+        }
+      },
+    },
+  ];
+}

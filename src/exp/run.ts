@@ -1,0 +1,139 @@
+// Running experiments: queue records, run one in its workspace against the shared cache (in-process), and
+// run a queue N at a time as separate `rallycut exp exec NAME` processes.
+import { spawn } from 'node:child_process';
+import { existsSync, promises as fs } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { failure, toDiagnostics } from '../diagnostics.js';
+import { writeFileAtomic, toPosix } from '../fsutil.js';
+import type { HandlerRegistry } from '../handler.js';
+import { readLock } from '../lock.js';
+import { applyOverrides, type ParamOverride } from '../params.js';
+import { loadPipeline } from '../pipeline/load.js';
+import { collectProjectData } from '../report/data.js';
+import { reproduce, resultError } from '../exec/reproduce.js';
+import type { SessionIO } from '../exec/session.js';
+import { checkName, flattenScalars, freshName, readRecord, workspacesDir, writeRecord, type ExpRecord } from './records.js';
+import { createWorkspace, headCommit, workspaceRoot } from './workspace.js';
+
+export async function queueExperiments(root: string, cacheDir: string, sets: readonly (readonly ParamOverride[])[], name?: string): Promise<ExpRecord[]> {
+  const baseline = await headCommit(root);
+  const taken = new Set<string>();
+  const recs: ExpRecord[] = [];
+  for (let i = 0; i < sets.length; i++) {
+    const n = name ? checkName(sets.length > 1 ? `${name}-${i + 1}` : name) : await freshName(cacheDir, taken);
+    taken.add(n);
+    const rec: ExpRecord = { name: n, status: 'queued', ...(baseline ? { baseline } : {}), overrides: sets[i]!, params: {}, metrics: {}, lock: null, created: new Date().toISOString() };
+    await writeRecord(cacheDir, rec);
+    recs.push(rec);
+  }
+  return recs;
+}
+
+async function readParamsTree(root: string): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  const walk = async (dir: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await fs.readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+      const abs = join(dir, e.name);
+      if (e.isDirectory()) await walk(abs);
+      else if (/\.ya?ml$/.test(e.name)) out[toPosix(relative(root, abs))] = parseYaml(await fs.readFile(abs, 'utf8')) ?? {};
+    }
+  };
+  await walk(join(root, 'params'));
+  return out;
+}
+
+/** Runs one recorded experiment to completion (success or failed) and returns its final record. */
+export async function runExperiment(root: string, cacheDir: string, registry: HandlerRegistry, name: string, io: SessionIO, jobs?: number): Promise<ExpRecord> {
+  const rec = await readRecord(cacheDir, name);
+  const dir = join(workspacesDir(cacheDir), name);
+  rec.status = 'running';
+  rec.started = new Date().toISOString();
+  rec.workspace = dir;
+  await writeRecord(cacheDir, rec);
+  try {
+    await createWorkspace(root, dir, cacheDir);
+    const ws = await workspaceRoot(root, dir);
+    for (const f of await applyOverrides(ws, rec.overrides)) await writeFileAtomic(join(ws, f.file), f.text);
+    const env = { ...io.env, RALLYCUT_CACHE_DIR: cacheDir };
+    const prefix = (t: string): string => t.replace(/^(?=.)/gm, `[${name}] `);
+    const result = await reproduce(ws, registry, { ...(jobs ? { jobs } : {}) }, { env, signal: io.signal, err: (t) => io.err(prefix(t)) });
+    await collectResults(ws, registry, rec, cacheDir);
+    const err = resultError(result);
+    if (err) {
+      rec.status = 'failed';
+      rec.error = err.diagnostics.map((d) => d.message).join('; ');
+    } else rec.status = 'success';
+  } catch (err) {
+    rec.status = 'failed';
+    rec.error = toDiagnostics(err).map((d) => d.message).join('; ');
+  }
+  rec.finished = new Date().toISOString();
+  await writeRecord(cacheDir, rec);
+  return rec;
+}
+
+async function collectResults(ws: string, registry: HandlerRegistry, rec: ExpRecord, cacheDir: string): Promise<void> {
+  rec.params = await readParamsTree(ws);
+  rec.lock = await readLock(ws).catch(() => null);
+  const pipeline = await loadPipeline(ws, registry, { checkDeps: false, cacheDir });
+  const data = await collectProjectData(ws, pipeline);
+  rec.metrics = Object.fromEntries(Object.entries(data.metrics).map(([file, v]) => [file, flattenScalars(v)]));
+  rec.charts = { curves: data.curves, videos: data.videos };
+}
+
+/** bin/rallycut of this installation (from src/exp/ or dist/src/exp/). */
+function cliBin(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const up of ['../..', '../../..']) {
+    const p = join(here, up, 'bin', 'rallycut');
+    if (existsSync(p)) return p;
+  }
+  throw failure('cannot find bin/rallycut to start experiment processes');
+}
+
+export interface QueueIO extends SessionIO {
+  cwd: string;
+}
+
+/** Runs the named queued experiments, `jobs` processes at a time; resolves with the final records. */
+export async function runQueue(root: string, cacheDir: string, names: readonly string[], jobs: number, io: QueueIO): Promise<ExpRecord[]> {
+  const bin = cliBin();
+  const pending = [...names];
+  const runChild = (name: string): Promise<void> =>
+    new Promise((resolve) => {
+      const child = spawn(process.execPath, [bin, 'exp', 'exec', name], { cwd: root, env: { ...io.env, RALLYCUT_CACHE_DIR: cacheDir }, stdio: ['ignore', 'ignore', 'pipe'] });
+      child.stderr.on('data', (d: Buffer) => io.err(d.toString()));
+      const onAbort = (): void => void child.kill('SIGINT');
+      io.signal.addEventListener('abort', onAbort, { once: true });
+      child.on('close', () => {
+        io.signal.removeEventListener('abort', onAbort);
+        resolve();
+      });
+      child.on('error', () => resolve());
+    });
+  const worker = async (): Promise<void> => {
+    for (let name = pending.shift(); name !== undefined && !io.signal.aborted; name = pending.shift()) await runChild(name);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, names.length)) }, worker));
+  const out: ExpRecord[] = [];
+  for (const n of names) {
+    const rec = await readRecord(cacheDir, n);
+    // A child that died before recording its end (killed, crashed) must not stay "running" forever.
+    if (rec.status === 'running') {
+      rec.status = 'failed';
+      rec.error ??= io.signal.aborted ? 'interrupted' : 'the experiment process exited without recording a result';
+      rec.finished = new Date().toISOString();
+      await writeRecord(cacheDir, rec);
+    }
+    out.push(rec);
+  }
+  return out;
+}

@@ -1,0 +1,135 @@
+// Params and metrics of the user's checkout ("workspace") and of HEAD (`git show HEAD:path`), in the same
+// shape as an experiment record, so show/diff treat all three alike.
+import { execFile } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import { join, relative } from 'node:path';
+import { promisify } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { toPosix } from '../fsutil.js';
+import type { HandlerRegistry } from '../handler.js';
+import { loadPipeline } from '../pipeline/load.js';
+import { readAll, readRecord, flattenScalars, type ExpRecord } from './records.js';
+
+const run = promisify(execFile);
+
+export interface Snapshot {
+  readonly name: string;
+  readonly kind: 'workspace' | 'head' | 'exp';
+  readonly status?: string;
+  readonly baseline?: string;
+  readonly created?: string;
+  readonly params: Record<string, unknown>;
+  readonly metrics: Record<string, Record<string, number | string | boolean | null>>;
+  readonly record?: ExpRecord;
+}
+
+function parseText(path: string, text: string): unknown {
+  try {
+    return path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Lists params files (under params/) and metrics files (from pipeline.yaml) of the checkout. */
+export async function trackedFiles(root: string, registry: HandlerRegistry): Promise<{ params: string[]; metrics: string[] }> {
+  const params: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    for (const e of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      const abs = join(dir, e.name);
+      if (e.isDirectory()) await walk(abs);
+      else if (/\.ya?ml$/.test(e.name)) params.push(toPosix(relative(root, abs)));
+    }
+  };
+  await walk(join(root, 'params'));
+  let metrics: string[] = [];
+  try {
+    const pipeline = await loadPipeline(root, registry, { checkDeps: false });
+    metrics = [...pipeline.stages.values()].flatMap((s) => s.outs.filter((o) => o.kind === 'metric').map((o) => o.path));
+  } catch {
+    // A broken pipeline.yaml still lets params be compared.
+  }
+  return { params: params.sort(), metrics: [...new Set(metrics)].sort() };
+}
+
+async function readAt(root: string, path: string, rev: string | undefined): Promise<string | undefined> {
+  if (!rev) return fs.readFile(join(root, path), 'utf8').catch(() => undefined);
+  try {
+    const { stdout } = await run('git', ['show', `${rev}:./${path}`], { cwd: root, maxBuffer: 64 * 1024 * 1024 });
+    return stdout;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The checkout (rev undefined) or a git revision such as HEAD; undefined when git has no such revision. */
+export async function snapshotAt(root: string, files: { params: string[]; metrics: string[] }, rev?: string): Promise<Snapshot | undefined> {
+  if (rev) {
+    try {
+      await run('git', ['rev-parse', '--verify', '-q', `${rev}^{commit}`], { cwd: root });
+    } catch {
+      return undefined;
+    }
+  }
+  const params: Record<string, unknown> = {};
+  const metrics: Record<string, Record<string, number | string | boolean | null>> = {};
+  await Promise.all([
+    ...files.params.map(async (f) => {
+      const text = await readAt(root, f, rev);
+      if (text !== undefined) params[f] = parseText(f, text) ?? {};
+    }),
+    ...files.metrics.map(async (f) => {
+      const text = await readAt(root, f, rev);
+      const data = text === undefined ? undefined : parseText(f, text);
+      if (data !== undefined) metrics[f] = flattenScalars(data);
+    }),
+  ]);
+  return { name: rev ? rev : 'workspace', kind: rev ? 'head' : 'workspace', params, metrics };
+}
+
+export function fromRecord(rec: ExpRecord): Snapshot {
+  return {
+    name: rec.name,
+    kind: 'exp',
+    status: rec.status,
+    ...(rec.baseline ? { baseline: rec.baseline } : {}),
+    created: rec.created,
+    params: rec.params,
+    metrics: rec.metrics,
+    record: rec,
+  };
+}
+
+/** Resolves a name: "workspace", a git revision (HEAD, a sha, a branch) or an experiment. */
+export async function resolveSnapshot(root: string, cacheDir: string, registry: HandlerRegistry, name: string): Promise<Snapshot> {
+  const files = await trackedFiles(root, registry);
+  if (name === 'workspace') return (await snapshotAt(root, files))!;
+  const names = (await readAll(cacheDir)).map((r) => r.name);
+  if (names.includes(name)) return fromRecord(await readRecord(cacheDir, name));
+  const atRev = await snapshotAt(root, files, name);
+  if (atRev) return atRev;
+  return fromRecord(await readRecord(cacheDir, name)); // throws the "no experiment named" error
+}
+
+/** Flattens a snapshot's params to `file:key` → scalar (lists as JSON). Keys of the default file are bare. */
+export function flatParams(params: Record<string, unknown>): Record<string, string | number | boolean | null> {
+  const out: Record<string, string | number | boolean | null> = {};
+  for (const file of Object.keys(params).sort()) {
+    const walk = (v: unknown, key: string): void => {
+      if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+        for (const k of Object.keys(v).sort()) walk((v as Record<string, unknown>)[k], key ? `${key}.${k}` : k);
+      } else if (key) {
+        const name = file === 'params/default.yaml' ? key : `${file}:${key}`;
+        out[name] = Array.isArray(v) ? JSON.stringify(v) : (v as string | number | boolean | null);
+      }
+    };
+    walk(params[file], '');
+  }
+  return out;
+}
+
+export function flatMetrics(metrics: Snapshot['metrics']): Record<string, number | string | boolean | null> {
+  const out: Record<string, number | string | boolean | null> = {};
+  for (const file of Object.keys(metrics).sort()) for (const [k, v] of Object.entries(metrics[file]!)) out[`${file}:${k}`] = v;
+  return out;
+}
