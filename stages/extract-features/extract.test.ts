@@ -16,7 +16,8 @@ import { runVideo } from './pipeline.js';
 import { GraphBuilder } from '../lib/model/onnx-graph.js';
 import { BASELINE_FEATURE_DIM } from '../lib/model/baseline.js';
 import { videoMaeSpec } from '../lib/model/registry.js';
-import { stableJson } from '../../src/handler.js';
+import { stableJson, type StageContext } from '../../src/handler.js';
+import extractModule from './index.js';
 
 const ROOT = resolve(__dirname, '../..');
 let dir: string;
@@ -119,5 +120,29 @@ describe('extract-features', () => {
     const index = JSON.parse(await fs.readFile(join(dir, 'idx.json'), 'utf8')) as FeatureIndex;
     expect(index).toMatchObject({ version: 1, base_stride: 48, model: { variant: 'indoor', feature_dim: BASELINE_FEATURE_DIM } });
     expect(index.videos[0]).toMatchObject({ filename: 'clip.mkv', fps: 30, stride: 48, num_windows: 4, total_frames: 200 });
+  });
+
+  it('pipeline handler: reads prepare\'s proxies.json, takes model/stride from tracked params, writes the index out', async () => {
+    const root = join(dir, 'project');
+    const cacheDir = join(root, '.cache');
+    await fs.mkdir(join(cacheDir, 'proxies'), { recursive: true });
+    await fs.copyFile(video, join(cacheDir, 'proxies', 'abc.mp4'));
+    await fs.mkdir(join(root, 'training_data'), { recursive: true });
+    const entry = { video_id: 'v1', filename: 'match.MOV', content_hash: 'abc', proxy_path: 'proxies/abc.mp4', proxy_sha256: 'p', source_sha256: 's', fps: 30, frames: 200 };
+    await fs.writeFile(join(root, 'training_data', 'proxies.json'), JSON.stringify({ version: 1, dataset: 'demo', videos: [entry] }));
+    const handler = extractModule.handlers!.find((h) => h.name === 'extract-features')!;
+    const logs: string[] = [];
+    const ctx: StageContext = {
+      root, cacheDir, stage: 'extract-features', wdir: root, deps: [], outs: [join(root, 'features/index.json')],
+      params: { 'params/default.yaml': { 'model.variant': join(ROOT, 'weights/videomae/beach'), features: { stride: 24, batch: 2 } } },
+      env: {}, jobs: 2, signal: new AbortController().signal,
+      log: (m) => logs.push(m),
+      progress: () => ({ tick() {}, update() {}, setTotal() {}, done() {} }),
+    };
+    await handler.run(ctx, { stride: '48' });
+    const index = JSON.parse(await fs.readFile(join(root, 'features/index.json'), 'utf8')) as FeatureIndex;
+    expect(index.model.variant).toBe('beach');
+    expect(index.videos[0]).toMatchObject({ video_id: 'v1', content_hash: 'abc', sha256: 'p', stride: 48, num_windows: 4 });
+    expect(logs.join('\n')).toMatch(/1 videos: 1 computed, 0 from cache/);
   });
 });

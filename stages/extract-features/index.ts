@@ -28,8 +28,9 @@ export const DEFAULT_INDEX = 'features/index.json';
 
 interface ExtractParams {
   model?: string;
-  stride?: number;
-  batch?: number;
+  /** Numbers, or numeric strings as `${params}` interpolation may give them. */
+  stride?: number | string;
+  batch?: number | string;
   force?: boolean;
   proxies?: string;
   index?: string;
@@ -94,8 +95,8 @@ const handler = defineHandler<ExtractParams>({
     type: 'object',
     properties: {
       model: { type: 'string' },
-      stride: { type: 'number', minimum: 1 },
-      batch: { type: 'integer', minimum: 1 },
+      stride: { type: ['number', 'string'], pattern: '^[0-9]+(\\.[0-9]+)?$', minimum: 1 },
+      batch: { type: ['integer', 'string'], pattern: '^[0-9]+$', minimum: 1 },
       force: { type: 'boolean' },
       proxies: { type: 'string' },
       index: { type: 'string' },
@@ -116,8 +117,8 @@ const handler = defineHandler<ExtractParams>({
       inputErrors: [],
       model: p.model ?? s.variant,
       weightsDir: s.weightsDir,
-      stride: p.stride ?? s.stride,
-      batch: p.batch ?? s.batch,
+      stride: p.stride !== undefined ? Number(p.stride) : s.stride,
+      batch: p.batch !== undefined ? Number(p.batch) : s.batch,
       force: p.force ?? false,
       indexPath: resolve(ctx.root, p.index ?? DEFAULT_INDEX),
       ...(p.windows_out ? { windowsOut: resolve(ctx.root, p.windows_out) } : {}),
