@@ -8,7 +8,9 @@ let pg: PostgresService | null = null;
 let s3: S3Service | null = null;
 
 export async function setup(): Promise<void> {
-  [pg, s3] = await Promise.all([startPostgres(), startS3rver()]);
+  // RALLYCUT_TEST_NO_POSTGRES=1 exercises the PGlite fallback on a machine that has PostgreSQL.
+  const wantPostgres = process.env.RALLYCUT_TEST_NO_POSTGRES !== '1';
+  [pg, s3] = await Promise.all([wantPostgres ? startPostgres() : Promise.resolve(null), startS3rver()]);
   if (pg) process.env.RALLYCUT_TEST_PG_URL = pg.url;
   else process.stderr.write('[test services] no PostgreSQL binaries found: tests use PGlite over the wire protocol instead\n');
   process.env.RALLYCUT_TEST_S3_ENDPOINT = s3.endpoint;
