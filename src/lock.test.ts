@@ -138,19 +138,19 @@ describe('pipeline.lock', () => {
     const line = text.split('\n').findIndex((l) => l.includes('deadbeef')) + 1;
     expect([d.line, d.column]).toEqual([line, 17]);
     const d2 = diagOf(() => parseLock('schema: "1.0"\nstages:\n  s:\n    deps: nope\n'));
-    expect([d2.message, d2.line, d2.column]).toEqual(['pipeline.lock: `deps` must be a list', 4, 11]);
+    expect([d2.message, d2.line, d2.column]).toEqual(['`deps` must be a list', 4, 11]);
   });
 
   it('rejects out paths that escape the project, since checkout writes there', () => {
     const text = serializeLock({ schema: '1.0', stages: { s: { ...entry(1), outs: [{ path: '../../etc/evil', sha256: H('d'), size: 1 }] } } });
     const d = diagOf(() => parseLock(text));
-    expect(d.message).toBe("pipeline.lock: `path` '../../etc/evil' must stay inside the project (relative, without '..')");
+    expect(d.message).toBe("`path` '../../etc/evil' must stay inside the project (relative, without '..')");
     expect(d.line).toBe(text.split('\n').findIndex((l) => l.includes('../../etc/evil')) + 1);
   });
 
   it('rejects a lock from an incompatible schema version', () => {
     const d = diagOf(() => parseLock('schema: "2.0"\nstages: {}\n'));
-    expect(d).toEqual({ message: 'pipeline.lock: schema 2.0 is not supported (this rallycut writes 1.0)', line: 1, column: 9 });
+    expect(d).toEqual({ message: 'schema 2.0 is not supported (this rallycut writes 1.0)', line: 1, column: 9 });
   });
 
   it('refuses to update over a broken lock rather than discarding it', async () => {

@@ -105,7 +105,7 @@ function parseLockText(text: string): Parsed {
   const fail = (path: readonly (string | number)[], message: string): never => {
     const node = doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
     const offset = node?.range?.[0] ?? (path.length ? ((doc.getIn(path.slice(0, -1), true) as { range?: number[] })?.range?.[0] ?? 0) : 0);
-    throw configError(`${LOCK_FILE}: ${message}`, {
+    throw configError(message, {
       file: LOCK_FILE,
       start: positionAt(lines, offset),
       subject: path.length > 1 && path[0] === 'stages' ? String(path[1]) : undefined,
