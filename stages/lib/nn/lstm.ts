@@ -16,6 +16,34 @@ interface DirectionState {
   backward(dh: Float32Array): void; // dh: [T, H]
 }
 
+/** out[o + r] += Σ_j W[r, j]·h[hp + j] for the 4H gate rows, four rows per pass over h. */
+function recurrent(W: Float32Array, h: Float32Array, hp: number, out: Float32Array, o: number, R: number, H: number): void {
+  for (let r = 0; r < R; r += 4) {
+    const w0 = r * H, w1 = w0 + H, w2 = w1 + H, w3 = w2 + H;
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (let j = 0; j < H; j++) {
+      const x = h[hp + j]!;
+      s0 += W[w0 + j]! * x;
+      s1 += W[w1 + j]! * x;
+      s2 += W[w2 + j]! * x;
+      s3 += W[w3 + j]! * x;
+    }
+    out[o + r]! += s0;
+    out[o + r + 1]! += s1;
+    out[o + r + 2]! += s2;
+    out[o + r + 3]! += s3;
+  }
+}
+
+/** dh[j] += Σ_r dA[o + r]·W[r, j], four rows per pass over dh. */
+function recurrentBack(W: Float32Array, dA: Float32Array, o: number, dh: Float64Array, R: number, H: number): void {
+  for (let r = 0; r < R; r += 4) {
+    const d0 = dA[o + r]!, d1 = dA[o + r + 1]!, d2 = dA[o + r + 2]!, d3 = dA[o + r + 3]!;
+    const w0 = r * H, w1 = w0 + H, w2 = w1 + H, w3 = w2 + H;
+    for (let j = 0; j < H; j++) dh[j]! += d0 * W[w0 + j]! + d1 * W[w1 + j]! + d2 * W[w2 + j]! + d3 * W[w3 + j]!;
+  }
+}
+
 function runDirection(x: Tensor, w: LstmWeights, reverse: boolean): DirectionState {
   const T = x.rows, I = x.cols, H4 = w.wih.rows, H = H4 / 4;
   const gates = new Float32Array(T * H4); // pre-activation, then activated in place
@@ -26,14 +54,9 @@ function runDirection(x: Tensor, w: LstmWeights, reverse: boolean): DirectionSta
     const t = reverse ? T - 1 - s : s;
     const prev = s === 0 ? -1 : reverse ? t + 1 : t - 1;
     const g = t * H4;
-    for (let r = 0; r < H4; r++) {
-      let a = gates[g + r]! + b[r]!;
-      if (prev >= 0) {
-        const wr = r * H, hp = prev * H;
-        for (let j = 0; j < H; j++) a += whh[wr + j]! * h[hp + j]!;
-      }
-      gates[g + r] = r >= 2 * H && r < 3 * H ? Math.tanh(a) : sigmoid(a);
-    }
+    for (let r = 0; r < H4; r++) gates[g + r]! += b[r]!;
+    if (prev >= 0) recurrent(whh, h, prev * H, gates, g, H4, H);
+    for (let r = 0; r < H4; r++) gates[g + r] = r >= 2 * H && r < 3 * H ? Math.tanh(gates[g + r]!) : sigmoid(gates[g + r]!);
     for (let j = 0; j < H; j++) {
       const ig = gates[g + j]!, fg = gates[g + H + j]!, gg = gates[g + 2 * H + j]!, og = gates[g + 3 * H + j]!;
       const cp = prev >= 0 ? c[prev * H + j]! : 0;
@@ -64,14 +87,7 @@ function runDirection(x: Tensor, w: LstmWeights, reverse: boolean): DirectionSta
         if (prev >= 0) hPrev[t * H + j] = h[prev * H + j]!;
       }
       dhNext.fill(0);
-      if (prev >= 0) {
-        for (let r = 0; r < H4; r++) {
-          const d = dA[g + r]!;
-          if (d === 0) continue;
-          const wr = r * H;
-          for (let j = 0; j < H; j++) dhNext[j]! += d * whh[wr + j]!;
-        }
-      }
+      if (prev >= 0) recurrentBack(whh, dA, g, dhNext, H4, H);
     }
     const dAT = transpose(dA, T, H4);
     if (w.whh.requiresGrad) gemmNT(dAT, transpose(hPrev, T, H), w.whh.g(), H4, T, H, true);
