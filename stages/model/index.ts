@@ -1,11 +1,32 @@
 // `rallycut model …`: build the baseline weights, re-fit them, and show what a weights folder holds.
-import { resolve } from 'node:path';
-import { findProjectRoot, optNumber, optString, stableJson, type CommandSpec, type StageModule } from '../../src/handler.js';
+import { promises as fs } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { failure, findProjectRoot, optBool, optNumber, optString, stableJson, writeFileAtomic, type CommandSpec, type StageModule } from '../../src/handler.js';
+import type { BaselineFit } from '../lib/model/baseline.js';
 import { writeBaseline } from '../lib/model/build.js';
 import { projectModelSettings } from '../lib/model/params.js';
 import { KNOWN_VARIANTS } from '../lib/model/registry.js';
 import { sha256File } from '../lib/model/session.js';
 import { fitBaseline } from './fit-baseline.js';
+
+/** Replaces the BASELINE_FIT literal in baseline.ts; numbers print as they parse back, so builds stay identical. */
+export function replaceFitBlock(source: string, fit: BaselineFit): string {
+  const start = source.indexOf('export const BASELINE_FIT = {');
+  const end = source.indexOf('\n};', start);
+  if (start < 0 || end < 0) throw failure('cannot find the BASELINE_FIT block in baseline.ts');
+  const arr = (a: readonly number[]): string => `[${a.map((v) => String(v)).join(', ')}]`;
+  const block = [
+    'export const BASELINE_FIT = {',
+    `  mean: ${arr(fit.mean)},`,
+    `  std: ${arr(fit.std)},`,
+    '  weights: [',
+    ...fit.weights.map((w) => `    ${arr(w)},`),
+    '  ],',
+    `  bias: ${arr(fit.bias)},`,
+    '};',
+  ].join('\n');
+  return source.slice(0, start) + block + source.slice(end + 3);
+}
 
 const buildBaseline: CommandSpec = {
   path: ['model', 'build-baseline'],
@@ -33,6 +54,7 @@ const fit: CommandSpec = {
     { name: 'videos', type: 'number', description: 'Number of clips (the last one of each profile is held out)', default: 9 },
     { name: 'seconds', type: 'number', description: 'Approximate clip length', default: 80 },
     { name: 'clips', type: 'string', description: 'Keep the rendered clips in DIR and reuse them on the next run', placeholder: 'DIR' },
+    { name: 'write', type: 'boolean', description: 'Bake the fit into stages/lib/model/baseline.ts and rewrite the default weights' },
   ],
   async run(args, io) {
     const clips = optString(args, 'clips');
@@ -45,6 +67,14 @@ const fit: CommandSpec = {
       log: (m) => io.err(m + '\n'),
     });
     io.out(stableJson(report));
+    if (optBool(args, 'write')) {
+      const root = findProjectRoot(io.cwd) ?? io.cwd;
+      const source = join(root, 'stages', 'lib', 'model', 'baseline.ts');
+      await writeFileAtomic(source, replaceFitBlock(await fs.readFile(source, 'utf8'), report.fit));
+      const s = await projectModelSettings(root);
+      for (const v of KNOWN_VARIANTS) await writeBaseline(resolve(root, s.weightsDir, v), report.fit);
+      io.err(`baked into ${source} and ${KNOWN_VARIANTS.map((v) => join(s.weightsDir, v)).join(', ')}\n`);
+    }
   },
 };
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stableJson } from '../../../src/handler.js';
-import { BASELINE_FEATURE_DIM, buildBaselineOnnx } from './baseline.js';
+import { BASELINE_FEATURE_DIM, BASELINE_FIT, buildBaselineOnnx } from './baseline.js';
 import { writeBaseline } from './build.js';
 import { GraphBuilder } from './onnx-graph.js';
 import { IMAGENET_MEAN, IMAGENET_STD, locateModel, videoMaeSpec } from './registry.js';
@@ -53,6 +53,14 @@ describe('baseline model', () => {
       expect((await fs.readFile(join(committed, 'model.onnx'))).equals(await fs.readFile(out.onnx)), `${variant}/model.onnx is stale: run rallycut model build-baseline`).toBe(true);
       expect(await fs.readFile(join(committed, 'model.json'), 'utf8')).toBe(await fs.readFile(out.json, 'utf8'));
     }
+  });
+
+  it('fit-baseline --write bakes constants that print back to the same source (so rebuilds stay identical)', async () => {
+    const { replaceFitBlock } = await import('../../model/index.js');
+    const source = await fs.readFile(join(__dirname, 'baseline.ts'), 'utf8');
+    expect(replaceFitBlock(source, BASELINE_FIT)).toBe(source);
+    const changed = replaceFitBlock(source, { ...BASELINE_FIT, bias: [1, 2, 3] });
+    expect(changed).toContain('  bias: [1, 2, 3],\n};');
   });
 
   it('loads with the VideoMAE contract and gives probabilities and features', async () => {
