@@ -35,7 +35,7 @@ async function readLocalDataset(ctx: DatasetContext, opts: RestoreOptions): Prom
   try {
     return await readDataset(dir, shown);
   } catch (err) {
-    if (err instanceof RallycutError && err.diagnostics.some((d) => d.message.endsWith('does not exist') && d.file?.endsWith(MANIFEST_FILE))) {
+    if (err instanceof RallycutError && err.diagnostics.some((d) => d.message === 'no such file' && d.file?.endsWith(MANIFEST_FILE))) {
       throw configError(`no dataset '${opts.name}' in ${shown}`, { subject: opts.name, notes: [`run 'rallycut train pull --name ${opts.name}' first`] });
     }
     throw err;

@@ -4,7 +4,8 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseArgs } from '../../src/cli/args.js';
-import type { CommandIO, CommandSpec } from '../../src/handler.js';
+import { RallycutError, type CommandIO, type CommandSpec } from '../../src/handler.js';
+import { formatDiagnostics } from '../../src/report/printer.js';
 import exportModule from '../../stages/export-dataset/index.js';
 import pushModule from '../../stages/push/index.js';
 import pullModule from '../../stages/pull/index.js';
@@ -91,5 +92,8 @@ describe('dataset commands as printed', () => {
     await expect(run(project.root, {}, ['train', 'push', '--name', '../x'])).rejects.toThrow(/dataset name '\.\.\/x' may use only/);
     await expect(run(project.root, {}, ['train', 'push'])).rejects.toThrow(/a dataset name is required/);
     await expect(run(project.root, { RALLYCUT_REMOTE_DIR: join(project.root, 'r') }, ['train', 'pull', '--name', 'nope'])).rejects.toThrow(/no dataset 'nope' on folder/);
+    await expect(run(project.root, {}, ['train', 'restore', '--name', 'nope', '--dry-run'])).rejects.toThrow(/no dataset 'nope' in training_datasets\/nope/);
+    const err = await run(project.root, {}, ['train', 'push', '--name', 'nope']).catch((e: unknown) => e as RallycutError);
+    expect(formatDiagnostics((err as RallycutError).diagnostics)).toContain("training_datasets/nope/manifest.json: error: no such file\n  note: create the dataset with 'rallycut train export-dataset' or 'rallycut train pull'");
   });
 });

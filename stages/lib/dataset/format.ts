@@ -107,7 +107,9 @@ export async function readDataset(dir: string, label = dir): Promise<DatasetFile
     try {
       return await fs.readFile(join(dir, name), 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new RallycutError({ kind: 'config', message: `${shown} does not exist`, file: shown });
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new RallycutError({ kind: 'config', message: 'no such file', file: shown, notes: ["create the dataset with 'rallycut train export-dataset' or 'rallycut train pull'"] });
+      }
       throw err;
     }
   };
