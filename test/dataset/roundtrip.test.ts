@@ -73,6 +73,10 @@ describe('dataset round trip (PostgreSQL + s3rver)', () => {
   it('pushes only what is missing, and lists the dataset', async () => {
     const first = await pushDataset(project.ctx(env()), { name: 'ds1' });
     expect(first).toMatchObject({ uploaded: 3, alreadyThere: 0, jsonUploaded: true });
+    const { HeadObjectCommand } = await import('@aws-sdk/client-s3');
+    const head = await s3.client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: `training/videos/${hashes.a}.mp4` }));
+    expect(head.StorageClass).toBe('STANDARD_IA');
+    expect(head.ContentLength).toBe(40_000);
     const second = await pushDataset(project.ctx(env()), { name: 'ds1' });
     expect(second).toMatchObject({ uploaded: 0, alreadyThere: 3, jsonUploaded: false });
     const { datasets } = await listRemote(project.ctx(env()));
