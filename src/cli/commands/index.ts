@@ -10,8 +10,9 @@ import { statusCommand } from './status.js';
 import { dagCommand } from './dag.js';
 import { expCommands } from './exp.js';
 import { metricsCommands } from './metrics.js';
+import { plotsCommands } from './plots.js';
 
 export function engineCommands(registry: HandlerRegistry): CommandSpec[] {
   void registry;
-  return [reproCommand(registry), statusCommand(registry), checkoutCommand(), gcCommand(), doctorCommand(), dagCommand(registry), ...expCommands(registry), ...metricsCommands(registry)];
+  return [reproCommand(registry), statusCommand(registry), checkoutCommand(), gcCommand(), doctorCommand(), dagCommand(registry), ...expCommands(registry), ...metricsCommands(registry), ...plotsCommands(registry)];
 }
