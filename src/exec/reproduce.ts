@@ -233,7 +233,15 @@ async function execute(session: Session, m: MeasuredStage, executors: Readonly<R
     ...(m.handler ? { handler: m.handler, handlerParams: stage.action.kind === 'handler' ? stage.action.with : undefined } : {}),
   });
   const outs = await collectOuts(session.root, stage, session.hasher, session.objects);
-  return { ...m.state.fingerprint.entry, outs };
+  const entry: LockEntry = { ...m.state.fingerprint.entry, outs };
+  // A stage may change the external state its stamp describes (push changes the remote listing): record
+  // the stamp as it is after the run, or the next repro would see a change the stage made itself.
+  if (m.handler?.stamp) {
+    const after = await m.handler.stamp(m.ctx, stage.action.kind === 'handler' ? stage.action.with : undefined);
+    if (typeof after === 'string') entry.stamp = after;
+    else delete entry.stamp;
+  }
+  return entry;
 }
 
 async function saveRunRecord(session: Session, m: MeasuredStage, entry: LockEntry): Promise<void> {

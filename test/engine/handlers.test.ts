@@ -80,6 +80,33 @@ describe('handler stages', () => {
     const lock = await fs.readFile(join(rig.dir, 'pipeline.lock'), 'utf8');
     expect(lock).toContain('writer');
   });
+
+  it('records the stamp as it is after the run (a stage that changes the state its stamp describes)', async () => {
+    rig = new Rig();
+    await rig.write({
+      'in.txt': 'x',
+      'pipeline.yaml': `stages:
+  w:
+    handler: write-text
+    with: { text: hello }
+    deps: [in.txt]
+    outs: [w.txt]
+`,
+    });
+    const { world, registry, handler } = fakeWorld();
+    const run = handler.run.bind(handler);
+    // Like a push: running changes the external listing the stamp reports.
+    handler.run = async (ctx, p) => {
+      await run(ctx, p);
+      world.stamp = `rows=${world.runs + 1}`;
+    };
+    const io = { env: rig.env(), err: () => {}, signal: new AbortController().signal };
+    await reproduce(rig.dir, registry, {}, io);
+    expect(world.runs).toBe(1);
+    const again = await reproduce(rig.dir, registry, {}, io);
+    expect(again.stages.map((s) => s.outcome)).toEqual(['skipped']);
+    expect(world.runs).toBe(1);
+  });
 });
 
 describe('a failing stamp hook', () => {
