@@ -1,5 +1,6 @@
 // Real ffmpeg on small generated videos: a 60 fps source, a rotated (stored portrait) one and a
 // variable-frame-rate one must all come out as upright 480-line, 30 fps constant-rate proxies.
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,7 +97,7 @@ describe('prepare', () => {
     expect(samples.counts.train.no_play + samples.counts.val.no_play).toBeGreaterThan(0);
   });
 
-  it('a corrupt, a truncated and an empty video fail by name; the good ones finish and stay cached', async () => {
+  it('a corrupt, a truncated, an empty and a tampered video fail by name; the good ones finish and stay cached', async () => {
     const root = join(work, 'p2');
     const ds = join(root, 'training_datasets', 'demo');
     const bad = structuredClone(demo);
@@ -109,9 +110,13 @@ describe('prepare', () => {
     ];
     await fs.mkdir(join(work, 'demo', 'broken'), { recursive: true });
     broken.forEach((b, i) => {
-      bad.videos.push({ ...good, filename: b.name, path: `broken/${b.name}`, video_id: `bad-${i}`, content_hash: String(i).repeat(64), sha256: undefined as unknown as string, size_bytes: b.bytes.length });
+      // content_hash is the bytes' own hash, as the app would record it: only ffmpeg can tell they are broken.
+      const hash = createHash('sha256').update(b.bytes).digest('hex');
+      bad.videos.push({ ...good, filename: b.name, path: `broken/${b.name}`, video_id: `bad-${i}`, content_hash: hash, sha256: hash, size_bytes: b.bytes.length });
     });
     for (const b of broken) await fs.writeFile(join(work, 'demo', 'broken', b.name), b.bytes);
+    // A good file whose manifest records other bytes: the sha256 check must stop it before ffmpeg runs.
+    bad.videos.push({ ...good, filename: 'tampered.mp4', video_id: 'bad-3', content_hash: 'e'.repeat(64), sha256: 'f'.repeat(64) });
     await writeDatasetFolder(bad, join(work, 'demo'), ds, 'demo');
 
     const logs: string[] = [];
@@ -119,7 +124,8 @@ describe('prepare', () => {
     const err = await prepare(ctx, { datasetDir: ds, outputDir: join(root, 'training_data'), seed: 42, jobs: 2 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RallycutError);
     const diags = (err as RallycutError).diagnostics;
-    expect(diags[0]!.message).toMatch(/3 videos failed \(empty\.mp4, garbage\.mp4, truncated\.mp4\)/);
+    expect(diags[0]!.message).toMatch(/4 videos failed \(empty\.mp4, garbage\.mp4, tampered\.mp4, truncated\.mp4\)/);
+    expect(diags.find((d) => d.subject === 'tampered.mp4')?.message).toMatch(/does not match the manifest's ffffffffffff/);
     expect(diags.find((d) => d.subject === 'empty.mp4')?.message).toMatch(/empty \(0 bytes\)/);
     expect(diags.find((d) => d.subject === 'garbage.mp4')?.message).toMatch(/garbage\.mp4/);
     expect(diags.find((d) => d.subject === 'truncated.mp4')?.message).toMatch(/truncated\.mp4/);

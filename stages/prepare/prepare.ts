@@ -5,6 +5,7 @@ import { join, relative } from 'node:path';
 import { stableJson, writeFileAtomic } from '../../src/handler.js';
 import { errorText, videosFailed, type DatasetContext, type VideoFailure } from '../lib/dataset/context.js';
 import { readDataset } from '../lib/dataset/format.js';
+import { contentHashProblem } from '../lib/dataset/hashing.js';
 import { localVideoPath } from '../lib/dataset/layout.js';
 import { ShaCache } from '../lib/dataset/sha-cache.js';
 import { forEachLimit } from '../lib/dataset/pool.js';
@@ -82,10 +83,13 @@ export async function prepare(ctx: DatasetContext, opts: PrepareOptions): Promis
       const stat = await fs.stat(path).catch(() => undefined);
       if (!stat?.isFile()) throw new Error(`${join(shown, 'videos', v.filename)} is missing; run export-dataset (or pull) first`);
       if (stat.size === 0) throw new Error(`${join(shown, 'videos', v.filename)} is empty (0 bytes)`);
-      const { sha256 } = await shaCache.hash(path, ctx.signal);
+      const { sha256, size } = await shaCache.hash(path, ctx.signal);
       if (v.sha256 && v.sha256 !== sha256) {
         throw new Error(`sha256 ${sha256.slice(0, 12)}… does not match the manifest's ${v.sha256.slice(0, 12)}…; the file changed or is damaged`);
       }
+      // An older manifest without sha256: check content_hash where it is a whole-file hash.
+      const hashProblem = v.sha256 ? null : contentHashProblem(v.content_hash, sha256, size);
+      if (hashProblem) throw new Error(hashProblem);
       const started = Date.now();
       const { info, hit } = await ensureProxy({
         source: path,
