@@ -2,7 +2,7 @@
 // product through im2col; its weight is stored [O, k, I] (tap-major), which the ONNX exporter permutes
 // to ONNX's [O, I, k].
 import { addRowBias, sumRows } from './ops.js';
-import { gemmNT, transpose } from './gemm.js';
+import { gemmNT, matmulTN, transpose } from './gemm.js';
 import { result, type Tape, type Tensor } from './tensor.js';
 
 function im2col(x: Float32Array, T: number, I: number, k: number): Float32Array {
@@ -31,7 +31,7 @@ export function conv1d(tape: Tape | null, x: Tensor, W: Tensor, b: Tensor | null
   if (tape && out.requiresGrad) {
     tape.record(() => {
       const dy = out.g();
-      if (W.requiresGrad) gemmNT(transpose(dy, T, O), transpose(col, T, KI), W.g(), O, T, KI, true);
+      if (W.requiresGrad) matmulTN(dy, col, W.g(), T, O, KI, true);
       if (b?.requiresGrad) sumRows(dy, T, O, b.g());
       if (!x.requiresGrad) return;
       const dcol = new Float32Array(T * KI);

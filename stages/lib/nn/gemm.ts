@@ -3,7 +3,7 @@
 // SIMD kernel (simd.ts); small ones (and runtimes without wasm SIMD) to a scalar kernel that keeps a
 // 4×2 tile of sums in registers. The choice depends only on the shapes and each kernel sums in a fixed
 // order, so results are bit-reproducible.
-import { simdGemmNT } from './simd.js';
+import { simdGemmNT, simdGemmTN } from './simd.js';
 
 /** Products at least this large (M·N·K, with N ≥ 8) use the SIMD kernel; copying operands in is then cheap. */
 const SIMD_MIN_WORK = 1 << 16;
@@ -65,7 +65,8 @@ export function matmul(A: Float32Array, B: Float32Array, C: Float32Array, M: num
 
 /** C[K,N] (+)= A[M,K]ᵀ · B[M,N]  (weight gradients: dYᵀ·X and friends). */
 export function matmulTN(A: Float32Array, B: Float32Array, C: Float32Array, M: number, K: number, N: number, accumulate = false): void {
-  gemmNT(transpose(A, M, K), transpose(B, M, N), C, K, M, N, accumulate);
+  if (simdGemmTN && N >= 8 && K >= 4 && M * N * K >= SIMD_MIN_WORK) simdGemmTN(A, B, C, K, M, N, accumulate);
+  else gemmNTScalar(transpose(A, M, K), transpose(B, M, N), C, K, M, N, accumulate);
 }
 
 /** The textbook triple loop (i-j-k, strided B): the baseline the benchmark compares against. */

@@ -1,7 +1,7 @@
 // Bidirectional LSTM over a [T, I] sequence → [T, 2H] (forward states, then backward states), with
 // PyTorch's gate order i, f, g, o and one bias per direction. Input projections for all steps are one
 // matrix product; only the H×4H recurrence is sequential.
-import { gemmNT, transpose } from './gemm.js';
+import { gemmNT, matmulTN, transpose } from './gemm.js';
 import { sigmoid, sumRows } from './ops.js';
 import { result, type Tape, type Tensor } from './tensor.js';
 
@@ -89,9 +89,8 @@ function runDirection(x: Tensor, w: LstmWeights, reverse: boolean): DirectionSta
       dhNext.fill(0);
       if (prev >= 0) recurrentBack(whh, dA, g, dhNext, H4, H);
     }
-    const dAT = transpose(dA, T, H4);
-    if (w.whh.requiresGrad) gemmNT(dAT, transpose(hPrev, T, H), w.whh.g(), H4, T, H, true);
-    if (w.wih.requiresGrad) gemmNT(dAT, transpose(x.data, T, I), w.wih.g(), H4, T, I, true);
+    if (w.whh.requiresGrad) matmulTN(dA, hPrev, w.whh.g(), T, H4, H, true);
+    if (w.wih.requiresGrad) matmulTN(dA, x.data, w.wih.g(), T, H4, I, true);
     if (w.b.requiresGrad) sumRows(dA, T, H4, w.b.g());
     if (x.requiresGrad) gemmNT(dA, transpose(w.wih.data, H4, I), x.g(), T, H4, I, true);
   };

@@ -32,7 +32,7 @@ describe('matrix kernels', () => {
       for (let i = 0; i < ref.length; i++) expect(got[i]).toBeCloseTo(ref[i]!, 4);
     }
   });
-  it('the wasm SIMD kernel agrees with the triple loop, padding ragged shapes and accumulating', () => {
+  it('the wasm SIMD kernels (A·Bᵀ and Aᵀ·B) agree with the triple loop, padding ragged shapes and accumulating', () => {
     expect(simdGemmNT).not.toBeNull();
     const rng = new Rng(2);
     for (const [M, K, N] of [[64, 130, 33], [37, 67, 18], [128, 256, 64]] as const) {
@@ -44,6 +44,11 @@ describe('matrix kernels', () => {
       const got = new Float32Array(M * N).fill(1);
       simdGemmNT!(A, Bt, got, M, K, N, true);
       for (let i = 0; i < ref.length; i++) expect(Math.abs(got[i]! - 1 - ref[i]!)).toBeLessThan(1e-3 * (1 + Math.abs(ref[i]!)));
+      const At = new Float32Array(K * M);
+      for (let i = 0; i < M; i++) for (let k = 0; k < K; k++) At[k * M + i] = A[i * K + k]!;
+      const tn = new Float32Array(M * N);
+      matmulTN(At, B, tn, K, M, N);
+      for (let i = 0; i < ref.length; i++) expect(Math.abs(tn[i]! - ref[i]!)).toBeLessThan(1e-3 * (1 + Math.abs(ref[i]!)));
       const scalar = new Float32Array(M * N);
       gemmNTScalar(A, Bt, scalar, M, K, N);
       gemmNT(A, Bt, got, M, K, N);

@@ -1,6 +1,6 @@
 // Sequence layers on [T, C] tensors (time-major rows). Each op computes its output and, when a tape is
 // recording, registers the backward step that accumulates into its inputs' gradients.
-import { gemmNT, transpose } from './gemm.js';
+import { gemmNT, matmulTN, transpose } from './gemm.js';
 import type { Rng } from './rng.js';
 import { result, type Tape, Tensor } from './tensor.js';
 
@@ -17,7 +17,7 @@ export function linear(tape: Tape | null, x: Tensor, W: Tensor, b: Tensor | null
       const dy = out.g();
       if (W.requiresGrad) {
         if (O <= 8) accumulateOuter(dy, x.data, W.g(), T, O, I);
-        else gemmNT(transpose(dy, T, O), transpose(x.data, T, I), W.g(), O, T, I, true);
+        else matmulTN(dy, x.data, W.g(), T, O, I, true);
       }
       if (b?.requiresGrad) sumRows(dy, T, O, b.g());
       if (x.requiresGrad) gemmNT(dy, transpose(W.data, O, I), x.g(), T, O, I, true);

@@ -118,7 +118,14 @@ interface WasmApi {
   Instance: new (module: object) => { exports: Record<string, unknown> };
 }
 
-function instantiate(): GemmNT | null {
+export interface SimdKernels {
+  /** C[M,N] (+)= A[M,K] · B[N,K]ᵀ */
+  nt: GemmNT;
+  /** C[M,N] (+)= A[K,M]ᵀ · B[K,N] (weight gradients): the transposes happen while packing. */
+  tn: GemmNT;
+}
+
+function instantiate(): SimdKernels | null {
   const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
   if (!wasm) return null;
   let exports: Record<string, unknown>;
@@ -129,14 +136,21 @@ function instantiate(): GemmNT | null {
   }
   const gemm = exports.gemm as (a: number, b: number, c: number, m: number, k4: number, n: number) => void;
   const mem = exports.mem as WasmMemory;
-  return (a, b, c, m, k, n, accumulate) => {
+  const run = (a: Float32Array, b: Float32Array, c: Float32Array, m: number, k: number, n: number, accumulate: boolean, transposed: boolean): void => {
     const mp = (m + 3) & ~3, np = (n + 1) & ~1, k4 = (k + 3) & ~3;
     const aOff = 0, bOff = mp * k4, cOff = bOff + np * k4, total = cOff + mp * np;
     const need = total * 4 - mem.buffer.byteLength;
     if (need > 0) mem.grow(Math.ceil(need / 65536));
     const f = new Float32Array(mem.buffer);
+    // Row-major [rows, k] operands are copied as they are; transposed ones ([k, rows]) are gathered.
     const pack = (src: Float32Array, rows: number, paddedRows: number, off: number): void => {
-      if (k4 === k) f.set(src.subarray(0, rows * k), off);
+      if (transposed) {
+        for (let r = 0; r < rows; r++) {
+          const row = off + r * k4;
+          for (let kk = 0; kk < k; kk++) f[row + kk] = src[kk * rows + r]!;
+          f.fill(0, row + k, row + k4);
+        }
+      } else if (k4 === k) f.set(src.subarray(0, rows * k), off);
       else for (let r = 0; r < rows; r++) {
         f.set(src.subarray(r * k, r * k + k), off + r * k4);
         f.fill(0, off + r * k4 + k, off + (r + 1) * k4);
@@ -152,6 +166,12 @@ function instantiate(): GemmNT | null {
       else c.set(f.subarray(src, src + n), dst);
     }
   };
+  return {
+    nt: (a, b, c, m, k, n, accumulate) => run(a, b, c, m, k, n, accumulate, false),
+    tn: (a, b, c, m, k, n, accumulate) => run(a, b, c, m, k, n, accumulate, true),
+  };
 }
 
-export const simdGemmNT: GemmNT | null = instantiate();
+const kernels = instantiate();
+export const simdGemmNT: GemmNT | null = kernels?.nt ?? null;
+export const simdGemmTN: GemmNT | null = kernels?.tn ?? null;
