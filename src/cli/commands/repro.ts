@@ -6,6 +6,7 @@ import { configError } from '../../diagnostics.js';
 import { requireProjectRoot } from '../../project.js';
 import { reproduce, resultError, type ReproOptions, type ReproResult } from '../../exec/reproduce.js';
 import { formatPlan } from './status.js';
+import { watchPipeline } from '../../exec/watch.js';
 
 export function reproOptions(args: ParsedArgs): ReproOptions {
   const jobs = optNumber(args, 'jobs');
@@ -57,10 +58,13 @@ export function reproCommand(registry: HandlerRegistry): CommandSpec {
       { name: 'jobs', short: 'j', type: 'number', description: 'Stages to run at once (default: the core count)' },
       { name: 'run-cache', type: 'boolean', description: 'Restore earlier runs from the run-cache (--no-run-cache to always run)', default: true },
       { name: 'json', type: 'boolean', description: 'Print a machine-readable result on stdout' },
+      { name: 'watch', short: 'w', type: 'boolean', description: 'Keep running: rerun the affected stages whenever a dep, pipeline.yaml or params/ changes (Ctrl-C stops)' },
+      { name: 'debounce', type: 'number', description: 'With --watch: quiet time after the last change before rerunning, in ms', default: 150 },
     ],
     async run(args: ParsedArgs, io: CommandIO) {
       const root = requireProjectRoot(io.cwd);
       const opts = reproOptions(args);
+      if (optBool(args, 'watch')) return watchPipeline(root, registry, { ...opts, debounceMs: optNumber(args, 'debounce') ?? 150 }, io);
       const json = optBool(args, 'json');
       const result = await reproduce(root, registry, opts, io);
       const err = resultError(result);
