@@ -8,7 +8,7 @@ export interface VideoProbe {
   /** Size of the stored frames. */
   coded_width: number;
   coded_height: number;
-  /** Clockwise degrees a player turns the frames (0, 90, 180, 270), from the display matrix or rotate tag. */
+  /** Rotation flag (0, 90, 180, 270) from the display matrix or the rotate tag; players apply it. */
   rotation: number;
   /** Size as displayed, after rotation. */
   width: number;
@@ -57,8 +57,9 @@ export function parseProbe(json: string, subject: string): VideoProbe {
   if (!s || !s.width || !s.height) throw failure(`${subject}: no video stream found (corrupt, truncated or not a video)`, { subject });
   const sideRotation = s.side_data_list?.find((d) => d.rotation !== undefined)?.rotation;
   const raw = Number(sideRotation ?? s.tags?.rotate ?? 0);
-  // ffprobe's display-matrix rotation is counter-clockwise for the old rotate tag's sense; both map to
-  // "turn the stored frames this many quarter turns" once normalised, and only 90/270 swap sides.
+  // Normalised to 0/90/180/270 as ffprobe reports it (the sign convention differs between the display
+  // matrix and the old tag, and across versions); only whether it is a quarter turn matters here: 90 and
+  // 270 swap width and height. ffmpeg's autorotation applies the turn when decoding.
   const rotation = (((Math.round(raw / 90) * 90) % 360) + 360) % 360;
   const swap = rotation === 90 || rotation === 270;
   const fps = rate(s.r_frame_rate);
