@@ -28,11 +28,26 @@ function best(xs: number[]): number {
   return Math.min(...xs);
 }
 
+const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+/** CPU seconds (user + sys) of the last timed child, when /usr/bin/time is there: unlike wall time, it
+ *  barely moves with machine load, so figures from a busy machine stay comparable. */
+let lastCpuMs: number | undefined;
+
 function timeMs(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): number {
+  const [file, argv] = GNU_TIME ? [GNU_TIME, ['-f', 'cpu %U %S', cmd, ...args]] : [cmd, args];
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync(file, argv, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stderr.toString()}\n${r.stdout.toString()}`);
+  const m = /cpu (\d+\.\d+) (\d+\.\d+)\s*$/.exec(r.stderr.toString());
+  lastCpuMs = m ? (Number(m[1]) + Number(m[2])) * 1000 : undefined;
+  return ms;
+}
+
+/** Times a run; also collects its CPU time into `cpu` when measurable. */
+function timed(cpu: number[], cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): number {
+  const ms = timeMs(cmd, args, cwd, env);
+  if (lastCpuMs !== undefined) cpu.push(lastCpuMs);
   return ms;
 }
 
@@ -87,14 +102,14 @@ function prime(dir: string): void {
   if (busy !== 0) throw new Error(`the no-op run was not a no-op: ${busy} stage(s) did something`);
 }
 
-const noop = (dir: string): number => timeMs(process.execPath, [BIN, 'repro'], dir, cliEnv());
+const noop = (dir: string, cpu: number[]): number => timed(cpu, process.execPath, [BIN, 'repro'], dir, cliEnv());
 
-function wireitNoop(dir: string, runs: number): number[] {
+function wireitNoop(dir: string, runs: number, cpu: number[]): number[] {
   const env: NodeJS.ProcessEnv = { ...cliEnv(), WIREIT_CACHE: 'none', WIREIT_LOGGER: 'quiet', CI: 'true' };
   const args = ['run', '--silent', `s${STAGES}`];
   timeMs('npm', args, dir, env); // prime
   timeMs('npm', args, dir, env); // warm-up no-op
-  return Array.from({ length: runs }, () => timeMs('npm', args, dir, env));
+  return Array.from({ length: runs }, () => timed(cpu, 'npm', args, dir, env));
 }
 
 /** The engine's own no-op work, without process start and module loading: main() called in-process. */
@@ -120,7 +135,8 @@ export const bench: Bench = {
     const runs = Number(process.env.BENCH_RUNS ?? 7);
     const [small, large] = full ? [100e6, 1e9] : [20e6, 100e6];
     const mb = (b: number): string => `${Math.round(b / 1e6)} MB`;
-    const nodeFloor = best(Array.from({ length: 5 }, () => timeMs(process.execPath, ['-e', '0'], REPO, process.env)));
+    const nodeCpu: number[] = [];
+    const nodeFloor = best(Array.from({ length: 5 }, () => timed(nodeCpu, process.execPath, ['-e', '0'], REPO, process.env)));
     const dirs: string[] = [];
     try {
       const s = makeProject(small);
@@ -132,12 +148,15 @@ export const bench: Bench = {
       // Interleaved, so a change in machine load hits both sizes alike.
       const smallRuns: number[] = [];
       const largeRuns: number[] = [];
+      const smallCpu: number[] = [];
+      const largeCpu: number[] = [];
       for (let i = 0; i < runs; i++) {
-        smallRuns.push(noop(s));
-        largeRuns.push(noop(l));
+        smallRuns.push(noop(s, smallCpu));
+        largeRuns.push(noop(l, largeCpu));
       }
       const a = { rallycut: best(smallRuns), rallycutMedian: median(smallRuns) };
-      const wireitRuns = process.env.BENCH_WIREIT === '0' ? [] : wireitNoop(l, Math.max(3, Math.ceil(runs / 2)));
+      const wireitCpu: number[] = [];
+      const wireitRuns = process.env.BENCH_WIREIT === '0' ? [] : wireitNoop(l, Math.max(3, Math.ceil(runs / 2)), wireitCpu);
       const b = {
         rallycut: best(largeRuns),
         rallycutMedian: median(largeRuns),
@@ -159,6 +178,13 @@ export const bench: Bench = {
         lines.push(
           `wireit no-op @ ${mb(large).padEnd(7)}            ${b.wireit.toFixed(0)} ms (${b.wireitMedian?.toFixed(0)})  npm run, WIREIT_CACHE=none`,
           `speed-up vs wireit                ${ratio.toFixed(1)}×  (target ≥ 20×: ${ratio >= 20 ? 'met' : 'MISSED'})`,
+        );
+      }
+      if (largeCpu.length) {
+        const c = (xs: number[]): string => `${best(xs).toFixed(0)} ms`;
+        lines.push(
+          `CPU time (user+sys, best): node -e 0 ${c(nodeCpu)}; no-op @ ${mb(small)} ${c(smallCpu)}; @ ${mb(large)} ${c(largeCpu)}` +
+            (wireitCpu.length ? `; wireit ${c(wireitCpu)} (${(best(wireitCpu) / best(largeCpu)).toFixed(1)}×)` : ''),
         );
       }
       process.stdout.write(lines.join('\n') + '\n');
