@@ -212,8 +212,12 @@ describe.skipIf(!hasPython)('train.py (no torch here: syntax and the pure helper
     execFileSync('python3', ['-c', `import py_compile; py_compile.compile(${JSON.stringify(script)}, cfile=${JSON.stringify(join(rig.dir, 'train.pyc'))}, doraise=True)`]);
     const hasNumpy = spawnSync('python3', ['-c', 'import numpy']).status === 0;
     if (!hasNumpy) return; // the pure helpers need numpy; the syntax check above still ran
-    for (const n of [100, 900, 1000, 250]) await fs.mkdir(join(rig.dir, 'ck', `checkpoint-${n}`), { recursive: true });
+    for (const n of [100, 900, 1000, 250]) {
+      await fs.mkdir(join(rig.dir, 'ck', `checkpoint-${n}`), { recursive: true });
+      await fs.writeFile(join(rig.dir, 'ck', `checkpoint-${n}`, 'trainer_state.json'), '{}');
+    }
     await fs.mkdir(join(rig.dir, 'ck', 'checkpoint-x'));
+    await fs.mkdir(join(rig.dir, 'ck', 'checkpoint-1100')); // cut off mid-save: no trainer_state.json
     const code = [
       'import sys, numpy as np',
       `sys.path.insert(0, ${JSON.stringify(HERE)})`,
@@ -225,6 +229,6 @@ describe.skipIf(!hasPython)('train.py (no torch here: syntax and the pure helper
     ].join('\n');
     const out = execFileSync('python3', ['-B', '-c', code], { encoding: 'utf8' });
     // F1 per class: no_play 1, play 2·2/(2·2+0+1) = 0.8, service 2·1/(2·1+1+0) = 0.6667 → mean 0.8222
-    expect(out.split('\n')).toEqual(['checkpoint-1000', 'None', '0.8222', '']);
+    expect(out.split('\n')).toEqual(['skipping checkpoint-1100: incomplete (no trainer_state.json)', 'checkpoint-1000', 'None', '0.8222', '']);
   });
 });

@@ -52,12 +52,18 @@ def parse_args(argv=None):
 
 
 def latest_checkpoint(ckpt_dir: Path):
-    """The checkpoint-N folder with the highest N, or None."""
+    """The complete checkpoint-N folder with the highest N, or None. Trainer writes trainer_state.json after
+    the weights and optimizer, so a folder without it was cut off mid-save (e.g. by preemption) and is skipped."""
     best = None
     if ckpt_dir.is_dir():
         for d in ckpt_dir.iterdir():
             m = re.fullmatch(r"checkpoint-(\d+)", d.name)
-            if m and d.is_dir() and (best is None or int(m.group(1)) > best[0]):
+            if not (m and d.is_dir()):
+                continue
+            if not (d / "trainer_state.json").is_file():
+                print(f"skipping {d.name}: incomplete (no trainer_state.json)", flush=True)
+                continue
+            if best is None or int(m.group(1)) > best[0]:
                 best = (int(m.group(1)), d)
     return best[1] if best else None
 
@@ -207,8 +213,8 @@ def main(argv=None):
         per_device_train_batch_size=args.batch_size, per_device_eval_batch_size=args.batch_size,
         gradient_accumulation_steps=2, label_smoothing_factor=0.1, warmup_ratio=0.1, weight_decay=0.05,
         save_strategy="steps", save_steps=args.save_steps, save_total_limit=3,
-        eval_strategy="steps" if has_val else "no", eval_steps=args.save_steps,
-        load_best_model_at_end=has_val, metric_for_best_model="macro_f1", greater_is_better=True,
+        eval_strategy="steps" if has_val else "no", eval_steps=args.save_steps, load_best_model_at_end=has_val,
+        **({"metric_for_best_model": "macro_f1", "greater_is_better": True} if has_val else {}),
         logging_steps=10, fp16=torch.cuda.is_available(), dataloader_num_workers=min(4, os.cpu_count() or 1),
         remove_unused_columns=False, report_to=[], seed=args.seed)
     trainer = Trainer(model=model, args=targs, train_dataset=WindowDataset(train, proxies),

@@ -113,8 +113,10 @@ export class ModalSdkBackend implements GpuBackend {
     const tmp = `${dest}.partial-${process.pid}`;
     await this.#sh(`mkdir -p "$(dirname ${shellQuote(dest)})"`);
     await sb.filesystem.copyFromLocal(localPath, tmp);
-    // A partial upload never sits under the final (content-hash) name.
-    await this.#sh(`mv -f ${shellQuote(tmp)} ${shellQuote(dest)}`);
+    // A partial or damaged upload never sits under its final content-hash name.
+    const sha = /^objects\/([0-9a-f]{64})$/.exec(volumePath)?.[1];
+    const check = sha ? `printf '%s  %s\\n' ${sha} ${shellQuote(tmp)} | sha256sum -c --status - && ` : '';
+    await this.#sh(`${check}mv -f ${shellQuote(tmp)} ${shellQuote(dest)} || { rm -f ${shellQuote(tmp)}; exit 1; }`);
   }
 
   async download(volumePath: string, localPath: string): Promise<void> {
