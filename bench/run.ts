@@ -12,8 +12,9 @@ import { bench as temporalBench } from './temporal.js';
 import { bench as datasetBench } from './dataset.js';
 import { bench as inferenceBench } from './inference.js';
 import { bench as prepareBench } from './prepare.js';
+import { bench as expBench } from './exp.js';
 
-const benches: Bench[] = [hashBench, segmentsBench, noopBench, temporalBench, datasetBench, inferenceBench, prepareBench];
+const benches: Bench[] = [hashBench, segmentsBench, noopBench, temporalBench, datasetBench, inferenceBench, prepareBench, expBench];
 
 const only = process.argv.slice(2);
 for (const b of benches) {

@@ -3,14 +3,11 @@
 import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { join, relative } from 'node:path';
-import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { toPosix } from '../fsutil.js';
 import type { HandlerRegistry } from '../handler.js';
 import { loadPipeline } from '../pipeline/load.js';
 import { readAll, readRecord, flattenScalars, type ExpRecord } from './records.js';
-
-const run = promisify(execFile);
 
 export interface Snapshot {
   readonly name: string;
@@ -52,38 +49,52 @@ export async function trackedFiles(root: string, registry: HandlerRegistry): Pro
   return { params: params.sort(), metrics: [...new Set(metrics)].sort() };
 }
 
-async function readAt(root: string, path: string, rev: string | undefined): Promise<string | undefined> {
-  if (!rev) return fs.readFile(join(root, path), 'utf8').catch(() => undefined);
-  try {
-    const { stdout } = await run('git', ['show', `${rev}:./${path}`], { cwd: root, maxBuffer: 64 * 1024 * 1024 });
-    return stdout;
-  } catch {
-    return undefined;
+/** Files at a git revision in one `git cat-file --batch` call; undefined when the revision does not exist. */
+async function readAtRev(root: string, rev: string, paths: readonly string[]): Promise<Map<string, string> | undefined> {
+  const input = [rev, ...paths.map((p) => `${rev}:./${p}`)].join('\n') + '\n';
+  const buf = await new Promise<Buffer | undefined>((resolve) => {
+    const child = execFile('git', ['cat-file', '--batch'], { cwd: root, encoding: 'buffer', maxBuffer: 256 * 1024 * 1024 }, (err, stdout) => resolve(err ? undefined : stdout));
+    child.stdin?.end(input);
+  });
+  if (!buf) return undefined;
+  const out = new Map<string, string>();
+  let pos = 0;
+  for (let i = 0; i <= paths.length; i++) {
+    const nl = buf.indexOf(10, pos);
+    if (nl < 0) return i === 0 ? undefined : out;
+    const header = buf.subarray(pos, nl).toString('utf8');
+    pos = nl + 1;
+    if (header.endsWith(' missing') || header.endsWith(' ambiguous')) {
+      if (i === 0) return undefined;
+      continue;
+    }
+    const size = Number(header.split(' ')[2]);
+    if (i > 0) out.set(paths[i - 1]!, buf.subarray(pos, pos + size).toString('utf8'));
+    pos += size + 1;
   }
+  return out;
 }
 
 /** The checkout (rev undefined) or a git revision such as HEAD; undefined when git has no such revision. */
 export async function snapshotAt(root: string, files: { params: string[]; metrics: string[] }, rev?: string): Promise<Snapshot | undefined> {
+  const all = [...files.params, ...files.metrics];
+  let texts: Map<string, string | undefined>;
   if (rev) {
-    try {
-      await run('git', ['rev-parse', '--verify', '-q', `${rev}^{commit}`], { cwd: root });
-    } catch {
-      return undefined;
-    }
-  }
+    const found = await readAtRev(root, rev, all);
+    if (!found) return undefined;
+    texts = found;
+  } else texts = new Map(await Promise.all(all.map(async (f) => [f, await fs.readFile(join(root, f), 'utf8').catch(() => undefined)] as const)));
   const params: Record<string, unknown> = {};
   const metrics: Record<string, Record<string, number | string | boolean | null>> = {};
-  await Promise.all([
-    ...files.params.map(async (f) => {
-      const text = await readAt(root, f, rev);
-      if (text !== undefined) params[f] = parseText(f, text) ?? {};
-    }),
-    ...files.metrics.map(async (f) => {
-      const text = await readAt(root, f, rev);
-      const data = text === undefined ? undefined : parseText(f, text);
-      if (data !== undefined) metrics[f] = flattenScalars(data);
-    }),
-  ]);
+  for (const f of files.params) {
+    const text = texts.get(f);
+    if (text !== undefined) params[f] = parseText(f, text) ?? {};
+  }
+  for (const f of files.metrics) {
+    const text = texts.get(f);
+    const data = text === undefined ? undefined : parseText(f, text);
+    if (data !== undefined) metrics[f] = flattenScalars(data);
+  }
   return { name: rev ? rev : 'workspace', kind: rev ? 'head' : 'workspace', params, metrics };
 }
 
