@@ -57,7 +57,7 @@ const pathItem = (kind: string) => ({
   description: kind,
 });
 
-export const MODAL_OPTIONS = ['gpu', 'image', 'timeout', 'memory', 'cpu', 'volume', 'retries', 'secrets', 'env'] as const;
+export const MODAL_OPTIONS = ['gpu', 'image', 'timeout', 'memory', 'cpu', 'volume', 'retries', 'secrets', 'env', 'pip'] as const;
 
 const executorSchema = {
   if: { type: 'string' },
@@ -75,6 +75,7 @@ const executorSchema = {
       volume: { type: 'string' },
       retries: { type: ['integer', 'string'] },
       secrets: { type: 'array', items: { type: 'string' } },
+      pip: { type: 'array', items: { type: 'string' } },
       env: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
     },
     additionalProperties: false,
