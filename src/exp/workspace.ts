@@ -57,15 +57,19 @@ export async function createWorkspace(root: string, dir: string, cacheDir: strin
     await copyInto(join(root, LOCK_FILE), join(dir, sub, LOCK_FILE)).catch(() => undefined);
     return 'worktree';
   }
-  await fs.cp(root, dir, {
-    recursive: true,
-    filter: (src) => {
-      if (src === root) return true;
-      if (isInside(cacheDir, src)) return false;
-      const rel = toPosix(relative(root, src));
-      return !rel.split('/').some((s) => SKIP_DIRS.has(s));
-    },
-  });
+  // fs.cp refuses a destination inside its source (the default cache is): walk and copy by hand.
+  const copyTree = async (src: string, dest: string): Promise<void> => {
+    await fs.mkdir(dest, { recursive: true });
+    for (const e of await fs.readdir(src, { withFileTypes: true })) {
+      const from = join(src, e.name);
+      if (SKIP_DIRS.has(e.name) || isInside(cacheDir, from) || isInside(dir, from)) continue;
+      const to = join(dest, e.name);
+      if (e.isDirectory()) await copyTree(from, to);
+      else if (e.isSymbolicLink()) await fs.symlink(await fs.readlink(from), to);
+      else if (e.isFile()) await fs.copyFile(from, to);
+    }
+  };
+  await copyTree(root, dir);
   return 'copy';
 }
 

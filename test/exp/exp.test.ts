@@ -135,6 +135,34 @@ describe('exp run / show / apply', () => {
   });
 });
 
+describe('outside git', () => {
+  it('the workspace is a copy of the project; metrics show/diff compare experiments by name', async () => {
+    const plain = new Rig('rallycut-exp-nogit-');
+    try {
+      await plain.write({ 'pipeline.yaml': PIPELINE, 'params/default.yaml': PARAMS, 'src.txt': 'b\na\n' });
+      expect((await plain.run(['exp', 'run', '-S', 'train.lr=0.5', '-n', 'a'])).code).toBe(0);
+      const b = await plain.run(['exp', 'run', '-S', 'train.lr=0.25', '-n', 'b']);
+      expect(b.code, b.stderr).toBe(0);
+      expect(plain.exists('.cache/exp-workspaces/a/pipeline.yaml')).toBe(true);
+      expect(plain.exists('.cache/exp-workspaces/a/.cache/exps')).toBe(false); // the cache is shared, not copied
+      expect(plain.exists('params/default.yaml') && plain.read('params/default.yaml')).toBe(PARAMS);
+      const rec = JSON.parse(plain.read('.cache/exps/a.json')) as { baseline?: string; lock: { stages: Record<string, unknown> } };
+      expect(rec.baseline).toBeUndefined();
+      expect(Object.keys(rec.lock.stages).sort()).toEqual(['prep', 'train']);
+
+      const show = await plain.run(['metrics', 'show', 'a', '--json']);
+      expect(JSON.parse(show.stdout)).toEqual({ 'metrics/train.json': { lr: 0.5, lines: 2 } });
+      const diff = await plain.run(['metrics', 'diff', 'a', 'b', '--json']);
+      expect(JSON.parse(diff.stdout).metrics).toEqual([{ key: 'metrics/train.json:lr', a: 0.5, b: 0.25, change: -0.25 }]);
+      const text = await plain.run(['exp', 'show']);
+      expect(text.stdout).toMatch(/^Experiment\s+Status/);
+      expect(text.stdout).toMatch(/\ba\s+success\b.*0\.5/);
+    } finally {
+      await plain.cleanup();
+    }
+  }, 60_000);
+});
+
 describe('bad -S', () => {
   it.each([
     [['-S', 'train.momentum=0.9'], /unknown param 'train.momentum'.*params\/default.yaml has no key 'train.momentum'/],
