@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs, constants as fsConstants } from 'node:fs';
 import { dirname, basename, join, relative, resolve, isAbsolute, sep } from 'node:path';
+import { crashPoint } from './crash.js';
 
 export const TMP_PREFIX = '.rallycut-tmp-';
 
@@ -10,7 +11,8 @@ export function tempPathFor(target: string): string {
   return join(dirname(target), `${TMP_PREFIX}${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}`);
 }
 
-export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
+/** `crashAt` names a crash point hit between the synced temp file and the rename (see src/crash.ts). */
+export async function writeFileAtomic(target: string, data: string | Uint8Array, crashAt?: string): Promise<void> {
   await fs.mkdir(dirname(target), { recursive: true });
   const tmp = tempPathFor(target);
   const handle = await fs.open(tmp, 'w');
@@ -20,6 +22,8 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
   } finally {
     await handle.close();
   }
+  crashPoint('fs.atomic-rename');
+  if (crashAt) crashPoint(crashAt);
   try {
     await fs.rename(tmp, target);
   } catch (err) {

@@ -85,3 +85,4 @@ export { ModalJobRunner } from './exec/modal/runner.js';
 export { resolveSettings, type JobResources, type ModalSettings } from './exec/modal/options.js';
 export { selectBackend, backoffFrom } from './exec/modal/select.js';
 export type { GpuBackend } from './exec/modal/backend.js';
+export { crashPoint } from './crash.js';

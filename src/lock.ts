@@ -281,5 +281,5 @@ async function applyChanges(root: string, changes: Readonly<Record<string, LockE
     .sort(byCodeUnits)
     .map((name) => (!(name in changes) && slices?.get(name)) || stageBlock(name, stages[name]!));
   const next = assemble(blocks);
-  if (next !== text) await writeFileAtomic(lockPath(root), next);
+  if (next !== text) await writeFileAtomic(lockPath(root), next, 'lock.write');
 }

@@ -8,6 +8,7 @@
 // file inside the target folder, fsync-free but renamed into place only once complete and verified.
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { crashPoint } from '../crash.js';
 import { failure } from '../diagnostics.js';
 import { tempPathFor, toPosix, TMP_PREFIX } from '../fsutil.js';
 import { digestFiles } from '../hash/file-hash.js';
@@ -129,6 +130,7 @@ export class ObjectCache {
     try {
       await write(tmp);
       await fs.chmod(tmp, 0o444);
+      crashPoint('cache.insert');
       await fs.rename(tmp, dest);
     } catch (err) {
       await fs.rm(tmp, { force: true });
@@ -146,6 +148,7 @@ export class ObjectCache {
       const tmp = tempPathFor(dest);
       try {
         await copyOut(src, tmp);
+        crashPoint('checkout.file');
         await replaceWith(tmp, dest);
       } finally {
         await fs.rm(tmp, { force: true });
@@ -166,6 +169,7 @@ export class ObjectCache {
         const target = join(tmpDir, ...e.path.split('/'));
         await fs.mkdir(dirname(target), { recursive: true });
         await copyOut(this.objectPath(e.sha256), target);
+        crashPoint('checkout.dir');
       }
       await replaceWith(tmpDir, dest);
     } finally {

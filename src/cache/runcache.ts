@@ -39,6 +39,6 @@ export class RunCache {
   }
 
   async save(key: string, record: RunRecord): Promise<void> {
-    await writeFileAtomic(this.pathFor(key), stableJson(record));
+    await writeFileAtomic(this.pathFor(key), stableJson(record), 'runcache.save');
   }
 }

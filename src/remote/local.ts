@@ -5,6 +5,7 @@ import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { crashPoint } from '../crash.js';
 import { failure } from '../diagnostics.js';
 import { TMP_PREFIX, commitTemp, tempPathFor, writeFileAtomic } from '../fsutil.js';
 import type { PutOptions, Remote, RemoteObject, TransferOptions } from './remote.js';
@@ -77,6 +78,7 @@ export class LocalRemote implements Remote {
     const tmp = tempPathFor(dest);
     try {
       await pipeline(createReadStream(file), byteCounter(opts.onProgress), createWriteStream(tmp), { signal: opts.signal });
+      crashPoint('remote.upload');
       await commitTemp(tmp, dest);
     } catch (err) {
       await fs.rm(tmp, { force: true });
@@ -95,6 +97,7 @@ export class LocalRemote implements Remote {
     const tmp = tempPathFor(dest);
     try {
       await pipeline(createReadStream(src), byteCounter(opts.onProgress), createWriteStream(tmp), { signal: opts.signal });
+      crashPoint('remote.download-rename');
       await commitTemp(tmp, dest);
     } catch (err) {
       await fs.rm(tmp, { force: true });

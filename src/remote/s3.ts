@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { crashPoint } from '../crash.js';
 import { RallycutError, failure } from '../diagnostics.js';
 import { commitTemp, tempPathFor } from '../fsutil.js';
 import { byteCounter, checkKey } from './local.js';
@@ -108,6 +109,9 @@ export class S3Remote implements Remote {
       leavePartsOnError: false,
     });
     if (opts.onProgress) upload.on('httpUploadProgress', (p) => p.loaded !== undefined && opts.onProgress!(p.loaded));
+    // Each progress event is one finished part: a kill here leaves an unfinished multipart upload behind.
+    upload.on('httpUploadProgress', () => crashPoint('remote.upload-part'));
+    crashPoint('remote.upload');
     const onAbort = (): void => void upload.abort().catch(() => undefined);
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
@@ -146,6 +150,7 @@ export class S3Remote implements Remote {
     const tmp = tempPathFor(dest);
     try {
       await pipeline(body, byteCounter(opts.onProgress), createWriteStream(tmp), { signal: opts.signal });
+      crashPoint('remote.download-rename');
       await commitTemp(tmp, dest);
     } catch (err) {
       await fs.rm(tmp, { force: true });

@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { failure, stableJson, tempPathFor, writeFileAtomic } from '../../src/handler.js';
+import { crashPoint, failure, stableJson, tempPathFor, writeFileAtomic } from '../../src/handler.js';
 import { sha256File } from '../lib/dataset/hashing.js';
 import { findFfmpeg } from '../lib/ffmpeg.js';
 import { probeVideo, type VideoProbe } from '../lib/media/probe.js';
@@ -160,8 +160,9 @@ export async function ensureProxy(req: ProxyRequest): Promise<{ info: ProxyInfo;
       vfr: src.vfr,
       source_fps: src.fps,
     };
+    crashPoint('prepare.proxy-write');
     await fs.rename(tmp, target);
-    await writeFileAtomic(sidecarPath, stableJson({ ...info, settings }));
+    await writeFileAtomic(sidecarPath, stableJson({ ...info, settings }), 'prepare.proxy-write');
     req.onProgress?.(total, total);
     return { info, hit: false };
   } finally {

@@ -4,7 +4,7 @@
 // present with the right bytes are skipped, so an interrupted pull, rerun, fetches only the rest.
 import { promises as fs } from 'node:fs';
 import { join, relative } from 'node:path';
-import { configError, tempPathFor, trainingRemote, writeFileAtomic } from '../../src/handler.js';
+import { configError, crashPoint, tempPathFor, trainingRemote, writeFileAtomic } from '../../src/handler.js';
 import type { ManifestVideo } from '../lib/contracts.js';
 import { errorText, videosFailed, type DatasetContext, type VideoFailure } from '../lib/dataset/context.js';
 import { crossCheck, parseGroundTruth, parseManifest } from '../lib/dataset/format.js';
@@ -90,6 +90,7 @@ export async function pullDataset(ctx: DatasetContext, opts: PullOptions): Promi
         const want = expectedSha256(v, size);
         if (want && sha256 !== want) throw new Error(`downloaded bytes have sha256 ${sha256.slice(0, 12)}…, expected ${want.slice(0, 12)}…; not kept`);
         if (!want) ctx.log(`${v.filename}: no sha256 recorded and content_hash is not a full-file hash; kept without verification`);
+        crashPoint('pull.rename');
         await fs.rename(tmp, file);
       } finally {
         await fs.rm(tmp, { force: true });

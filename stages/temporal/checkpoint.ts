@@ -70,9 +70,9 @@ export async function saveCheckpoint(
     onnx: { file: ONNX_FILE, input: ONNX_INPUT, output: model.arch.version === 'v1' ? 'rally_logit' : 'emissions', sha256: createHash('sha256').update(onnxBytes).digest('hex') },
   };
   await fs.mkdir(dir, { recursive: true });
-  await writeFileAtomic(join(dir, ONNX_FILE), onnxBytes);
-  await writeFileAtomic(join(dir, WEIGHTS_FILE), bytes);
-  await writeFileAtomic(join(dir, MODEL_FILE), stableJson(full));
+  await writeFileAtomic(join(dir, ONNX_FILE), onnxBytes, 'checkpoint.write');
+  await writeFileAtomic(join(dir, WEIGHTS_FILE), bytes, 'checkpoint.write');
+  await writeFileAtomic(join(dir, MODEL_FILE), stableJson(full), 'checkpoint.write');
   return full;
 }
 

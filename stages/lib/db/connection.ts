@@ -4,7 +4,7 @@
 import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
-import { failure } from '../../../src/handler.js';
+import { crashPoint, failure } from '../../../src/handler.js';
 
 export interface Queryable {
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: readonly unknown[]): Promise<R[]>;
@@ -72,6 +72,7 @@ function wrapClient(client: pg.Client, description: string, kind: Database['kind
         await client.query('BEGIN');
         try {
           const result = await fn({ query });
+          crashPoint('restore.transaction'); // all statements sent, none committed
           await client.query('COMMIT');
           return result;
         } catch (err) {

@@ -93,8 +93,8 @@ export async function writeVideoFeatures(cacheDir: string, input: WriteFeaturesI
   };
   const paths = featurePaths(cacheDir, input.key);
   // Array first, metadata last: the metadata file's presence means "complete".
-  await writeFileAtomic(paths.data, data);
-  await writeFileAtomic(paths.meta, stableJson(record));
+  await writeFileAtomic(paths.data, data, 'features.write');
+  await writeFileAtomic(paths.meta, stableJson(record), 'features.write');
   return record;
 }
 

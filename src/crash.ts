@@ -1,0 +1,58 @@
+// Named crash points for the reliability tests. Inert unless RALLYCUT_CRASH_AT names one: `name:N` kills the
+// process with SIGKILL at the Nth hit of that point (N defaults to 1), so a test can prove that a kill at any
+// write that matters leaves only temp files or a half-done state the next run repairs, never a partial file
+// under its final name. Several points may be listed, comma-separated.
+const hits = new Map<string, number>();
+let parsedFrom: string | undefined;
+let targets = new Map<string, number>();
+
+function parseTargets(spec: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const part of spec.split(',')) {
+    const trimmed = part.trim();
+    if (!trimmed) continue;
+    const colon = trimmed.lastIndexOf(':');
+    const name = colon > 0 ? trimmed.slice(0, colon) : trimmed;
+    const n = colon > 0 ? Number(trimmed.slice(colon + 1)) : 1;
+    out.set(name, Number.isInteger(n) && n > 0 ? n : 1);
+  }
+  return out;
+}
+
+/** Marks a crash point. Costs one env lookup when no crash is armed. */
+export function crashPoint(name: string): void {
+  const spec = process.env['RALLYCUT_CRASH_AT'];
+  if (!spec) return;
+  if (spec !== parsedFrom) {
+    parsedFrom = spec;
+    targets = parseTargets(spec);
+    hits.clear();
+  }
+  const at = targets.get(name);
+  if (at === undefined) return;
+  const n = (hits.get(name) ?? 0) + 1;
+  hits.set(name, n);
+  if (n === at) {
+    process.stderr.write(`rallycut: crash point '${name}' hit ${n} time(s): killing the process (RALLYCUT_CRASH_AT)\n`);
+    process.kill(process.pid, 'SIGKILL');
+  }
+}
+
+/** Every crash point the code base marks, for `--help`-style listings and the crash-matrix test. */
+export const CRASH_POINTS = [
+  'fs.atomic-rename',
+  'cache.insert',
+  'cache.dir-manifest',
+  'lock.write',
+  'checkout.file',
+  'checkout.dir',
+  'runcache.save',
+  'remote.upload',
+  'remote.upload-part',
+  'remote.download-rename',
+  'pull.rename',
+  'restore.transaction',
+  'features.write',
+  'checkpoint.write',
+  'prepare.proxy-write',
+] as const;
