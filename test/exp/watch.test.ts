@@ -53,7 +53,7 @@ async function startWatch(): Promise<Session> {
     },
     onReady: () => ready(),
   };
-  const done = watchPipeline(rig.dir, handlerRegistry, { debounceMs: 100, jobs: 2 }, { env: rig.env(), err: () => undefined, signal: controller.signal }, hooks);
+  const done = watchPipeline(rig.dir, handlerRegistry, { debounceMs: 100, jobs: 2 }, { env: rig.env(), err: (t) => void (process.env.WATCH_DEBUG && process.stderr.write(t)), signal: controller.signal }, hooks);
   await isReady;
   return {
     runs,
@@ -88,6 +88,26 @@ describe('repro --watch', () => {
       expect(await rig.invocations()).toEqual(['a', 'b']);
       expect(rig.read('b.txt')).toBe('Y\n');
       expect(w.runs[1]!.targets).toEqual(['a']);
+    } finally {
+      await w.stop();
+    }
+  }, 30_000);
+
+  it('an edit to pipeline.yaml reruns the changed stage and starts watching its new deps', async () => {
+    const w = await startWatch();
+    try {
+      await rig.invocations();
+      await rig.write({ 'pipeline.yaml': PIPELINE.replace("cp other.txt c.txt", "cat other.txt extra.txt > c.txt").replace('deps: [other.txt]', 'deps: [other.txt, extra.txt]'), 'extra.txt': 'e\n' });
+      await sleep(200);
+      await w.idle();
+      const first = await rig.invocations();
+      expect(first).toContain('c');
+      expect(first).not.toContain('b');
+      await rig.write({ 'extra.txt': 'f\n' });
+      await sleep(200);
+      await w.idle();
+      expect(await rig.invocations()).toEqual(['c']);
+      expect(rig.read('c.txt')).toBe('o\nf\n');
     } finally {
       await w.stop();
     }
