@@ -21,6 +21,7 @@ import { contextFromIO, type DatasetContext } from '../lib/dataset/context.js';
 import { contentCachePath } from '../lib/dataset/layout.js';
 import { generateDemo, isUpToDate, type DemoDataset } from './generate.js';
 import { loadDemoLabels, type LoadSummary } from './load.js';
+import { formatTotalsTable, formatVideoTable, type EvaluateReport } from '../evaluate/report.js';
 import { DEFAULT_CONFIG, type DemoConfig } from './plan.js';
 
 const initOptions: OptionSpec[] = [
@@ -153,8 +154,29 @@ const runCommand: CommandSpec = {
     io.err(describe(result, ctx.root));
     const code = await runRepro(io, ctx.root, jobs ? ['-j', String(jobs)] : []);
     if (code !== 0) throw failure(`demo run: rallycut repro failed (exit ${code}); see its messages above`);
+    io.out(await evaluationSummary(ctx.root));
   },
 };
+
+/** The end of `demo run`: the evaluation tables of the pipeline's evaluate stages, temporal model first. */
+async function evaluationSummary(root: string): Promise<string> {
+  const parts: string[] = [];
+  for (const [file, title] of [
+    ['metrics/evaluate.json', 'Evaluation: temporal model'],
+    ['metrics/evaluate-heuristics.json', 'Evaluation: heuristics only (baseline to beat)'],
+  ] as const) {
+    let report: EvaluateReport;
+    try {
+      report = JSON.parse(await fs.readFile(join(root, file), 'utf8')) as EvaluateReport;
+    } catch {
+      continue; // a pipeline without that stage
+    }
+    parts.push(`\n${title} (${file})\n`);
+    if (file === 'metrics/evaluate.json') parts.push(formatVideoTable(report), '\n');
+    parts.push(formatTotalsTable(report));
+  }
+  return parts.join('');
+}
 
 const module: StageModule = { commands: [initCommand, runCommand] };
 export default module;
