@@ -13,7 +13,7 @@ export interface ExpTable {
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
-export function buildExpTable(snaps: readonly Snapshot[], opts: { sortBy?: string; columns?: string } = {}): ExpTable {
+export function buildExpTable(snaps: readonly Snapshot[], opts: { sortBy?: string; columns?: string; ascending?: boolean } = {}): ExpTable {
   const params = snaps.map((s) => flatParams(s.params));
   const metrics = snaps.map((s) => flatMetrics(s.metrics));
   const paramKeys = [...new Set(params.flatMap((p) => Object.keys(p)))].sort().filter((k) => params.some((p) => !same(p[k], params[0]![k])));
@@ -24,16 +24,17 @@ export function buildExpTable(snaps: readonly Snapshot[], opts: { sortBy?: strin
     const key = metricKeys.find((k) => k === opts.sortBy) ?? metricKeys.find((k) => k.endsWith(`:${opts.sortBy}`)) ?? paramKeys.find((k) => k === opts.sortBy);
     if (!key) throw configError(`--sort-by '${opts.sortBy}' names no metric or varying param`, { subject: opts.sortBy, notes: metricKeys.length ? [`metrics: ${metricKeys.slice(0, 8).join(', ')}${metricKeys.length > 8 ? ', …' : ''}`] : [] });
     const val = (i: number): unknown => metrics[i]![key] ?? params[i]![key];
-    // Experiments sort best first (descending); workspace/HEAD rows stay on top.
+    // Experiments sort largest first (smallest with `ascending`, e.g. a loss); workspace/HEAD rows stay on top.
+    const dir = opts.ascending ? -1 : 1;
     order = order.sort((a, b) => {
       const pin = Number(snaps[a]!.kind === 'exp') - Number(snaps[b]!.kind === 'exp');
       if (pin) return pin;
       const va = val(a);
       const vb = val(b);
-      if (typeof va === 'number' && typeof vb === 'number') return vb - va;
+      if (typeof va === 'number' && typeof vb === 'number') return dir * (vb - va);
       if (va === undefined || va === null) return 1;
       if (vb === undefined || vb === null) return -1;
-      return String(va).localeCompare(String(vb));
+      return dir * String(va).localeCompare(String(vb));
     });
   }
   const headers = ['Experiment', 'Status', 'Created', 'Baseline', ...paramKeys, ...metricKeys];

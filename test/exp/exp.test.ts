@@ -92,6 +92,11 @@ describe('exp run / show / apply', () => {
     const lines = sorted.stdout.trim().split('\n');
     expect(lines[0]).toContain('train.lr');
     expect(lines.slice(1).map((l) => l.split(',')[0])).toEqual(['workspace', 'HEAD (committed)', 'fast', 'slow']);
+    const asc = await rig.run(['exp', 'show', '--csv', '--sort-by', 'metrics/train.json:lr', '--ascending']);
+    expect(asc.stdout.trim().split('\n').slice(3).map((l) => l.split(',')[0])).toEqual(['slow', 'fast']);
+    const bad = await rig.run(['exp', 'show', '--sort-by', 'accuracy']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--sort-by 'accuracy' names no metric/);
 
     const diff = await rig.run(['exp', 'diff', 'fast', 'slow', '--json']);
     const d = JSON.parse(diff.stdout) as { params: { key: string; a: unknown; b: unknown }[] };

@@ -108,6 +108,7 @@ export function expCommands(registry: HandlerRegistry): CommandSpec[] {
         { name: 'json', type: 'boolean', description: 'Print JSON' },
         { name: 'csv', type: 'boolean', description: 'Print CSV' },
         { name: 'sort-by', type: 'string', description: 'Sort experiments by a metric (file:key or key), best (largest) first', placeholder: 'METRIC' },
+        { name: 'ascending', type: 'boolean', description: 'With --sort-by: smallest first (for losses and errors)' },
         { name: 'columns', type: 'string', description: 'Only metric columns whose name contains TEXT', placeholder: 'TEXT' },
       ],
       async run(args, io) {
@@ -117,7 +118,7 @@ export function expCommands(registry: HandlerRegistry): CommandSpec[] {
         const snaps: Snapshot[] = [ws!, ...(head ? [head] : []), ...recs.map(fromRecord)];
         const sortBy = optString(args, 'sort-by');
         const columns = optString(args, 'columns');
-        const table = buildExpTable(snaps, { ...(sortBy ? { sortBy } : {}), ...(columns ? { columns } : {}) });
+        const table = buildExpTable(snaps, { ...(sortBy ? { sortBy } : {}), ...(columns ? { columns } : {}), ascending: optBool(args, 'ascending') });
         if (optBool(args, 'json')) {
           const rows = table.rows.map((r) => Object.fromEntries(table.headers.map((h, i) => [h, r[i] ?? null])));
           io.out(JSON.stringify({ params: table.params, metrics: table.metrics, rows }, null, 2) + '\n');
