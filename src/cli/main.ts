@@ -40,6 +40,12 @@ function topHelp(commands: readonly CommandSpec[], prefix: readonly string[] = [
   return lines.join('\n') + '\n';
 }
 
+export function usageLine(cmd: CommandSpec): string {
+  return `rallycut ${cmd.path.join(' ')}${cmd.options.length ? ' [options]' : ''}${(cmd.positionals ?? [])
+    .map((p) => ` ${p.required ? '' : '['}${p.name.toUpperCase()}${p.variadic ? '...' : ''}${p.required ? '' : ']'}`)
+    .join('')}`;
+}
+
 export function defaultIO(): CommandIO {
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
@@ -76,9 +82,7 @@ export async function main(argv: readonly string[], io: CommandIO = defaultIO())
   }
   const { cmd, rest } = found;
   if (rest.includes('--help') || rest.includes('-h')) {
-    const usage = `rallycut ${cmd.path.join(' ')}${cmd.options.length ? ' [options]' : ''}${(cmd.positionals ?? [])
-      .map((p) => ` ${p.required ? '' : '['}${p.name.toUpperCase()}${p.variadic ? '...' : ''}${p.required ? '' : ']'}`)
-      .join('')}`;
+    const usage = usageLine(cmd);
     io.out(formatHelp(usage, cmd.summary, cmd.options, cmd.positionals ?? [], cmd.description));
     return 0;
   }
