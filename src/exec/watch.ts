@@ -3,7 +3,7 @@
 // Runs never overlap: changes during a run queue exactly one rerun. Abort (Ctrl-C) stops the running
 // repro through the engine's signal (outs are committed atomically) and then closes the watcher.
 import { join, relative } from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
+import type { FSWatcher } from 'chokidar';
 import { toDiagnostics } from '../diagnostics.js';
 import { isInside, toPosix } from '../fsutil.js';
 import type { HandlerRegistry } from '../handler.js';
@@ -112,6 +112,8 @@ export async function watchPipeline(root: string, registry: HandlerRegistry, opt
   start();
   await running;
   if (io.signal.aborted) return;
+  // Loaded here, not at the top: only --watch needs chokidar, and every CLI start would pay for it.
+  const { watch } = await import('chokidar');
   watcher = watch([...watched].map((p) => join(root, p)), { ignoreInitial: true, atomic: false });
   watcher.on('all', (_event, path) => onEvent(path));
   await new Promise<void>((resolve) => watcher!.once('ready', () => resolve()));
