@@ -6,8 +6,8 @@ import { createWriteStream, createReadStream, promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+// The SDK is loaded on first use only: it costs ~0.3 s of start-up, and most commands never touch S3.
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { crashPoint } from '../crash.js';
 import { RallycutError, failure } from '../diagnostics.js';
 import { commitTemp, tempPathFor } from '../fsutil.js';
@@ -49,10 +49,15 @@ const CREDENTIAL_ERRORS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch'
 
 export class S3Remote implements Remote {
   readonly description: string;
-  readonly client: S3Client;
+  private clientPromise: Promise<S3Client> | undefined;
   constructor(readonly cfg: S3RemoteConfig) {
-    this.client = new S3Client(s3ClientConfig(cfg));
     this.description = `s3://${cfg.bucket}${cfg.prefix ? '/' + cfg.prefix : ''}${cfg.endpoint ? ` (endpoint ${cfg.endpoint})` : ''}`;
+  }
+
+  /** The SDK client, created (and the SDK loaded) on first use. */
+  client(): Promise<S3Client> {
+    this.clientPromise ??= import('@aws-sdk/client-s3').then(({ S3Client }) => new S3Client(s3ClientConfig(this.cfg)));
+    return this.clientPromise;
   }
 
   private fullKey(key: string): string {
@@ -85,7 +90,8 @@ export class S3Remote implements Remote {
     do {
       let page;
       try {
-        page = await this.client.send(new ListObjectsV2Command({ Bucket: this.cfg.bucket, Prefix: full, ContinuationToken: token, ...(this.cfg.pageSize ? { MaxKeys: this.cfg.pageSize } : {}) }));
+        const { ListObjectsV2Command } = await import('@aws-sdk/client-s3');
+        page = await (await this.client()).send(new ListObjectsV2Command({ Bucket: this.cfg.bucket, Prefix: full, ContinuationToken: token, ...(this.cfg.pageSize ? { MaxKeys: this.cfg.pageSize } : {}) }));
       } catch (err) {
         throw this.explain(err, `list '${full}'`);
       }
@@ -95,8 +101,9 @@ export class S3Remote implements Remote {
   }
 
   private async upload(key: string, body: Readable | Uint8Array | string, opts: PutOptions): Promise<void> {
+    const [{ Upload }, client] = await Promise.all([import('@aws-sdk/lib-storage'), this.client()]);
     const upload = new Upload({
-      client: this.client,
+      client,
       params: {
         Bucket: this.cfg.bucket,
         Key: this.fullKey(key),
@@ -134,7 +141,8 @@ export class S3Remote implements Remote {
 
   private async getStream(key: string, signal?: AbortSignal): Promise<Readable | null> {
     try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: this.cfg.bucket, Key: this.fullKey(key) }), { abortSignal: signal });
+      const { GetObjectCommand } = await import('@aws-sdk/client-s3');
+      const res = await (await this.client()).send(new GetObjectCommand({ Bucket: this.cfg.bucket, Key: this.fullKey(key) }), { abortSignal: signal });
       return res.Body as Readable;
     } catch (err) {
       const name = (err as { name?: string }).name;
@@ -170,7 +178,8 @@ export class S3Remote implements Remote {
     for (let i = 0; i < keys.length; i += 1000) {
       const batch = keys.slice(i, i + 1000).map((k) => ({ Key: this.fullKey(k) }));
       try {
-        await this.client.send(new DeleteObjectsCommand({ Bucket: this.cfg.bucket, Delete: { Objects: batch, Quiet: true } }));
+        const { DeleteObjectsCommand } = await import('@aws-sdk/client-s3');
+        await (await this.client()).send(new DeleteObjectsCommand({ Bucket: this.cfg.bucket, Delete: { Objects: batch, Quiet: true } }));
       } catch (err) {
         throw this.explain(err, `delete ${batch.length} objects`);
       }

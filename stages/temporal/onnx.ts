@@ -2,9 +2,7 @@
 // rally logit per window) or v2/v3's emission network (output: [T, 2] CRF emissions). The CRF's
 // Viterbi/marginals stay in TypeScript. Built with the project's deterministic GraphBuilder (IR 8,
 // opset 17), so the same checkpoint always exports the same bytes.
-import onnxProto from 'onnx-proto';
-import * as ort from 'onnxruntime-node';
-import { GraphBuilder } from '../lib/model/onnx-graph.js';
+import { GraphBuilder, onnxSchema } from '../lib/model/onnx-graph.js';
 import type { ParamSet } from '../lib/nn/params.js';
 import type { ModelCore } from './predict.js';
 
@@ -96,7 +94,7 @@ export function exportOnnx(model: ModelCore): Uint8Array {
 
 /** The shared GraphBuilder has no string attributes; LSTM's direction="bidirectional" is added here. */
 function withBidirectionalLstm(bytes: Uint8Array): Uint8Array {
-  const { onnx } = onnxProto;
+  const onnx = onnxSchema();
   const model = onnx.ModelProto.decode(bytes);
   for (const node of model.graph?.node ?? []) {
     if (node.opType !== 'LSTM') continue;
@@ -108,6 +106,7 @@ function withBidirectionalLstm(bytes: Uint8Array): Uint8Array {
 
 /** Runs an exported model with onnxruntime-node on raw feature rows [N, D]. */
 export async function runOnnx(bytes: Uint8Array, x: Float32Array, dim: number): Promise<Float32Array> {
+  const ort = await import('onnxruntime-node'); // loaded only when a model actually runs
   const session = await ort.InferenceSession.create(bytes);
   try {
     const result = await session.run({ [ONNX_INPUT]: new ort.Tensor('float32', x, [x.length / dim, dim]) });

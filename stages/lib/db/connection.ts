@@ -3,7 +3,7 @@
 // through the same `pg` client either way (one code path to test).
 import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { crashPoint, failure } from '../../../src/handler.js';
 
 export interface Queryable {
@@ -90,13 +90,22 @@ function wrapClient(client: pg.Client, description: string, kind: Database['kind
   };
 }
 
-// pg returns bigint (int8) as a string to avoid precision loss; file sizes fit a double exactly.
-pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+let pgModule: Promise<typeof pg> | undefined;
+/** pg, loaded on first open: a CLI start that never touches the database should not pay for it. */
+function loadPg(): Promise<typeof pg> {
+  pgModule ??= import('pg').then(({ default: mod }) => {
+    // pg returns bigint (int8) as a string to avoid precision loss; file sizes fit a double exactly.
+    mod.types.setTypeParser(mod.types.builtins.INT8, (v) => Number(v));
+    return mod;
+  });
+  return pgModule;
+}
 
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
   const url = opts.env.DATABASE_URL;
   if (url) {
     const description = redactUrl(url);
+    const pg = await loadPg();
     const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
     client.on('error', () => undefined); // a dropped connection surfaces on the next query instead
     try {
@@ -165,6 +174,7 @@ async function openEmbedded(opts: OpenDatabaseOptions): Promise<Database> {
   try {
     await server.start();
     const [host, port] = server.getServerConn().split(':');
+    const pg = await loadPg();
     const client = new pg.Client({ host, port: Number(port), user: 'postgres', database: 'postgres' });
     client.on('error', () => undefined);
     await client.connect();

@@ -1,8 +1,14 @@
 // A small, deterministic ONNX graph builder on top of onnx-proto (IR 8, opset 17, weights in rawData).
 // The same object graph always encodes to the same bytes, so generated models are reproducible.
-import onnxProto from 'onnx-proto';
+import { createRequire } from 'node:module';
+import type onnxProto from 'onnx-proto';
 
-const { onnx } = onnxProto;
+// Required on first use (it is CommonJS), so loading a stage module does not load protobufjs.
+let onnxNs: typeof onnxProto.onnx | undefined;
+export function onnxSchema(): typeof onnxProto.onnx {
+  onnxNs ??= (createRequire(import.meta.url)('onnx-proto') as typeof onnxProto).onnx;
+  return onnxNs;
+}
 type INodeProto = onnxProto.onnx.INodeProto;
 type ITensorProto = onnxProto.onnx.ITensorProto;
 type IValueInfoProto = onnxProto.onnx.IValueInfoProto;
@@ -31,7 +37,7 @@ function valueInfo(name: string, elemType: number, shape: readonly Dim[]): IValu
 }
 
 function attribute(name: string, value: AttrValue): IAttributeProto {
-  const T = onnx.AttributeProto.AttributeType;
+  const T = onnxSchema().AttributeProto.AttributeType;
   if (typeof value === 'number') return { name, type: T.INT, i: value };
   if (Array.isArray(value)) return { name, type: T.INTS, ints: value };
   if ('float' in value) return { name, type: T.FLOAT, f: value.float };
@@ -47,12 +53,12 @@ export class GraphBuilder {
   private counter = 0;
 
   input(name: string, shape: readonly Dim[]): string {
-    this.inputs.push(valueInfo(name, onnx.TensorProto.DataType.FLOAT, shape));
+    this.inputs.push(valueInfo(name, onnxSchema().TensorProto.DataType.FLOAT, shape));
     return name;
   }
 
   output(name: string, shape: readonly Dim[]): void {
-    this.outputs.push(valueInfo(name, onnx.TensorProto.DataType.FLOAT, shape));
+    this.outputs.push(valueInfo(name, onnxSchema().TensorProto.DataType.FLOAT, shape));
   }
 
   private fresh(prefix: string): string {
@@ -61,7 +67,7 @@ export class GraphBuilder {
 
   floatConst(values: readonly number[], dims: readonly number[], name?: string): string {
     const n = name ?? this.fresh('w');
-    this.initializers.push({ name: n, dataType: onnx.TensorProto.DataType.FLOAT, dims: [...dims], rawData: littleEndian(new Float32Array(values)) });
+    this.initializers.push({ name: n, dataType: onnxSchema().TensorProto.DataType.FLOAT, dims: [...dims], rawData: littleEndian(new Float32Array(values)) });
     return n;
   }
 
@@ -69,7 +75,7 @@ export class GraphBuilder {
     const n = name ?? this.fresh('i');
     this.initializers.push({
       name: n,
-      dataType: onnx.TensorProto.DataType.INT64,
+      dataType: onnxSchema().TensorProto.DataType.INT64,
       dims: [values.length],
       rawData: littleEndian(new BigInt64Array(values.map((v) => BigInt(v)))),
     });
@@ -92,7 +98,7 @@ export class GraphBuilder {
   }
 
   encode(graphName: string, docString: string, producer = 'rallycut'): Uint8Array {
-    const model = onnx.ModelProto.create({
+    const model = onnxSchema().ModelProto.create({
       irVersion: IR_VERSION,
       producerName: producer,
       producerVersion: '1',
@@ -106,6 +112,6 @@ export class GraphBuilder {
         output: this.outputs,
       },
     });
-    return onnx.ModelProto.encode(model).finish();
+    return onnxSchema().ModelProto.encode(model).finish();
   }
 }

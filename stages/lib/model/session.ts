@@ -3,7 +3,7 @@
 // expected shape instead of a cryptic runtime error halfway through a dataset.
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import { configError, failure } from '../../../src/handler.js';
 import type { ModelLocation, ModelSpec } from './registry.js';
 import { readModelSpec } from './registry.js';
@@ -109,9 +109,10 @@ export async function loadClassifier(location: ModelLocation, opts: LoadOptions 
     executionMode: 'sequential' as const,
     ...(opts.threads ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {}),
   };
+  const { InferenceSession, Tensor } = await import('onnxruntime-node'); // loaded only when a model runs
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(bytes, options);
+    session = await InferenceSession.create(bytes, options);
   } catch (err) {
     throw configError(`${location.onnx}: onnxruntime cannot load it: ${(err as Error).message}`, { file: location.onnx });
   }
@@ -137,7 +138,7 @@ export async function loadClassifier(location: ModelLocation, opts: LoadOptions 
       const r = await worker.run(spec.input_name, batch.buffer as ArrayBuffer, n * windowSize, shape, outputNames);
       return { outs: r.outputs, buffer: r.buffer };
     }
-    const result = await session.run({ [spec.input_name]: new ort.Tensor('float32', batch.subarray(0, n * windowSize), shape) }, outputNames);
+    const result = await session.run({ [spec.input_name]: new Tensor('float32', batch.subarray(0, n * windowSize), shape) }, outputNames);
     const outs = outputNames.map((name) => {
       const d = result[name]?.data;
       return d instanceof Float32Array ? new Float32Array(d) : null;
