@@ -11,8 +11,10 @@ import { dagCommand } from './dag.js';
 import { expCommands } from './exp.js';
 import { metricsCommands } from './metrics.js';
 import { plotsCommands } from './plots.js';
+import { remoteCommands } from './remote.js';
+import { syncCommands } from './sync.js';
 
 export function engineCommands(registry: HandlerRegistry): CommandSpec[] {
   void registry;
-  return [reproCommand(registry), statusCommand(registry), checkoutCommand(), gcCommand(), doctorCommand(), dagCommand(registry), ...expCommands(registry), ...metricsCommands(registry), ...plotsCommands(registry)];
+  return [reproCommand(registry), statusCommand(registry), checkoutCommand(), gcCommand(), doctorCommand(), dagCommand(registry), ...expCommands(registry), ...metricsCommands(registry), ...plotsCommands(registry), ...remoteCommands(), ...syncCommands()];
 }
