@@ -8,7 +8,7 @@ import { tempPathFor } from '../fsutil.js';
 import { parseManifest } from '../hash/manifest.js';
 import type { Remote } from '../remote/remote.js';
 import { forEachLimit, listSizes } from '../remote/transfer.js';
-import { createProgress, type ProgressSink } from '../report/progress.js';
+import { createProgress, type Progress, type ProgressSink } from '../report/progress.js';
 import { ObjectCache } from './objects.js';
 import { FILES_PREFIX, RUNS_PREFIX, errorMessage, objectKey, parseRunRecord, runKeyFromRemote, sha256File, wantedFromOuts, type WantedObject } from './remote-layout.js';
 import { RunCache, type RunRecord } from './runcache.js';
@@ -35,6 +35,7 @@ export interface PullResult {
   failed: { key: string; error: string }[];
 }
 
+const quiet: Progress = { tick() {}, update() {}, setTotal() {}, done() {} };
 const isFile = (p: string): Promise<boolean> => fs.stat(p).then((s) => s.isFile(), () => false);
 
 interface Fetch {
@@ -65,11 +66,8 @@ export async function pullCache(opts: PullOptions): Promise<PullResult> {
     wanted.push(...wantedFromOuts(record.outs, (o) => `run-cache ${record.stage} ${o.path}`));
   }
 
-  const progress = createProgress('pull', 0, 'B', opts.progressSink);
-  let total = 0;
-  const fetchAll = async (items: Fetch[], verify: (tmp: string, f: Fetch) => Promise<void>): Promise<void> => {
-    total += items.reduce((n, f) => n + (listing.get(f.key) ?? 0), 0);
-    progress.setTotal(total);
+  // Only the files get a bar: manifests are small, and fetching them first is what makes the total known.
+  const fetchAll = async (items: Fetch[], progress: Progress, verify: (tmp: string, f: Fetch) => Promise<void>): Promise<void> => {
     const failures = await forEachLimit(items, opts.jobs, async (f) => {
       const tmp = tempPathFor(f.dest);
       let got = 0;
@@ -107,7 +105,7 @@ export async function pullCache(opts: PullOptions): Promise<PullResult> {
   // 1. Folder manifests, so their files are known.
   const manifests = new Map<string, Fetch>();
   for (const w of wanted.filter((x) => x.isDir)) await plan(manifests, { key: objectKey(w.sha256, true), sha256: w.sha256, dest: cache.dirObjectPath(w.sha256), label: w.label });
-  await fetchAll([...manifests.values()], async (tmp, f) => {
+  await fetchAll([...manifests.values()], quiet, async (tmp, f) => {
     try {
       parseManifest(await fs.readFile(tmp, 'utf8'));
     } catch (err) {
@@ -126,7 +124,8 @@ export async function pullCache(opts: PullOptions): Promise<PullResult> {
       }
     }
   }
-  await fetchAll([...files.values()], async () => undefined);
+  const progress = createProgress('pull', [...files.values()].reduce((n, f) => n + (listing.get(f.key) ?? 0), 0), 'B', opts.progressSink);
+  await fetchAll([...files.values()], progress, async () => undefined);
   progress.done();
 
   // 3. Run records whose outs are all in the cache now (a record without its outs would only mislead repro).
