@@ -29,7 +29,8 @@ function formatAmount(n: number, unit: string): string {
     }
     return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
   }
-  return `${Math.round(n)}${unit ? ' ' + unit : ''}`;
+  const text = Number.isInteger(n) || n >= 10 ? String(Math.round(n)) : n.toFixed(1);
+  return `${text}${unit ? ' ' + unit : ''}`;
 }
 
 export function createProgress(
