@@ -16,6 +16,8 @@ export interface PushOptions {
   objects: readonly WantedObject[];
   runCache: boolean;
   jobs: number;
+  /** List what is missing on the remote without uploading it. */
+  dryRun?: boolean;
   signal?: AbortSignal;
   progressSink?: ProgressSink;
 }
@@ -24,6 +26,9 @@ export interface PushResult {
   remote: string;
   uploaded: number;
   uploadedBytes: number;
+  /** What this push found missing on the remote (with dryRun: what it would upload). */
+  toUpload: number;
+  toUploadBytes: number;
   alreadyPresent: number;
   runsUploaded: number;
   /** Run records kept local because some of their outs are not in this cache. */
@@ -101,13 +106,15 @@ export async function pushCache(opts: PushOptions): Promise<PushResult> {
   const onRemote = (u: Upload): boolean => (u.phase === 2 ? runs.has(u.key) : files.get(u.key) === u.size);
   const all = [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
   const todo = all.filter((u) => !onRemote(u));
-  const result: PushResult = { remote: opts.remote.description, uploaded: 0, uploadedBytes: 0, alreadyPresent: all.length - todo.length, runsUploaded: 0, runsSkipped,
+  const todoBytes = todo.reduce((n, u) => n + u.size, 0);
+  const result: PushResult = { remote: opts.remote.description, uploaded: 0, uploadedBytes: 0, toUpload: todo.length, toUploadBytes: todoBytes, alreadyPresent: all.length - todo.length, runsUploaded: 0, runsSkipped,
     // Not here but already on the remote (pushed from another clone) is fine.
     missingLocally: missing.filter((m) => !files.has(m.key)).map((m) => m.note).sort(),
     failed: [],
   };
 
-  const progress = createProgress('push', todo.reduce((n, u) => n + u.size, 0), 'B', opts.progressSink);
+  if (opts.dryRun) return result;
+  const progress = createProgress('push', todoBytes, 'B', opts.progressSink);
   const failedKeys = new Set<string>();
   for (const phase of [0, 1, 2] as const) {
     const items = todo.filter((u) => u.phase === phase);

@@ -88,10 +88,11 @@ describe.each(KINDS)('cache remote: $name', (kind) => {
   });
 
   it('push then pull into a fresh clone restores every out byte for byte; a second push uploads nothing', async () => {
+    expect(await json(rig, 'push', '--dry-run')).toMatchObject({ uploaded: 0, toUpload: OBJECTS, alreadyPresent: 0 });
     const first = await json(rig, 'push');
     expect(first).toMatchObject({ uploaded: OBJECTS, alreadyPresent: 0, failed: [], missingLocally: [] });
     const again = await json(rig, 'push', '-j', '2');
-    expect(again).toMatchObject({ uploaded: 0, uploadedBytes: 0, alreadyPresent: OBJECTS });
+    expect(again).toMatchObject({ uploaded: 0, uploadedBytes: 0, toUpload: 0, alreadyPresent: OBJECTS });
 
     await cloneProject();
     const pulled = await json(clone, 'pull');

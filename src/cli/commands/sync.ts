@@ -47,6 +47,8 @@ function mib(bytes: number): string {
   return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : bytes >= 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${bytes} B`;
 }
 
+const PUSH_OPTIONS: readonly OptionSpec[] = [...OPTIONS, { name: 'dry-run', short: 'n', type: 'boolean', description: 'Only report what the remote is missing (like a cloud status)' }];
+
 function pushCommand(): CommandSpec {
   return {
     path: ['push'],
@@ -56,18 +58,20 @@ function pushCommand(): CommandSpec {
       'have yet, found with one listing of the remote. Safe to interrupt: a rerun uploads only what is missing.\n' +
       'Remote layout: files/sha256/ab/cdef… (files), …/ab/cdef….dir (folder manifests), runs/ab/KEY.json.',
     positionals: POSITIONALS,
-    options: OPTIONS,
+    options: PUSH_OPTIONS,
     async run(args: ParsedArgs, io: CommandIO) {
       const jobs = jobsOf(args);
       const sel = await select(args, io);
       const { name, remote } = await resolveNamedRemote(sel.root, optString(args, 'remote'), io.env);
-      if (!optBool(args, 'json')) io.err(`pushing to '${name}' (${remote.description})\n`);
+      const dryRun = optBool(args, 'dry-run');
+      if (!optBool(args, 'json')) io.err(`${dryRun ? 'comparing with' : 'pushing to'} '${name}' (${remote.description})\n`);
       const r: PushResult = await pushCache({
         cacheDir: sel.cacheDir,
         remote,
         objects: sel.objects,
         runCache: optBool(args, 'run-cache'),
         jobs,
+        dryRun,
         signal: io.signal,
         progressSink: { write: io.err, isTTY: io.isTTY },
       });
@@ -77,7 +81,8 @@ function pushCommand(): CommandSpec {
         if (ok) io.out(JSON.stringify({ ok: true, ...r, remoteName: name }, null, 2) + '\n');
       } else {
         const runs = optBool(args, 'run-cache') ? `; ${r.runsUploaded} run record(s) uploaded${r.runsSkipped ? `, ${r.runsSkipped} kept local (outs not cached)` : ''}` : '';
-        io.out(`${r.uploaded} object(s) uploaded (${mib(r.uploadedBytes)}), ${r.alreadyPresent} already on the remote${runs}\n`);
+        if (dryRun) io.out(`${r.toUpload} object(s) (${mib(r.toUploadBytes)}) not on the remote yet, ${r.alreadyPresent} already there\n`);
+        else io.out(`${r.uploaded} object(s) uploaded (${mib(r.uploadedBytes)}), ${r.alreadyPresent} already on the remote${runs}\n`);
       }
       const notes = [
         ...r.missingLocally.map((m) => `not in the local cache: ${m} (run 'rallycut repro' or 'rallycut pull' first)`),
