@@ -40,8 +40,8 @@ export interface ExportResult {
 }
 
 /** Reads the ground truth from the labels database (the caller's env picks which one). */
-export async function readLabels(ctx: DatasetContext): Promise<LabelledVideo[]> {
-  const db = await openDatabase({ cacheDir: ctx.cacheDir, env: ctx.env, log: ctx.log });
+export async function readLabels(ctx: DatasetContext, beforeUnlock?: (dataDir: string) => Promise<void>): Promise<LabelledVideo[]> {
+  const db = await openDatabase({ cacheDir: ctx.cacheDir, env: ctx.env, log: ctx.log, ...(beforeUnlock ? { beforeUnlock } : {}) });
   try {
     await checkSchema(db);
     return await queryGroundTruth(db);

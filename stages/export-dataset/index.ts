@@ -5,6 +5,7 @@ import { contextFromIO } from '../lib/dataset/context.js';
 import { checkDatasetName } from '../lib/dataset/layout.js';
 import type { LabelledVideo } from '../lib/db/index.js';
 import { exportDataset, labelsStamp, readLabels, type LinkMode } from './export.js';
+import { embeddedStamp } from './stamp-cache.js';
 
 interface ExportParams {
   name: string;
@@ -36,9 +37,13 @@ const handler = defineHandler<ExportParams>({
     additionalProperties: false,
   },
   async stamp(ctx) {
-    const labels = await readLabels(ctx);
-    stamped.set(snapshotKey(ctx), { labels, at: Date.now() });
-    return labelsStamp(labels);
+    const read = async (beforeUnlock?: (dataDir: string) => Promise<void>): Promise<string> => {
+      const labels = await readLabels(ctx, beforeUnlock);
+      stamped.set(snapshotKey(ctx), { labels, at: Date.now() });
+      return labelsStamp(labels);
+    };
+    // A server is asked every time (one query); the embedded database only when its files changed.
+    return ctx.env.DATABASE_URL ? read() : embeddedStamp(ctx.cacheDir, read);
   },
   async run(ctx, p) {
     // Export the snapshot the stamp just read: the recorded stamp then matches the files exactly, and the

@@ -24,6 +24,8 @@ export interface OpenDatabaseOptions {
   env: Readonly<Record<string, string | undefined>>;
   /** Told which database is used. */
   log?(message: string): void;
+  /** Embedded only: called on close once PGlite has flushed and closed, while its folder is still locked. */
+  beforeUnlock?(dataDir: string): Promise<void>;
 }
 
 /** postgres://user:secret@host/db → postgres://user:***@host/db; never throws. */
@@ -169,7 +171,11 @@ async function openEmbedded(opts: OpenDatabaseOptions): Promise<Database> {
   const stopAll = async (): Promise<void> => {
     await server.stop().catch(() => undefined);
     await lite.close().catch(() => undefined);
-    await unlock();
+    try {
+      await opts.beforeUnlock?.(dataDir);
+    } finally {
+      await unlock();
+    }
   };
   try {
     await server.start();
