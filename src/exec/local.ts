@@ -32,12 +32,19 @@ function runShell(command: string, ctx: StageContext): Promise<void> {
       cwd: ctx.wdir,
       env: ctx.env as NodeJS.ProcessEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // its own process group, so an abort stops the command's children too, not just /bin/sh
     });
     const out = lineSplitter((l) => ctx.log(l));
     const err = lineSplitter((l) => ctx.log(l));
     child.stdout.on('data', (c: Buffer) => out.push(c));
     child.stderr.on('data', (c: Buffer) => err.push(c));
-    const onAbort = (): void => void child.kill('SIGTERM');
+    const onAbort = (): void => {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        child.kill('SIGTERM'); // the group is already gone; make sure the shell is
+      }
+    };
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     child.on('error', (e) => {
       ctx.signal.removeEventListener('abort', onAbort);
