@@ -22,12 +22,20 @@ export interface Diagnostic {
 /** Carries diagnostics through code that is not diagnostic-aware (handlers, libraries). */
 export class RallycutError extends Error {
   readonly diagnostics: Diagnostic[];
+  /** The command already printed its --json document (with these errors in it): the CLI prints no other. */
+  jsonPrinted = false;
   constructor(diagnostics: Diagnostic | Diagnostic[]) {
     const list = Array.isArray(diagnostics) ? diagnostics : [diagnostics];
     super(list.map((d) => d.message).join('\n'));
     this.name = 'RallycutError';
     this.diagnostics = list;
   }
+}
+
+/** Marks err as already reported in the command's --json output (see RallycutError.jsonPrinted). */
+export function printedAsJson(err: RallycutError): RallycutError {
+  err.jsonPrinted = true;
+  return err;
 }
 
 export function configError(message: string, extra: Omit<Diagnostic, 'kind' | 'message'> = {}): RallycutError {

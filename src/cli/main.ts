@@ -1,7 +1,7 @@
 // CLI entry: picks the command, parses its flags, runs it, prints diagnostics with the one printer and
 // returns the exit code. The only place that turns errors into exit codes.
 import { fileURLToPath } from 'node:url';
-import { exitCodeFor, toDiagnostics } from '../diagnostics.js';
+import { exitCodeFor, RallycutError, toDiagnostics } from '../diagnostics.js';
 import { findProjectRoot } from '../project.js';
 import { formatDiagnostics } from '../report/printer.js';
 import { formatHelp, parseArgs } from './args.js';
@@ -94,7 +94,8 @@ export async function main(argv: readonly string[], io: CommandIO = defaultIO())
     const diagnostics = toDiagnostics(err);
     if (!(err instanceof Error && err.name === 'RallycutError') && process.env.RALLYCUT_DEBUG) io.err(String((err as Error).stack) + '\n');
     const root = findProjectRoot(io.cwd);
-    if (rest.includes('--json')) io.out(JSON.stringify({ ok: false, errors: diagnostics }, null, 2) + '\n');
+    const printed = err instanceof RallycutError && err.jsonPrinted;
+    if (rest.includes('--json') && !printed) io.out(JSON.stringify({ ok: false, errors: diagnostics }, null, 2) + '\n');
     io.err(formatDiagnostics(diagnostics, root ? { root } : {}));
     return exitCodeFor(diagnostics);
   }

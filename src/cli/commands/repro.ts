@@ -2,7 +2,7 @@
 import type { HandlerRegistry } from '../../handler.js';
 import { optBool, optNumber, type ParsedArgs } from '../args.js';
 import type { CommandIO, CommandSpec } from '../command.js';
-import { configError } from '../../diagnostics.js';
+import { configError, printedAsJson } from '../../diagnostics.js';
 import { requireProjectRoot } from '../../project.js';
 import { reproduce, resultError, type ReproOptions, type ReproResult } from '../../exec/reproduce.js';
 import { formatPlan } from './status.js';
@@ -68,12 +68,12 @@ export function reproCommand(registry: HandlerRegistry): CommandSpec {
       const json = optBool(args, 'json');
       const result = await reproduce(root, registry, opts, io);
       const err = resultError(result);
-      // On failure the CLI prints {ok: false, errors} for --json itself; one JSON document per run.
-      if (json) {
-        if (!err) io.out(JSON.stringify(result, null, 2) + '\n');
-      } else if (result.plan) io.out(formatPlan(result.plan));
+      // --json prints the full result (ok, stages, errors) on success and failure alike; the thrown error
+      // says so, and the CLI adds no second document. Diagnostics still go to stderr.
+      if (json) io.out(JSON.stringify(result, null, 2) + '\n');
+      else if (result.plan) io.out(formatPlan(result.plan));
       else io.out(formatSummary(result));
-      if (err) throw err;
+      if (err) throw json ? printedAsJson(err) : err;
     },
   };
 }
