@@ -3,6 +3,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { failure } from '../diagnostics.js';
+import { isInside } from '../fsutil.js';
 import { lockedPath, type HashedPath } from '../fingerprint.js';
 import type { LockedOut } from '../lock-types.js';
 import type { Stage } from '../pipeline/types.js';
@@ -32,6 +33,7 @@ export async function clearOuts(root: string, stage: Stage): Promise<void> {
 
 /** After a successful run: every out must exist; cached ones go into the object store. */
 export async function collectOuts(root: string, stage: Stage, hasher: PathHasher, objects: ObjectStore): Promise<LockedOut[]> {
+  for (const o of stage.outs) await refuseEscapingLinks(root, o.path, stage.name);
   const hashes = await hashList(hasher, stage.outs.map((o) => o.path));
   const missing = stage.outs.filter((_, i) => !hashes[i]).map((o) => o.path);
   if (missing.length) {
@@ -47,6 +49,29 @@ export async function collectOuts(root: string, stage: Stage, hasher: PathHasher
     outs.push(spec.cache ? lockedPath(h) : { ...lockedPath(h), cache: false });
   }
   return outs.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** An out (or a file inside a folder out) that is a symlink to outside the project would cache and lock
+ * files the project does not own (a link to /etc hashed all of it): refuse it, naming the link. */
+async function refuseEscapingLinks(root: string, rel: string, stageName: string): Promise<void> {
+  const realRoot = await fs.realpath(root);
+  const visit = async (relPath: string): Promise<void> => {
+    const abs = join(root, relPath);
+    const st = await fs.lstat(abs).catch(() => undefined);
+    if (!st) return;
+    if (st.isSymbolicLink()) {
+      const target = await fs.realpath(abs).catch(() => undefined);
+      if (target === undefined || !isInside(realRoot, target)) {
+        throw failure(`out '${relPath}' is a symlink pointing outside the project (${await fs.readlink(abs)}); not caching it`, {
+          subject: stageName,
+          notes: ['outs must be files or folders inside the project; copy the data in instead of linking to it'],
+        });
+      }
+      return;
+    }
+    if (st.isDirectory()) for (const name of await fs.readdir(abs)) await visit(`${relPath}/${name}`);
+  };
+  await visit(rel);
 }
 
 export function isDirOut(o: LockedOut): boolean {
