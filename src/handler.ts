@@ -73,7 +73,7 @@ export type { Diagnostic, Position } from './diagnostics.js';
 export { RallycutError, configError, failure, toDiagnostics } from './diagnostics.js';
 export type { Progress } from './report/progress.js';
 export { createProgress } from './report/progress.js';
-export { formatTable, formatNumber, stableJson, sortKeysDeep } from './report/printer.js';
+export { formatTable, formatNumber, formatBytes, stableJson, sortKeysDeep } from './report/printer.js';
 export type { ParamValues, Stage } from './pipeline/types.js';
 export { writeFileAtomic, linkOrCopy, exists, isInside, toPosix, tempPathFor, commitTemp } from './fsutil.js';
 export { findProjectRoot, requireProjectRoot, cacheDirFor } from './project.js';
@@ -86,3 +86,4 @@ export { resolveSettings, type JobResources, type ModalSettings } from './exec/m
 export { selectBackend, backoffFrom } from './exec/modal/select.js';
 export type { GpuBackend } from './exec/modal/backend.js';
 export { crashPoint } from './crash.js';
+export { forEachLimit, listSizes, type ItemFailure } from './remote/transfer.js';

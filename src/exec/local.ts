@@ -5,25 +5,7 @@ import { spawn } from 'node:child_process';
 import { failure, RallycutError } from '../diagnostics.js';
 import type { StageContext } from '../handler.js';
 import type { Executor, StageRunRequest } from './executor.js';
-
-/** Splits a byte stream into lines; the last partial line is flushed at the end. */
-function lineSplitter(emit: (line: string) => void): { push(chunk: Buffer): void; end(): void } {
-  let pending = '';
-  return {
-    push(chunk) {
-      pending += chunk.toString('utf8');
-      let nl: number;
-      while ((nl = pending.indexOf('\n')) >= 0) {
-        emit(pending.slice(0, nl).replace(/\r$/, ''));
-        pending = pending.slice(nl + 1);
-      }
-    },
-    end() {
-      if (pending) emit(pending);
-      pending = '';
-    },
-  };
-}
+import { lineSplitter } from './lines.js';
 
 function runShell(command: string, ctx: StageContext): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -15,7 +15,7 @@ export interface ItemFailure<T> {
   error: unknown;
 }
 
-export async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>, signal?: AbortSignal): Promise<ItemFailure<T>[]> {
+export async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>, signal?: AbortSignal): Promise<ItemFailure<T>[]> {
   // Each in-flight transfer listens on the signal; many at once is expected, not a leak.
   if (signal) setMaxListeners(Math.max(20, limit * 4), signal);
   const failures: ItemFailure<T>[] = [];
@@ -23,9 +23,10 @@ export async function forEachLimit<T>(items: readonly T[], limit: number, fn: (i
   const worker = async (): Promise<void> => {
     while (next < items.length) {
       if (signal?.aborted) return;
-      const item = items[next++]!;
+      const index = next++;
+      const item = items[index]!;
       try {
-        await fn(item);
+        await fn(item, index);
       } catch (error) {
         failures.push({ item, error });
       }

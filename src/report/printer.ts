@@ -62,6 +62,18 @@ export function formatTable(headers: readonly string[], rows: readonly (readonly
   return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n') + '\n';
 }
 
+/** 1536 → '1.5 KiB'. */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+}
+
 export function formatNumber(n: number): string {
   if (Number.isInteger(n)) return String(n);
   const abs = Math.abs(n);

@@ -1,5 +1,6 @@
 // Progress bars on stderr. On a TTY the bar redraws in place; otherwise a line is printed every 25%,
 // so CI logs stay readable. RALLYCUT_PROGRESS=0 silences bars (tests).
+import { formatBytes } from './printer.js';
 
 export interface Progress {
   /** Adds `n` units of work done. */
@@ -19,16 +20,7 @@ export interface ProgressSink {
 const silentProgress: Progress = { tick() {}, update() {}, setTotal() {}, done() {} };
 
 function formatAmount(n: number, unit: string): string {
-  if (unit === 'B') {
-    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-    let v = n;
-    let i = 0;
-    while (v >= 1024 && i < units.length - 1) {
-      v /= 1024;
-      i++;
-    }
-    return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
-  }
+  if (unit === 'B') return formatBytes(n);
   const text = Number.isInteger(n) || n >= 10 ? String(Math.round(n)) : n.toFixed(1);
   return `${text}${unit ? ' ' + unit : ''}`;
 }

@@ -6,7 +6,7 @@ import { failure, stableJson, tempPathFor, writeFileAtomic, type Progress } from
 import type { RallySpan } from '../lib/contracts.js';
 import { findFfmpeg, runTool, toolVersion } from '../lib/ffmpeg.js';
 import { appContentHash, sha256File } from '../lib/dataset/hashing.js';
-import { forEachLimit } from '../lib/dataset/pool.js';
+import { forEachLimit } from '../../src/handler.js';
 import { errorText, videosFailed } from '../lib/dataset/context.js';
 import { probeVideo } from '../lib/media/probe.js';
 import { planDemo, type DemoConfig, type PlannedVideo } from './plan.js';

@@ -12,7 +12,7 @@ import { errorText, videosFailed, type DatasetContext, type VideoFailure } from 
 import { filenameProblem, formatGroundTruth, formatManifest, manifestStats, parseManifest } from '../lib/dataset/format.js';
 import { contentHashProblem, HEX64 } from '../lib/dataset/hashing.js';
 import { contentCachePath, datasetDir, GROUND_TRUTH_FILE, localVideoName, MANIFEST_FILE, VIDEOS_DIR } from '../lib/dataset/layout.js';
-import { forEachLimit } from '../lib/dataset/pool.js';
+import { forEachLimit } from '../../src/handler.js';
 import { ShaCache } from '../lib/dataset/sha-cache.js';
 import { checkSchema, openDatabase, queryGroundTruth, type LabelledVideo } from '../lib/db/index.js';
 

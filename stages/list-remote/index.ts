@@ -1,18 +1,7 @@
 // `train list-remote`: the datasets on the training remote, as a table or JSON.
-import { formatTable, optBool, stableJson, type CommandSpec, type StageModule } from '../../src/handler.js';
+import { formatBytes, formatTable, optBool, stableJson, type CommandSpec, type StageModule } from '../../src/handler.js';
 import { contextFromIO } from '../lib/dataset/context.js';
 import { listRemote } from './list.js';
-
-function humanBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
-}
 
 const command: CommandSpec = {
   path: ['train', 'list-remote'],
@@ -31,7 +20,7 @@ const command: CommandSpec = {
     io.out(
       formatTable(
         ['dataset', 'videos', 'rallies', 'size', 'missing', 'created'],
-        datasets.map((d) => [d.name, d.videos, d.rallies, humanBytes(d.size_bytes), d.missing_videos, d.error ? `error: ${d.error}` : d.created]),
+        datasets.map((d) => [d.name, d.videos, d.rallies, formatBytes(d.size_bytes), d.missing_videos, d.error ? `error: ${d.error}` : d.created]),
       ),
     );
   },

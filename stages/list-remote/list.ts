@@ -6,8 +6,8 @@ import type { DatasetContext } from '../lib/dataset/context.js';
 import { errorText } from '../lib/dataset/context.js';
 import { parseManifest } from '../lib/dataset/format.js';
 import { MANIFEST_FILE, remoteKeys } from '../lib/dataset/layout.js';
-import { listSizes } from '../lib/dataset/listing.js';
-import { forEachLimit } from '../lib/dataset/pool.js';
+import { listSizes } from '../../src/handler.js';
+import { forEachLimit } from '../../src/handler.js';
 
 export interface RemoteDataset {
   name: string;

@@ -8,7 +8,7 @@ import { readDataset } from '../lib/dataset/format.js';
 import { contentHashProblem } from '../lib/dataset/hashing.js';
 import { localVideoPath } from '../lib/dataset/layout.js';
 import { ShaCache } from '../lib/dataset/sha-cache.js';
-import { forEachLimit } from '../lib/dataset/pool.js';
+import { forEachLimit } from '../../src/handler.js';
 import { ffmpegVersions } from '../lib/ffmpeg.js';
 import { ensureProxy, type ProxyInfo } from './proxy.js';
 import { buildSamples, countSamples, WINDOW, type Sample, type SampleCounts } from './samples.js';

@@ -11,8 +11,8 @@ import { errorText, videosFailed, type DatasetContext, type VideoFailure } from 
 import { readDataset } from '../lib/dataset/format.js';
 import { expectedSha256 } from '../lib/dataset/hashing.js';
 import { datasetDir, localVideoPath, remoteKeys } from '../lib/dataset/layout.js';
-import { listSizes } from '../lib/dataset/listing.js';
-import { forEachLimit } from '../lib/dataset/pool.js';
+import { listSizes } from '../../src/handler.js';
+import { forEachLimit } from '../../src/handler.js';
 import { ShaCache } from '../lib/dataset/sha-cache.js';
 
 export interface PushOptions {

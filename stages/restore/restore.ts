@@ -10,7 +10,7 @@ import { errorText, videosFailed, type DatasetContext, type VideoFailure } from 
 import { readDataset, type DatasetFiles } from '../lib/dataset/format.js';
 import { expectedSha256 } from '../lib/dataset/hashing.js';
 import { datasetDir, localVideoPath, MANIFEST_FILE } from '../lib/dataset/layout.js';
-import { forEachLimit } from '../lib/dataset/pool.js';
+import { forEachLimit } from '../../src/handler.js';
 import { ShaCache } from '../lib/dataset/sha-cache.js';
 import { checkSchema, loadVideos, openDatabase, planLoad, type LoadPlan, type VideoToLoad } from '../lib/db/index.js';
 

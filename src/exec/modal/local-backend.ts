@@ -9,7 +9,7 @@ import { dirname, join, relative, sep } from 'node:path';
 import { failure } from '../../diagnostics.js';
 import { isInside, tempPathFor } from '../../fsutil.js';
 import type { GpuBackend, JobSpec, VolumeFile } from './backend.js';
-import { lineSplitter } from './lines.js';
+import { lineSplitter } from '../lines.js';
 
 export const LOCAL_BACKEND_LABEL = 'local stand-in for Modal';
 

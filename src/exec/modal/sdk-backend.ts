@@ -6,7 +6,7 @@ import type { App, ModalClient, Sandbox } from 'modal';
 import { configError, failure } from '../../diagnostics.js';
 import { VOLUME_MOUNT, type GpuBackend, type JobSpec, type VolumeFile } from './backend.js';
 import { buildSandboxRequest, shellQuote, transferRequest, type SandboxRequest } from './request.js';
-import { lineSplitter } from './lines.js';
+import { lineSplitter } from '../lines.js';
 
 export const APP_NAME = 'rallycut';
 
