@@ -148,6 +148,7 @@ export class ObjectCache {
       const tmp = tempPathFor(dest);
       try {
         await copyOut(src, tmp);
+        await verifyCopy(tmp, src, sha256, relPath);
         crashPoint('checkout.file');
         await replaceWith(tmp, dest);
       } finally {
@@ -169,6 +170,7 @@ export class ObjectCache {
         const target = join(tmpDir, ...e.path.split('/'));
         await fs.mkdir(dirname(target), { recursive: true });
         await copyOut(this.objectPath(e.sha256), target);
+        await verifyCopy(target, this.objectPath(e.sha256), e.sha256, `${relPath}/${e.path}`);
         crashPoint('checkout.dir');
       }
       await replaceWith(tmpDir, dest);
@@ -244,6 +246,18 @@ async function sha256Of(path: string): Promise<string | undefined> {
   const size = (await fs.stat(path)).size;
   const [d] = await digestFiles([{ path, size }], undefined, false);
   return d && 'sha256' in d ? d.sha256 : undefined;
+}
+
+/** A checked-out copy must hash to its object's name: a corrupt object is named, never used silently. */
+// The provably bad object is removed, so the next repro (or pull) stores a good one in its place.
+async function verifyCopy(copy: string, object: string, sha256: string, label: string): Promise<void> {
+  const got = await sha256Of(copy);
+  if (got === sha256) return;
+  await fs.rm(object, { force: true });
+  throw failure(`cache object ${sha256} for '${toPosix(label)}' is corrupt (its content hashes to ${got ?? 'nothing'}); removed it, not restoring it`, {
+    file: toPosix(label),
+    notes: ['run `rallycut repro` to rebuild it (or pull it from the remote)'],
+  });
 }
 
 /** A writable copy of an object (reflink when possible). */
