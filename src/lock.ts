@@ -112,7 +112,13 @@ function parseLockText(text: string): Parsed {
       notes: ['fix the file by hand, or delete it and run `rallycut repro` to rebuild it'],
     });
   };
-  const data: unknown = doc.toJS();
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (err) {
+    // e.g. an alias to an anchor that is not there: the parser accepts it, converting it throws.
+    return fail([], `invalid YAML in ${LOCK_FILE}: ${(err as Error).message.split('\n')[0]}`);
+  }
   if (data === null || data === undefined) return { text, doc, lines, lock: emptyLock() };
   if (!isRecord(data)) return fail([], 'expected a map with `schema` and `stages`');
   const schema = data.schema;
