@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { configError } from '../../src/handler.js';
-import { probeVideo } from './probe.js';
+import { probeVideo } from '../lib/media/probe.js';
 
 export interface VideoInput {
   video_id: string;
@@ -84,8 +84,8 @@ export async function inputsFromFiles(files: readonly string[], cwd: string, sig
   for (const f of files) {
     const path = resolve(cwd, f);
     try {
-      const [probe, sha] = await Promise.all([probeVideo(path, signal), sha256OfFile(path)]);
-      inputs.push({ video_id: basename(path), filename: basename(path), content_hash: sha, path, sha256: sha, fps: probe.fps, total_frames: probe.totalFrames });
+      const [probe, sha] = await Promise.all([probeVideo(path, { countFrames: true, ...(signal ? { signal } : {}) }), sha256OfFile(path)]);
+      inputs.push({ video_id: basename(path), filename: basename(path), content_hash: sha, path, sha256: sha, fps: probe.avg_fps || probe.fps, total_frames: probe.frames });
     } catch (error) {
       errors.push({ file: path, error });
     }

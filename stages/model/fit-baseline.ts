@@ -16,7 +16,7 @@ import { greedyMatch } from '../lib/metrics/matching.js';
 import { locateModel } from '../lib/model/registry.js';
 import { loadClassifier } from '../lib/model/session.js';
 import { strideFor, toVideoWindows, windowStarts } from '../lib/features/windows.js';
-import { probeVideo } from '../extract-features/probe.js';
+import { probeVideo } from '../lib/media/probe.js';
 import { runVideo } from '../extract-features/pipeline.js';
 
 /** Mostly what extract-features sees in the pipeline (prepare's 480p/30 fps proxies), plus raw 60 fps for `cut`. */
@@ -100,7 +100,8 @@ export async function fitBaseline(opts: { seed: number; videos: number; seconds:
     try {
       for (const [vi, v] of demo.videos.entries()) {
         const file = join(clips, v.path);
-        const probe = await probeVideo(file);
+        const probed = await probeVideo(file, { countFrames: true });
+        const probe = { fps: probed.avg_fps || probed.fps, totalFrames: probed.frames };
         const stride = strideFor(probe.fps);
         const out = await runVideo(file, probe.totalFrames, stride, model, { batch: 8 });
         const D = BASELINE_FEATURE_DIM;

@@ -19,7 +19,7 @@ export interface VideoProbe {
   avg_fps: number;
   vfr: boolean;
   duration_ms: number;
-  /** From the container when it says; else estimated from duration × avg_fps. */
+  /** Counted packets with `countFrames`; else from the container when it says; else duration × avg_fps. */
   frames: number;
 }
 
@@ -31,6 +31,7 @@ interface RawStream {
   avg_frame_rate?: string;
   duration?: string;
   nb_frames?: string;
+  nb_read_packets?: string;
   tags?: Record<string, string>;
   side_data_list?: { rotation?: number | string }[];
 }
@@ -66,7 +67,7 @@ export function parseProbe(json: string, subject: string): VideoProbe {
   const avg = rate(s.avg_frame_rate) || fps;
   const durationS = Number(s.duration ?? data.format?.duration ?? NaN);
   if (!Number.isFinite(durationS) || durationS <= 0) throw failure(`${subject}: ffprobe reports no duration (truncated file?)`, { subject });
-  const nb = Number(s.nb_frames ?? NaN);
+  const nb = Number(s.nb_read_packets ?? s.nb_frames ?? NaN);
   return {
     codec: s.codec_name ?? 'unknown',
     coded_width: s.width,
@@ -82,13 +83,15 @@ export function parseProbe(json: string, subject: string): VideoProbe {
   };
 }
 
-export async function probeVideo(path: string, opts: { subject?: string; signal?: AbortSignal } = {}): Promise<VideoProbe> {
+/** `countFrames` reads every packet (no decoding) for an exact frame count, as frame-exact windows need. */
+export async function probeVideo(path: string, opts: { subject?: string; signal?: AbortSignal; countFrames?: boolean } = {}): Promise<VideoProbe> {
   const subject = opts.subject ?? path;
   const { ffprobe } = findFfmpeg();
   const args = [
     '-v', 'error',
     '-select_streams', 'v:0',
-    '-show_entries', 'stream=codec_name,width,height,r_frame_rate,avg_frame_rate,duration,nb_frames:stream_tags=rotate:stream_side_data=rotation:format=duration',
+    ...(opts.countFrames ? ['-count_packets'] : []),
+    '-show_entries', `stream=codec_name,width,height,r_frame_rate,avg_frame_rate,duration,nb_frames${opts.countFrames ? ',nb_read_packets' : ''}:stream_tags=rotate:stream_side_data=rotation:format=duration`,
     '-of', 'json',
     path,
   ];
