@@ -23,7 +23,7 @@ describe('schedule', () => {
       return true;
     }, { jobs: 2, keepGoing: false });
     expect(peak).toBe(2);
-    expect(res.succeeded.sort()).toEqual(names);
+    expect([...res.succeeded].sort()).toEqual(names);
     expect(res.notStarted).toEqual([]);
   });
 
@@ -43,7 +43,7 @@ describe('schedule', () => {
 
   it('with keepGoing runs the independent branches and holds back the failed one', async () => {
     const res = await schedule(names, (n) => deps[n]!, async (n) => n !== 'a', { jobs: 1, keepGoing: true });
-    expect(res.succeeded.sort()).toEqual(['c', 'd', 'e']);
+    expect([...res.succeeded].sort()).toEqual(['c', 'd', 'e']);
     expect(res.notStarted).toEqual([{ stage: 'b', reason: "upstream 'a' failed" }]);
   });
 
