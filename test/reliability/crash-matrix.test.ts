@@ -232,3 +232,42 @@ describe('crash matrix: push, pull, restore (s3rver + PostgreSQL)', () => {
     }
   });
 });
+
+describe('crash matrix: extract-features (tiny generated videos)', () => {
+  const MODEL = join(process.cwd(), 'weights', 'videomae', 'indoor');
+  let videos: Rig;
+  beforeAll(async () => {
+    videos = new Rig('rallycut-crash-vid-');
+    const { execFileSync } = await import('node:child_process');
+    for (const [name, src] of [['v1.mp4', 'testsrc'], ['v2.mp4', 'testsrc2']]) {
+      execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `${src}=size=96x64:rate=30:duration=3`, '-pix_fmt', 'yuv420p', join(videos.dir, name!)]);
+    }
+  });
+  afterAll(async () => videos?.cleanup());
+
+  it.each(['features.write:1', 'features.write:2', 'features.write:3'])('killed at %s: rerun completes, every cached feature file is whole', async (point) => {
+    const rig = new Rig('rallycut-crash-feat-');
+    try {
+      await rig.write({ 'pipeline.yaml': 'stages: {}\n' });
+      for (const v of ['v1.mp4', 'v2.mp4']) await fs.copyFile(join(videos.dir, v), join(rig.dir, v));
+      const args = ['train', 'extract-features', 'v1.mp4', 'v2.mp4', '--model', MODEL, '--json'];
+      await crashRun(rig, args, point);
+      const again = await rig.run(args);
+      expect(again.code, again.stderr).toBe(0);
+      expect(JSON.parse(again.stdout).computed_windows).toBeGreaterThan(0);
+      // Nothing left to compute, and each metadata file describes the array beside it.
+      const third = await rig.run(args);
+      expect(JSON.parse(third.stdout).computed_windows).toBe(0);
+      const dir = join(rig.dir, '.cache', 'features');
+      const metas = (await fs.readdir(dir)).filter((f) => f.endsWith('.json'));
+      expect(metas.length).toBe(2);
+      for (const m of metas) {
+        const meta = JSON.parse(await fs.readFile(join(dir, m), 'utf8')) as { data: { bytes: number; sha256: string } };
+        const data = await fs.readFile(join(dir, m.replace(/\.json$/, '.f32')));
+        expect([data.length, sha(data)]).toEqual([meta.data.bytes, meta.data.sha256]);
+      }
+    } finally {
+      await rig.cleanup();
+    }
+  });
+});
