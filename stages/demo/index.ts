@@ -131,9 +131,13 @@ function cliEntry(): string {
   }
 }
 
+const DEMO_EPOCH = String(Date.UTC(2026, 0, 1) / 1000);
+
 function runRepro(io: CommandIO, root: string, extra: readonly string[]): Promise<number> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [cliEntry(), 'repro', ...extra], { cwd: root, env: io.env, stdio: ['ignore', 'pipe', 'pipe'], signal: io.signal });
+    // A fixed SOURCE_DATE_EPOCH makes the demo's manifest (and so pipeline.lock) byte-identical run to run.
+    const env = { SOURCE_DATE_EPOCH: DEMO_EPOCH, ...io.env };
+    const child = spawn(process.execPath, [cliEntry(), 'repro', ...extra], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], signal: io.signal });
     child.stdout.on('data', (b: Buffer) => io.out(b.toString()));
     child.stderr.on('data', (b: Buffer) => io.err(b.toString()));
     child.on('error', reject);

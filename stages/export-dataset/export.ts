@@ -208,13 +208,13 @@ export async function exportDataset(ctx: DatasetContext, opts: ExportOptions): P
   const manifest: Manifest = {
     name: opts.name,
     description: prev?.description ?? `Training dataset: ${opts.name}`,
-    created: prev?.created ?? new Date().toISOString(),
+    created: prev?.created ?? exportTime(),
     videos,
     stats: manifestStats(videos),
   };
   // `created` moves only when the content does: same everything else → keep the previous timestamp.
   let manifestText = formatManifest(manifest);
-  if (prevText !== manifestText) manifestText = formatManifest({ ...manifest, created: new Date().toISOString() });
+  if (prevText !== manifestText) manifestText = formatManifest({ ...manifest, created: exportTime() });
   const gtText = formatGroundTruth(valid.map((v) => ({ video_id: v.id, filename: v.filename, rallies: v.rallies })));
   const manifestWritten = prevText !== manifestText;
   const groundTruthWritten = (await readText(join(dir, GROUND_TRUTH_FILE))) !== gtText;
@@ -241,4 +241,10 @@ export async function exportDataset(ctx: DatasetContext, opts: ExportOptions): P
   );
   if (failures.length) throw videosFailed(`export of ${opts.name}`, failures);
   return { dir, videos: valid.length, rallies, manifestWritten, groundTruthWritten, sources, removedStale };
+}
+
+/** Now, or SOURCE_DATE_EPOCH (the reproducible-builds convention) so a rebuild gives byte-identical files. */
+function exportTime(): string {
+  const epoch = Number(process.env.SOURCE_DATE_EPOCH);
+  return new Date(process.env.SOURCE_DATE_EPOCH && Number.isFinite(epoch) ? epoch * 1000 : Date.now()).toISOString();
 }

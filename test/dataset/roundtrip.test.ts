@@ -68,6 +68,18 @@ describe('dataset round trip (PostgreSQL + s3rver)', () => {
     const after = JSON.parse(await fs.readFile(join(dir, 'manifest.json'), 'utf8'));
     expect(after.created).not.toBe(manifest.created);
     expect(after.stats.total_rallies).toBe(5);
+
+    // SOURCE_DATE_EPOCH pins `created` of a fresh export, so a rebuild from the same labels is byte-identical.
+    const pinned = join(project.root, 'pinned-export');
+    process.env.SOURCE_DATE_EPOCH = '1767225600';
+    try {
+      await exportDataset(project.ctx(env()), { name: 'ds1', videosDir, output: pinned });
+    } finally {
+      delete process.env.SOURCE_DATE_EPOCH;
+    }
+    const pinnedManifest = JSON.parse(await fs.readFile(join(pinned, 'manifest.json'), 'utf8'));
+    expect(pinnedManifest.created).toBe('2026-01-01T00:00:00.000Z');
+    await fs.rm(pinned, { recursive: true, force: true });
   });
 
   it('pushes only what is missing, and lists the dataset', async () => {
