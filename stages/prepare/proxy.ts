@@ -65,7 +65,7 @@ export function proxyArgs(source: string, src: Pick<VideoProbe, 'fps' | 'avg_fps
     '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
     '-i', source,
     '-map', '0:v:0', '-vf', plan.filters,
-    ...(plan.fps ? ['-fps_mode', 'cfr'] : []),
+    ...(plan.fps ? ['-vsync', 'cfr'] : []), // -vsync, not -fps_mode: the bundled ffmpeg 4.1 predates -fps_mode
     ...ENCODER,
     '-pix_fmt', 'yuv420p', '-an', '-sn', '-dn',
     '-map_metadata', '-1', '-fflags', '+bitexact', '-flags:v', '+bitexact',
