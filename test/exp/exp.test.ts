@@ -138,6 +138,14 @@ describe('exp run / show / apply', () => {
     expect(await rig.invocations()).toEqual([]);
     expect(JSON.parse(rig.read('.cache/exps/later.json')).status).toBe('queued');
   });
+
+  it('--queue refuses a broken pipeline.yaml at once, naming its position, and records nothing', async () => {
+    await rig.write({ 'pipeline.yaml': rig.read('pipeline.yaml') + '  broken:\n    cmd: [\n' });
+    const q = await rig.run(['exp', 'run', '--queue', '-S', 'train.epochs=5', '-n', 'never']);
+    expect(q.code).toBe(2);
+    expect(q.stderr).toMatch(/pipeline\.yaml:\d+:\d+/);
+    expect(rig.exists('.cache/exps/never.json')).toBe(false);
+  });
 });
 
 describe('outside git', () => {

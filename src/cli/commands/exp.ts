@@ -10,6 +10,7 @@ import { formatTable } from '../../report/printer.js';
 import { expandSweeps, parseSweeps } from '../../exp/overrides.js';
 import { readAll, readRecord, recordPath, workspacesDir, type ExpRecord } from '../../exp/records.js';
 import { queueExperiments, runExperiment, runQueue } from '../../exp/run.js';
+import { loadPipeline } from '../../pipeline/load.js';
 import { fromRecord, resolveSnapshot, snapshotAt, trackedFiles, type Snapshot } from '../../exp/snapshot.js';
 import { buildExpTable, diffSnapshots, toCsv } from '../../exp/table.js';
 import { removeWorkspace } from '../../exp/workspace.js';
@@ -70,6 +71,8 @@ export function expCommands(registry: HandlerRegistry): CommandSpec[] {
         if (name) for (const n of sets.length > 1 ? sets.map((_, i) => `${name}-${i + 1}`) : [name]) {
           if (await fs.stat(recordPath(cacheDir, n)).then(() => true, () => false)) throw configError(`experiment '${n}' already exists`, { subject: n, notes: ["pick another -n, or 'rallycut exp remove' it first"] });
         }
+        // A broken pipeline.yaml (or an override that breaks it) fails now, not later when the queue runs.
+        for (const set of sets) await loadPipeline(root, registry, { paramOverrides: set, checkDeps: false, cacheDir });
         const recs = await queueExperiments(root, cacheDir, sets, name);
         if (optBool(args, 'queue')) {
           io.out(recs.map((r) => `queued ${r.name}`).join('\n') + '\n');
