@@ -1,5 +1,6 @@
 // prepare: a dataset folder (manifest, ground truth, videos/) → proxies in the shared proxy store plus two
 // small index files: <output>/proxies.json and <output>/samples.json.
+import { availableParallelism } from 'node:os';
 import { promises as fs } from 'node:fs';
 import { join, relative } from 'node:path';
 import { stableJson, writeFileAtomic } from '../../src/handler.js';
@@ -75,6 +76,8 @@ export async function prepare(ctx: DatasetContext, opts: PrepareOptions): Promis
   const failures: VideoFailure[] = [];
   let made = 0;
   let reused = 0;
+  const parallel = Math.min(Math.max(1, opts.jobs), videos.length);
+  const decoderThreads = parallel > 1 ? Math.max(1, Math.floor(availableParallelism() / parallel)) : undefined;
   const failed = await forEachLimit(
     videos,
     Math.max(1, opts.jobs),
@@ -98,6 +101,7 @@ export async function prepare(ctx: DatasetContext, opts: PrepareOptions): Promis
         source_sha256: sha256,
         cacheDir: ctx.cacheDir,
         ffmpegVersion,
+        ...(decoderThreads ? { decoderThreads } : {}),
         ...(ctx.signal ? { signal: ctx.signal } : {}),
         onProgress: (s) => report(v.video_id, s),
       });

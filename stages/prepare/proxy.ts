@@ -59,10 +59,11 @@ export function proxySize(width: number, height: number): { width: number; heigh
 }
 
 /** The ffmpeg arguments of a proxy, exactly what the benchmark compares against. */
-export function proxyArgs(source: string, src: Pick<VideoProbe, 'fps' | 'avg_fps' | 'vfr'>, out: string): string[] {
+export function proxyArgs(source: string, src: Pick<VideoProbe, 'fps' | 'avg_fps' | 'vfr'>, out: string, decoderThreads?: number): string[] {
   const plan = proxyPlan(src);
   return [
     '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
+    ...(decoderThreads ? ['-threads', String(decoderThreads)] : []),
     '-i', source,
     '-map', '0:v:0', '-vf', plan.filters,
     ...(plan.fps ? ['-vsync', 'cfr'] : []), // -vsync, not -fps_mode: the bundled ffmpeg 4.1 predates -fps_mode
@@ -111,6 +112,9 @@ export interface ProxyRequest {
   cacheDir: string;
   ffmpegVersion: string;
   signal?: AbortSignal;
+  /** Decoder threads; set when several proxies are made at once so they share the cores instead of
+   * oversubscribing them (the output bytes do not depend on it). Default: ffmpeg's choice. */
+  decoderThreads?: number;
   /** Seconds of the source encoded so far, and its duration. */
   onProgress?(seconds: number, total: number): void;
 }
@@ -144,7 +148,7 @@ export async function ensureProxy(req: ProxyRequest): Promise<{ info: ProxyInfo;
   try {
     const { ffmpeg } = findFfmpeg();
     const total = src.duration_ms / 1000;
-    const frames = await runWithProgress(ffmpeg, proxyArgs(req.source, src, tmp), req.subject, (s) => req.onProgress?.(Math.min(s, total), total), req.signal);
+    const frames = await runWithProgress(ffmpeg, proxyArgs(req.source, src, tmp, req.decoderThreads), req.subject, (s) => req.onProgress?.(Math.min(s, total), total), req.signal);
     if (frames <= 0) throw failure(`${req.subject}: ffmpeg wrote no frames (is the video truncated?)`, { subject: req.subject });
     // Size, rate and length follow from the source and the settings, so no second ffprobe is needed.
     const fps = proxyPlan(src).fps ?? src.fps;
