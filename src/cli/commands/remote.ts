@@ -77,6 +77,15 @@ function listCommand(): CommandSpec {
   };
 }
 
+/** The project, the remote named by the NAME argument, and the config it must already be in. */
+async function existingRemote(args: ParsedArgs, io: CommandIO) {
+  const root = requireProjectRoot(io.cwd);
+  const name = nameArg(args);
+  const cfg = await readRemotesConfig(root);
+  if (!cfg.remotes[name]) throw configError(`no remote named '${name}' in ${CONFIG_FILE}`, { file: CONFIG_FILE, subject: name });
+  return { root, name, cfg };
+}
+
 function removeCommand(): CommandSpec {
   return {
     path: ['remote', 'remove'],
@@ -84,10 +93,7 @@ function removeCommand(): CommandSpec {
     positionals: [{ name: 'name', description: 'Name of the remote', required: true }],
     options: [],
     async run(args: ParsedArgs, io: CommandIO) {
-      const root = requireProjectRoot(io.cwd);
-      const name = nameArg(args);
-      const cfg = await readRemotesConfig(root);
-      if (!cfg.remotes[name]) throw configError(`no remote named '${name}' in ${CONFIG_FILE}`, { file: CONFIG_FILE, subject: name });
+      const { root, name, cfg } = await existingRemote(args, io);
       delete cfg.remotes[name];
       if (cfg.default === name) delete cfg.default;
       await writeRemotesConfig(root, cfg);
@@ -103,10 +109,7 @@ function defaultCommand(): CommandSpec {
     positionals: [{ name: 'name', description: 'Name of the remote', required: true }],
     options: [],
     async run(args: ParsedArgs, io: CommandIO) {
-      const root = requireProjectRoot(io.cwd);
-      const name = nameArg(args);
-      const cfg = await readRemotesConfig(root);
-      if (!cfg.remotes[name]) throw configError(`no remote named '${name}' in ${CONFIG_FILE}`, { file: CONFIG_FILE, subject: name });
+      const { root, name, cfg } = await existingRemote(args, io);
       cfg.default = name;
       await writeRemotesConfig(root, cfg);
       io.out(`default remote: '${name}'\n`);
