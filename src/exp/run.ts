@@ -1,13 +1,13 @@
 // Running experiments: queue records, run one in its workspace against the shared cache (in-process), and
 // run a queue N at a time as separate `rallycut exp exec NAME` processes.
 import { spawn } from 'node:child_process';
-import { existsSync, promises as fs } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { promises as fs } from 'node:fs';
+import { join, relative } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { failure, toDiagnostics } from '../diagnostics.js';
+import { toDiagnostics } from '../diagnostics.js';
 import { writeFileAtomic, toPosix } from '../fsutil.js';
 import type { HandlerRegistry } from '../handler.js';
+import { installedPath } from '../install.js';
 import { readLock } from '../lock.js';
 import { applyOverrides, type ParamOverride } from '../params.js';
 import { loadPipeline } from '../pipeline/load.js';
@@ -89,15 +89,6 @@ async function collectResults(ws: string, registry: HandlerRegistry, rec: ExpRec
   rec.charts = { curves: data.curves, videos: data.videos };
 }
 
-/** bin/rallycut of this installation (from src/exp/ or dist/src/exp/). */
-function cliBin(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  for (const up of ['../..', '../../..']) {
-    const p = join(here, up, 'bin', 'rallycut');
-    if (existsSync(p)) return p;
-  }
-  throw failure('cannot find bin/rallycut to start experiment processes');
-}
 
 export interface QueueIO extends SessionIO {
   cwd: string;
@@ -105,7 +96,7 @@ export interface QueueIO extends SessionIO {
 
 /** Runs the named queued experiments, `jobs` processes at a time; resolves with the final records. */
 export async function runQueue(root: string, cacheDir: string, names: readonly string[], jobs: number, io: QueueIO): Promise<ExpRecord[]> {
-  const bin = cliBin();
+  const bin = installedPath('bin', 'rallycut');
   const pending = [...names];
   const runChild = (name: string): Promise<void> =>
     new Promise((resolve) => {

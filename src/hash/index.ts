@@ -1,14 +1,14 @@
 // Content hashes of project paths: files by streamed sha256, folders by their sorted manifest (manifest.ts).
 // Unchanged files are answered from the stat cache without being read; the rest are hashed together on a
 // worker pool (file-hash.ts), with a progress bar when there is real work.
-import { statSync, type BigIntStats } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { failure } from '../diagnostics.js';
 import { toPosix } from '../fsutil.js';
 import { createProgress, type Progress } from '../report/progress.js';
 import { Digester, type DigestResult } from './file-hash.js';
 import { manifestText, rememberManifest, sha256Text, walkFiles, type ManifestEntry } from './manifest.js';
-import { fileStat, nowNs, StatCache, type FileStat } from './stat-cache.js';
+import { fileStat, StatCache, type FileStat } from './stat-cache.js';
 
 export { hashCounters, digestFiles, digestFileSync, Digester } from './file-hash.js';
 export type { DigestResult, FileDigest, HashJob } from './file-hash.js';
@@ -39,9 +39,9 @@ interface PathPlan {
 }
 
 /** A path under a file ('a.txt/x') is as missing as one that does not exist. */
-function statOrMissing(abs: string): BigIntStats | undefined {
+function statOrMissing(abs: string): Stats | undefined {
   try {
-    return statSync(abs, { bigint: true, throwIfNoEntry: false });
+    return statSync(abs, { throwIfNoEntry: false });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
     throw err;
@@ -66,8 +66,7 @@ export class Hasher {
 
   /** Hashes all paths in one pass so their unread files share the worker pool. null = missing. */
   async hashPaths(relPaths: readonly string[], progressLabel = 'hashing'): Promise<Map<string, PathHash | null>> {
-    const startNs = nowNs(); // before any read: see isRacy
-    const started = Date.now();
+    const started = Date.now(); // before any read: see isRacy
     let progress: Progress | undefined;
     let done = 0;
     // Unread files go to the digester while walking; large work starts hashing before the walk ends.
@@ -90,7 +89,7 @@ export class Hasher {
     if (tasks.length) {
       const digests = await digester.finish();
       progress?.done();
-      this.absorb(digests, tasks, startNs);
+      this.absorb(digests, tasks, started);
     }
 
     const result = new Map<string, PathHash | null>();
@@ -144,7 +143,7 @@ export class Hasher {
   }
 
   /** Takes the digests in: hashes onto their tasks, the stat cache updated; unreadable files are an error. */
-  private absorb(digests: readonly DigestResult[], tasks: readonly FileTask[], startNs: bigint): void {
+  private absorb(digests: readonly DigestResult[], tasks: readonly FileTask[], startedMs: number): void {
     const errors: string[] = [];
     digests.forEach((d, i) => {
       const task = tasks[i]!;
@@ -154,7 +153,7 @@ export class Hasher {
       }
       task.sha256 = d.sha256;
       // A size mismatch means the file changed while it was read: use the hash, but do not remember it.
-      if (d.size === task.stat.size) this.stats.record(task.abs, task.stat, d.sha256, startNs);
+      if (d.size === task.stat.size) this.stats.record(task.abs, task.stat, d.sha256, startedMs);
       else this.stats.forget(task.abs);
     });
     if (errors.length) {

@@ -79,7 +79,7 @@ export function walkFiles(dir: string): WalkedFile[] {
         visit(childAbs, childRel);
         continue;
       }
-      const st = statSync(childAbs, { bigint: true, throwIfNoEntry: false });
+      const st = statSync(childAbs, { throwIfNoEntry: false });
       if (!st) continue; // a dangling symlink or a file deleted while walking
       if (st.isDirectory()) visit(childAbs, childRel);
       else if (st.isFile()) out.push({ rel: childRel, abs: childAbs, stat: fileStat(st) });

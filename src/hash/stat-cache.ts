@@ -1,25 +1,27 @@
-// The stat cache: (absolute path, inode, mtime ns, size) → sha256, persisted in <cacheDir>/stat-cache so an
+// The stat cache: (absolute path, inode, mtime, size) → sha256, persisted in <cacheDir>/stat-cache so an
 // unchanged file is never read again. A compact line format (one entry per line, the path last) loads
 // 10,000 entries in a few ms. Saving merges with what is on disk, so two processes sharing a cache only
 // cost each other re-reads, never wrong hashes.
-import { readFileSync, type BigIntStats } from 'node:fs';
+import { readFileSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fsutil.js';
 
-const HEADER = 'rallycut-stat-cache 1\n';
+// Version 2 keys on mtimeMs (a double, sub-microsecond) instead of bigint nanoseconds: number stats are
+// ~25% cheaper to take, on every no-op. A version-1 file is ignored (each file is read once more).
+const HEADER = 'rallycut-stat-cache 2\n';
 /** Entries beyond this many are dropped on save, the ones not used by this process first. */
 const MAX_ENTRIES = 500_000;
 
-/** What the cache keys a file on, taken from a bigint stat at once: the Stats object itself is heavy garbage. */
+/** What the cache keys a file on, taken from a stat at once: the Stats object itself is heavy garbage. */
 export interface FileStat {
   size: number;
-  mtimeNs: bigint;
-  /** "size mtimeNs ino " as stored in a stat-cache line after the sha256 */
+  mtimeMs: number;
+  /** "size mtimeMs ino " as stored in a stat-cache line after the sha256 */
   key: string;
 }
 
-export function fileStat(st: BigIntStats): FileStat {
-  return { size: Number(st.size), mtimeNs: st.mtimeNs, key: `${st.size} ${st.mtimeNs} ${st.ino} ` };
+export function fileStat(st: Stats): FileStat {
+  return { size: st.size, mtimeMs: st.mtimeMs, key: `${st.size} ${st.mtimeMs} ${st.ino} ` };
 }
 
 /**
@@ -27,19 +29,15 @@ export function fileStat(st: BigIntStats): FileStat {
  * without its mtime changing ("racily clean", as git calls it). Such hashes are not remembered.
  * Whole-second mtimes (FAT, HFS+, some network filesystems) get a 2 s window.
  */
-export function isRacy(mtimeNs: bigint, readStartNs: bigint): boolean {
-  const window = mtimeNs % 1_000_000_000n === 0n ? 2_000_000_000n : 50_000_000n;
-  return readStartNs - mtimeNs < window;
-}
-
-export function nowNs(): bigint {
-  return BigInt(Date.now()) * 1_000_000n;
+export function isRacy(mtimeMs: number, readStartMs: number): boolean {
+  const window = mtimeMs % 1000 === 0 ? 2000 : 50;
+  return readStartMs - mtimeMs < window;
 }
 
 /**
  * Indexes the lines of a stat-cache text: path → offset of its line. Lines are parsed no further until
  * looked up, so loading costs one slice and one map insert per entry.
- * Line: <sha256:64> <size> <mtimeNs> <ino> <path>
+ * Line: <sha256:64> <size> <mtimeMs> <ino> <path>
  */
 function indexLines(text: string, into: Map<string, number>): void {
   if (!text.startsWith(HEADER)) return; // unknown or old format: start empty
@@ -93,9 +91,9 @@ export class StatCache {
     return this.text.slice(off, off + 64);
   }
 
-  /** Remembers a hash computed from a read that started at readStartNs (see isRacy). */
-  record(path: string, st: FileStat, sha256: string, readStartNs: bigint): void {
-    if (path.includes('\n') || isRacy(st.mtimeNs, readStartNs)) {
+  /** Remembers a hash computed from a read that started at readStartMs (Date.now(); see isRacy). */
+  record(path: string, st: FileStat, sha256: string, readStartMs: number): void {
+    if (path.includes('\n') || isRacy(st.mtimeMs, readStartMs)) {
       this.forget(path);
       return;
     }

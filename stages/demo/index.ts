@@ -4,10 +4,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   configError,
   failure,
+  installedPath,
   optBool,
   optNumber,
   optString,
@@ -119,17 +119,6 @@ const initCommand: CommandSpec = {
   },
 };
 
-/** bin/rallycut of this installation, found by walking up from this file (src and dist layouts differ). */
-function cliEntry(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, 'bin', 'rallycut');
-    if (existsSync(candidate)) return candidate;
-    const parent = dirname(dir);
-    if (parent === dir) throw failure('demo run: cannot find bin/rallycut of this installation');
-    dir = parent;
-  }
-}
 
 const DEMO_EPOCH = String(Date.UTC(2026, 0, 1) / 1000);
 
@@ -137,7 +126,7 @@ function runRepro(io: CommandIO, root: string, extra: readonly string[]): Promis
   return new Promise((resolvePromise, reject) => {
     // A fixed SOURCE_DATE_EPOCH makes the demo's manifest (and so pipeline.lock) byte-identical run to run.
     const env = { SOURCE_DATE_EPOCH: DEMO_EPOCH, ...io.env };
-    const child = spawn(process.execPath, [cliEntry(), 'repro', ...extra], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], signal: io.signal });
+    const child = spawn(process.execPath, [installedPath('bin', 'rallycut'), 'repro', ...extra], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], signal: io.signal });
     child.stdout.on('data', (b: Buffer) => io.out(b.toString()));
     child.stderr.on('data', (b: Buffer) => io.err(b.toString()));
     child.on('error', reject);

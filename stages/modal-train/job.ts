@@ -1,9 +1,8 @@
 // The modal-train job: proxies + samples.json from prepare, train.py, optional base weights → HF files,
 // model.onnx + model.json and training metrics. Shared by the pipeline handler and `rallycut train modal`.
-import { existsSync, promises as fs } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { configError, type JobResources, type RemoteInput, type RemoteJob } from '../../src/handler.js';
+import { promises as fs } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
+import { configError, installedPath, type JobResources, type RemoteInput, type RemoteJob } from '../../src/handler.js';
 
 export const DEFAULT_DATA = 'training_data';
 export const DEFAULT_BASE_MODEL = 'weights/videomae-base';
@@ -50,13 +49,9 @@ export interface TrainOptions {
   script?: string;
 }
 
-/** train.py beside this module in a source checkout, or in stages/ when running from dist/. */
+/** The train.py this installation ships (stages/modal-train/, whether running from src/ or dist/). */
 export function bundledScript(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  for (const candidate of [join(here, 'train.py'), join(here, '..', '..', '..', 'stages', 'modal-train', 'train.py')]) {
-    if (existsSync(candidate)) return candidate;
-  }
-  return join(here, 'train.py');
+  return installedPath('stages', 'modal-train', 'train.py');
 }
 
 export function jobName(variant: string): string {

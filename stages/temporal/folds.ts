@@ -1,10 +1,10 @@
 // Leave-one-video-out cross-validation. Each fold trains on the other videos (with the usual inner
 // 80/20 split for early stopping) and scores the held-out one. Folds run on worker threads; results
 // are stored by fold index, so the report does not depend on which worker finished first.
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { installedPath, runningFromSource } from '../../src/handler.js';
 import type { RallySpan } from '../lib/contracts.js';
 import { countWindows, splitVideos, windowF1, type TemporalVideo, type WindowCounts } from './data.js';
 import { predictWindows, segmentsMs } from './predict.js';
@@ -52,8 +52,8 @@ function shareVideos(videos: readonly TemporalVideo[]): TemporalVideo[] {
  * RALLYCUT_FROM_SOURCE) a bootstrap that registers tsx's loader inside the worker, then imports the .ts.
  */
 function startWorker(workerData: unknown): Worker {
-  const js = new URL('./fold-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return new Worker(js, { workerData });
+  // Compiled code (dist/stages/temporal/ or the bundle in dist/cli/) runs the compiled worker module.
+  if (!runningFromSource()) return new Worker(installedPath('dist', 'stages', 'temporal', 'fold-worker.js'), { workerData });
   const api = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href.replace(/\.cjs$/, '.mjs');
   const ts = new URL('./fold-worker.ts', import.meta.url).href;
   const boot = `(async () => { const { register } = await import(${JSON.stringify(api)}); register(); await import(${JSON.stringify(ts)}); })().catch((e) => { throw e; });`;

@@ -2,9 +2,8 @@
 // between whoever produced the ONNX file (our baseline generator, or a user's torch.onnx.export of
 // VideoMAE) and extract-features: labels, input name, normalisation, output names, window length.
 import { existsSync, promises as fs } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { configError } from '../../../src/handler.js';
+import { join, resolve } from 'node:path';
+import { configError, installedPath } from '../../../src/handler.js';
 import { CLASS_LABELS } from '../contracts.js';
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
@@ -39,16 +38,10 @@ export interface ModelLocation {
   json: string;
 }
 
-/** weights/videomae of the installed tool: the nearest folder above this module holding it. */
+/** weights/videomae of the installed tool, when it ships one. */
 export function bundledWeightsDir(): string | undefined {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, DEFAULT_WEIGHTS_DIR);
-    if (existsSync(join(dir, 'package.json')) && existsSync(candidate)) return candidate;
-    const parent = dirname(dir);
-    if (parent === dir) return undefined;
-    dir = parent;
-  }
+  const candidate = installedPath(DEFAULT_WEIGHTS_DIR);
+  return existsSync(candidate) ? candidate : undefined;
 }
 
 /**

@@ -1,0 +1,32 @@
+// Bundles the compiled CLI (dist/src/cli/main.js, from tsc) into one ES module, dist/cli/rallycut.mjs, so a
+// CLI call loads one file instead of ~180 modules: on Node 20 module loading, not the engine, dominated a
+// no-op `repro`. Packages stay external (loaded from node_modules, most of them lazily) except the small
+// pure-JS ones every command needs. Workers and data files are still found in dist/ and the package.
+import { build } from 'esbuild';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+/** Loaded by every command: inlining them saves their own module graphs (yaml alone is ~90 CommonJS files). */
+const INLINED = new Set(['yaml', '@dagrejs/graphlib']);
+const external = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.devDependencies ?? {})].filter((name) => !INLINED.has(name));
+
+await build({
+  entryPoints: { rallycut: join(root, 'dist', 'src', 'cli', 'main.js') },
+  outdir: join(root, 'dist', 'cli'),
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  splitting: true, // modules behind `await import()` stay in their own chunks, loaded only when used
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  external,
+  // Whitespace and syntax only: names stay readable in stack traces.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  // yaml's CommonJS calls require(): give the bundle a real one.
+  banner: { js: "import { createRequire as __rallycutCreateRequire } from 'node:module'; const require = __rallycutCreateRequire(import.meta.url);" },
+  logLevel: 'warning',
+});
