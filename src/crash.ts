@@ -38,6 +38,38 @@ export function crashPoint(name: string): void {
   }
 }
 
+// Fault points: RALLYCUT_FAULT_AT=name:N makes the Nth hit of a point and every later one throw what a full
+// disk throws (code ENOSPC, no path, as Node reports a failed write), so tests can prove that a full disk
+// fails loudly, names the file and keeps what existed, and that a rerun after space frees up succeeds.
+const faultHits = new Map<string, number>();
+let faultsFrom: string | undefined;
+let faultTargets = new Map<string, number>();
+
+/** Marks a write that can fail for lack of space. Costs one env lookup when no fault is armed. */
+export function faultPoint(name: string): void {
+  const spec = process.env['RALLYCUT_FAULT_AT'];
+  if (!spec) return;
+  if (spec !== faultsFrom) {
+    faultsFrom = spec;
+    faultTargets = parseTargets(spec);
+    faultHits.clear();
+  }
+  const at = faultTargets.get(name);
+  if (at === undefined) return;
+  const n = (faultHits.get(name) ?? 0) + 1;
+  faultHits.set(name, n);
+  if (n >= at) {
+    const err = new Error('ENOSPC: no space left on device, write') as NodeJS.ErrnoException;
+    err.code = 'ENOSPC';
+    err.errno = -28;
+    err.syscall = 'write';
+    throw err;
+  }
+}
+
+/** Every fault point the code base marks. */
+export const FAULT_POINTS = ['fs.write', 'cache.write'] as const;
+
 /** Every crash point the code base marks, for `--help`-style listings and the crash-matrix test. */
 export const CRASH_POINTS = [
   'fs.atomic-rename',

@@ -3,7 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs, constants as fsConstants } from 'node:fs';
 import { dirname, basename, join, relative, resolve, isAbsolute, sep } from 'node:path';
-import { crashPoint } from './crash.js';
+import { crashPoint, faultPoint } from './crash.js';
+import { failure } from './diagnostics.js';
 
 export const TMP_PREFIX = '.rallycut-tmp-';
 
@@ -15,12 +16,19 @@ export function tempPathFor(target: string): string {
 export async function writeFileAtomic(target: string, data: string | Uint8Array, crashAt?: string): Promise<void> {
   await fs.mkdir(dirname(target), { recursive: true });
   const tmp = tempPathFor(target);
-  const handle = await fs.open(tmp, 'w');
   try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
+    const handle = await fs.open(tmp, 'w');
+    try {
+      faultPoint('fs.write');
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (err) {
+    // A failed write (a full disk most often) must not leave its partial temp file taking space.
+    await fs.rm(tmp, { force: true });
+    throw diskFullError(err, target);
   }
   crashPoint('fs.atomic-rename');
   if (crashAt) crashPoint(crashAt);
@@ -30,6 +38,19 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
     await fs.rm(tmp, { force: true });
     throw err;
   }
+}
+
+/**
+ * A full disk or quota as one clear failure naming the file (Node's own ENOSPC names no path); any other
+ * error is returned unchanged. `doing` says what was being written, e.g. "caching 'a.txt' into .cache".
+ */
+export function diskFullError(err: unknown, file: string, doing = `writing ${file}`): unknown {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== 'ENOSPC' && code !== 'EDQUOT') return err;
+  return failure(`disk full: no space left on the device while ${doing}; nothing under that name was changed. Free some space and rerun`, {
+    file,
+    notes: [`code: ${code}`],
+  });
 }
 
 /** Moves a finished temp file into place (same filesystem); the caller wrote and synced it. */

@@ -8,9 +8,9 @@
 // file inside the target folder, fsync-free but renamed into place only once complete and verified.
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { crashPoint } from '../crash.js';
+import { crashPoint, faultPoint } from '../crash.js';
 import { failure } from '../diagnostics.js';
-import { tempPathFor, toPosix, TMP_PREFIX } from '../fsutil.js';
+import { diskFullError, tempPathFor, toPosix, TMP_PREFIX } from '../fsutil.js';
 import { digestFiles } from '../hash/file-hash.js';
 import { manifestText, parseManifest, recentManifest, sha256Text, type ManifestEntry } from '../hash/manifest.js';
 import { Hasher, type PathHash } from '../hash/index.js';
@@ -120,21 +120,22 @@ export class ObjectCache {
     await this.commitObject(dest, async (tmp) => {
       await fs.copyFile(abs, tmp, fsConstants.COPYFILE_FICLONE);
       if ((await sha256Of(tmp)) !== sha256) throw failure(`'${toPosix(label)}' changed since it was hashed; not caching it`, { file: toPosix(label) });
-    });
+    }, `caching '${toPosix(label)}' as ${dest}`);
   }
 
   /** Writes an object through a temp file in its own folder, read-only, then renames it into place. */
-  private async commitObject(dest: string, write: (tmp: string) => Promise<void>): Promise<void> {
+  private async commitObject(dest: string, write: (tmp: string) => Promise<void>, doing?: string): Promise<void> {
     await fs.mkdir(dirname(dest), { recursive: true });
     const tmp = tempPathFor(dest);
     try {
+      faultPoint('cache.write');
       await write(tmp);
       await fs.chmod(tmp, 0o444);
       crashPoint('cache.insert');
       await fs.rename(tmp, dest);
     } catch (err) {
       await fs.rm(tmp, { force: true });
-      throw err;
+      throw diskFullError(err, dest, doing);
     }
   }
 
