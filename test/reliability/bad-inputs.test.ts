@@ -8,6 +8,9 @@ import { readdirSync, readFileSync, promises as fs } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { stableJson } from '../../src/handler.js';
+import { baselineSpec } from '../../stages/lib/model/build.js';
+import { GraphBuilder, type Dim } from '../../stages/lib/model/onnx-graph.js';
 import { freshBucket, type TestS3 } from '../services/fresh.js';
 import { Rig } from '../rig.js';
 
@@ -19,6 +22,37 @@ interface BadCase {
   expect: string | string[];
   env: Record<string, string>;
   generate?: 'clip' | 'truncated' | 'audio-only';
+  /** A classifier folder generated with the project's ONNX writer into weights/bad/, with these signatures. */
+  model?: ModelShapes;
+}
+
+interface ModelShapes {
+  /** pixel_values, [B, T, C, H, W] (any lengths). */
+  input: Dim[];
+  logits: Dim[];
+  features: Dim[];
+}
+
+/**
+ * A valid ONNX graph with the given (wrong) signature: the input is averaged over its last three axes to
+ * [B, T], then two MatMuls make logits [B, L] and features [B, D]. onnxruntime loads it; only the contract
+ * check can refuse it. model.json is the baseline's, so the expected shapes are the real ones.
+ */
+async function writeModel(shapes: ModelShapes, dir: string): Promise<void> {
+  const g = new GraphBuilder();
+  const x = g.input('pixel_values', shapes.input);
+  const t = Number(shapes.input[1]);
+  const pooled = g.op('ReduceMean', [x], { axes: [2, 3, 4], keepdims: 0 });
+  const head = (name: string, shape: Dim[]): void => {
+    const width = Number(shape[1]);
+    g.op('MatMul', [pooled, g.floatConst(new Array<number>(t * width).fill(0.01), [t, width])], {}, name);
+    g.output(name, shape);
+  };
+  head('logits', shapes.logits);
+  head('features', shapes.features);
+  await fs.mkdir(join(dir, 'weights', 'bad'), { recursive: true });
+  await fs.writeFile(join(dir, 'weights', 'bad', 'model.onnx'), g.encode('wrong_shape', 'bad-input corpus: a model with the wrong signature'));
+  await fs.writeFile(join(dir, 'weights', 'bad', 'model.json'), stableJson(baselineSpec()));
 }
 
 const cases = readdirSync(CORPUS, { withFileTypes: true })
@@ -65,6 +99,7 @@ describe('bad-input corpus', () => {
     try {
       await fs.cp(join(CORPUS, name, 'files'), rig.dir, { recursive: true });
       if (spec.generate) await generate(spec.generate, rig.dir);
+      if (spec.model) await writeModel(spec.model, rig.dir);
       const env = Object.fromEntries(
         Object.entries(spec.env).map(([k, v]) => [k, v.replace('@S3_BUCKET@', s3.bucket).replace('@S3_ENDPOINT@', s3.endpoint)]),
       );
