@@ -59,7 +59,7 @@ export async function prepare(ctx: DatasetContext, opts: PrepareOptions): Promis
   const shown = relative(ctx.root, opts.datasetDir) || '.';
   const ds = await readDataset(opts.datasetDir, shown);
   const videos = [...ds.manifest.videos].sort((a, b) => (a.video_id < b.video_id ? -1 : a.video_id > b.video_id ? 1 : 0));
-  const ffmpegVersion = (await ffmpegVersions()).ffmpeg ?? 'unknown';
+  const ffmpegVersion = (await ffmpegVersions({ cacheDir: ctx.cacheDir })).ffmpeg ?? 'unknown';
   const shaCache = await ShaCache.open(ctx.cacheDir);
 
   const totalSeconds = videos.reduce((n, v) => n + v.duration_ms / 1000, 0);
@@ -86,19 +86,23 @@ export async function prepare(ctx: DatasetContext, opts: PrepareOptions): Promis
       const stat = await fs.stat(path).catch(() => undefined);
       if (!stat?.isFile()) throw new Error(`${join(shown, 'videos', v.filename)} is missing; run export-dataset (or pull) first`);
       if (stat.size === 0) throw new Error(`${join(shown, 'videos', v.filename)} is empty (0 bytes)`);
-      const { sha256, size } = await shaCache.hash(path, ctx.signal);
-      if (v.sha256 && v.sha256 !== sha256) {
-        throw new Error(`sha256 ${sha256.slice(0, 12)}… does not match the manifest's ${v.sha256.slice(0, 12)}…; the file changed or is damaged`);
-      }
-      // An older manifest without sha256: check content_hash where it is a whole-file hash.
-      const hashProblem = v.sha256 ? null : contentHashProblem(v.content_hash, sha256, size);
-      if (hashProblem) throw new Error(hashProblem);
+      // The hash check runs alongside ffprobe and the encode (see ensureProxy), which it stops if it fails.
+      const checked = shaCache.hash(path, ctx.signal).then(({ sha256, size }) => {
+        if (v.sha256 && v.sha256 !== sha256) {
+          throw new Error(`sha256 ${sha256.slice(0, 12)}… does not match the manifest's ${v.sha256.slice(0, 12)}…; the file changed or is damaged`);
+        }
+        // An older manifest without sha256: check content_hash where it is a whole-file hash.
+        const hashProblem = v.sha256 ? null : contentHashProblem(v.content_hash, sha256, size);
+        if (hashProblem) throw new Error(hashProblem);
+        return sha256;
+      });
+      checked.catch(() => undefined); // ensureProxy awaits it; this only keeps an early failure from being unhandled
       const started = Date.now();
       const { info, hit } = await ensureProxy({
         source: path,
         subject: v.filename,
         content_hash: v.content_hash,
-        source_sha256: sha256,
+        source_sha256: checked,
         cacheDir: ctx.cacheDir,
         ffmpegVersion,
         ...(decoderThreads ? { decoderThreads } : {}),
@@ -117,10 +121,14 @@ export async function prepare(ctx: DatasetContext, opts: PrepareOptions): Promis
     ctx.signal,
   );
   progress.done();
-  await shaCache.save();
+  const saving = shaCache.save(); // on success, awaited with the index files below
+  saving.catch(() => undefined);
   for (const f of failed) failures.push({ video: f.item.filename, message: errorText(f.error) });
-  if (failures.length) throw videosFailed('prepare', failures);
-  if (ctx.signal.aborted) throw new Error('prepare: interrupted');
+  if (failures.length || ctx.signal.aborted) {
+    await saving; // the good videos' hashes are kept for the next run
+    if (failures.length) throw videosFailed('prepare', failures);
+    throw new Error('prepare: interrupted');
+  }
 
   const proxies: ProxiesIndex = { version: 1, dataset: ds.manifest.name, videos: videos.map((v) => entries.get(v.video_id)!) };
   const rallies = new Map(ds.groundTruth.map((g) => [g.video_id, g.rallies]));
@@ -129,7 +137,11 @@ export async function prepare(ctx: DatasetContext, opts: PrepareOptions): Promis
     opts.seed,
   );
   const samples: SamplesFile = { version: 1, dataset: ds.manifest.name, seed: opts.seed, window: WINDOW, counts: countSamples(sampleList), samples: sampleList };
-  await writeFileAtomic(join(opts.outputDir, PROXIES_FILE), stableJson(proxies));
-  await writeFileAtomic(join(opts.outputDir, SAMPLES_FILE), stableJson(samples));
+  // Independent files, each synced: written at once so their fsyncs overlap.
+  await Promise.all([
+    saving,
+    writeFileAtomic(join(opts.outputDir, PROXIES_FILE), stableJson(proxies)),
+    writeFileAtomic(join(opts.outputDir, SAMPLES_FILE), stableJson(samples)),
+  ]);
   return { proxies, samples, made, reused };
 }

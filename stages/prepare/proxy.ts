@@ -6,13 +6,14 @@
 // with a sidecar <content_hash>.json saying which source bytes and settings made it. A proxy is reused only
 // when the sidecar matches (same source sha256, same settings, same ffmpeg) and the file still has its
 // recorded sha256.
-import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { crashPoint, failure, stableJson, tempPathFor, writeFileAtomic } from '../../src/handler.js';
-import { sha256File } from '../lib/dataset/hashing.js';
 import { findFfmpeg } from '../lib/ffmpeg.js';
+import { guessTiming, type TimingGuess } from '../lib/media/mp4-timing.js';
 import { probeVideo, type VideoProbe } from '../lib/media/probe.js';
+import { startEncode, type EncodeJob } from './encode.js';
+import { proxySha256 } from './proxy-sha.js';
 
 export const PROXY_HEIGHT = 480;
 export const PROXY_FPS = 30;
@@ -74,47 +75,23 @@ export function proxyArgs(source: string, src: Pick<VideoProbe, 'fps' | 'avg_fps
   ];
 }
 
-/** Runs ffmpeg with -progress on stdout, reporting encoded seconds as they come; resolves to the frames written. */
-function runWithProgress(ffmpeg: string, args: string[], subject: string, onSeconds: (s: number) => void, signal?: AbortSignal): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let frames = 0;
-    const child = spawn(ffmpeg, ['-progress', 'pipe:1', ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(signal ? { signal } : {}) });
-    let err = '';
-    let pending = '';
-    child.stdout.on('data', (b: Buffer) => {
-      pending += b.toString();
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) {
-        const m = /^out_time_us=(\d+)/.exec(line);
-        if (m) onSeconds(Number(m[1]) / 1e6);
-        const f = /^frame=(\d+)/.exec(line);
-        if (f) frames = Number(f[1]);
-      }
-    });
-    child.stderr.on('data', (b: Buffer) => {
-      err = (err + b.toString()).slice(-8000);
-    });
-    child.on('error', reject);
-    child.on('close', (code, sig) => {
-      if (code === 0) resolve(frames);
-      else reject(failure(`${subject}: ffmpeg could not make the proxy (${sig ?? `exit ${code}`}): ${err.trim().split('\n').slice(-3).join(' | ') || 'no message'}`, { subject }));
-    });
-  });
-}
-
 export interface ProxyRequest {
   source: string;
   /** How the user knows the video (its filename). */
   subject: string;
   content_hash: string;
-  source_sha256: string;
+  /** The source's sha256, or the check that yields it (it rejects when the bytes are not the expected ones);
+   * a pending check runs alongside ffprobe and the speculative encode, and its failure stops them. */
+  source_sha256: string | Promise<string>;
   cacheDir: string;
   ffmpegVersion: string;
   signal?: AbortSignal;
   /** Decoder threads; set when several proxies are made at once so they share the cores instead of
    * oversubscribing them (the output bytes do not depend on it). Default: ffmpeg's choice. */
   decoderThreads?: number;
+  /** Predicts ffprobe's frame timing so the encode can start before ffprobe answers; null: wait for it.
+   * Default: the MP4/MOV sample table (guessTiming). A wrong prediction costs time, never bytes. */
+  predict?(source: string): Promise<TimingGuess | null>;
   /** Seconds of the source encoded so far, and its duration. */
   onProgress?(seconds: number, total: number): void;
 }
@@ -127,6 +104,13 @@ async function readSidecar(path: string): Promise<Sidecar | undefined> {
   }
 }
 
+/** Whether two sources get the same ffmpeg arguments. */
+function samePlan(a: Pick<VideoProbe, 'fps' | 'avg_fps' | 'vfr'>, b: Pick<VideoProbe, 'fps' | 'avg_fps' | 'vfr'>): boolean {
+  const pa = proxyPlan(a);
+  const pb = proxyPlan(b);
+  return pa.fps === pb.fps && pa.filters === pb.filters;
+}
+
 /** Returns the cached proxy when it is valid, else makes it. `hit` says which. */
 export async function ensureProxy(req: ProxyRequest): Promise<{ info: ProxyInfo; hit: boolean }> {
   const rel = proxyRelPath(req.content_hash);
@@ -134,28 +118,52 @@ export async function ensureProxy(req: ProxyRequest): Promise<{ info: ProxyInfo;
   const sidecarPath = target.replace(/\.mp4$/, '.json');
   const settings = stableJson({ encoder: ENCODER, height: PROXY_HEIGHT, fps: PROXY_FPS, max_native_fps: MAX_NATIVE_FPS, ffmpeg: req.ffmpegVersion });
   const cached = await readSidecar(sidecarPath);
-  if (cached && cached.settings === settings && cached.source_sha256 === req.source_sha256) {
-    const sha = await sha256File(target, req.signal).catch(() => undefined);
+  if (cached && cached.settings === settings && cached.source_sha256 === (await req.source_sha256)) {
+    const sha = await proxySha256(target, req.signal).catch(() => undefined);
     if (sha === cached.proxy_sha256) {
       const { settings: _s, ...info } = cached;
       return { info, hit: true };
     }
   }
 
-  const src = await probeVideo(req.source, { subject: req.subject, ...(req.signal ? { signal: req.signal } : {}) });
+  // A miss. ffprobe has the final word on the arguments but costs ~0.2 s of start-up, so it runs alongside
+  // the encode: when the MP4 sample table predicts its answer (nearly always), ffmpeg starts at once with
+  // those arguments; if ffprobe disagrees, that run is killed and restarted with the right ones. Either
+  // way the arguments used are exactly proxyArgs(ffprobe's result), so the bytes do not change.
+  const signal = req.signal;
+  const probing = probeVideo(req.source, { subject: req.subject, ...(signal ? { signal } : {}) });
+  probing.catch(() => undefined); // awaited below; a failure while the guess is read is not unhandled
   await fs.mkdir(join(req.cacheDir, 'proxies'), { recursive: true });
   const tmp = tempPathFor(target);
+  let job: EncodeJob | undefined;
   try {
     const { ffmpeg } = findFfmpeg();
-    const total = src.duration_ms / 1000;
-    const frames = await runWithProgress(ffmpeg, proxyArgs(req.source, src, tmp, req.decoderThreads), req.subject, (s) => req.onProgress?.(Math.min(s, total), total), req.signal);
+    let total = Infinity;
+    const encode = (src: Pick<VideoProbe, 'fps' | 'avg_fps' | 'vfr'>): EncodeJob =>
+      startEncode(ffmpeg, proxyArgs(req.source, src, tmp, req.decoderThreads), req.subject, (s) => req.onProgress?.(Math.min(s, total), total), signal);
+    const guess = await (req.predict ?? guessTiming)(req.source);
+    if (guess) {
+      total = guess.frames / guess.avg_fps;
+      job = encode(guess);
+    }
+    // The source check first: a file that is not the expected one is reported as such, whatever ffprobe says.
+    const [checked, probed] = await Promise.allSettled([Promise.resolve(req.source_sha256), probing]);
+    if (checked.status === 'rejected') throw checked.reason;
+    if (probed.status === 'rejected') throw probed.reason;
+    const src = probed.value;
+    total = src.duration_ms / 1000;
+    if (!guess || !job || !samePlan(guess, src)) {
+      await job?.stop();
+      job = encode(src);
+    }
+    const frames = await job.done;
     if (frames <= 0) throw failure(`${req.subject}: ffmpeg wrote no frames (is the video truncated?)`, { subject: req.subject });
     // Size, rate and length follow from the source and the settings, so no second ffprobe is needed.
     const fps = proxyPlan(src).fps ?? src.fps;
     const info: ProxyInfo = {
       proxy_path: rel,
-      proxy_sha256: await sha256File(tmp, req.signal),
-      source_sha256: req.source_sha256,
+      proxy_sha256: await proxySha256(tmp, signal),
+      source_sha256: checked.value,
       fps,
       frames,
       ...proxySize(src.width, src.height),
@@ -170,6 +178,7 @@ export async function ensureProxy(req: ProxyRequest): Promise<{ info: ProxyInfo;
     req.onProgress?.(total, total);
     return { info, hit: false };
   } finally {
+    await job?.stop();
     await fs.rm(tmp, { force: true });
   }
 }

@@ -47,6 +47,11 @@ function rate(text: string | undefined): number {
 /** Relative difference above which the average rate no longer matches the base rate. */
 const VFR_TOLERANCE = 0.01;
 
+/** Whether the average rate strays from the base rate: the file's timestamps are uneven. */
+export function isVariableRate(fps: number, avgFps: number): boolean {
+  return fps > 0 && Math.abs(fps - avgFps) / fps > VFR_TOLERANCE;
+}
+
 export function parseProbe(json: string, subject: string): VideoProbe {
   let data: { streams?: RawStream[]; format?: { duration?: string } };
   try {
@@ -77,7 +82,7 @@ export function parseProbe(json: string, subject: string): VideoProbe {
     height: swap ? s.width : s.height,
     fps,
     avg_fps: avg,
-    vfr: fps > 0 && Math.abs(fps - avg) / fps > VFR_TOLERANCE,
+    vfr: isVariableRate(fps, avg),
     duration_ms: Math.round(durationS * 1000),
     frames: Number.isFinite(nb) && nb > 0 ? nb : Math.round(durationS * avg),
   };
