@@ -54,10 +54,13 @@ export function defineHandler<P>(handler: StageHandler<P>): RegisteredHandler {
   return handler as unknown as RegisteredHandler;
 }
 
-/** How the engine finds handlers without importing stages/: the CLI passes the registry in. */
+/**
+ * How the engine finds handlers without importing stages/: the CLI passes the registry in. Asynchronous so
+ * the CLI can load stages/ only when a pipeline names a handler (a shell-command pipeline never pays for it).
+ */
 export interface HandlerRegistry {
-  get(name: string): RegisteredHandler | undefined;
-  names(): string[];
+  get(name: string): Promise<RegisteredHandler | undefined>;
+  names(): Promise<string[]>;
 }
 
 /** What a stages/<name>/index.ts exports by default. */

@@ -19,11 +19,11 @@ import model from './model/index.js';
 export const stageModules: readonly StageModule[] = [ exportDataset, push, pull, restore, listRemote, db, demo, prepare, extractFeatures, cut, segments, temporal, evaluate, modalTrain, model,];
 
 export const handlerRegistry: HandlerRegistry = {
-  get(name) {
+  async get(name) {
     for (const m of stageModules) for (const h of m.handlers ?? []) if (h.name === name) return h;
     return undefined;
   },
-  names() {
+  async names() {
     return stageModules.flatMap((m) => (m.handlers ?? []).map((h) => h.name)).sort();
   },
 };

@@ -34,13 +34,13 @@ export function readmeWithTable(readme: string, table: string): string {
   return `${readme.slice(0, start)}${TABLE_START}\n${table}\n${TABLE_END}${tail}`;
 }
 
-export function writeDocs(root: string): void {
-  const commands = allCommands();
+export async function writeDocs(root: string): Promise<void> {
+  const commands = await allCommands();
   writeFileSync(join(root, 'docs', 'cli.md'), cliMarkdown(commands));
   const readmePath = join(root, 'README.md');
   writeFileSync(readmePath, readmeWithTable(readFileSync(readmePath, 'utf8'), cliTable(commands)));
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  writeDocs(process.cwd());
+  await writeDocs(process.cwd());
 }

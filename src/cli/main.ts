@@ -7,10 +7,26 @@ import { formatDiagnostics } from '../report/printer.js';
 import { formatHelp, parseArgs } from './args.js';
 import type { CommandIO, CommandSpec } from './command.js';
 import { engineCommands } from './commands/index.js';
-import { handlerRegistry, stageModules } from '../../stages/index.js';
+import type { HandlerRegistry } from '../handler.js';
 
-export function allCommands(): CommandSpec[] {
-  return [...engineCommands(handlerRegistry), ...stageModules.flatMap((m) => m.commands ?? [])];
+// stages/ (the domain handlers and their commands, with their libraries) is loaded only when needed: a
+// pipeline stage names a handler, or the command is a domain command. A no-op `repro` of a shell-command
+// pipeline never pays for it.
+type StagesModule = typeof import('../../stages/index.js');
+let stagesModule: Promise<StagesModule> | undefined;
+const loadStages = (): Promise<StagesModule> => (stagesModule ??= import('../../stages/index.js'));
+
+const lazyRegistry: HandlerRegistry = {
+  get: async (name) => (await loadStages()).handlerRegistry.get(name),
+  names: async () => (await loadStages()).handlerRegistry.names(),
+};
+
+const engine = engineCommands(lazyRegistry);
+
+/** Every command: the engine's and those of stages/. */
+export async function allCommands(): Promise<CommandSpec[]> {
+  const { stageModules } = await loadStages();
+  return [...engine, ...stageModules.flatMap((m) => m.commands ?? [])];
 }
 
 function findCommand(commands: readonly CommandSpec[], argv: readonly string[]): { cmd: CommandSpec; rest: string[] } | undefined {
@@ -61,16 +77,19 @@ export function defaultIO(): CommandIO {
 }
 
 export async function main(argv: readonly string[], io: CommandIO = defaultIO()): Promise<number> {
-  const commands = allCommands();
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
-    io.out(topHelp(commands));
+    io.out(topHelp(await allCommands()));
     return 0;
   }
   if (argv[0] === '--version') {
     io.out('rallycut 0.1.0\n');
     return 0;
   }
-  const found = findCommand(commands, argv);
+  // An engine command is found without loading stages/ (domain commands never share an engine command's
+  // first word: docs.test.ts checks); a domain command, a group or a typo needs the full list.
+  const inEngine = findCommand(engine, argv);
+  const commands = inEngine ? engine : await allCommands();
+  const found = inEngine ?? findCommand(commands, argv);
   if (!found) {
     const groupHelp = commands.some((c) => c.path[0] === argv[0]) && argv.length === 1;
     if (groupHelp || (argv.length === 2 && (argv[1] === '--help' || argv[1] === '-h'))) {

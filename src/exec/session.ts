@@ -86,9 +86,9 @@ export function stageContext(session: Session, stage: Stage, params: ParamValues
 /** Everything decide() needs for one stage, measured now (stat-cached: unchanged files are not read). */
 export async function measureStage(session: Session, stage: Stage, opts: { runCache: boolean }): Promise<MeasuredStage> {
   const captured: string[] = [];
-  const handler = stage.action.kind === 'handler' ? session.registry.get(stage.action.handler) : undefined;
+  const handler = stage.action.kind === 'handler' ? await session.registry.get(stage.action.handler) : undefined;
   if (stage.action.kind === 'handler' && !handler) {
-    throw failure(`unknown handler '${stage.action.handler}'`, { subject: stage.name, notes: [`known: ${session.registry.names().join(', ')}`] });
+    throw failure(`unknown handler '${stage.action.handler}'`, { subject: stage.name, notes: [`known: ${(await session.registry.names()).join(', ')}`] });
   }
   const params = await session.loadParams(stage);
   const ctx = stageContext(session, stage, params, captured);

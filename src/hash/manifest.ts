@@ -3,7 +3,7 @@
 // folder can be restored from its hash alone. Empty sub-folders are not recorded (as in DVC).
 import { createHash } from 'node:crypto';
 import { readdirSync, statSync, realpathSync } from 'node:fs';
-import { join } from 'node:path';
+import { resolve, sep } from 'node:path';
 import { TMP_PREFIX } from '../fsutil.js';
 import { fileStat, type FileStat } from './stat-cache.js';
 
@@ -62,30 +62,35 @@ export interface WalkedFile {
 
 /**
  * Lists the files under dir (following symlinks, skipping our own temp files), sorted by rel path.
- * Synchronous on purpose: stat-ing 10,000 files this way takes ~50 ms, the promise API ~10× longer.
+ * Synchronous on purpose: stat-ing 10,000 files this way takes ~50 ms, the promise API ~10× longer. This
+ * runs over every folder dep on every no-op, so paths are built by concatenation (dir is absolute and
+ * normalized) and realpath is only asked where a symlink is followed.
  */
 export function walkFiles(dir: string): WalkedFile[] {
   const out: WalkedFile[] = [];
-  const seen = new Set<string>();
-  const visit = (abs: string, rel: string): void => {
-    const real = realpathSync(abs);
-    if (seen.has(real)) return; // a symlink loop
+  const seen = new Set<string>(); // real paths of the folders entered: a symlink loop is entered once
+  const visit = (abs: string, real: string, rel: string): void => {
+    if (seen.has(real)) return;
     seen.add(real);
+    const prefix = abs.endsWith(sep) ? abs : abs + sep;
+    const realPrefix = real.endsWith(sep) ? real : real + sep;
+    const relPrefix = rel ? rel + '/' : '';
     for (const d of readdirSync(abs, { withFileTypes: true })) {
-      if (d.name.startsWith(TMP_PREFIX)) continue;
-      const childAbs = join(abs, d.name);
-      const childRel = rel ? `${rel}/${d.name}` : d.name;
+      const name = d.name;
+      if (name.startsWith(TMP_PREFIX)) continue;
+      const childAbs = prefix + name;
       if (d.isDirectory()) {
-        visit(childAbs, childRel);
+        visit(childAbs, realPrefix + name, relPrefix + name);
         continue;
       }
       const st = statSync(childAbs, { throwIfNoEntry: false });
       if (!st) continue; // a dangling symlink or a file deleted while walking
-      if (st.isDirectory()) visit(childAbs, childRel);
-      else if (st.isFile()) out.push({ rel: childRel, abs: childAbs, stat: fileStat(st) });
+      if (st.isFile()) out.push({ rel: relPrefix + name, abs: childAbs, stat: fileStat(st) });
+      else if (st.isDirectory()) visit(childAbs, realpathSync(childAbs), relPrefix + name); // a followed symlink
     }
   };
-  visit(dir, '');
+  const abs = resolve(dir);
+  visit(abs, realpathSync(abs), '');
   return out.sort((a, b) => compareCodeUnits(a.rel, b.rel));
 }
 

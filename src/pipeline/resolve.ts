@@ -188,9 +188,9 @@ async function resolveAction(env: ResolveEnv, name: string, body: StageBodyConfi
     return { kind: 'cmd', commands };
   }
   const handlerName = text([...path, 'handler'], body.handler!, 'none');
-  const handler = env.registry.get(handlerName);
+  const handler = await env.registry.get(handlerName);
   if (!handler) {
-    const known = env.registry.names();
+    const known = await env.registry.names();
     const close = suggest(handlerName, known);
     const notes = [known.length ? `known handlers: ${known.join(', ')}` : 'no handlers are registered'];
     if (close) notes.unshift(`did you mean '${close}'?`);

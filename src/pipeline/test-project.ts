@@ -32,8 +32,8 @@ export function testRegistry(): HandlerRegistry {
     defineHandler<Record<string, never>>({ name: 'evaluate', summary: 'test handler', schema: { type: 'object' }, async run() {} }),
   ];
   return {
-    get: (name) => handlers.find((h) => h.name === name),
-    names: () => handlers.map((h) => h.name).sort(),
+    get: async (name) => handlers.find((h) => h.name === name),
+    names: async () => handlers.map((h) => h.name).sort(),
   };
 }
 

@@ -29,8 +29,8 @@ function fakeWorld() {
     },
   });
   const registry: HandlerRegistry = {
-    get: (n) => (n === handler.name ? handler : undefined),
-    names: () => [handler.name],
+    get: async (n) => (n === handler.name ? handler : undefined),
+    names: async () => [handler.name],
   };
   return { world, registry, handler: handler as RegisteredHandler };
 }

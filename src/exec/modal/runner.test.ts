@@ -150,7 +150,7 @@ describe('repro with executor: modal (local stand-in)', () => {
     await t.write('data/words.txt', 'rally\n');
     let log = '';
     const io = { env: { ...process.env, RALLYCUT_MODAL_BACKEND: 'local', RALLYCUT_CACHE_DIR: join(t.dir, 'cache'), RALLYCUT_PROGRESS: '0' }, err: (s: string) => void (log += s), signal: new AbortController().signal };
-    const registry = { get: () => undefined, names: () => [] };
+    const registry = { get: async () => undefined, names: async () => [] };
     const result = await reproduce(t.dir, registry, { executors: { modal: modalExecutor } }, io);
     expect(result.errors).toEqual([]);
     expect(readFileSync(join(t.dir, 'out/upper.txt'), 'utf8')).toBe('RALLY\n');
