@@ -2,10 +2,11 @@
 // Their versions go into stage fingerprints.
 import { execFile, spawn } from 'node:child_process';
 import { accessSync, chmodSync, constants, statSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { failure } from '../../src/handler.js';
+import { failure, stableJson, tempPathFor } from '../../src/handler.js';
 
 const execFileAsync = promisify(execFile);
 const require = createRequire(import.meta.url);
@@ -62,21 +63,94 @@ export function findFfmpeg(): FfmpegTools {
   throw failure('ffmpeg/ffprobe not found: install ffmpeg, or run npm ci to get the bundled binaries');
 }
 
-const versionCache = new Map<string, string>();
-
-/** First line of `-version`, e.g. "ffmpeg version 5.1.6-0+deb12u1". */
-export async function toolVersion(binary: string): Promise<string> {
-  const hit = versionCache.get(binary);
-  if (hit) return hit;
-  const { stdout } = await execFileAsync(binary, ['-version']);
-  const line = stdout.split('\n')[0]?.trim() ?? 'unknown';
-  versionCache.set(binary, line);
-  return line;
+/** Identity of a file (device, inode, size, mtime); it changes when the file is replaced. */
+function identity(path: string): string | undefined {
+  try {
+    const st = statSync(path);
+    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+  } catch {
+    return undefined;
+  }
 }
 
-export async function ffmpegVersions(): Promise<Record<string, string>> {
+const versionCache = new Map<string, Promise<string>>();
+
+/** First line of `-version`, e.g. "ffmpeg version 5.1.6-0+deb12u1". */
+export function toolVersion(binary: string): Promise<string> {
+  const key = `${binary}|${identity(binary) ?? ''}`; // a binary replaced while we run is asked again
+  let hit = versionCache.get(key);
+  if (!hit) {
+    hit = execFileAsync(binary, ['-version']).then(({ stdout }) => stdout.split('\n')[0]?.trim() ?? 'unknown');
+    hit.catch(() => versionCache.delete(key)); // a failed attempt is not remembered
+    versionCache.set(key, hit);
+  }
+  return hit;
+}
+
+// `-version` costs a process start (~0.15–0.25 s for a distro ffmpeg linked against ~200 libraries), and
+// every repro needs the versions for its fingerprints. The first line is compiled into the binary, so it
+// is remembered on disk per binary, keyed by the file's identity (device, inode, size, mtime): an upgrade
+// or another binary on PATH changes the key.
+const VERSIONS_FILE = join('tools', 'versions.json');
+
+interface RememberedVersion {
+  key: string;
+  version: string;
+}
+
+async function readRemembered(file: string): Promise<Record<string, RememberedVersion>> {
+  try {
+    const data = JSON.parse(await readFile(file, 'utf8')) as unknown;
+    return data && typeof data === 'object' && !Array.isArray(data) ? (data as Record<string, RememberedVersion>) : {};
+  } catch {
+    return {}; // absent or damaged: asked again
+  }
+}
+
+/**
+ * Versions of the ffmpeg and ffprobe in use, for fingerprints. With `cacheDir`, remembered in
+ * <cacheDir>/tools/versions.json so later processes skip the two `-version` runs.
+ */
+export async function ffmpegVersions(opts: { cacheDir?: string } = {}): Promise<Record<string, string>> {
   const tools = findFfmpeg();
-  return { ffmpeg: await toolVersion(tools.ffmpeg), ffprobe: await toolVersion(tools.ffprobe) };
+  const binaries = { ffmpeg: tools.ffmpeg, ffprobe: tools.ffprobe };
+  if (!opts.cacheDir) {
+    const [ffmpeg, ffprobe] = await Promise.all([toolVersion(tools.ffmpeg), toolVersion(tools.ffprobe)]);
+    return { ffmpeg, ffprobe };
+  }
+  const file = join(opts.cacheDir, VERSIONS_FILE);
+  const remembered = await readRemembered(file);
+  let changed = false;
+  const out: Record<string, string> = {};
+  await Promise.all(
+    Object.entries(binaries).map(async ([name, path]) => {
+      const key = identity(path);
+      const known = remembered[path];
+      if (key && known && known.key === key && typeof known.version === 'string') {
+        out[name] = known.version;
+        return;
+      }
+      out[name] = await toolVersion(path);
+      if (key) {
+        remembered[path] = { key, version: out[name] };
+        changed = true;
+      }
+    }),
+  );
+  if (changed) await remember(file, stableJson(remembered));
+  return { ffmpeg: out.ffmpeg!, ffprobe: out.ffprobe! };
+}
+
+/** Temp file + rename, without fsync: a file torn by a crash fails to parse and is simply asked again. */
+async function remember(file: string, text: string): Promise<void> {
+  const tmp = tempPathFor(file);
+  try {
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(tmp, text);
+    await rename(tmp, file);
+  } catch {
+    await rm(tmp, { force: true }); // only a cache: never fails the caller
+  }
 }
 
 export interface RunResult {

@@ -43,7 +43,7 @@ const handler = defineHandler<PrepareParams>({
     required: ['name'],
     additionalProperties: false,
   },
-  versions: () => ffmpegVersions(),
+  versions: (ctx) => ffmpegVersions({ cacheDir: ctx.cacheDir }),
   async run(ctx, p) {
     const name = checkDatasetName(p.name);
     await prepare(ctx, {
