@@ -1,7 +1,9 @@
 // One `repro` at a time per project. The lock is a file created atomically (O_EXCL) holding the owner's
-// pid and start time. A second process waits for it, saying so, instead of failing; a lock whose pid is
-// gone (a killed run) is taken over.
-import { promises as fs } from 'node:fs';
+// pid, host and process start time. A second process waits for it, saying so, instead of failing; a lock
+// whose process is gone (a killed run) is taken over, also when its pid was since reused by another process
+// (told apart by the kernel's start time of the pid). A lock from another host is never judged: it waits.
+import { promises as fs, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { failure } from '../diagnostics.js';
 import { CACHE_DIR } from '../project.js';
@@ -9,6 +11,10 @@ import { CACHE_DIR } from '../project.js';
 export interface LockOwner {
   pid: number;
   started: string;
+  /** The owner's host name; absent in locks written by older versions. */
+  host?: string;
+  /** The kernel's start time of the owner's pid (Linux /proc), to detect a reused pid. */
+  pidStart?: string;
 }
 
 export interface ProjectLock {
@@ -38,12 +44,47 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Field 22 of /proc/<pid>/stat (start time in clock ticks after boot); undefined where there is no /proc. */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** The line a waiting command prints (one wording for repro, checkout, gc, push and pull). */
+export function waitingMessage(owner: LockOwner): string {
+  const foreign = owner.host !== undefined && owner.host !== hostname();
+  const who = `pid ${owner.pid}${foreign ? ` on host ${owner.host}` : ''}${owner.started ? `, started ${owner.started}` : ''}`;
+  const hint = foreign ? ` (a lock from another host is never taken over: if that process is gone, delete ${CACHE_DIR}/repro.lock)` : '';
+  return `waiting for another rallycut process (${who}) to finish…${hint}\n`;
+}
+
+/** Whether the lock's owner is certainly gone. Only judged on the same host. */
+function ownerGone(owner: LockOwner): boolean {
+  if (owner.host !== undefined && owner.host !== hostname()) return false;
+  if (!alive(owner.pid)) return true;
+  const now = owner.pidStart === undefined ? undefined : processStartTime(owner.pid);
+  return now !== undefined && now !== owner.pidStart; // the pid belongs to a newer process
+}
+
 async function readOwner(path: string): Promise<{ owner: LockOwner | undefined; text: string } | undefined> {
   try {
     const text = await fs.readFile(path, 'utf8');
     try {
       const parsed = JSON.parse(text) as Partial<LockOwner>;
-      return { owner: typeof parsed.pid === 'number' ? { pid: parsed.pid, started: String(parsed.started ?? '') } : undefined, text };
+      const owner: LockOwner | undefined =
+        typeof parsed.pid === 'number'
+          ? {
+              pid: parsed.pid,
+              started: String(parsed.started ?? ''),
+              ...(typeof parsed.host === 'string' ? { host: parsed.host } : {}),
+              ...(typeof parsed.pidStart === 'string' ? { pidStart: parsed.pidStart } : {}),
+            }
+          : undefined;
+      return { owner, text };
     } catch {
       return { owner: undefined, text };
     }
@@ -57,7 +98,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export async function acquireProjectLock(root: string, opts: AcquireOptions = {}): Promise<ProjectLock> {
   const path = projectLockPath(root);
   await fs.mkdir(dirname(path), { recursive: true });
-  const me: LockOwner = { pid: process.pid, started: new Date().toISOString() };
+  const pidStart = processStartTime(process.pid);
+  const me: LockOwner = { pid: process.pid, started: new Date().toISOString(), host: hostname(), ...(pidStart ? { pidStart } : {}) };
   const body = JSON.stringify(me) + '\n';
   let announced = false;
   let emptySince: number | undefined;
@@ -86,7 +128,7 @@ export async function acquireProjectLock(root: string, opts: AcquireOptions = {}
     // A lock without a readable owner is either being written right now or was left half-written by a
     // crash; give the writer a moment before treating it as stale.
     if (!owner) emptySince ??= Date.now();
-    const stale = owner ? !alive(owner.pid) : Date.now() - (emptySince ?? Date.now()) > 2000;
+    const stale = owner ? ownerGone(owner) : Date.now() - (emptySince ?? Date.now()) > 2000;
     if (stale) {
       const again = await readOwner(path);
       if (again?.text === current.text) {

@@ -11,7 +11,7 @@ import type { Stage } from '../pipeline/types.js';
 import type { Executor } from './executor.js';
 import { executorFor, executors as builtInExecutors } from './executors.js';
 import { checkoutOuts, clearOuts, collectOuts } from './outs.js';
-import { acquireProjectLock } from './projectlock.js';
+import { acquireProjectLock, waitingMessage } from './projectlock.js';
 import { schedule, type NotStarted } from './scheduler.js';
 import { measureStage, type MeasuredStage, type Session, type SessionIO } from './session.js';
 import { openSession } from './open.js';
@@ -106,7 +106,7 @@ export async function reproduce(root: string, registry: HandlerRegistry, opts: R
   }
   const lock = await acquireProjectLock(root, {
     signal: io.signal,
-    onWait: (o) => io.err(`waiting for another rallycut process (pid ${o.pid}, started ${o.started}) to finish…\n`),
+    onWait: (o) => io.err(waitingMessage(o)),
     onStale: (o) => io.err(`taking over a stale repro lock left by pid ${o.pid} (no longer running)\n`),
   });
   try {

@@ -1,10 +1,11 @@
-// The per-project repro lock: waits for a live owner, takes over from a dead one.
+// The per-project repro lock: waits for a live owner, takes over from a dead one (also when its pid was
+// reused), never judges a lock from another host.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { acquireProjectLock, projectLockPath } from '../../src/exec/projectlock.js';
+import { acquireProjectLock, processStartTime, projectLockPath, waitingMessage } from '../../src/exec/projectlock.js';
 
 describe('project lock', () => {
   it('a second acquirer waits for the first and says who holds it', async () => {
@@ -37,5 +38,49 @@ describe('project lock', () => {
     const lock = await acquireProjectLock(root, { onStale: (o) => stale.push(o.pid), pollMs: 10 });
     expect(stale).toEqual([deadPid]);
     await lock.release();
+  });
+});
+
+describe('project lock: pid reuse and other hosts', () => {
+  const lockFor = (root: string, owner: Record<string, unknown>): void => {
+    mkdirSync(join(root, '.cache'), { recursive: true });
+    writeFileSync(projectLockPath(root), JSON.stringify(owner));
+  };
+
+  it.skipIf(processStartTime(process.pid) === undefined)('takes over a lock whose pid is alive but belongs to a newer process (pid reused)', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'rc-lock-'));
+    // This very process stands in for "some other process that got the dead owner's pid".
+    lockFor(root, { pid: process.pid, started: 'then', host: hostname(), pidStart: '1' });
+    const stale: number[] = [];
+    const lock = await acquireProjectLock(root, { onStale: (o) => stale.push(o.pid), pollMs: 10 });
+    expect(stale).toEqual([process.pid]);
+    await lock.release();
+  });
+
+  it('waits for a live owner whose recorded start time matches', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'rc-lock-'));
+    const pidStart = processStartTime(process.pid);
+    lockFor(root, { pid: process.pid, started: 'now', host: hostname(), ...(pidStart ? { pidStart } : {}) });
+    const controller = new AbortController();
+    const waits: string[] = [];
+    const attempt = acquireProjectLock(root, { onWait: (o) => waits.push(waitingMessage(o)), pollMs: 10, signal: controller.signal });
+    await new Promise((r) => setTimeout(r, 200));
+    controller.abort();
+    await expect(attempt).rejects.toThrow(/interrupted while waiting/);
+    expect(waits).toEqual([`waiting for another rallycut process (pid ${process.pid}, started now) to finish…\n`]);
+  });
+
+  it('never takes over a lock from another host, and says how to clear it', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'rc-lock-'));
+    lockFor(root, { pid: 999_999_999, started: 'then', host: 'some-other-host' });
+    const controller = new AbortController();
+    const waits: string[] = [];
+    const attempt = acquireProjectLock(root, { onWait: (o) => waits.push(waitingMessage(o)), pollMs: 10, signal: controller.signal });
+    await new Promise((r) => setTimeout(r, 200));
+    controller.abort();
+    await expect(attempt).rejects.toThrow(/interrupted while waiting/);
+    expect(waits[0]).toContain('pid 999999999 on host some-other-host');
+    expect(waits[0]).toContain('delete .cache/repro.lock');
+    expect(existsSync(projectLockPath(root))).toBe(true);
   });
 });

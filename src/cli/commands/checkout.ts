@@ -7,7 +7,7 @@ import { toPosix } from '../../fsutil.js';
 import { Hasher } from '../../hash/index.js';
 import { readLock } from '../../lock.js';
 import type { LockFile, LockedOut } from '../../lock-types.js';
-import { acquireProjectLock } from '../../exec/projectlock.js';
+import { acquireProjectLock, waitingMessage } from '../../exec/projectlock.js';
 import { cacheDirFor, requireProjectRoot } from '../../project.js';
 import { optBool, type ParsedArgs } from '../args.js';
 import type { CommandIO, CommandSpec } from '../command.js';
@@ -90,7 +90,7 @@ export function checkoutCommand(): CommandSpec {
       const refs = selectOuts(lock, args.positionals);
       const projectLock = await acquireProjectLock(root, {
         signal: io.signal,
-        onWait: (o) => io.err(`waiting for another rallycut process (pid ${o.pid}) to finish…\n`),
+        onWait: (o) => io.err(waitingMessage(o)),
       });
       let items: CheckoutItem[];
       try {

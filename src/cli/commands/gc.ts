@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { ObjectCache, type StoredObject } from '../../cache/objects.js';
 import { readLock } from '../../lock.js';
 import type { LockFile } from '../../lock-types.js';
-import { acquireProjectLock } from '../../exec/projectlock.js';
+import { acquireProjectLock, waitingMessage } from '../../exec/projectlock.js';
 import { cacheDirFor, requireProjectRoot } from '../../project.js';
 import { formatNumber } from '../../report/printer.js';
 import { optBool, type ParsedArgs } from '../args.js';
@@ -109,7 +109,7 @@ export function gcCommand(): CommandSpec {
       // Wait for a running repro: objects it just stored are not yet in the lock.
       const projectLock = await acquireProjectLock(root, {
         signal: io.signal,
-        onWait: (o) => io.err(`waiting for another rallycut process (pid ${o.pid}) to finish…\n`),
+        onWait: (o) => io.err(waitingMessage(o)),
       });
       let result: GcResult;
       try {

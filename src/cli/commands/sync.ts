@@ -5,7 +5,7 @@ import { pullCache, type PullResult } from '../../cache/pull.js';
 import { pushCache, type PushResult } from '../../cache/push.js';
 import { wantedFromOuts, type WantedObject } from '../../cache/remote-layout.js';
 import { configError, failure } from '../../diagnostics.js';
-import { acquireProjectLock } from '../../exec/projectlock.js';
+import { acquireProjectLock, waitingMessage } from '../../exec/projectlock.js';
 import { readLock } from '../../lock.js';
 import { resolveNamedRemote } from '../../remote/named.js';
 import { cacheDirFor, requireProjectRoot } from '../../project.js';
@@ -121,7 +121,7 @@ function pullCommand(): CommandSpec {
       if (!json) io.err(`pulling from '${name}' (${remote.description})\n`);
       const projectLock = await acquireProjectLock(sel.root, {
         signal: io.signal,
-        onWait: (o) => io.err(`waiting for another rallycut process (pid ${o.pid}) to finish…\n`),
+        onWait: (o) => io.err(waitingMessage(o)),
       });
       let r: PullResult;
       let items: CheckoutItem[];
