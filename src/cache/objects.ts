@@ -40,7 +40,14 @@ async function isFile(path: string): Promise<boolean> {
 export class ObjectCache {
   readonly objectsDir: string;
 
-  constructor(readonly cacheDir: string) {
+  /**
+   * `hasher`, when given, vouches for objects already present through its stat cache (an object re-hashed
+   * once is not read again while its inode, mtime and size stay); without it they are re-hashed.
+   */
+  constructor(
+    readonly cacheDir: string,
+    private readonly hasher?: Hasher,
+  ) {
     this.objectsDir = join(resolve(cacheDir), 'objects');
   }
 
@@ -115,12 +122,18 @@ export class ObjectCache {
   async insertFile(abs: string, sha256: string, label = abs): Promise<void> {
     const dest = this.objectPath(sha256);
     const [have, src] = await Promise.all([fs.stat(dest).catch(() => undefined), fs.stat(abs)]);
-    // Present with the right size: keep it (doctor re-hashes); a truncated leftover is replaced.
-    if (have?.isFile() && have.size === src.size) return;
+    // Present, the right size and intact: keep it. A truncated leftover or a corrupt object is replaced by
+    // this fresh copy, so a recomputed out repairs the cache instead of leaving the bad bytes in it.
+    if (have?.isFile() && have.size === src.size && (await this.intact(dest, sha256))) return;
     await this.commitObject(dest, async (tmp) => {
       await fs.copyFile(abs, tmp, fsConstants.COPYFILE_FICLONE);
       if ((await sha256Of(tmp)) !== sha256) throw failure(`'${toPosix(label)}' changed since it was hashed; not caching it`, { file: toPosix(label) });
     }, `caching '${toPosix(label)}' as ${dest}`);
+  }
+
+  private async intact(objectFile: string, sha256: string): Promise<boolean> {
+    if (this.hasher) return (await this.hasher.hashPath(objectFile))?.sha256 === sha256;
+    return (await sha256Of(objectFile)) === sha256;
   }
 
   /** Writes an object through a temp file in its own folder, read-only, then renames it into place. */

@@ -24,7 +24,7 @@ export async function openSession(root: string, registry: HandlerRegistry, jobs:
     graph,
     registry,
     hasher,
-    objects: new ObjectCache(cacheDir),
+    objects: new ObjectCache(cacheDir, hasher),
     runCache: new RunCache(cacheDir),
     loadParams: paramReader(root, overrides),
     lock,

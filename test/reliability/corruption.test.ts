@@ -3,7 +3,8 @@
 // - a flipped byte in a remote cache object on pull: test/engine/cache-remote.test.ts;
 // - a corrupt feature-cache file recomputed: stages/lib/features/store.test.ts, stages/extract-features/extract.test.ts;
 // - a tampered dataset video on pull: test/dataset/bad-input.test.ts.
-// Here: a corrupt cache object met by checkout (file and folder outs) and by repro's restore.
+// Here: a corrupt cache object met by checkout (file and folder outs) and by repro's restore, and one
+// repaired when its out is recomputed with the same bytes.
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -60,3 +61,19 @@ describe('a corrupt cache object', () => {
     expect(st.stdout).toContain('Everything is up to date');
   });
 });
+
+describe('a corrupt cache object whose out is recomputed with the same bytes', () => {
+  it.each([
+    ['a file out', 'hello\n', 'a'],
+    ['a member of a folder out', 'two\n', 'd'],
+  ])('in %s: the fresh copy replaces the bad object (repro -f), doctor is clean', async (_label, content, stage) => {
+    await flipObjectOf(content);
+    const before = await rig.run(['doctor']);
+    expect(before.code).not.toBe(0); // the damage is there
+    const re = await rig.run(['repro', '-f', stage]);
+    expect(re.code, re.stderr).toBe(0);
+    const doctor = await rig.run(['doctor']);
+    expect(doctor.code, doctor.stdout + doctor.stderr).toBe(0);
+  });
+});
+
