@@ -45,6 +45,41 @@ export function s3ClientConfig(cfg: Pick<S3RemoteConfig, 'region' | 'endpoint' |
   };
 }
 
+/** Tries per transfer when the failure is transient (a restarting server, a dropped connection, a 5xx), with
+ *  RETRY_BASE_MS, doubled each time, between them: about 7.5 s in all, on top of the SDK's own quick retries. */
+const TRANSFER_ATTEMPTS = 5;
+const RETRY_BASE_MS = 500;
+const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'EAI_AGAIN']);
+const TRANSIENT_NAMES = new Set(['SlowDown', 'InternalError', 'ServiceUnavailable', 'RequestTimeout', 'RequestTimeTooSkewed', 'TimeoutError']);
+
+/** A failure that another try of the same transfer may not meet. */
+export function isTransient(err: unknown): boolean {
+  const e = err as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } } | null;
+  if (!e || err instanceof RallycutError) return false;
+  if (TRANSIENT_CODES.has(e.code ?? '') || TRANSIENT_CODES.has(e.name ?? '') || TRANSIENT_NAMES.has(e.name ?? '')) return true;
+  const status = e.$metadata?.httpStatusCode;
+  if (status !== undefined && status >= 500) return true;
+  return /socket hang up|ECONNRESET|ECONNREFUSED|EPIPE|^aborted$/i.test(e.message ?? '');
+}
+
+const pause = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((done) => {
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(timer), done()), { once: true });
+  });
+
+/** Runs a transfer, again after a pause when it failed transiently (never after a user's abort). */
+async function withRetries<T>(signal: AbortSignal | undefined, attempt: () => Promise<T>): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (n >= TRANSFER_ATTEMPTS || signal?.aborted || !isTransient(err)) throw err;
+      await pause(RETRY_BASE_MS * 2 ** (n - 1), signal);
+    }
+  }
+}
+
 const CREDENTIAL_ERRORS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'ExpiredToken', 'InvalidToken', 'CredentialsProviderError', 'Forbidden']);
 
 export class S3Remote implements Remote {
@@ -100,7 +135,16 @@ export class S3Remote implements Remote {
     } while (token);
   }
 
-  private async upload(key: string, body: Readable | Uint8Array | string, opts: PutOptions): Promise<void> {
+  /** Uploads a fresh body from `body()` per attempt (a stream is used up by a failed one). */
+  private async upload(key: string, body: () => Readable | Uint8Array | string, opts: PutOptions): Promise<void> {
+    try {
+      await withRetries(opts.signal, () => this.uploadOnce(key, body(), opts));
+    } catch (err) {
+      throw this.explain(err, `upload '${key}'`, key);
+    }
+  }
+
+  private async uploadOnce(key: string, body: Readable | Uint8Array | string, opts: PutOptions): Promise<void> {
     const [{ Upload }, client] = await Promise.all([import('@aws-sdk/lib-storage'), this.client()]);
     const upload = new Upload({
       client,
@@ -123,8 +167,6 @@ export class S3Remote implements Remote {
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       await upload.done();
-    } catch (err) {
-      throw this.explain(err, `upload '${key}'`, key);
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
     }
@@ -132,13 +174,14 @@ export class S3Remote implements Remote {
 
   async putFile(key: string, file: string, opts: PutOptions = {}): Promise<void> {
     await fs.access(file);
-    await this.upload(key, createReadStream(file), opts);
+    await this.upload(key, () => createReadStream(file), opts);
   }
 
   async putBytes(key: string, data: Uint8Array | string, opts: PutOptions = {}): Promise<void> {
-    await this.upload(key, data, opts);
+    await this.upload(key, () => data, opts);
   }
 
+  /** The object's body, or null when there is no such key. Raw SDK errors (the callers retry, then explain). */
   private async getStream(key: string, signal?: AbortSignal): Promise<Readable | null> {
     try {
       const { GetObjectCommand } = await import('@aws-sdk/client-s3');
@@ -147,31 +190,43 @@ export class S3Remote implements Remote {
     } catch (err) {
       const name = (err as { name?: string }).name;
       if (name === 'NoSuchKey' || name === 'NotFound') return null;
-      throw this.explain(err, `download '${key}'`, key);
+      throw err;
     }
   }
 
   async getFile(key: string, dest: string, opts: TransferOptions = {}): Promise<void> {
-    const body = await this.getStream(key, opts.signal);
-    if (!body) throw failure(`no object '${key}' in ${this.description}`, { subject: key });
     await fs.mkdir(dirname(dest), { recursive: true });
-    const tmp = tempPathFor(dest);
     try {
-      await pipeline(body, byteCounter(opts.onProgress), createWriteStream(tmp), { signal: opts.signal });
-      crashPoint('remote.download-rename');
-      await commitTemp(tmp, dest);
+      await withRetries(opts.signal, async () => {
+        const body = await this.getStream(key, opts.signal);
+        if (!body) throw failure(`no object '${key}' in ${this.description}`, { subject: key });
+        const tmp = tempPathFor(dest);
+        try {
+          await pipeline(body, byteCounter(opts.onProgress), createWriteStream(tmp), { signal: opts.signal });
+          crashPoint('remote.download-rename');
+          await commitTemp(tmp, dest);
+        } catch (err) {
+          await fs.rm(tmp, { force: true });
+          throw err;
+        }
+      });
     } catch (err) {
-      await fs.rm(tmp, { force: true });
-      throw err instanceof RallycutError ? err : this.explain(err, `download '${key}'`, key);
+      throw this.explain(err, `download '${key}'`, key);
     }
   }
 
   async getBytes(key: string): Promise<Buffer | null> {
-    const body = await this.getStream(key);
-    if (!body) return null;
-    const chunks: Buffer[] = [];
-    for await (const chunk of body) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
+    try {
+      return await withRetries(undefined, async () => {
+        const body = await this.getStream(key);
+        if (!body) return null;
+        const chunks: Buffer[] = [];
+        for await (const chunk of body) chunks.push(chunk as Buffer);
+        return Buffer.concat(chunks);
+      });
+    } catch (err) {
+      throw this.explain(err, `download '${key}'`, key);
+    }
   }
 
   async delete(keys: readonly string[]): Promise<void> {
