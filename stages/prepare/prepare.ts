@@ -126,7 +126,7 @@ export async function prepare(ctx: DatasetContext, opts: PrepareOptions): Promis
   for (const f of failed) failures.push({ video: f.item.filename, message: errorText(f.error) });
   if (failures.length || ctx.signal.aborted) {
     await saving; // the good videos' hashes are kept for the next run
-    if (failures.length) throw videosFailed('prepare', failures);
+    if (failures.length) throw videosFailed('prepare', failures, videos.length);
     throw new Error('prepare: interrupted');
   }
 

@@ -4,14 +4,12 @@
 // present with the right bytes are skipped, so an interrupted pull, rerun, fetches only the rest.
 import { promises as fs } from 'node:fs';
 import { join, relative } from 'node:path';
-import { configError, crashPoint, tempPathFor, trainingRemote, writeFileAtomic } from '../../src/handler.js';
+import { configError, crashPoint, forEachLimit, formatBytes, listSizes, tempPathFor, trainingRemote, writeFileAtomic } from '../../src/handler.js';
 import type { ManifestVideo } from '../lib/contracts.js';
 import { errorText, videosFailed, type DatasetContext, type VideoFailure } from '../lib/dataset/context.js';
 import { crossCheck, parseGroundTruth, parseManifest } from '../lib/dataset/format.js';
 import { expectedSha256 } from '../lib/dataset/hashing.js';
 import { contentCachePath, datasetDir, GROUND_TRUTH_FILE, localVideoPath, MANIFEST_FILE, remoteKeys } from '../lib/dataset/layout.js';
-import { listSizes } from '../../src/handler.js';
-import { forEachLimit } from '../../src/handler.js';
 import { ShaCache } from '../lib/dataset/sha-cache.js';
 
 export interface PullOptions {
@@ -68,6 +66,7 @@ export async function pullDataset(ctx: DatasetContext, opts: PullOptions): Promi
   const progress = ctx.progress(`pull ${opts.name}`, total, 'B');
   let received = 0;
   let downloaded = 0;
+  let downloadedBytes = 0; // of the videos kept, not the bytes planned
   const failed = await forEachLimit(
     todo,
     opts.concurrency ?? Math.max(4, ctx.jobs),
@@ -92,6 +91,7 @@ export async function pullDataset(ctx: DatasetContext, opts: PullOptions): Promi
         if (!want) ctx.log(`${v.filename}: no sha256 recorded and content_hash is not a full-file hash; kept without verification`);
         crashPoint('pull.rename');
         await fs.rename(tmp, file);
+        downloadedBytes += size;
       } finally {
         await fs.rm(tmp, { force: true });
       }
@@ -111,7 +111,7 @@ export async function pullDataset(ctx: DatasetContext, opts: PullOptions): Promi
   const readLocal = (name: string): Promise<string | null> => fs.readFile(join(dir, name), 'utf8').catch(() => null);
   if ((await readLocal(GROUND_TRUTH_FILE)) !== gText) await writeFileAtomic(join(dir, GROUND_TRUTH_FILE), gText);
   if ((await readLocal(MANIFEST_FILE)) !== mText) await writeFileAtomic(join(dir, MANIFEST_FILE), mText);
-  ctx.log(`pulled ${opts.name} into ${relative(ctx.root, dir) || '.'}: ${downloaded} downloaded (${total} bytes), ${present} already present`);
-  if (failures.length) throw videosFailed(`pull of ${opts.name} from ${remote.description}`, failures);
-  return { dir, downloaded, downloadedBytes: total, present };
+  ctx.log(`pulled ${opts.name} into ${relative(ctx.root, dir) || '.'}: ${downloaded} downloaded (${formatBytes(downloadedBytes)}), ${present} already present`);
+  if (failures.length) throw videosFailed(`pull of ${opts.name} from ${remote.description}`, failures, videos.length);
+  return { dir, downloaded, downloadedBytes, present };
 }

@@ -103,7 +103,7 @@ export async function pushDataset(ctx: DatasetContext, opts: PushOptions): Promi
   progress.done();
   await shaCache?.save();
   for (const f of failed) failures.push({ video: f.item.filename, message: errorText(f.error) });
-  if (failures.length) throw videosFailed(`push of ${opts.name} to ${remote.description}`, failures);
+  if (failures.length) throw videosFailed(`push of ${opts.name} to ${remote.description}`, failures, videos.length);
 
   // The dataset's JSONs, unless the remote already has these exact bytes.
   let jsonUploaded = false;

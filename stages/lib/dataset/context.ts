@@ -27,11 +27,17 @@ export interface VideoFailure {
   message: string;
 }
 
-/** Per-video errors collected while the other videos finished, as one error naming each video. */
-export function videosFailed(what: string, failures: readonly VideoFailure[]): RallycutError {
+/**
+ * Per-video errors collected while the other videos finished, as one error naming each video. With
+ * `ofTotal` (the videos the command was about), the headline says how many others are done, if any.
+ */
+export function videosFailed(what: string, failures: readonly VideoFailure[], ofTotal?: number): RallycutError {
   const sorted = [...failures].sort((a, b) => (a.video < b.video ? -1 : a.video > b.video ? 1 : 0));
+  const others = ofTotal === undefined ? undefined : Math.max(0, ofTotal - sorted.length);
+  const rest = others === undefined ? '; the others are done' : others === 0 ? '' : `; the other ${others} ${others === 1 ? 'is' : 'are'} done`;
+  const count = others === 0 && sorted.length > 1 ? `all ${sorted.length} videos` : `${sorted.length} video${sorted.length === 1 ? '' : 's'}`;
   return new RallycutError([
-    { kind: 'failure', message: `${what}: ${sorted.length} video${sorted.length === 1 ? '' : 's'} failed (${sorted.map((f) => f.video).join(', ')}); the others are done` },
+    { kind: 'failure', message: `${what}: ${count} failed (${sorted.map((f) => f.video).join(', ')})${rest}` },
     ...sorted.map((f): Diagnostic => ({ kind: 'failure', subject: f.video, message: f.message })),
   ]);
 }
