@@ -10,7 +10,7 @@ import { constants as fsConstants, promises as fs } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { crashPoint, faultPoint } from '../crash.js';
 import { failure } from '../diagnostics.js';
-import { diskFullError, tempPathFor, toPosix, TMP_PREFIX } from '../fsutil.js';
+import { diskFullError, isDiskFull, tempPathFor, toPosix, TMP_PREFIX } from '../fsutil.js';
 import { digestFiles } from '../hash/file-hash.js';
 import { manifestText, parseManifest, recentManifest, sha256Text, type ManifestEntry } from '../hash/manifest.js';
 import { Hasher, type PathHash } from '../hash/index.js';
@@ -108,6 +108,7 @@ export class ObjectCache {
       try {
         await this.insertFile(join(abs, e.path), e.sha256, `${toPosix(relPath)}/${e.path}`);
       } catch (err) {
+        if (isDiskFull(err)) throw err; // the headline, not a note; the other files would fail alike
         problems.push((err as Error).message);
       }
     }

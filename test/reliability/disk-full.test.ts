@@ -97,6 +97,7 @@ describe('disk full (fault point)', () => {
       const full = await rig.spawn(['repro'], { RALLYCUT_FAULT_AT: fault });
       expect(full.code, full.stdout + full.stderr).toBe(1);
       expect(full.stderr).toMatch(message);
+      expect(full.stderr.split('\n').find((l) => l.includes('error: ')), full.stderr).toMatch(/error: (\[\w+\] )?disk full/); // the headline, not a note
       expect(full.stderr).not.toMatch(/TypeError|ReferenceError|at .*\.js:\d+/); // a message, not a stack
       await expectNothingLost(rig, lockBefore, objectsBefore, kept === 'all' ? 'all' : [...kept]);
       // The space comes back (no fault armed): the rerun finishes the work.
