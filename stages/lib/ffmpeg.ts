@@ -4,6 +4,7 @@ import { execFile, spawn } from 'node:child_process';
 import { accessSync, chmodSync, constants, statSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { setPriority } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { failure, stableJson, tempPathFor } from '../../src/handler.js';
@@ -158,10 +159,24 @@ export interface RunResult {
   stderr: string;
 }
 
+export interface RunOptions {
+  signal?: AbortSignal;
+  subject?: string;
+  /** Scheduling priority (nice, 0–19) of the process: a side job that must not slow the main one. */
+  niceness?: number;
+}
+
 /** Runs a binary, collecting stdout bytes and the stderr tail; rejects with the stderr tail on failure. */
-export function runTool(binary: string, args: readonly string[], opts: { signal?: AbortSignal; subject?: string } = {}): Promise<RunResult> {
+export function runTool(binary: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(opts.signal ? { signal: opts.signal } : {}) });
+    if (opts.niceness && child.pid !== undefined) {
+      try {
+        setPriority(child.pid, opts.niceness);
+      } catch {
+        // not allowed here: it runs at normal priority
+      }
+    }
     const out: Buffer[] = [];
     let err = '';
     child.stdout.on('data', (b: Buffer) => out.push(b));

@@ -6,7 +6,7 @@
 // with a sidecar <content_hash>.json saying which source bytes and settings made it. A proxy is reused only
 // when the sidecar matches (same source sha256, same settings, same ffmpeg) and the file still has its
 // recorded sha256.
-import { promises as fs } from 'node:fs';
+import { mkdirSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { crashPoint, failure, stableJson, tempPathFor, writeFileAtomic } from '../../src/handler.js';
 import { findFfmpeg } from '../lib/ffmpeg.js';
@@ -131,21 +131,23 @@ export async function ensureProxy(req: ProxyRequest): Promise<{ info: ProxyInfo;
   // those arguments; if ffprobe disagrees, that run is killed and restarted with the right ones. Either
   // way the arguments used are exactly proxyArgs(ffprobe's result), so the bytes do not change.
   const signal = req.signal;
-  const probing = probeVideo(req.source, { subject: req.subject, ...(signal ? { signal } : {}) });
-  probing.catch(() => undefined); // awaited below; a failure while the guess is read is not unhandled
-  await fs.mkdir(join(req.cacheDir, 'proxies'), { recursive: true });
+  mkdirSync(join(req.cacheDir, 'proxies'), { recursive: true });
   const tmp = tempPathFor(target);
+  const { ffmpeg } = findFfmpeg();
+  let total = Infinity;
+  const encode = (src: Pick<VideoProbe, 'fps' | 'avg_fps' | 'vfr'>): EncodeJob =>
+    startEncode(ffmpeg, proxyArgs(req.source, src, tmp, req.decoderThreads), req.subject, (s) => req.onProgress?.(Math.min(s, total), total), signal);
+  // ffmpeg first: nothing else (ffprobe's spawn included) sits between here and its start.
+  const guess = req.predict ? await req.predict(req.source) : guessTiming(req.source);
   let job: EncodeJob | undefined;
+  if (guess) {
+    total = guess.frames / guess.avg_fps;
+    job = encode(guess);
+  }
+  // At low priority while ffmpeg runs: it fills the cores the encoder leaves idle instead of taking its.
+  const probing = probeVideo(req.source, { subject: req.subject, ...(signal ? { signal } : {}), ...(job ? { niceness: 10 } : {}) });
+  probing.catch(() => undefined); // awaited below, after the hash check
   try {
-    const { ffmpeg } = findFfmpeg();
-    let total = Infinity;
-    const encode = (src: Pick<VideoProbe, 'fps' | 'avg_fps' | 'vfr'>): EncodeJob =>
-      startEncode(ffmpeg, proxyArgs(req.source, src, tmp, req.decoderThreads), req.subject, (s) => req.onProgress?.(Math.min(s, total), total), signal);
-    const guess = await (req.predict ?? guessTiming)(req.source);
-    if (guess) {
-      total = guess.frames / guess.avg_fps;
-      job = encode(guess);
-    }
     // The source check first: a file that is not the expected one is reported as such, whatever ffprobe says.
     const [checked, probed] = await Promise.allSettled([Promise.resolve(req.source_sha256), probing]);
     if (checked.status === 'rejected') throw checked.reason;

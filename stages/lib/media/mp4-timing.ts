@@ -3,7 +3,7 @@
 // linking on a typical distro build). It is a *guess* of what ffprobe will say: callers use it to start
 // work early and must confirm it with ffprobe. null when the file is not an ISO-BMFF/QuickTime file or
 // the table cannot be read.
-import { promises as fs } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { isVariableRate } from './probe.js';
 
 export interface TimingGuess {
@@ -15,8 +15,8 @@ export interface TimingGuess {
   frames: number;
 }
 
-/** A moov bigger than this is not read (a guess is not worth it). */
-const MAX_MOOV_BYTES = 64 * 1024 * 1024;
+/** A moov bigger than this is not read (a guess is not worth it). A 3-minute 60 fps phone video has ~0.3 MB. */
+const MAX_MOOV_BYTES = 16 * 1024 * 1024;
 const MAX_TOP_LEVEL_BOXES = 1000;
 
 interface Box {
@@ -48,15 +48,19 @@ function children(buf: Buffer, start: number, end: number): Box[] {
 
 const child = (buf: Buffer, box: Box, type: string): Box | undefined => children(buf, box.start, box.end).find((b) => b.type === type);
 
-/** Reads the top-level box headers until `moov`, then the whole moov. */
-async function readMoov(path: string): Promise<Buffer | null> {
-  const fd = await fs.open(path, 'r');
+/**
+ * Reads the top-level box headers until `moov`, then the whole moov. Synchronous on purpose: a few small
+ * reads (well under a millisecond) cost less than the thread-pool round trips of the async API, and the
+ * caller wants the answer before it starts ffmpeg.
+ */
+function readMoov(path: string): Buffer | null {
+  const fd = openSync(path, 'r');
   try {
-    const { size: fileSize } = await fd.stat();
+    const fileSize = fstatSync(fd).size;
     const head = Buffer.alloc(16);
     let at = 0;
     for (let n = 0; n < MAX_TOP_LEVEL_BOXES && at + 8 <= fileSize; n++) {
-      const { bytesRead } = await fd.read(head, 0, 16, at);
+      const bytesRead = readSync(fd, head, 0, 16, at);
       if (bytesRead < 8) return null;
       let size = head.readUInt32BE(0);
       const type = head.toString('latin1', 4, 8);
@@ -71,14 +75,13 @@ async function readMoov(path: string): Promise<Buffer | null> {
       if (type === 'moov') {
         if (size > MAX_MOOV_BYTES) return null;
         const moov = Buffer.alloc(size - header);
-        const read = await fd.read(moov, 0, moov.length, at + header);
-        return read.bytesRead === moov.length ? moov : null;
+        return readSync(fd, moov, 0, moov.length, at + header) === moov.length ? moov : null;
       }
       at += size;
     }
     return null;
   } finally {
-    await fd.close();
+    closeSync(fd);
   }
 }
 
@@ -134,9 +137,9 @@ export function timingFromStts(timescale: number, stts: readonly (readonly [numb
 }
 
 /** The frame timing of an MP4/MOV file's first video track, or null (not such a file, or unreadable). */
-export async function guessTiming(path: string): Promise<TimingGuess | null> {
+export function guessTiming(path: string): TimingGuess | null {
   try {
-    const moov = await readMoov(path);
+    const moov = readMoov(path);
     const timing = moov && videoTiming(moov);
     return timing ? timingFromStts(timing.timescale, timing.stts) : null;
   } catch {

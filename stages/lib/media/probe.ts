@@ -88,8 +88,11 @@ export function parseProbe(json: string, subject: string): VideoProbe {
   };
 }
 
-/** `countFrames` reads every packet (no decoding) for an exact frame count, as frame-exact windows need. */
-export async function probeVideo(path: string, opts: { subject?: string; signal?: AbortSignal; countFrames?: boolean } = {}): Promise<VideoProbe> {
+/**
+ * `countFrames` reads every packet (no decoding) for an exact frame count, as frame-exact windows need.
+ * `niceness` lowers ffprobe's priority, for a probe that runs beside an encode it must not slow down.
+ */
+export async function probeVideo(path: string, opts: { subject?: string; signal?: AbortSignal; countFrames?: boolean; niceness?: number } = {}): Promise<VideoProbe> {
   const subject = opts.subject ?? path;
   const { ffprobe } = findFfmpeg();
   const args = [
@@ -100,6 +103,6 @@ export async function probeVideo(path: string, opts: { subject?: string; signal?
     '-of', 'json',
     path,
   ];
-  const { stdout } = await runTool(ffprobe, args, { subject, ...(opts.signal ? { signal: opts.signal } : {}) });
+  const { stdout } = await runTool(ffprobe, args, { subject, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.niceness ? { niceness: opts.niceness } : {}) });
   return parseProbe(stdout.toString('utf8'), subject);
 }
