@@ -10,7 +10,7 @@ import { constants as fsConstants, promises as fs } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { crashPoint, faultPoint } from '../crash.js';
 import { failure } from '../diagnostics.js';
-import { diskFullError, isDiskFull, tempPathFor, toPosix, TMP_PREFIX } from '../fsutil.js';
+import { diskFullError, isDiskFull, tempPathFor, toPosix } from '../fsutil.js';
 import { digestFiles } from '../hash/file-hash.js';
 import { manifestText, parseManifest, recentManifest, sha256Text, type ManifestEntry } from '../hash/manifest.js';
 import { Hasher, type PathHash } from '../hash/index.js';
@@ -229,23 +229,6 @@ export class ObjectCache {
         const path = join(this.objectsDir, prefix, name);
         const st = await fs.stat(path).catch(() => undefined);
         if (st?.isFile()) out.push({ sha256, isDir, path, size: st.size });
-      }
-    }
-    return out;
-  }
-
-  /** Leftover temp files from interrupted writes, older than maxAgeMs. */
-  async staleTemps(maxAgeMs: number): Promise<string[]> {
-    const out: string[] = [];
-    const now = Date.now();
-    const prefixes = await fs.readdir(this.objectsDir).catch(() => [] as string[]);
-    for (const prefix of prefixes) {
-      const names = await fs.readdir(join(this.objectsDir, prefix)).catch(() => [] as string[]);
-      for (const name of names) {
-        if (!name.startsWith(TMP_PREFIX)) continue;
-        const path = join(this.objectsDir, prefix, name);
-        const st = await fs.stat(path).catch(() => undefined);
-        if (st && now - st.mtimeMs > maxAgeMs) out.push(path);
       }
     }
     return out;

@@ -35,7 +35,7 @@ export function projectLockPath(root: string): string {
   return join(root, CACHE_DIR, 'repro.lock');
 }
 
-function alive(pid: number): boolean {
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -65,7 +65,7 @@ export function waitingMessage(owner: LockOwner): string {
 /** Whether the lock's owner is certainly gone. Only judged on the same host. */
 function ownerGone(owner: LockOwner): boolean {
   if (owner.host !== undefined && owner.host !== hostname()) return false;
-  if (!alive(owner.pid)) return true;
+  if (!processAlive(owner.pid)) return true;
   const now = owner.pidStart === undefined ? undefined : processStartTime(owner.pid);
   return now !== undefined && now !== owner.pidStart; // the pid belongs to a newer process
 }

@@ -162,6 +162,33 @@ describe('rallycut gc', () => {
   });
 });
 
+describe('rallycut gc: temp files of interrupted writes', () => {
+  it('removes those whose writer is gone, beside and inside outs and in the cache; keeps a live writer\'s', async () => {
+    put('out/a.txt', 'a');
+    put('single.txt', 's');
+    await lockStage('s', [{ path: 'out' }, { path: 'single.txt' }]);
+    const { spawnSync } = await import('node:child_process');
+    const deadPid = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
+    const dead = (name: string): string => `.rallycut-tmp-${name}.${deadPid}.0123abcd`;
+    const left = [`out/${dead('b.txt')}`, dead('single.txt'), `.cache/proxies/${dead('x.mp4')}`];
+    for (const p of left) put(p, 'partial');
+    const live = `.rallycut-tmp-single.txt.${process.pid}.89abcdef`; // this process: still writing it
+    put(live, 'in progress');
+    put('unrelated/.rallycut-tmp-z.txt.1.00000000', 'not beside any out: left alone');
+
+    const dry = JSON.parse((await run(gcCommand(), ['--dry', '--json'])).out);
+    expect(dry.staleTemps).toBe(3);
+    for (const p of left) expect(existsSync(join(root, p)), p).toBe(true);
+
+    const r = await run(gcCommand());
+    expect(r.out).toContain('removed 3 stale temp file(s)');
+    for (const p of left) expect(existsSync(join(root, p)), p).toBe(false);
+    expect(existsSync(join(root, live))).toBe(true);
+    expect(existsSync(join(root, 'unrelated/.rallycut-tmp-z.txt.1.00000000'))).toBe(true);
+    expect(read('out/a.txt')).toBe('a');
+  });
+});
+
 describe('rallycut doctor', () => {
   it('is clean after a checked-out file is edited, and names a flipped byte with the out using it', async () => {
     put('model.bin', 'abcdef');

@@ -3,8 +3,10 @@
 // plus the files listed by any kept folder object. Scanning those records as text for 64-hex strings keeps
 // gc independent of their exact formats (a stray match only keeps an object, never drops one).
 import { promises as fs } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { ObjectCache, type StoredObject } from '../../cache/objects.js';
+import { findStaleTemps } from '../../cache/temps.js';
+import { isInside } from '../../fsutil.js';
 import { readLock } from '../../lock.js';
 import type { LockFile } from '../../lock-types.js';
 import { acquireProjectLock, waitingMessage } from '../../exec/projectlock.js';
@@ -14,7 +16,7 @@ import { optBool, type ParsedArgs } from '../args.js';
 import type { CommandIO, CommandSpec } from '../command.js';
 
 const SHA_GLOBAL = /[0-9a-f]{64}/g;
-/** Interrupted writes leave temp files; ones this old belong to no running process. */
+/** Interrupted writes leave temp files; ones this old belong to no running process (see cache/temps.ts). */
 const STALE_TEMP_MS = 60 * 60 * 1000;
 const RECORD_MAX_BYTES = 64 * 1024 * 1024;
 
@@ -51,7 +53,21 @@ export interface GcOptions {
   dropRunCache?: boolean;
 }
 
-export async function collectGarbage(lock: LockFile, cacheDir: string, opts: GcOptions): Promise<GcResult> {
+/** Where interrupted writes can leave temp files: the cache, and beside (or inside, for folders) each out. */
+function tempFolders(root: string, lock: LockFile, cacheDir: string): { dir: string; deep: boolean }[] {
+  const folders = [{ dir: cacheDir, deep: true }];
+  for (const entry of Object.values(lock.stages)) {
+    for (const out of entry.outs) {
+      const abs = resolve(root, out.path);
+      if (!isInside(root, abs)) continue; // a hand-edited lock never sends gc outside the project
+      folders.push({ dir: dirname(abs), deep: false });
+      if (out.nfiles !== undefined) folders.push({ dir: abs, deep: true });
+    }
+  }
+  return folders;
+}
+
+export async function collectGarbage(root: string, lock: LockFile, cacheDir: string, opts: GcOptions): Promise<GcResult> {
   const { dry } = opts;
   const objects = new ObjectCache(cacheDir);
   const referenced = new Set<string>();
@@ -72,7 +88,7 @@ export async function collectGarbage(lock: LockFile, cacheDir: string, opts: GcO
     }
   }
   const doomed: StoredObject[] = all.filter((o) => !referenced.has(o.sha256));
-  const temps = await objects.staleTemps(STALE_TEMP_MS);
+  const temps = await findStaleTemps(tempFolders(root, lock, cacheDir), STALE_TEMP_MS);
   if (!dry) {
     for (const o of doomed) await objects.remove(o);
     for (const t of temps) await fs.rm(t, { force: true });
@@ -113,7 +129,7 @@ export function gcCommand(): CommandSpec {
       });
       let result: GcResult;
       try {
-        result = await collectGarbage(await readLock(root), cacheDirFor(root, io.env), { dry, dropRunCache: optBool(args, 'drop-run-cache') });
+        result = await collectGarbage(root, await readLock(root), cacheDirFor(root, io.env), { dry, dropRunCache: optBool(args, 'drop-run-cache') });
       } finally {
         await projectLock.release();
       }
