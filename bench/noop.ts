@@ -104,6 +104,11 @@ function prime(dir: string): void {
 
 const noop = (dir: string, cpu: number[]): number => timed(cpu, process.execPath, [BIN, 'repro'], dir, cliEnv());
 
+/** The least any Node tool must do for this no-op: start, then readdir + stat every dep file (no hashing, no
+ *  lock, no planning). A floor, measured in the same run: the target cannot be met below it. */
+const BARE_WALK = `const fs=require('fs');let n=0;(function w(d){for(const e of fs.readdirSync(d,{withFileTypes:true})){const p=d+'/'+e.name;if(e.isDirectory())w(p);else{const s=fs.statSync(p);n+=s.size>=0}}})('data');if(n!==${FILES})process.exit(1)`;
+const bareWalk = (dir: string, cpu: number[]): number => timed(cpu, process.execPath, ['-e', BARE_WALK], dir, process.env);
+
 function wireitNoop(dir: string, runs: number, cpu: number[]): number[] {
   const env: NodeJS.ProcessEnv = { ...cliEnv(), WIREIT_CACHE: 'none', WIREIT_LOGGER: 'quiet', CI: 'true' };
   const args = ['run', '--silent', `s${STAGES}`];
@@ -155,6 +160,8 @@ export const bench: Bench = {
         largeRuns.push(noop(l, largeCpu));
       }
       const a = { rallycut: best(smallRuns), rallycutMedian: median(smallRuns) };
+      const walkCpu: number[] = [];
+      const walkFloor = best(Array.from({ length: runs }, () => bareWalk(l, walkCpu)));
       const wireitCpu: number[] = [];
       const wireitRuns = process.env.BENCH_WIREIT === '0' ? [] : wireitNoop(l, Math.max(3, Math.ceil(runs / 2)), wireitCpu);
       const b = {
@@ -171,6 +178,7 @@ export const bench: Bench = {
         `no-op repro @ ${mb(small).padEnd(7)}             ${a.rallycut.toFixed(0)} ms (${a.rallycutMedian.toFixed(0)})`,
         `no-op repro @ ${mb(large).padEnd(7)}             ${b.rallycut.toFixed(0)} ms (${b.rallycutMedian.toFixed(0)})  target ≤ ${TARGET_MS} ms: ${b.rallycut <= TARGET_MS ? 'met' : 'MISSED'} (${(b.rallycut / TARGET_MS).toFixed(2)}× of target)`,
         `  of which engine work (in-process main(), no start-up): ${best(engineOnly).toFixed(0)} ms (${median(engineOnly).toFixed(0)})`,
+        `floor: node start + bare readdir/stat of the ${FILES} files (node -e)  ${walkFloor.toFixed(0)} ms; rallycut / floor ${(b.rallycut / walkFloor).toFixed(2)}×`,
         `flatness ${mb(large)}/${mb(small)}           ${flat.toFixed(2)}×  (target ≤ 1.30×: ${flat <= 1.3 ? 'met' : 'MISSED'})`,
       ];
       if (b.wireit !== undefined) {
