@@ -72,5 +72,18 @@ describe('evaluate --temporal', () => {
       const video = report.videos.find((v: { video_id: string }) => v.video_id === entry.video_id);
       expect(video.predicted).toEqual(predictSegmentsMs(model, vf, entry.video_id));
     }
+    // Held-out scores: exactly the videos the model did not train on (its validation split), pooled.
+    const val = [...model.meta.training.val_videos].sort();
+    expect(val.length).toBeGreaterThan(0);
+    expect([...report.held_out.video_ids].sort()).toEqual(val);
+    expect(report.held_out.videos).toBe(val.length);
+    const unseen = report.videos.filter((v: { video_id: string }) => val.includes(v.video_id));
+    const tp = unseen.reduce((n: number, v: { greedy: { tp: number } }) => n + v.greedy.tp, 0);
+    expect(report.held_out.greedy.tp).toBe(tp);
+    expect(report.totals.videos).toBe(index.videos.length);
+    // The text report says which videos are held out, after the totals over all of them.
+    const textIo = io();
+    expect(await main(['evaluate', '--temporal', 'weights/temporal', '--dataset', 'synthetic'], textIo)).toBe(0);
+    expect(textIo.text()).toMatch(new RegExp(`held-out \\(${val.length} videos? the model did not train on: .+\\): F1 \\d\\.\\d{3} greedy`));
   });
 });

@@ -21,6 +21,11 @@ export interface EvaluateReport {
   config: Record<string, unknown>;
   iou: number;
   totals: ScoreSet & { videos: number };
+  /**
+   * A trained model's scores on the videos it did not train on (its validation split), next to the totals
+   * over every video: only these say how it does on footage it has not seen.
+   */
+  held_out?: ScoreSet & { videos: number; video_ids: string[] };
   videos: VideoReport[];
 }
 
@@ -66,5 +71,17 @@ export function formatTotalsTable(report: EvaluateReport): string {
     ['start (pred − truth)', b.start.count, r3(b.start.mean_ms), r3(b.start.median_ms), r3(b.start.mae_ms)],
     ['end (pred − truth)', b.end.count, r3(b.end.mean_ms), r3(b.end.median_ms), r3(b.end.mae_ms)],
   ]);
-  return `${counts}\n${errors}\nvideos ${t.videos} · truth ${t.truth_count} · predicted ${t.predicted_count} · edit ${t.edit.toFixed(2)} · overmerge (>60 s) ${t.overmerge}\n`;
+  const summary = `videos ${t.videos} · truth ${t.truth_count} · predicted ${t.predicted_count} · edit ${t.edit.toFixed(2)} · overmerge (>60 s) ${t.overmerge}\n`;
+  return `${counts}\n${errors}\n${summary}${report.held_out ? heldOutLine(report) : ''}`;
+}
+
+function heldOutLine(report: EvaluateReport): string {
+  const h = report.held_out!;
+  const names = report.videos.filter((v) => h.video_ids.includes(v.video_id)).map((v) => v.filename);
+  if (h.videos === 0) return 'held-out: none (the model trained on every video scored here; the totals above are training scores)\n';
+  const f = (n: number): string => n.toFixed(3);
+  return (
+    `held-out (${h.videos} video${h.videos === 1 ? '' : 's'} the model did not train on: ${names.join(', ')}): ` +
+    `F1 ${f(h.greedy.f1)} greedy IoU≥${report.iou} · ${f(h.optimal.f1)} optimal · ${f(h.segmental[overlapKey(0.5)]!.f1)} segmental@0.50\n`
+  );
 }

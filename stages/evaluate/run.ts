@@ -28,6 +28,11 @@ export async function readGroundTruth(path: string, shown: string): Promise<Grou
   return validateGroundTruth(await readJsonFile(path, shown), shown);
 }
 
+function heldOut(videos: readonly VideoReport[], trainedOn: ReadonlySet<string>): NonNullable<EvaluateReport['held_out']> {
+  const unseen = videos.filter((v) => !trainedOn.has(v.video_id));
+  return { videos: unseen.length, video_ids: unseen.map((v) => v.video_id), ...poolScores(unseen) };
+}
+
 export async function runEvaluation(opts: EvaluateOptions): Promise<EvaluateReport> {
   const truth = await readGroundTruth(opts.groundTruth.path, opts.groundTruth.shown);
   const preds = await loadPredictions(opts.source, truth, { cacheDir: opts.cacheDir, progress: opts.progress });
@@ -51,6 +56,7 @@ export async function runEvaluation(opts: EvaluateOptions): Promise<EvaluateRepo
     config: opts.config,
     iou: opts.iou,
     totals: { videos: videos.length, ...poolScores(videos) },
+    ...(preds.trainedOn ? { held_out: heldOut(videos, preds.trainedOn) } : {}),
     videos,
   };
   if (preds.problems.length) {

@@ -24,6 +24,8 @@ export interface Predictions {
   videos: Map<string, VideoPrediction>;
   /** Videos that could not be predicted (missing or corrupt features); the rest still get scored. */
   problems: Diagnostic[];
+  /** For a trained model: the videos it trained on (from its model.json), so scores can be split. */
+  trainedOn?: ReadonlySet<string>;
 }
 
 /** Heuristic segments of one video's stored window probabilities, in ms. */
@@ -66,7 +68,7 @@ export async function loadPredictions(
     bar.tick();
   }
   bar.done();
-  return { videos, problems };
+  return { videos, problems, ...(model ? { trainedOn: new Set(model.meta.training.train_videos) } : {}) };
 }
 
 export function defaultPaths(root: string, dataset: string): { groundTruth: string; index: string; temporal: string } {
