@@ -56,11 +56,11 @@ export class Rig {
     this.logFile = join(this.dir, 'invocations.log');
   }
 
-  /** Environment for every run: silent progress, the invocation log, no cache-dir override. */
+  /** Environment for every run: silent progress, the invocation log, no cache-dir override unless `extra` sets one. */
   env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-    const env: NodeJS.ProcessEnv = { ...process.env, RALLYCUT_PROGRESS: '0', RIG_LOG: this.logFile, ...extra };
+    const env: NodeJS.ProcessEnv = { ...process.env, RALLYCUT_PROGRESS: '0', RIG_LOG: this.logFile };
     delete env.RALLYCUT_CACHE_DIR;
-    return env;
+    return { ...env, ...extra };
   }
 
   /** A stage command that records its invocation, then does `body`. */

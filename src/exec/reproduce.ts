@@ -12,6 +12,7 @@ import type { Executor } from './executor.js';
 import { executorFor, executors as builtInExecutors } from './executors.js';
 import { checkoutOuts, clearOuts, collectOuts } from './outs.js';
 import { acquireProjectLock, waitingMessage } from './projectlock.js';
+import { registerWorkspace } from '../cache/workspaces.js';
 import { schedule, type NotStarted } from './scheduler.js';
 import { measureStage, type MeasuredStage, type Session, type SessionIO } from './session.js';
 import { openSession } from './open.js';
@@ -113,6 +114,7 @@ export async function reproduce(root: string, registry: HandlerRegistry, opts: R
     // Everything is read after the lock is held: the previous run may just have changed it.
     const session = await openSession(root, registry, jobsOf(opts), io, opts.paramOverrides ?? []);
     try {
+      await registerWorkspace(session.cacheDir, root); // so gc from another workspace sharing the cache keeps our objects
       return await runSelected(session, opts);
     } finally {
       await session.hasher.save();

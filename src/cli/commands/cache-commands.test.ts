@@ -148,7 +148,7 @@ describe('rallycut gc', () => {
     expect(r.code).toBe(0);
     const res = JSON.parse(r.out);
     expect(res.removed.map((o: { sha256: string }) => o.sha256)).toEqual([ids.old]);
-    expect(res.sources).toEqual({ lockStages: 1, runRecords: 1, expRecords: 1 });
+    expect(res.sources).toEqual({ lockStages: 1, runRecords: 1, expRecords: 1, workspaces: 0 });
     expect(await cache.has(ids.old!)).toBe(false);
     for (const sha of [ids.run!, ids.exp!, kept.keep!.sha256]) expect(await cache.has(sha)).toBe(true);
     rmSync(join(root, 'keep'), { recursive: true });

@@ -2,10 +2,11 @@
 // sha256 mentioned in a file under <cacheDir>/runs/ (run-cache records) or <cacheDir>/exps/ (experiments),
 // plus the files listed by any kept folder object. Scanning those records as text for 64-hex strings keeps
 // gc independent of their exact formats (a stray match only keeps an object, never drops one).
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ObjectCache, type StoredObject } from '../../cache/objects.js';
 import { findStaleTemps } from '../../cache/temps.js';
+import { otherWorkspaces } from '../../cache/workspaces.js';
 import { isInside } from '../../fsutil.js';
 import { readLock } from '../../lock.js';
 import type { LockFile } from '../../lock-types.js';
@@ -44,7 +45,8 @@ export interface GcResult {
   removed: { sha256: string; isDir: boolean; size: number }[];
   removedBytes: number;
   staleTemps: number;
-  sources: { lockStages: number; runRecords: number; expRecords: number };
+  /** workspaces: other project roots sharing this cache whose pipeline.lock was honoured. */
+  sources: { lockStages: number; runRecords: number; expRecords: number; workspaces: number };
 }
 
 export interface GcOptions {
@@ -71,7 +73,20 @@ export async function collectGarbage(root: string, lock: LockFile, cacheDir: str
   const { dry } = opts;
   const objects = new ObjectCache(cacheDir);
   const referenced = new Set<string>();
-  for (const entry of Object.values(lock.stages)) for (const p of [...entry.outs, ...entry.deps]) referenced.add(p.sha256);
+  const keepLocked = (l: LockFile): void => {
+    for (const entry of Object.values(l.stages)) for (const p of [...entry.outs, ...entry.deps]) referenced.add(p.sha256);
+  };
+  keepLocked(lock);
+  // Other workspaces sharing this cache: their locks are honoured; a workspace that is gone is forgotten.
+  let workspaces = 0;
+  for (const w of await otherWorkspaces(cacheDir, root)) {
+    if (!w.present) {
+      if (!dry && !existsSync(w.root)) await fs.rm(w.entry, { force: true });
+      continue;
+    }
+    keepLocked(await readLock(w.root)); // a broken lock stops gc (positioned error) rather than dropping its objects
+    workspaces++;
+  }
   const runsDir = join(cacheDir, 'runs');
   const runRecords = opts.dropRunCache ? 0 : await scanRecords(runsDir, referenced);
   if (opts.dropRunCache && !dry) await fs.rm(runsDir, { recursive: true, force: true });
@@ -98,7 +113,7 @@ export async function collectGarbage(root: string, lock: LockFile, cacheDir: str
     removed: doomed.map((o) => ({ sha256: o.sha256, isDir: o.isDir, size: o.size })),
     removedBytes: doomed.reduce((s, o) => s + o.size, 0),
     staleTemps: temps.length,
-    sources: { lockStages: Object.keys(lock.stages).length, runRecords, expRecords },
+    sources: { lockStages: Object.keys(lock.stages).length, runRecords, expRecords, workspaces },
   };
 }
 
@@ -111,9 +126,9 @@ export function gcCommand(): CommandSpec {
     path: ['gc'],
     summary: 'Remove cache objects not referenced by pipeline.lock, the run-cache or experiments',
     description:
-      'Keeps every object named in pipeline.lock and in records under the cache folder (runs/, exps/). With a\n' +
-      'cache shared between workspaces (RALLYCUT_CACHE_DIR), run it only from a workspace whose lock is a\n' +
-      'superset of the others, or objects they need will be removed.',
+      'Keeps every object named in pipeline.lock, in records under the cache folder (runs/, exps/) and in the\n' +
+      'pipeline.lock of every other workspace that ran repro with this cache (RALLYCUT_CACHE_DIR shared).\n' +
+      'Also removes temp files left by interrupted writes (in the cache, and beside or inside outs).',
     options: [
       { name: 'dry', type: 'boolean', description: 'Only list what would be removed' },
       { name: 'drop-run-cache', type: 'boolean', description: 'Also delete run-cache records (stages then rerun instead of restoring old results)' },
@@ -141,7 +156,8 @@ export function gcCommand(): CommandSpec {
       const verb = dry ? 'Would remove' : 'Removed';
       io.out(
         `${verb} ${result.removed.length} object(s), ${mib(result.removedBytes)}; kept ${result.kept}` +
-          ` (referenced by ${result.sources.lockStages} locked stage(s), ${result.sources.runRecords} run record(s), ${result.sources.expRecords} experiment record(s))` +
+          ` (referenced by ${result.sources.lockStages} locked stage(s), ${result.sources.runRecords} run record(s), ${result.sources.expRecords} experiment record(s)` +
+          `${result.sources.workspaces ? `, the locks of ${result.sources.workspaces} other workspace(s) sharing this cache` : ''})` +
           `${result.staleTemps ? `; ${dry ? 'would remove' : 'removed'} ${result.staleTemps} stale temp file(s)` : ''}\n`,
       );
     },

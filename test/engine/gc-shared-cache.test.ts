@@ -1,0 +1,56 @@
+// gc with one cache shared by two workspaces (RALLYCUT_CACHE_DIR): each repro registers its workspace, and gc
+// in one keeps the objects the other's pipeline.lock names; once that workspace is gone, its objects go too.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Rig } from '../rig.js';
+
+const PIPELINE = `stages:
+  make:
+    cmd: cat seed.txt seed.txt > out.txt
+    deps: [seed.txt]
+    outs: [out.txt]
+`;
+
+const objectFor = (cache: string, content: string): string => {
+  const sha = createHash('sha256').update(content).digest('hex');
+  return join(cache, 'objects', sha.slice(0, 2), sha.slice(2));
+};
+
+const rigs: Rig[] = [];
+const cache = mkdtempSync(join(tmpdir(), 'rallycut-shared-cache-'));
+afterEach(async () => {
+  for (const r of rigs.splice(0)) await r.cleanup();
+});
+
+describe('gc with a cache shared by two workspaces', () => {
+  it("keeps the other workspace's locked objects, and drops them once that workspace is gone", async () => {
+    const env = { RALLYCUT_CACHE_DIR: cache };
+    const a = new Rig('rallycut-ws-a-');
+    const b = new Rig('rallycut-ws-b-');
+    rigs.push(a, b);
+    await a.write({ 'pipeline.yaml': PIPELINE, 'seed.txt': 'a\n' });
+    await b.write({ 'pipeline.yaml': PIPELINE, 'seed.txt': 'b\n' });
+    expect((await a.run(['repro'], env)).code).toBe(0);
+    expect((await b.run(['repro'], env)).code).toBe(0);
+    const bObject = objectFor(cache, 'b\nb\n');
+    expect(existsSync(bObject)).toBe(true);
+
+    // --drop-run-cache: b's run-cache record would keep its object anyway; only the lock should matter here.
+    const gc = await a.run(['gc', '--drop-run-cache', '--json'], env);
+    expect(gc.code, gc.stderr).toBe(0);
+    const result = JSON.parse(gc.stdout);
+    expect(result.sources.workspaces).toBe(1);
+    expect(result.removed).toEqual([]);
+    expect(existsSync(bObject)).toBe(true); // b's out is still restorable
+    expect(existsSync(objectFor(cache, 'a\na\n'))).toBe(true);
+
+    rmSync(b.dir, { recursive: true, force: true });
+    const after = JSON.parse((await a.run(['gc', '--drop-run-cache', '--json'], env)).stdout);
+    expect(after.sources.workspaces).toBe(0);
+    expect(existsSync(bObject)).toBe(false);
+    expect(existsSync(objectFor(cache, 'a\na\n'))).toBe(true);
+  });
+});
