@@ -13,6 +13,7 @@ export interface HashedPath {
   readonly size: number;
   readonly nfiles?: number;
   readonly isDir: boolean;
+  readonly isexec?: true;
 }
 
 /** A lock entry without outs. */

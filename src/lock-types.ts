@@ -11,6 +11,7 @@ export interface LockedPath {
 }
 
 export interface LockedOut extends LockedPath {
+  isexec?: true; // a file out with an execute bit; checkout restores it (folders record it per file)
   cache?: false; // present only when the out is not stored in .cache/objects
 }
 

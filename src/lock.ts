@@ -14,7 +14,7 @@ export { LOCK_SCHEMA_VERSION } from './lock-types.js';
 export type { LockEntry, LockFile, LockedOut, LockedPath } from './lock-types.js';
 
 const ENTRY_ORDER = ['cmd', 'handler', 'with', 'wdir', 'executor', 'deps', 'params', 'outs', 'versions', 'stamp'];
-const PATH_ORDER = ['path', 'sha256', 'size', 'nfiles', 'cache'];
+const PATH_ORDER = ['path', 'sha256', 'size', 'nfiles', 'isexec', 'cache'];
 const YAML_OPTIONS = { lineWidth: 0, minContentWidth: 0, indent: 2, aliasDuplicateObjects: false } as const;
 /** Stage keys sit at this column (0-based) in a lock we wrote; slices of other layouts are not reused. */
 const STAGE_INDENT = 2;
@@ -180,6 +180,7 @@ function checkPath(raw: unknown, at: (string | number)[], fail: Fail): void {
     fail([...at, 'nfiles'], '`nfiles` must be a non-negative integer');
   }
   if (p.cache !== undefined && p.cache !== false) fail([...at, 'cache'], '`cache` may only be false');
+  if (p.isexec !== undefined && p.isexec !== true) fail([...at, 'isexec'], '`isexec` may only be true');
 }
 
 async function readLockText(root: string): Promise<string | undefined> {

@@ -153,8 +153,11 @@ export class ObjectCache {
     }
   }
 
-  /** Restores root/relPath from the object sha256 (copies, never links); replaces whatever is there. */
-  async checkoutPath(root: string, relPath: string, sha256: string, isDir: boolean): Promise<void> {
+  /**
+   * Restores root/relPath from the object sha256 (copies, never links); replaces whatever is there. Files
+   * get mode 0644, or 0755 when recorded executable (`isexec` for a file, per entry for a folder).
+   */
+  async checkoutPath(root: string, relPath: string, sha256: string, isDir: boolean, isexec = false): Promise<void> {
     const dest = resolve(root, relPath);
     await fs.mkdir(dirname(dest), { recursive: true });
     if (!isDir) {
@@ -162,7 +165,7 @@ export class ObjectCache {
       if (!(await isFile(src))) throw failure(`object ${sha256} for '${toPosix(relPath)}' is not in the cache`, { file: toPosix(relPath) });
       const tmp = tempPathFor(dest);
       try {
-        await copyOut(src, tmp);
+        await copyOut(src, tmp, isexec);
         await verifyCopy(tmp, src, sha256, relPath);
         crashPoint('checkout.file');
         await replaceWith(tmp, dest);
@@ -184,7 +187,7 @@ export class ObjectCache {
       for (const e of entries) {
         const target = join(tmpDir, ...e.path.split('/'));
         await fs.mkdir(dirname(target), { recursive: true });
-        await copyOut(this.objectPath(e.sha256), target);
+        await copyOut(this.objectPath(e.sha256), target, e.isexec === true);
         await verifyCopy(target, this.objectPath(e.sha256), e.sha256, `${relPath}/${e.path}`);
         crashPoint('checkout.dir');
       }
@@ -259,9 +262,9 @@ async function verifyCopy(copy: string, object: string, sha256: string, label: s
 }
 
 /** A writable copy of an object (reflink when possible). */
-async function copyOut(src: string, dest: string): Promise<void> {
+async function copyOut(src: string, dest: string, executable: boolean): Promise<void> {
   await fs.copyFile(src, dest, fsConstants.COPYFILE_FICLONE);
-  await fs.chmod(dest, 0o644);
+  await fs.chmod(dest, executable ? 0o755 : 0o644);
 }
 
 /** Renames tmp onto dest; a folder (or a file where a folder must go) in the way is moved aside first. */

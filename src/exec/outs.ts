@@ -12,7 +12,7 @@ import type { Stage } from '../pipeline/types.js';
 export interface ObjectStore {
   has(sha256: string): Promise<boolean>;
   insertPath(root: string, rel: string, hash: HashedPath): Promise<unknown>;
-  checkoutPath(root: string, rel: string, sha256: string, isDir: boolean): Promise<unknown>;
+  checkoutPath(root: string, rel: string, sha256: string, isDir: boolean, isexec?: boolean): Promise<unknown>;
 }
 
 export interface PathHasher {
@@ -46,7 +46,8 @@ export async function collectOuts(root: string, stage: Stage, hasher: PathHasher
   for (const [i, spec] of stage.outs.entries()) {
     const h = { ...hashes[i]!, path: spec.path };
     if (spec.cache) await objects.insertPath(root, spec.path, h);
-    outs.push(spec.cache ? lockedPath(h) : { ...lockedPath(h), cache: false });
+    const locked: LockedOut = { ...lockedPath(h), ...(h.isexec ? { isexec: true as const } : {}) };
+    outs.push(spec.cache ? locked : { ...locked, cache: false });
   }
   return outs.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
@@ -91,6 +92,6 @@ export async function allObjectsPresent(outs: readonly LockedOut[], objects: Obj
 export async function checkoutOuts(root: string, outs: readonly LockedOut[], objects: ObjectStore): Promise<void> {
   for (const o of outs) {
     await fs.rm(join(root, o.path), { recursive: true, force: true });
-    await objects.checkoutPath(root, o.path, o.sha256, isDirOut(o));
+    await objects.checkoutPath(root, o.path, o.sha256, isDirOut(o), o.isexec === true);
   }
 }

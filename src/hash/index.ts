@@ -20,6 +20,8 @@ export interface PathHash {
   size: number; // bytes; the sum over files for a folder
   nfiles?: number; // folders only
   isDir: boolean;
+  /** Files only: an execute bit is set. */
+  isexec?: true;
 }
 
 /** Show a progress bar only when at least this much must actually be read. */
@@ -98,9 +100,9 @@ export class Hasher {
         result.set(plan.rel, null);
       } else if (plan.kind === 'file') {
         const t = plan.files[0]!.task;
-        result.set(plan.rel, { path: plan.rel, sha256: t.sha256!, size: t.stat.size, isDir: false });
+        result.set(plan.rel, { path: plan.rel, sha256: t.sha256!, size: t.stat.size, isDir: false, ...(t.stat.exec ? { isexec: true as const } : {}) });
       } else {
-        const entries: ManifestEntry[] = plan.files.map((f) => ({ path: f.rel, sha256: f.task.sha256!, size: f.task.stat.size }));
+        const entries: ManifestEntry[] = plan.files.map((f) => ({ path: f.rel, sha256: f.task.sha256!, size: f.task.stat.size, ...(f.task.stat.exec ? { isexec: true as const } : {}) }));
         const sha256 = sha256Text(manifestText(entries));
         rememberManifest(sha256, entries);
         const size = entries.reduce((s, e) => s + e.size, 0);

@@ -11,13 +11,15 @@ export interface ManifestEntry {
   path: string; // posix, relative to the folder
   sha256: string;
   size: number;
+  /** Present (true) only for executable files, so folders without any keep the hashes they always had. */
+  isexec?: true;
 }
 
 export function compareCodeUnits(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** The canonical text: a JSON array, one entry per line, fixed key order, sorted by path. */
+/** The canonical text: a JSON array, one entry per line, fixed key order (isexec only when true), sorted by path. */
 export function manifestText(entries: readonly ManifestEntry[]): string {
   let sorted = true;
   for (let i = 1; i < entries.length && sorted; i++) sorted = compareCodeUnits(entries[i - 1]!.path, entries[i]!.path) <= 0;
@@ -27,7 +29,7 @@ export function manifestText(entries: readonly ManifestEntry[]): string {
   let text = '[\n';
   for (let i = 0; i < list.length; i++) {
     const e = list[i]!;
-    text += `${i ? ',\n' : ''}{"path":${JSON.stringify(e.path)},"sha256":"${e.sha256}","size":${e.size}}`;
+    text += `${i ? ',\n' : ''}{"path":${JSON.stringify(e.path)},"sha256":"${e.sha256}","size":${e.size}${e.isexec ? ',"isexec":true' : ''}}`;
   }
   return text + '\n]\n';
 }
@@ -47,10 +49,11 @@ export function parseManifest(text: string): ManifestEntry[] {
     if (!r || typeof r.path !== 'string' || typeof r.sha256 !== 'string' || !SHA_RE.test(r.sha256) || typeof r.size !== 'number') {
       throw new Error(`manifest entry ${i} is malformed`);
     }
+    if (r.isexec !== undefined && r.isexec !== true) throw new Error(`manifest entry ${i} has a malformed isexec`);
     if (r.path.startsWith('/') || r.path.split('/').some((p) => p === '..' || p === '' || p === '.')) {
       throw new Error(`manifest entry ${i} has an unsafe path '${r.path}'`);
     }
-    return { path: r.path, sha256: r.sha256, size: r.size };
+    return { path: r.path, sha256: r.sha256, size: r.size, ...(r.isexec ? { isexec: true as const } : {}) };
   });
 }
 

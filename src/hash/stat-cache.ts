@@ -16,12 +16,14 @@ const MAX_ENTRIES = 500_000;
 export interface FileStat {
   size: number;
   mtimeMs: number;
+  /** Any execute bit set (recorded for outs so checkout restores it; not part of the stat-cache key). */
+  exec: boolean;
   /** "size mtimeMs ino " as stored in a stat-cache line after the sha256 */
   key: string;
 }
 
 export function fileStat(st: Stats): FileStat {
-  return { size: st.size, mtimeMs: st.mtimeMs, key: `${st.size} ${st.mtimeMs} ${st.ino} ` };
+  return { size: st.size, mtimeMs: st.mtimeMs, exec: (st.mode & 0o111) !== 0, key: `${st.size} ${st.mtimeMs} ${st.ino} ` };
 }
 
 /**

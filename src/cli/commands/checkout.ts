@@ -57,7 +57,7 @@ export async function checkoutOuts(root: string, cacheDir: string, refs: readonl
     // Overwrite a modified out only when its current content is safe in the cache, or when forced.
     else if (now && !force && !(await objects.has(now.sha256))) items.push(item('modified'));
     else {
-      await objects.checkoutPath(root, out.path, out.sha256, isDirOut(out));
+      await objects.checkoutPath(root, out.path, out.sha256, isDirOut(out), out.isexec === true);
       items.push(item('restored'));
     }
   }
