@@ -7,6 +7,7 @@ import type { Manifest } from '../lib/contracts.js';
 import type { DatasetContext } from '../lib/dataset/context.js';
 import { Rng } from '../lib/nn/rng.js';
 import { exportDataset } from '../export-dataset/export.js';
+import { insertLabelledVideos, openDatabase, queryGroundTruth } from '../lib/db/index.js';
 import { freshDatabase, type TestDatabase } from '../../test/services/fresh.js';
 import { generateDemo } from './generate.js';
 import { demoInit } from './index.js';
@@ -115,5 +116,24 @@ describe('demo generation', () => {
     );
     const gt = JSON.parse(await fs.readFile(join(root, 'training_datasets', 'demo', 'ground_truth.json'), 'utf8')) as { video_id: string; rallies: unknown[] }[];
     for (const g of gt) expect(g.rallies).toEqual(byId.get(g.video_id)!.rallies);
+
+    // Another seed replaces the demo's videos (not adds to them); a user's own video is left alone.
+    const db = await openDatabase({ cacheDir: ctx.cacheDir, env: ctx.env });
+    try {
+      await insertLabelledVideos(db, [{ id: 'mine', filename: 'mine.mp4', content_hash: 'f'.repeat(64), rallies: [{ start_ms: 1000, end_ms: 5000 }] }]);
+    } finally {
+      await db.close();
+    }
+    const other = await demoInit(ctx, { ...tiny, seed: 21 }, { jobs: 2 }); // seed 21: both videos hold a rally
+    expect(other.labels.removed_videos.sort()).toEqual(first.dataset.videos.map((v) => v.filename).sort());
+    const after = await openDatabase({ cacheDir: ctx.cacheDir, env: ctx.env });
+    try {
+      const ids = (await queryGroundTruth(after)).map((v) => v.id).sort();
+      const labelled = other.dataset.videos.filter((v) => v.rallies.length > 0); // ground truth = videos with rallies
+      expect(labelled.length).toBeGreaterThan(0);
+      expect(ids).toEqual([...labelled.map((v) => v.video_id), 'mine'].sort());
+    } finally {
+      await after.close();
+    }
   });
 });

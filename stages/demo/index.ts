@@ -94,7 +94,8 @@ function describe(result: InitResult, root: string): string {
   const lines = [
     `${result.generated ? 'Generated' : 'Already generated'} ${result.dataset.videos.length} demo videos (${minutes.toFixed(1)} min, ${rallies} rallies, seed ${result.dataset.config.seed}) in ${relative(root, result.dir) || '.'}${result.generated ? ` in ${result.seconds.toFixed(1)} s` : ''}`,
     ...result.dataset.videos.map((v) => `  ${v.filename.padEnd(14)} ${v.width}x${v.height} ${v.fps} fps${v.rotation ? ` rotated ${v.rotation}°` : ''}${v.vfr ? ' VFR' : ''}  ${(v.duration_ms / 1000).toFixed(1)} s  ${v.rallies.length} rallies`),
-    `Labels in ${result.labels.database}: ${result.labels.inserted_videos} videos added, ${result.labels.reused_videos} already there, ${result.labels.new_rallies} rallies added`,
+    `Labels in ${result.labels.database}: ${result.labels.inserted_videos} videos added, ${result.labels.reused_videos} already there, ${result.labels.new_rallies} rallies added` +
+      (result.labels.removed_videos.length ? `; ${result.labels.removed_videos.length} videos of an earlier demo removed` : ''),
   ];
   return lines.join('\n') + '\n';
 }

@@ -1,6 +1,10 @@
 // Puts the demo's ground truth into the labels database, as a user's labelled uploads would be: status
-// DETECTED, rallies with confidence NULL. Idempotent (the db library deduplicates by content_hash).
-import { insertLabelledVideos, initSchema, openDatabase, type VideoToLoad } from '../lib/db/index.js';
+// DETECTED, rallies with confidence NULL. Idempotent (the db library deduplicates by content_hash). The demo
+// replaces any earlier demo (videos under the demo/ key prefix, e.g. from another --seed) in the same
+// transaction, so the dataset is exactly this demo; other videos are never touched.
+import { applyLoad, deleteVideosByKeyPrefix, initSchema, openDatabase, planLoad, type VideoToLoad } from '../lib/db/index.js';
+
+const DEMO_KEY_PREFIX = 'demo/';
 import type { DemoDataset } from './generate.js';
 
 export interface LoadSummary {
@@ -8,6 +12,8 @@ export interface LoadSummary {
   inserted_videos: number;
   reused_videos: number;
   new_rallies: number;
+  /** Filenames of earlier demo videos (another seed or size) that were removed. */
+  removed_videos: string[];
 }
 
 export function toLoad(dataset: DemoDataset): VideoToLoad[] {
@@ -15,7 +21,7 @@ export function toLoad(dataset: DemoDataset): VideoToLoad[] {
     id: v.video_id,
     filename: v.filename,
     name: v.filename.replace(/\.[^.]+$/, ''),
-    s3_key: `demo/${v.content_hash}/${v.filename}`,
+    s3_key: `${DEMO_KEY_PREFIX}${v.content_hash}/${v.filename}`,
     content_hash: v.content_hash,
     duration_ms: v.duration_ms,
     width: v.width,
@@ -33,8 +39,14 @@ export async function loadDemoLabels(
   const db = await openDatabase({ cacheDir: opts.cacheDir, env: opts.env, ...(opts.log ? { log: opts.log } : {}) });
   try {
     await initSchema(db);
-    const plan = await insertLabelledVideos(db, toLoad(dataset));
-    return { database: db.description, inserted_videos: plan.inserted_videos, reused_videos: plan.reused_videos, new_rallies: plan.new_rallies };
+    const videos = toLoad(dataset);
+    const { plan, removed } = await db.transaction(async (q) => {
+      const removed = await deleteVideosByKeyPrefix(q, DEMO_KEY_PREFIX, videos.map((v) => v.content_hash));
+      const plan = await planLoad(q, videos);
+      await applyLoad(q, plan);
+      return { plan, removed };
+    });
+    return { database: db.description, inserted_videos: plan.inserted_videos, reused_videos: plan.reused_videos, new_rallies: plan.new_rallies, removed_videos: removed };
   } finally {
     await db.close();
   }

@@ -4,4 +4,4 @@ export { openDatabase, redactUrl } from './connection.js';
 export { initSchema, checkSchema, SCHEMA_SQL, VIDEO_STATUSES, RALLY_STATUSES, REJECTION_REASONS } from './schema.js';
 export type { InitResult } from './schema.js';
 export type { LabelledVideo, VideoToLoad, LoadPlan, PlannedVideo } from './labels.js';
-export { queryGroundTruth, planLoad, applyLoad, loadVideos, insertLabelledVideos, defaultS3Key } from './labels.js';
+export { queryGroundTruth, planLoad, applyLoad, loadVideos, insertLabelledVideos, deleteVideosByKeyPrefix, defaultS3Key } from './labels.js';

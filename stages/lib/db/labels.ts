@@ -191,6 +191,23 @@ export async function loadVideos(db: Database, videos: readonly VideoToLoad[], o
   });
 }
 
+/**
+ * Deletes the videos whose s3_key starts with `keyPrefix` and whose content is not in `keep`, with their
+ * rallies; returns their filenames. For a generated dataset (the demo) that is replaced, never for a user's.
+ */
+export async function deleteVideosByKeyPrefix(q: Queryable, keyPrefix: string, keep: readonly string[]): Promise<string[]> {
+  const like = keyPrefix.replace(/[\\%_]/g, (c) => `\\${c}`) + '%';
+  const doomed = await q.query<{ id: string; filename: string }>(
+    `SELECT id, filename FROM videos WHERE s3_key LIKE $1 AND NOT (content_hash = ANY($2::text[])) ORDER BY filename, id`,
+    [like, [...keep]],
+  );
+  if (doomed.length === 0) return [];
+  const ids = doomed.map((d) => d.id);
+  await q.query(`DELETE FROM rallies WHERE video_id = ANY($1::text[])`, [ids]);
+  await q.query(`DELETE FROM videos WHERE id = ANY($1::text[])`, [ids]);
+  return doomed.map((d) => d.filename);
+}
+
 /** The demo's entry point: labelled videos (status DETECTED, rallies as ground truth), deduplicated, idempotent. */
 export async function insertLabelledVideos(db: Database, videos: readonly VideoToLoad[]): Promise<LoadPlan> {
   return loadVideos(db, videos);
