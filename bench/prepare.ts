@@ -6,7 +6,8 @@
 //     ffmpeg commands and the bound the CPU time allows (ffmpeg CPU seconds / cores vs the serial wall);
 //  3. `demo init` with the default config (6 videos), wall and CPU time: target < 60 s on 2 cores.
 // Sources: 1280x720 60 fps clips made by the demo generator, BENCH_PREPARE_SECONDS (default 20) and
-// BENCH_PREPARE_LONG_SECONDS (default 120; 0 skips it) long. BENCH_DEMO=0 skips part 3.
+// BENCH_PREPARE_LONG_SECONDS (default 120; 0 skips it) long. BENCH_PREPARE_ROUNDS / BENCH_PREPARE_J_ROUNDS set
+// the repetitions (5 / 2). BENCH_DEMO=0 skips part 3.
 import { execFile } from 'node:child_process';
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -35,6 +36,9 @@ const RALLYCUT_BIN = join(REPO, 'bin', 'rallycut');
 /** The CLI runs the same code as this bench: the sources when the bench runs under tsx, else dist/. */
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const SECONDS = Number(process.env.BENCH_PREPARE_SECONDS) || 20;
+/** Paired rounds on the short clip (the long one gets 2/5 as many, at least 2); -j rounds. Raise them on a noisy machine. */
+const ROUNDS = Number(process.env.BENCH_PREPARE_ROUNDS) || 5;
+const J_ROUNDS = Number(process.env.BENCH_PREPARE_J_ROUNDS) || 2;
 const LONG_SECONDS = Number(process.env.BENCH_PREPARE_LONG_SECONDS ?? 120);
 
 /** CPU seconds (user + system) of this process's finished children, from /proc; 0 elsewhere. */
@@ -88,18 +92,24 @@ async function overhead(work: string, tag: string, rounds: number): Promise<void
   const { ffmpeg } = findFfmpeg();
   const bare: { ms: number; cpu: number }[] = [];
   const wrapped: { ms: number; cpu: number }[] = [];
+  const opts = { datasetDir: join(root, 'training_datasets', 'demo'), outputDir: join(root, 'training_data'), seed: 42, jobs: 1 };
+  // One unmeasured prepare first: it asks ffmpeg/ffprobe for their versions once per process.
+  if (tag === 'short') await prepare(context(root, join(work, `cache-${tag}-warm`), 1), opts);
   for (let i = 0; i < rounds; i++) {
-    bare.push(await measured(() => runTool(ffmpeg, proxyArgs(src, probe, join(work, `bare-${tag}-${i}.mp4`)))));
-    const opts = { datasetDir: join(root, 'training_datasets', 'demo'), outputDir: join(root, 'training_data'), seed: 42, jobs: 1 };
-    const self0 = process.cpuUsage();
-    const run = await measured(() => prepare(context(root, join(work, `cache-${tag}-${i}`), 1), opts));
-    const self = process.cpuUsage(self0);
-    wrapped.push({ ms: run.ms, cpu: run.cpu + (self.user + self.system) / 1e6 });
+    const runBare = async (): Promise<void> => void bare.push(await measured(() => runTool(ffmpeg, proxyArgs(src, probe, join(work, `bare-${tag}-${i}.mp4`)))));
+    const runPrepare = async (): Promise<void> => {
+      const self0 = process.cpuUsage();
+      const run = await measured(() => prepare(context(root, join(work, `cache-${tag}-${i}`), 1), opts));
+      const self = process.cpuUsage(self0);
+      wrapped.push({ ms: run.ms, cpu: run.cpu + (self.user + self.system) / 1e6 });
+    };
+    // Alternating which goes first cancels a drift in the machine's speed.
+    for (const step of i % 2 ? [runPrepare, runBare] : [runBare, runPrepare]) await step();
   }
   // The whole CLI process as a user runs it (Node start-up and module loading included), short clip only.
   const cli: number[] = [];
   if (tag === 'short') {
-    for (let i = 0; i < rounds; i++) {
+    for (let i = 0; i < 3; i++) {
       const env = { ...process.env, RALLYCUT_CACHE_DIR: join(work, `cache-cli-${i}`), RALLYCUT_PROGRESS: '0', ...(FROM_SOURCE ? { RALLYCUT_FROM_SOURCE: '1' } : {}) };
       cli.push(await ms(() => execFileAsync(process.execPath, [RALLYCUT_BIN, 'train', 'prepare', '-j', '1'], { cwd: root, env })));
     }
@@ -132,8 +142,8 @@ export const bench: Bench = {
       process.stdout.write(`cores ${cores}, load ${loadavg()[0]!.toFixed(1)}; sources: 1280x720 60 fps, ${SECONDS} s${LONG_SECONDS ? ` and ${LONG_SECONDS} s` : ''}\n`);
 
       // 1. Overhead on a short and on a realistic clip.
-      await overhead(work, 'short', 5);
-      if (LONG_SECONDS > 0) await overhead(work, 'long', 2);
+      await overhead(work, 'short', ROUNDS);
+      if (LONG_SECONDS > 0) await overhead(work, 'long', Math.max(2, Math.round(ROUNDS / 2.5)));
 
       // 2. Two videos, -j 1 vs -j 2 (fresh caches), and the same for the bare commands.
       const root2 = join(work, 'two');
@@ -151,10 +161,17 @@ export const bench: Bench = {
       });
       const bareParallel = (tag: string): Promise<{ ms: number; cpu: number }> => measured(() => Promise.all(srcs.map((_, i) => bareRun(i, tag, threads))));
       const best = (a: { ms: number; cpu: number }, b: { ms: number; cpu: number }): { ms: number; cpu: number } => (a.ms <= b.ms ? a : b);
-      const serial = best(await run2(1, 's1'), await run2(1, 's2'));
-      const parallel = best(await run2(2, 'p1'), await run2(2, 'p2'));
-      const bs = best(await bareSerial('s1'), await bareSerial('s2'));
-      const bp = best(await bareParallel('p1'), await bareParallel('p2'));
+      const none = { ms: Infinity, cpu: 0 };
+      let [serial, parallel, bs, bp] = [none, none, none, none];
+      for (let i = 0; i < J_ROUNDS; i++) {
+        const steps = [
+          async (): Promise<void> => void (serial = best(serial, await run2(1, `s${i}`))),
+          async (): Promise<void> => void (parallel = best(parallel, await run2(2, `p${i}`))),
+          async (): Promise<void> => void (bs = best(bs, await bareSerial(`s${i}`))),
+          async (): Promise<void> => void (bp = best(bp, await bareParallel(`p${i}`))),
+        ];
+        for (const step of i % 2 ? steps.reverse() : steps) await step();
+      }
       line('prepare 2 videos -j 2 vs -j 1', `${(parallel.ms / 1000).toFixed(2)} s`, `${(serial.ms / 1000).toFixed(2)} s`, parallel.ms / serial.ms, '≤ 0.6', parallel.ms / serial.ms <= 0.6);
       line('  bare ffmpeg: 2 at once vs in turn', `${(bp.ms / 1000).toFixed(2)} s`, `${(bs.ms / 1000).toFixed(2)} s`, bp.ms / bs.ms, '(hardware)', true);
       if (parallel.cpu > 0) {
@@ -165,7 +182,7 @@ export const bench: Bench = {
             `${(parallel.cpu / cores).toFixed(2)} s = ${bound.toFixed(3)}× the serial wall\n`,
         );
       }
-      const cached = await run2(2, 'p1');
+      const cached = await run2(2, 'p0');
       process.stdout.write(`prepare 2 videos again (cache hits)   ${(cached.ms / 1000).toFixed(2)} s\n`);
 
       // 3. demo init, default config. ffmpeg runs in child processes, so their CPU time is read from

@@ -19,7 +19,8 @@ export function startEncode(ffmpeg: string, args: readonly string[], subject: st
     stopped = true;
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   };
-  signal?.addEventListener('abort', kill, { once: true });
+  if (signal?.aborted) kill();
+  else signal?.addEventListener('abort', kill, { once: true });
   const done = new Promise<number>((resolve, reject) => {
     let frames = 0;
     let err = '';
