@@ -1,5 +1,6 @@
 // Test-only preload (`node --import`): reports every package the process loads, on stderr as
-// `IMPORT <specifier>` lines, for both ESM imports (a resolve hook) and CommonJS require (Module._load).
+// `IMPORT <specifier>` lines, for both ESM imports (a resolve hook) and CommonJS require (Module._load),
+// and every file module it loads through ESM as `MODULE <url>`.
 import Module, { register } from 'node:module';
 
 const bare = (s) => typeof s === 'string' && !s.startsWith('.') && !s.startsWith('/') && !s.startsWith('node:') && !s.startsWith('file:') && !s.startsWith('data:');
@@ -10,7 +11,9 @@ register(
 export async function resolve(specifier, context, next) {
   const b = ${bare.toString()};
   if (b(specifier)) process.stderr.write('IMPORT ' + specifier + '\\n');
-  return next(specifier, context);
+  const resolved = await next(specifier, context);
+  if (resolved.url.startsWith('file:')) process.stderr.write('MODULE ' + resolved.url + '\\n');
+  return resolved;
 }`),
 );
 
