@@ -3,7 +3,7 @@
 // no-op `repro`. Packages stay external (loaded from node_modules, most of them lazily) except the small
 // pure-JS ones every command needs. Workers and data files are still found in dist/ and the package.
 import { build } from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,9 +13,12 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const INLINED = new Set(['yaml', '@dagrejs/graphlib']);
 const external = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.devDependencies ?? {})].filter((name) => !INLINED.has(name));
 
+const outdir = join(root, 'dist', 'cli');
+rmSync(outdir, { recursive: true, force: true }); // chunk names change with their content: no stale ones left
+
 await build({
   entryPoints: { rallycut: join(root, 'dist', 'src', 'cli', 'main.js') },
-  outdir: join(root, 'dist', 'cli'),
+  outdir,
   outExtension: { '.js': '.mjs' },
   bundle: true,
   splitting: true, // modules behind `await import()` stay in their own chunks, loaded only when used
