@@ -1,7 +1,7 @@
 // Tool versions go into every prepare/extract-features fingerprint. They are remembered on disk per binary,
 // so a later process does not start ffmpeg twice just to print a version, and asked again when the binary
 // is replaced. Stand-in binaries (shell scripts) count how often they are run.
-import { promises as fs } from 'node:fs';
+import { promises as fs, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -60,6 +60,24 @@ describe('ffmpegVersions', () => {
     expect(await ffmpegVersions({ cacheDir })).toEqual({ ffmpeg: 'ffmpeg version 10.0-two', ffprobe: 'ffprobe version 9.9-one' });
     const rewritten = JSON.parse(await fs.readFile(join(cacheDir, 'tools', 'versions.json'), 'utf8')) as Record<string, { version: string }>;
     expect(Object.values(rewritten).map((r) => r.version).sort()).toEqual(['ffmpeg version 10.0-two', 'ffprobe version 9.9-one']);
+  });
+
+  it('an answer read from the cache folder also serves later callers without one', async () => {
+    const cacheDir = join(work, 'cache-seed');
+    await fs.rm(process.env.RALLYCUT_FFPROBE!);
+    await writeTool('ffprobe', '9.9-three');
+    const tools = [process.env.RALLYCUT_FFMPEG!, process.env.RALLYCUT_FFPROBE!];
+    // Another process remembered this binary's version: written as it would have written it.
+    const key = (p: string): string => {
+      const st = statSync(p);
+      return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+    };
+    await fs.mkdir(join(cacheDir, 'tools'), { recursive: true });
+    await fs.writeFile(join(cacheDir, 'tools', 'versions.json'), JSON.stringify({ [tools[1]!]: { key: key(tools[1]!), version: 'ffprobe version from-disk' } }));
+    const before = await runs();
+    expect((await ffmpegVersions({ cacheDir })).ffprobe).toBe('ffprobe version from-disk');
+    expect((await ffmpegVersions()).ffprobe).toBe('ffprobe version from-disk');
+    expect((await runs()).slice(before.length)).toEqual([]);
   });
 
   it('without a cache folder, a version is asked once per binary for the process', async () => {

@@ -129,6 +129,8 @@ export async function ffmpegVersions(opts: { cacheDir?: string } = {}): Promise<
       const known = remembered[path];
       if (key && known && known.key === key && typeof known.version === 'string') {
         out[name] = known.version;
+        // Later callers in this process without a cache folder get it too.
+        if (!versionCache.has(`${path}|${key}`)) versionCache.set(`${path}|${key}`, Promise.resolve(known.version));
         return;
       }
       out[name] = await toolVersion(path);
