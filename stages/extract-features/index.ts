@@ -104,8 +104,9 @@ const handler = defineHandler<ExtractParams>({
     },
     additionalProperties: false,
   },
-  async versions() {
-    return { ...(await ffmpegVersions()), 'onnxruntime-node': onnxruntimeVersion() };
+  async versions(ctx) {
+    // Remembered per binary in <cache>/tools/versions.json: a repro does not start ffmpeg just to ask.
+    return { ...(await ffmpegVersions({ cacheDir: ctx.cacheDir })), 'onnxruntime-node': onnxruntimeVersion() };
   },
   async run(ctx, p) {
     const s = settingsFrom((k) => paramValue(ctx.params, k));
