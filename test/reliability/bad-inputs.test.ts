@@ -21,7 +21,7 @@ interface BadCase {
   /** Fragments the output must contain (all of them). */
   expect: string | string[];
   env: Record<string, string>;
-  generate?: 'clip' | 'truncated' | 'audio-only';
+  generate?: 'clip' | 'truncated' | 'audio-only' | 'huge';
   /** A classifier folder generated with the project's ONNX writer into weights/bad/, with these signatures. */
   model?: ModelShapes;
 }
@@ -77,6 +77,8 @@ function ffmpeg(args: string[], cwd: string): void {
 
 async function generate(kind: NonNullable<BadCase['generate']>, dir: string): Promise<void> {
   if (kind === 'audio-only') return ffmpeg(['-f', 'lavfi', '-i', 'sine=frequency=440:duration=1', '-c:a', 'aac', 'audio.mp4'], dir);
+  // Wider than any camera (the limit is 8192 px a side), yet a few KB: a 16-line strip.
+  if (kind === 'huge') return ffmpeg(['-f', 'lavfi', '-i', 'color=c=gray:s=8208x16:r=5:d=1', '-pix_fmt', 'yuv420p', '-c:v', 'libx264', 'huge.mp4'], dir);
   ffmpeg(['-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=10:duration=2', '-pix_fmt', 'yuv420p', '-c:v', 'libx264', 'clip.mp4'], dir);
   if (kind === 'truncated') {
     const bytes = await fs.readFile(join(dir, 'clip.mp4'));

@@ -52,6 +52,9 @@ export function isVariableRate(fps: number, avgFps: number): boolean {
   return fps > 0 && Math.abs(fps - avgFps) / fps > VFR_TOLERANCE;
 }
 
+/** Largest frame side accepted (8K UHD is 7680x4320). */
+export const MAX_SIDE = 8192;
+
 export function parseProbe(json: string, subject: string): VideoProbe {
   let data: { streams?: RawStream[]; format?: { duration?: string } };
   try {
@@ -61,6 +64,10 @@ export function parseProbe(json: string, subject: string): VideoProbe {
   }
   const s = data.streams?.[0];
   if (!s || !s.width || !s.height) throw failure(`${subject}: no video stream found (corrupt, truncated or not a video)`, { subject });
+  if (s.width > MAX_SIDE || s.height > MAX_SIDE) {
+    // A header claiming more than 8K would make every decoder allocate gigabytes per frame: refuse it.
+    throw failure(`${subject}: video is ${s.width}x${s.height}, larger than ${MAX_SIDE} pixels on a side; not a camera recording (corrupt header?)`, { subject });
+  }
   const sideRotation = s.side_data_list?.find((d) => d.rotation !== undefined)?.rotation;
   const raw = Number(sideRotation ?? s.tags?.rotate ?? 0);
   // Normalised to 0/90/180/270 as ffprobe reports it (the sign convention differs between the display
