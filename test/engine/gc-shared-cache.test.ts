@@ -1,9 +1,10 @@
 // gc with one cache shared by two workspaces (RALLYCUT_CACHE_DIR): each repro registers its workspace, and gc
 // in one keeps the objects the other's pipeline.lock names; once that workspace is gone, its objects go too.
+// Temp files in a shared cache are judged by age only (their writer may be on another host).
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Rig } from '../rig.js';
 
@@ -37,6 +38,11 @@ describe('gc with a cache shared by two workspaces', () => {
     expect((await b.run(['repro'], env)).code).toBe(0);
     const bObject = objectFor(cache, 'b\nb\n');
     expect(existsSync(bObject)).toBe(true);
+    // A fresh temp file in the shared cache, named for a pid that is not running here: it may be another
+    // host's write in progress, so gc leaves it until it is an hour old.
+    const foreignTemp = join(cache, 'proxies', '.rallycut-tmp-x.mp4.999999999.0123abcd');
+    mkdirSync(dirname(foreignTemp), { recursive: true });
+    writeFileSync(foreignTemp, 'partial');
 
     // --drop-run-cache: b's run-cache record would keep its object anyway; only the lock should matter here.
     const gc = await a.run(['gc', '--drop-run-cache', '--json'], env);
@@ -46,6 +52,8 @@ describe('gc with a cache shared by two workspaces', () => {
     expect(result.removed).toEqual([]);
     expect(existsSync(bObject)).toBe(true); // b's out is still restorable
     expect(existsSync(objectFor(cache, 'a\na\n'))).toBe(true);
+    expect(existsSync(foreignTemp)).toBe(true);
+    expect(result.staleTemps).toBe(0);
 
     rmSync(b.dir, { recursive: true, force: true });
     const after = JSON.parse((await a.run(['gc', '--drop-run-cache', '--json'], env)).stdout);

@@ -5,7 +5,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ObjectCache, type StoredObject } from '../../cache/objects.js';
-import { findStaleTemps } from '../../cache/temps.js';
+import { findStaleTemps, type TempFolder } from '../../cache/temps.js';
 import { otherWorkspaces } from '../../cache/workspaces.js';
 import { isInside } from '../../fsutil.js';
 import { readLock } from '../../lock.js';
@@ -56,14 +56,15 @@ export interface GcOptions {
 }
 
 /** Where interrupted writes can leave temp files: the cache, and beside (or inside, for folders) each out. */
-function tempFolders(root: string, lock: LockFile, cacheDir: string): { dir: string; deep: boolean }[] {
-  const folders = [{ dir: cacheDir, deep: true }];
+function tempFolders(root: string, lock: LockFile, cacheDir: string): TempFolder[] {
+  // A cache outside the project (RALLYCUT_CACHE_DIR) may be shared with other hosts: judged by age only.
+  const folders: TempFolder[] = [{ dir: cacheDir, deep: true, localWriters: isInside(root, resolve(cacheDir)) }];
   for (const entry of Object.values(lock.stages)) {
     for (const out of entry.outs) {
       const abs = resolve(root, out.path);
       if (!isInside(root, abs)) continue; // a hand-edited lock never sends gc outside the project
-      folders.push({ dir: dirname(abs), deep: false });
-      if (out.nfiles !== undefined) folders.push({ dir: abs, deep: true });
+      folders.push({ dir: dirname(abs), deep: false, localWriters: true });
+      if (out.nfiles !== undefined) folders.push({ dir: abs, deep: true, localWriters: true });
     }
   }
   return folders;
