@@ -44,12 +44,6 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
  * A full disk or quota as one clear failure naming the file (Node's own ENOSPC names no path); any other
  * error is returned unchanged. `doing` says what was being written, e.g. "caching 'a.txt' into .cache".
  */
-/** Whether an error (raw or already made into a diagnostic by diskFullError) means the disk is full. */
-export function isDiskFull(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ENOSPC' || code === 'EDQUOT' || (err instanceof Error && err.message.startsWith('disk full: '));
-}
-
 export function diskFullError(err: unknown, file: string, doing = `writing ${file}`): unknown {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   if (code !== 'ENOSPC' && code !== 'EDQUOT') return err;
@@ -57,6 +51,12 @@ export function diskFullError(err: unknown, file: string, doing = `writing ${fil
     file,
     notes: [`code: ${code}`],
   });
+}
+
+/** Whether an error (raw or already made into a diagnostic by diskFullError) means the disk is full. */
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || (err instanceof Error && err.message.startsWith('disk full: '));
 }
 
 /** Moves a finished temp file into place (same filesystem); the caller wrote and synced it. */
