@@ -68,6 +68,21 @@ const pause = (ms: number, signal?: AbortSignal): Promise<void> =>
     signal?.addEventListener('abort', () => (clearTimeout(timer), done()), { once: true });
   });
 
+/** Bytes-done reports that never go back: a retried transfer restarts at 0, the caller's bar should not. */
+function monotonic<T extends { onProgress?: (bytes: number) => void }>(opts: T): T {
+  const report = opts.onProgress;
+  if (!report) return opts;
+  let best = 0;
+  return {
+    ...opts,
+    onProgress: (bytes: number) => {
+      if (bytes <= best) return;
+      best = bytes;
+      report(bytes);
+    },
+  };
+}
+
 /** Runs a transfer, again after a pause when it failed transiently (never after a user's abort). */
 async function withRetries<T>(signal: AbortSignal | undefined, attempt: () => Promise<T>): Promise<T> {
   for (let n = 1; ; n++) {
@@ -137,8 +152,9 @@ export class S3Remote implements Remote {
 
   /** Uploads a fresh body from `body()` per attempt (a stream is used up by a failed one). */
   private async upload(key: string, body: () => Readable | Uint8Array | string, opts: PutOptions): Promise<void> {
+    const steady = monotonic(opts);
     try {
-      await withRetries(opts.signal, () => this.uploadOnce(key, body(), opts));
+      await withRetries(opts.signal, () => this.uploadOnce(key, body(), steady));
     } catch (err) {
       throw this.explain(err, `upload '${key}'`, key);
     }
@@ -194,7 +210,8 @@ export class S3Remote implements Remote {
     }
   }
 
-  async getFile(key: string, dest: string, opts: TransferOptions = {}): Promise<void> {
+  async getFile(key: string, dest: string, options: TransferOptions = {}): Promise<void> {
+    const opts = monotonic(options);
     await fs.mkdir(dirname(dest), { recursive: true });
     try {
       await withRetries(opts.signal, async () => {
