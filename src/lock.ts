@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './fsutil.js';
 import { LOCK_SCHEMA_VERSION, type LockEntry, type LockFile } from './lock-types.js';
-import { readRecord, recordKey, writeRecord } from './parsed-cache.js';
+import { parseCacheEnabled, readRecord, recordKey, writeRecord } from './parsed-cache.js';
 import { cacheDirFor, LOCK_FILE } from './project.js';
 
 export { LOCK_SCHEMA_VERSION } from './lock-types.js';
@@ -89,6 +89,18 @@ async function drain(root: string, file: string): Promise<void> {
 
 async function applyChanges(root: string, changes: Readonly<Record<string, LockEntry | null>>): Promise<void> {
   const text = await readLockText(root);
-  const next = (await import('./lock-text.js')).nextLockText(text, changes);
-  if (next !== text) await writeFileAtomic(lockPath(root), next, 'lock.write');
+  const { nextLockText, parseLock } = await import('./lock-text.js');
+  const next = nextLockText(text, changes);
+  if (next === text) return;
+  await writeFileAtomic(lockPath(root), next, 'lock.write');
+  // Record the new text now, while yaml is loaded: the next (no-op) run then reads it without parsing.
+  // (Best effort: should the text not parse, the next read reports it, as it always did.)
+  if (!parseCacheEnabled()) return;
+  let lock: LockFile;
+  try {
+    lock = parseLock(next);
+  } catch {
+    return;
+  }
+  await writeRecord(cacheDirFor(root), 'lock', [root], recordKey('lock', [next]), lock);
 }
