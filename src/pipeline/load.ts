@@ -1,6 +1,8 @@
 // Loads pipeline.yaml into a resolved Pipeline. An unchanged pipeline (same pipeline.yaml text, same texts
 // of every params/vars file the resolution read, same build) comes from the parse cache without loading
 // `yaml` or ajv; anything else, errors included, goes through parse.ts. Deps on disk are checked either way.
+// The handler registry is not part of the key: records exist only in the bundle, whose build id hashes
+// stages/ too, so the handlers (names and `with` schemas) a record was resolved against are the running ones.
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { RallycutError, configError, dedupe, sortByPosition } from '../diagnostics.js';
