@@ -61,3 +61,22 @@ export function exitCodeFor(diagnostics: readonly Diagnostic[]): number {
   if (diagnostics.length === 0) return 0;
   return diagnostics.some((d) => d.kind === 'config') ? 2 : 1;
 }
+
+/** Drops repeats of the same message at the same place (several checks may find one problem). */
+export function dedupe(list: readonly Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return list.filter((d) => {
+    const key = `${d.file}:${d.start?.line}:${d.start?.column}:${d.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** Diagnostics by file, line and column; equal positions keep their order. */
+export function sortByPosition(list: readonly Diagnostic[]): Diagnostic[] {
+  return list
+    .map((d, i) => ({ d, i }))
+    .sort((a, b) => (a.d.file ?? '').localeCompare(b.d.file ?? '') || (a.d.start?.line ?? 0) - (b.d.start?.line ?? 0) || (a.d.start?.column ?? 0) - (b.d.start?.column ?? 0) || a.i - b.i)
+    .map((x) => x.d);
+}

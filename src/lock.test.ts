@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RallycutError } from './diagnostics.js';
 import type { LockEntry } from './lock-types.js';
-import { parseLock, readLock, serializeLock, updateLock } from './lock.js';
+import { readLock, updateLock } from './lock.js';
+import { parseLock, serializeLock } from './lock-text.js';
 
 const H = (c: string): string => c.repeat(64);
 

@@ -4,6 +4,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { isScalar, parse as parseYaml } from 'yaml';
 import { configError, RallycutError, type Diagnostic } from './diagnostics.js';
+import { getParam, setParam, splitKey } from './param-path.js';
 import type { ParamRef, ParamValues } from './pipeline/types.js';
 import { YamlSource } from './pipeline/yaml-source.js';
 import { DEFAULT_PARAMS_FILE } from './project.js';
@@ -23,39 +24,7 @@ export interface ParamOverride {
 
 export type ParamsResult = { ok: true; params: ParamsFile } | { ok: false; missing: boolean; diagnostics: Diagnostic[] };
 
-export function splitKey(key: string): (string | number)[] {
-  return key.split('.').map((s) => (/^\d+$/.test(s) ? Number(s) : s));
-}
-
-export type Found = { found: true; value: unknown } | { found: false; missing: string };
-
-/** Looks up a dotted path ('train.lr', 'sizes.0'); `missing` names the first absent prefix. */
-export function getParam(values: unknown, key: string): Found {
-  let cur = values;
-  const parts = key.split('.');
-  for (let i = 0; i < parts.length; i++) {
-    const seg = parts[i]!;
-    if (Array.isArray(cur) && /^\d+$/.test(seg) && Number(seg) < cur.length) cur = cur[Number(seg)];
-    else if (cur !== null && typeof cur === 'object' && !Array.isArray(cur) && Object.prototype.hasOwnProperty.call(cur, seg)) cur = (cur as Record<string, unknown>)[seg];
-    else return { found: false, missing: parts.slice(0, i + 1).join('.') };
-  }
-  return { found: true, value: cur };
-}
-
-function setParam(values: unknown, key: string, value: unknown): boolean {
-  const parts = key.split('.');
-  let cur = values;
-  for (let i = 0; i < parts.length - 1; i++) {
-    const next = getParam(cur, parts[i]!);
-    if (!next.found) return false;
-    cur = next.value;
-  }
-  const last = parts[parts.length - 1]!;
-  if (!getParam(cur, last).found) return false;
-  if (Array.isArray(cur)) cur[Number(last)] = value;
-  else (cur as Record<string, unknown>)[last] = value;
-  return true;
-}
+export { getParam, splitKey, type Found } from './param-path.js';
 
 /** Loads params files once per instance (one pipeline load), applying overrides. */
 export class ParamsLoader {
@@ -74,29 +43,39 @@ export class ParamsLoader {
     return result;
   }
 
+  /** Every file read, with the text parsed (null: absent), for the parse cache's key (see pipeline/load.ts). */
+  readonly texts = new Map<string, string | null>();
+
   private async read(file: string): Promise<ParamsResult> {
     let text: string;
     try {
       text = await fs.readFile(join(this.root, file), 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') this.texts.set(file, null);
       return { ok: false, missing: code === 'ENOENT', diagnostics: [{ kind: 'config', message: `cannot read params file '${file}' (${code ?? (err as Error).message})`, file }] };
     }
-    const { source, diagnostics } = YamlSource.parse(file, text);
-    if (diagnostics.length) return { ok: false, missing: false, diagnostics };
-    const js = source.toJS();
-    if ('error' in js) return { ok: false, missing: false, diagnostics: [js.error] };
-    const values: unknown = js.value ?? {};
-    if (values === null || typeof values !== 'object' || Array.isArray(values)) {
-      return { ok: false, missing: false, diagnostics: [{ kind: 'config', message: `params file '${file}' must hold a mapping of keys`, ...source.range([]) }] };
-    }
-    const problems: Diagnostic[] = [];
-    for (const o of this.overrides.filter((o) => o.file === file)) {
-      if (!setParam(values, o.key, structuredClone(o.value))) problems.push(unknownKey(source, o.key, 'cannot override'));
-    }
-    if (problems.length) return { ok: false, missing: false, diagnostics: problems };
-    return { ok: true, params: { file, values, source } };
+    this.texts.set(file, text);
+    return parseParamsText(file, text, this.overrides);
   }
+}
+
+/** A params file's text → its values with the overrides for it applied, or positioned diagnostics. */
+export function parseParamsText(file: string, text: string, overrides: readonly ParamOverride[]): ParamsResult {
+  const { source, diagnostics } = YamlSource.parse(file, text);
+  if (diagnostics.length) return { ok: false, missing: false, diagnostics };
+  const js = source.toJS();
+  if ('error' in js) return { ok: false, missing: false, diagnostics: [js.error] };
+  const values: unknown = js.value ?? {};
+  if (values === null || typeof values !== 'object' || Array.isArray(values)) {
+    return { ok: false, missing: false, diagnostics: [{ kind: 'config', message: `params file '${file}' must hold a mapping of keys`, ...source.range([]) }] };
+  }
+  const problems: Diagnostic[] = [];
+  for (const o of overrides.filter((o) => o.file === file)) {
+    if (!setParam(values, o.key, structuredClone(o.value))) problems.push(unknownKey(source, o.key, 'cannot override'));
+  }
+  if (problems.length) return { ok: false, missing: false, diagnostics: problems };
+  return { ok: true, params: { file, values, source } };
 }
 
 function unknownKey(source: YamlSource, key: string, what: string): Diagnostic {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cliMarkdown, cliTable, readmeWithTable } from './docs.js';
-import { engineCommands } from './commands/index.js';
+import { engineCommandTable } from './commands/index.js';
 import { allCommands } from './main.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -24,8 +24,8 @@ describe('generated CLI docs', () => {
 
   it('no domain command shares its first word with an engine command (the CLI dispatches engine commands without loading stages/)', async () => {
     const noRegistry = { get: async () => undefined, names: async () => [] };
-    const engineWords = new Set(engineCommands(noRegistry).map((c) => c.path[0]));
-    const engineKeys = new Set(engineCommands(noRegistry).map((c) => c.path.join(' ')));
+    const engineWords = new Set(engineCommandTable(noRegistry).map((c) => c.path[0]));
+    const engineKeys = new Set(engineCommandTable(noRegistry).map((c) => c.path.join(' ')));
     const clashes = (await allCommands()).filter((c) => !engineKeys.has(c.path.join(' ')) && engineWords.has(c.path[0]));
     expect(clashes.map((c) => c.path.join(' '))).toEqual([]);
   });

@@ -6,7 +6,7 @@ import { findProjectRoot } from '../project.js';
 import { formatDiagnostics } from '../report/printer.js';
 import { formatHelp, parseArgs } from './args.js';
 import type { CommandIO, CommandSpec } from './command.js';
-import { engineCommands } from './commands/index.js';
+import { engineCommands, engineCommandTable } from './commands/index.js';
 import type { HandlerRegistry } from '../handler.js';
 
 // stages/ (the domain handlers and their commands, with their libraries) is loaded only when needed: a
@@ -21,16 +21,17 @@ const lazyRegistry: HandlerRegistry = {
   names: async () => (await loadStages()).handlerRegistry.names(),
 };
 
-const engine = engineCommands(lazyRegistry);
+// Paths only: a command's module loads when it runs (see commands/index.ts).
+const engine = engineCommandTable(lazyRegistry);
 
 /** Every command: the engine's and those of stages/. */
 export async function allCommands(): Promise<CommandSpec[]> {
   const { stageModules } = await loadStages();
-  return [...engine, ...stageModules.flatMap((m) => m.commands ?? [])];
+  return [...(await engineCommands(lazyRegistry)), ...stageModules.flatMap((m) => m.commands ?? [])];
 }
 
-function findCommand(commands: readonly CommandSpec[], argv: readonly string[]): { cmd: CommandSpec; rest: string[] } | undefined {
-  let best: CommandSpec | undefined;
+function findCommand<C extends { path: readonly string[] }>(commands: readonly C[], argv: readonly string[]): { cmd: C; rest: string[] } | undefined {
+  let best: C | undefined;
   for (const c of commands) {
     if (c.path.every((p, i) => argv[i] === p) && (!best || c.path.length > best.path.length)) best = c;
   }
@@ -88,8 +89,8 @@ export async function main(argv: readonly string[], io: CommandIO = defaultIO())
   // An engine command is found without loading stages/ (domain commands never share an engine command's
   // first word: docs.test.ts checks); a domain command, a group or a typo needs the full list.
   const inEngine = findCommand(engine, argv);
-  const commands = inEngine ? engine : await allCommands();
-  const found = inEngine ?? findCommand(commands, argv);
+  const commands = inEngine ? [] : await allCommands();
+  const found = inEngine ? { cmd: await inEngine.cmd.load(), rest: inEngine.rest } : findCommand(commands, argv);
   if (!found) {
     const groupHelp = commands.some((c) => c.path[0] === argv[0]) && argv.length === 1;
     if (groupHelp || (argv.length === 2 && (argv[1] === '--help' || argv[1] === '-h'))) {

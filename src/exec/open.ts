@@ -6,8 +6,10 @@ import { buildGraph } from '../graph/build.js';
 import type { HandlerRegistry } from '../handler.js';
 import { Hasher } from '../hash/index.js';
 import { readLock } from '../lock.js';
-import { getParam, ParamsLoader, type ParamOverride } from '../params.js';
-import { configError, RallycutError } from '../diagnostics.js';
+import { getParam } from '../param-path.js';
+import type { ParamOverride } from '../params.js';
+import { readParamsValues } from '../params-values.js';
+import { configError } from '../diagnostics.js';
 import type { ParamValues, Stage } from '../pipeline/types.js';
 import { loadPipeline } from '../pipeline/load.js';
 import { cacheDirFor } from '../project.js';
@@ -15,7 +17,7 @@ import type { Session, SessionIO } from './session.js';
 
 export async function openSession(root: string, registry: HandlerRegistry, jobs: number, io: SessionIO, overrides: readonly ParamOverride[] = []): Promise<Session> {
   const cacheDir = cacheDirFor(root, io.env);
-  const [pipeline, lock, hasher] = await Promise.all([loadPipeline(root, registry, { paramOverrides: overrides }), readLock(root), Hasher.open(root, cacheDir)]);
+  const [pipeline, lock, hasher] = await Promise.all([loadPipeline(root, registry, { paramOverrides: overrides, cacheDir }), readLock(root, cacheDir), Hasher.open(root, cacheDir)]);
   const graph = buildGraph(pipeline);
   return {
     root,
@@ -26,7 +28,7 @@ export async function openSession(root: string, registry: HandlerRegistry, jobs:
     hasher,
     objects: new ObjectCache(cacheDir, hasher),
     runCache: new RunCache(cacheDir),
-    loadParams: paramReader(root, overrides),
+    loadParams: paramReader(root, overrides, cacheDir),
     lock,
     jobs,
     io,
@@ -35,16 +37,20 @@ export async function openSession(root: string, registry: HandlerRegistry, jobs:
 }
 
 /** Tracked param values, each params file read and parsed once per session (not once per stage). */
-function paramReader(root: string, overrides: readonly ParamOverride[]): (stage: Stage) => Promise<ParamValues> {
-  const loader = new ParamsLoader(root, overrides);
+function paramReader(root: string, overrides: readonly ParamOverride[], cacheDir: string): (stage: Stage) => Promise<ParamValues> {
+  const files = new Map<string, Promise<unknown>>();
+  const valuesOf = (file: string): Promise<unknown> => {
+    let values = files.get(file);
+    if (!values) files.set(file, (values = readParamsValues(root, file, overrides, cacheDir)));
+    return values;
+  };
   return async (stage) => {
     const out: Record<string, Record<string, unknown>> = {};
     for (const ref of stage.params) {
-      const result = await loader.load(ref.file);
-      if (!result.ok) throw new RallycutError(result.diagnostics);
+      const fileValues = await valuesOf(ref.file);
       const values = (out[ref.file] ??= {});
       for (const key of ref.keys) {
-        const found = getParam(result.params.values, key);
+        const found = getParam(fileValues, key);
         // loadPipeline already reported unknown keys with their position; this is a file edited since.
         if (!found.found) throw configError(`unknown param '${key}' in ${ref.file}`, { subject: stage.name, file: ref.file });
         values[key] = structuredClone(found.value);

@@ -1,25 +1,32 @@
-// Loads pipeline.yaml into a resolved Pipeline. Every problem found (syntax, schema, handlers, params,
-// interpolation, paths, graph) is collected with its position and thrown together as one RallycutError.
+// Loads pipeline.yaml into a resolved Pipeline. An unchanged pipeline (same pipeline.yaml text, same texts
+// of every params/vars file the resolution read, same build) comes from the parse cache without loading
+// `yaml` or ajv; anything else, errors included, goes through parse.ts. Deps on disk are checked either way.
+// The handler registry is not part of the key: records exist only in the bundle, whose build id hashes
+// stages/ too, so the handlers (names and `with` schemas) a record was resolved against are the running ones.
 import { promises as fs } from 'node:fs';
-import { join, posix } from 'node:path';
-import { RallycutError, configError, type Diagnostic } from '../diagnostics.js';
-import { graphDiagnostics, missingDepDiagnostics } from '../graph/build.js';
+import { join } from 'node:path';
+import { RallycutError, configError, dedupe, sortByPosition } from '../diagnostics.js';
+import { missingDepDiagnostics } from '../graph/build.js';
 import type { HandlerRegistry } from '../handler.js';
-import { ParamsLoader, type ParamOverride } from '../params.js';
-import { cacheDirFor, DEFAULT_PARAMS_FILE, PIPELINE_FILE } from '../project.js';
-import type { Context } from './interpolate.js';
-import { resolveStageEntry } from './resolve.js';
-import { dedupe, validatePipelineConfig, type PipelineConfig } from './schema.js';
+import type { ParamOverride } from '../params.js';
+import { readRecord, recordKey, sha256, writeRecord } from '../parsed-cache.js';
+import { cacheDirFor, PIPELINE_FILE } from '../project.js';
 import type { Pipeline, Stage } from './types.js';
-import { configAt, YamlSource } from './yaml-source.js';
 
 export interface LoadOptions {
   /** `-S [file:]key=value` overrides, applied before interpolation and param checks. */
   paramOverrides?: readonly ParamOverride[];
   /** Report deps that are neither produced nor on disk (default true). */
   checkDeps?: boolean;
-  /** Cache folder for compiled schema validators (default: the project's cache folder). */
+  /** Cache folder for compiled schema validators and parse records (default: the project's cache folder). */
   cacheDir?: string;
+}
+
+/** What the parse cache keeps of a resolved pipeline. */
+interface PipelineRecord {
+  /** Each file the resolution read → sha256 of its text, or null when it was absent. */
+  reads: [string, string | null][];
+  stages: [string, Stage][];
 }
 
 export async function loadPipeline(root: string, registry: HandlerRegistry, opts: LoadOptions = {}): Promise<Pipeline> {
@@ -30,128 +37,41 @@ export async function loadPipeline(root: string, registry: HandlerRegistry, opts
   } catch (err) {
     throw configError(`cannot read ${file} in ${root} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
-  const { source, diagnostics: syntax } = YamlSource.parse(file, text, { interpolation: true });
-  if (syntax.length) throw new RallycutError(syntax);
-  const js = source.toJS();
-  if ('error' in js) throw new RallycutError(js.error);
-  const config = (js.value ?? {}) as unknown;
   const cacheDir = opts.cacheDir ?? cacheDirFor(root);
-  const schema = await validatePipelineConfig(config, source, cacheDir);
-  if (schema.fatal) throw new RallycutError(schema.diagnostics);
-
-  const problems: Diagnostic[] = [...schema.diagnostics];
-  const report = (d: Diagnostic): void => void problems.push(d);
-  const params = new ParamsLoader(root, opts.paramOverrides ?? []);
-  const pc = config as PipelineConfig;
-  const ctx = await buildContext(root, source, params, pc.vars ?? [], report);
-
-  // Every -S override must name an existing key, even in a file no stage reads.
-  for (const overrideFile of new Set((opts.paramOverrides ?? []).map((o) => o.file))) {
-    const loaded = await params.load(overrideFile);
-    if (loaded.ok) continue;
-    if (loaded.missing) report({ kind: 'config', message: `params file '${overrideFile}' named by a -S override does not exist`, subject: overrideFile });
-    else loaded.diagnostics.forEach(report);
+  // -S overrides (exp runs) make a one-off pipeline: not worth a record.
+  const cacheable = !opts.paramOverrides?.length;
+  const key = recordKey('pipeline', [text]);
+  let pipeline = cacheable ? await cachedPipeline(root, cacheDir, key) : undefined;
+  if (!pipeline) {
+    const parsed = await (await import('./parse.js')).parsePipeline(root, file, text, registry, opts);
+    if (cacheable) await writeRecord(cacheDir, 'pipeline', [root], key, toRecord(parsed.pipeline, parsed.reads));
+    return parsed.pipeline; // parse.ts checked the deps itself
   }
-
-  const stages = new Map<string, Stage>();
-  for (const [name, stageConfig] of Object.entries(pc.stages ?? {})) {
-    if (schema.badStages.has(name)) continue;
-    for (const stage of await resolveStageEntry({ source, registry, params, ctx, cacheDir, report }, name, stageConfig)) {
-      if (stages.has(stage.name)) {
-        report(configAt(stage.source, `stage name '${stage.name}' is defined twice`, { notes: [`first defined at ${stages.get(stage.name)!.source.file}:${stages.get(stage.name)!.source.start.line}`] }));
-        continue;
-      }
-      stages.set(stage.name, stage);
-    }
+  // A stored pipeline had no problems, and graph checks depend on nothing else (only deps on disk can differ).
+  if (opts.checkDeps !== false) {
+    const missing = missingDepDiagnostics(pipeline);
+    if (missing.length) throw new RallycutError(sortByPosition(dedupe(missing)));
   }
-  const pipeline: Pipeline = { root, file, stages };
-  // Missing deps are only meaningful once every stage resolved (a skipped stage may be the producer).
-  const complete = problems.length === 0;
-  problems.push(...graphDiagnostics(pipeline));
-  if (complete && opts.checkDeps !== false) problems.push(...missingDepDiagnostics(pipeline));
-  if (problems.length) throw new RallycutError(sortByPosition(dedupe(problems)));
   return pipeline;
 }
 
-/** The interpolation context: params/default.yaml (as DVC reads params.yaml), then each `vars` entry. */
-async function buildContext(root: string, source: YamlSource, params: ParamsLoader, vars: readonly (string | Record<string, unknown>)[], report: (d: Diagnostic) => void): Promise<Context> {
-  const ctx: Record<string, unknown> = {};
-  const origin = new Map<string, string>();
-  const defaults = await params.load(DEFAULT_PARAMS_FILE);
-  if (defaults.ok) merge(ctx, defaults.params.values as Record<string, unknown>, DEFAULT_PARAMS_FILE, origin, () => undefined);
-  else if (!defaults.missing) defaults.diagnostics.forEach(report);
+function toRecord(pipeline: Pipeline, reads: ReadonlyMap<string, string | null>): PipelineRecord {
+  return { reads: [...reads].map(([f, t]) => [f, t === null ? null : sha256(t)]), stages: [...pipeline.stages] };
+}
 
-  for (let i = 0; i < vars.length; i++) {
-    const item = vars[i]!;
-    const range = source.range(['vars', i]);
-    let values: Record<string, unknown>;
-    let label: string;
-    if (typeof item === 'string') {
-      // `file.yaml` or `file.yaml:key1,key2`, as in DVC.
-      const colon = item.lastIndexOf(':');
-      const file = posix.normalize(colon > 0 ? item.slice(0, colon) : item);
-      const keys = colon > 0 ? item.slice(colon + 1).split(',').map((k) => k.trim()).filter(Boolean) : undefined;
-      if (file.startsWith('../') || posix.isAbsolute(file)) {
-        report(configAt(range, `vars file '${file}' is outside the project`));
-        continue;
-      }
-      if (file === DEFAULT_PARAMS_FILE && !keys) continue; // already loaded
-      const loaded = await params.load(file);
-      if (!loaded.ok) {
-        if (loaded.missing) report(configAt(range, `vars file '${file}' does not exist`));
-        else loaded.diagnostics.forEach(report);
-        continue;
-      }
-      const all = loaded.params.values as Record<string, unknown>;
-      values = {};
-      for (const k of keys ?? Object.keys(all)) {
-        if (k in all) values[k] = all[k];
-        else report(configAt(range, `vars file '${file}' has no key '${k}'`));
-      }
-      if (file === DEFAULT_PARAMS_FILE) continue;
-      label = file;
-    } else {
-      values = item;
-      label = `vars[${i}]`;
-    }
-    merge(ctx, values, label, origin, (key, prior) =>
-      report(configAt(range, `var '${key}' is already defined by ${prior}`, { notes: ['vars may add keys but not redefine them (as in DVC)'] })),
-    );
+async function cachedPipeline(root: string, cacheDir: string, key: string): Promise<Pipeline | undefined> {
+  const rec = (await readRecord(cacheDir, 'pipeline', [root], key)) as PipelineRecord | undefined;
+  if (!rec) return undefined;
+  const now = await Promise.all(rec.reads.map(([f]) => hashOrNull(join(root, f))));
+  if (rec.reads.some(([, hash], i) => hash !== now[i])) return undefined;
+  return { root, file: PIPELINE_FILE, stages: new Map(rec.stages) };
+}
+
+/** sha256 of the file's text; null when absent; '' (matching no record) when unreadable: the slow path reports it. */
+async function hashOrNull(path: string): Promise<string | null> {
+  try {
+    return sha256(await fs.readFile(path, 'utf8'));
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? null : '';
   }
-  return ctx;
-}
-
-function merge(target: Record<string, unknown>, src: Record<string, unknown>, label: string, origin: Map<string, string>, conflict: (key: string, prior: string) => void, prefix = ''): void {
-  for (const [k, v] of Object.entries(src)) {
-    const key = prefix ? `${prefix}.${k}` : k;
-    const existing = target[k];
-    if (existing === undefined) {
-      target[k] = structuredClone(v);
-      origin.set(key, label);
-    } else if (isPlainObject(existing) && isPlainObject(v)) {
-      merge(existing, v, label, origin, conflict, key);
-    } else {
-      conflict(key, originOf(origin, key) ?? 'an earlier source');
-    }
-  }
-}
-
-function originOf(origin: ReadonlyMap<string, string>, key: string): string | undefined {
-  const parts = key.split('.');
-  for (let n = parts.length; n > 0; n--) {
-    const o = origin.get(parts.slice(0, n).join('.'));
-    if (o) return o;
-  }
-  return undefined;
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
-function sortByPosition(list: Diagnostic[]): Diagnostic[] {
-  return list
-    .map((d, i) => ({ d, i }))
-    .sort((a, b) => (a.d.file ?? '').localeCompare(b.d.file ?? '') || (a.d.start?.line ?? 0) - (b.d.start?.line ?? 0) || (a.d.start?.column ?? 0) - (b.d.start?.column ?? 0) || a.i - b.i)
-    .map((x) => x.d);
 }

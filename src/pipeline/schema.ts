@@ -2,7 +2,7 @@
 // positioned diagnostics. Union shapes use `type: [..]` instead of oneOf so errors stay one per problem.
 import type { ErrorObject, Options, ValidateFunction } from 'ajv';
 import { isSeq } from 'yaml';
-import type { Diagnostic } from '../diagnostics.js';
+import { dedupe, type Diagnostic } from '../diagnostics.js';
 import { cachedValidator } from './validators.js';
 import { configAt, type YamlPath, type YamlSource } from './yaml-source.js';
 
@@ -276,14 +276,4 @@ function jsonType(v: unknown): string {
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
   return `${typeof v} ${JSON.stringify(v)}`;
-}
-
-export function dedupe(list: readonly Diagnostic[]): Diagnostic[] {
-  const seen = new Set<string>();
-  return list.filter((d) => {
-    const key = `${d.file}:${d.start?.line}:${d.start?.column}:${d.message}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
 }

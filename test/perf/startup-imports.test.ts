@@ -2,7 +2,7 @@
 // (AWS SDK, pg, PGlite, onnxruntime, protobuf, vega, chokidar, playwright, ffmpeg wrappers, modal). Each
 // costs tens to hundreds of ms per CLI call; they are loaded with `await import()` where a stage needs them.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +16,17 @@ const HEAVY = [/^@aws-sdk\//, /^@smithy\//, /^pg$/, /^pg-/, /^@electric-sql\//, 
 /** Modules of stages/ (compiled, or the bundle's stages chunk): a shell-command pipeline must not load them. */
 const STAGES_MODULE = /\/dist\/stages\/|\/stages\/[^/]+\/index\.[jt]s$|\/dist\/cli\/stages-[^/]+\.mjs$/;
 
-function importsOf(args: string[], cwd: string): { status: number | null; heavy: string[]; stages: string[]; stdout: string; stderr: string } {
+/** The bundle's chunks that hold the inlined `yaml` package (written by scripts/bundle.mjs). */
+const CHUNKS_FILE = join(REPO, 'dist', 'cli', 'chunks.json');
+const yamlChunks = (): string[] => (JSON.parse(readFileSync(CHUNKS_FILE, 'utf8')) as { yaml: string[] }).yaml;
+
+/** How `yaml` was loaded: as a package (dist/src, tsx) or as a bundle chunk that inlines it. */
+function yamlLoads(imported: readonly string[], modules: readonly string[]): string[] {
+  const chunks = existsSync(CHUNKS_FILE) ? yamlChunks() : [];
+  return [...imported.filter((s) => s === 'yaml' || s.startsWith('yaml/')), ...modules.filter((u) => chunks.some((c) => u.endsWith(`/dist/cli/${c}`)))];
+}
+
+function importsOf(args: string[], cwd: string): { status: number | null; heavy: string[]; stages: string[]; yaml: string[]; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['--import', HOOK, join(REPO, 'bin', 'rallycut'), ...args], {
     cwd,
     env: { ...process.env, RALLYCUT_PROGRESS: '0', NODE_OPTIONS: '' },
@@ -28,6 +38,7 @@ function importsOf(args: string[], cwd: string): { status: number | null; heavy:
     status: r.status,
     heavy: [...new Set(imported.filter((s) => HEAVY.some((re) => re.test(s))))].sort(),
     stages: modules.filter((u) => STAGES_MODULE.test(u)),
+    yaml: [...new Set(yamlLoads(imported, modules))],
     stdout: r.stdout,
     stderr: r.stderr,
   };
@@ -57,6 +68,38 @@ describe('CLI start-up loads no heavy package', () => {
     expect(status.status, status.stderr).toBe(0);
     expect(status.heavy).toEqual([]);
     expect(status.stages).toEqual([]);
+  });
+
+  // Only the bundle has a build id, which the parse cache needs (from dist/src or tsx every run parses).
+  it.skipIf(!existsSync(CHUNKS_FILE))('a no-op repro and status load no yaml; an edited pipeline.yaml or params file does', () => {
+    const yamlDir = mkdtempSync(join(tmpdir(), 'rallycut-startup-yaml-'));
+    try {
+      expect(yamlChunks().length).toBeGreaterThan(0); // yaml is inlined somewhere: the check below can fail
+      writeFileSync(join(yamlDir, 'in.txt'), 'hello\n');
+      writeFileSync(join(yamlDir, 'params.yaml'), 'n: 1\n');
+      const pipeline = (n: string): string => `stages:\n  copy:\n    cmd: cp in.txt out.txt && echo ${n}\n    deps: [in.txt]\n    params: [{params.yaml: [n]}]\n    outs: [out.txt]\n`;
+      writeFileSync(join(yamlDir, 'pipeline.yaml'), pipeline('a'));
+      const first = importsOf(['repro'], yamlDir);
+      expect(first.status, first.stderr).toBe(0);
+      expect(first.yaml.length, 'the first run parses').toBeGreaterThan(0);
+      for (const cmd of ['repro', 'status']) {
+        const noop = importsOf([cmd], yamlDir);
+        expect(noop.status, noop.stderr).toBe(0);
+        expect(noop.yaml, cmd).toEqual([]);
+      }
+      expect(importsOf(['status'], yamlDir).stdout).toContain('up to date');
+      // An edit is seen (parsed again), and its diagnostics keep their positions.
+      writeFileSync(join(yamlDir, 'params.yaml'), 'n: 2\n');
+      const edited = importsOf(['status'], yamlDir);
+      expect(edited.stdout).toContain('would run');
+      expect(edited.yaml.length).toBeGreaterThan(0);
+      writeFileSync(join(yamlDir, 'pipeline.yaml'), pipeline('a') + '    bogus: 1\n');
+      const broken = importsOf(['status'], yamlDir);
+      expect(broken.status).toBe(2);
+      expect(broken.stderr).toMatch(/pipeline\.yaml:7:5/);
+    } finally {
+      rmSync(yamlDir, { recursive: true, force: true });
+    }
   });
 
   it('a pipeline naming a handler, and a domain command, do load stages/', () => {

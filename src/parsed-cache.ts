@@ -1,0 +1,87 @@
+// Parse results (pipeline.lock, the resolved pipeline, params values) remembered as JSON under
+// `<cacheDir>/parsed/`, so a no-op `repro`/`status` neither loads the `yaml` package nor parses YAML.
+// A record is only used when its key (sha256 of the exact input texts and the build id) matches, so a hit
+// returns what parsing would: same values, and errors always take the slow path (only successes are stored).
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { tempPathFor } from './fsutil.js';
+
+// Set by scripts/bundle.mjs (a hash of the compiled engine and stages/). Without it (tsx, dist/src) the
+// code that parsed a record may differ from the code running now, so records are neither read nor written.
+declare const RALLYCUT_BUILD_ID: string | undefined;
+const BUILD_ID: string | undefined = typeof RALLYCUT_BUILD_ID === 'string' ? RALLYCUT_BUILD_ID : undefined;
+
+/** RALLYCUT_PARSE_CACHE=0 turns the records off (to compare against the slow path). */
+export function parseCacheEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  return BUILD_ID !== undefined && env.RALLYCUT_PARSE_CACHE !== '0';
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** The key of a record: the build and every input, each part length-prefixed so no two lists collide. */
+export function recordKey(kind: string, parts: readonly string[]): string {
+  const h = createHash('sha256').update(`${BUILD_ID ?? ''}\0${kind}\0`);
+  for (const p of parts) h.update(`${p.length}:`).update(p);
+  return h.digest('hex');
+}
+
+/**
+ * One record per slot (e.g. a workspace's lock): a new parse replaces the old record, so the folder stays
+ * as small as the number of workspaces, not the number of edits.
+ */
+function slotFile(cacheDir: string, kind: string, slot: readonly string[]): string {
+  return join(cacheDir, 'parsed', `${kind}-${recordKey(kind, slot).slice(0, 32)}.json`);
+}
+
+interface StoredRecord {
+  key: string;
+  value: unknown;
+}
+
+/** The stored value, or undefined when there is none for this exact key (or it cannot be read). */
+export async function readRecord(cacheDir: string, kind: string, slot: readonly string[], key: string): Promise<unknown> {
+  if (!parseCacheEnabled()) return undefined;
+  try {
+    const rec = JSON.parse(await fs.readFile(slotFile(cacheDir, kind, slot), 'utf8')) as StoredRecord;
+    return rec.key === key ? rec.value : undefined;
+  } catch {
+    return undefined; // absent, or torn by a crash: parse again
+  }
+}
+
+/**
+ * Stores `value` when JSON gives it back unchanged (see jsonFaithful). Best effort: a failed write only
+ * costs the next run a parse. Temp file + rename (not writeFileAtomic) so the crash and fault points that
+ * tests count stay on the writes that matter.
+ */
+export async function writeRecord(cacheDir: string, kind: string, slot: readonly string[], key: string, value: unknown): Promise<void> {
+  if (!parseCacheEnabled() || !jsonFaithful(value)) return;
+  const file = slotFile(cacheDir, kind, slot);
+  const tmp = tempPathFor(file);
+  try {
+    await fs.mkdir(join(cacheDir, 'parsed'), { recursive: true });
+    await fs.writeFile(tmp, JSON.stringify({ key, value } satisfies StoredRecord));
+    await fs.rename(tmp, file);
+  } catch {
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+  }
+}
+
+/**
+ * True when JSON.parse(JSON.stringify(v)) is indistinguishable from v: plain objects and arrays of strings,
+ * booleans, null and finite numbers other than -0 (JSON turns NaN/Infinity into null and -0 into 0).
+ * Undefined object properties are allowed (JSON drops them; every reader treats absent and undefined alike).
+ */
+export function jsonFaithful(v: unknown): boolean {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return true;
+  if (typeof v === 'number') return Number.isFinite(v) && !Object.is(v, -0);
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (v[i] === undefined || !jsonFaithful(v[i])) return false; // holes too
+    return true;
+  }
+  if (typeof v !== 'object' || Object.getPrototypeOf(v) !== Object.prototype) return false;
+  return Object.entries(v).every(([k, x]) => k !== '__proto__' && (x === undefined || jsonFaithful(x)));
+}

@@ -1,0 +1,139 @@
+// Parses and resolves pipeline.yaml (the slow path of load.ts). Every problem found (syntax, schema,
+// handlers, params, interpolation, paths, graph) is collected with its position and thrown together as one
+// RallycutError.
+import { posix } from 'node:path';
+import { RallycutError, configError, dedupe, sortByPosition, type Diagnostic } from '../diagnostics.js';
+import { graphDiagnostics, missingDepDiagnostics } from '../graph/build.js';
+import type { HandlerRegistry } from '../handler.js';
+import { ParamsLoader } from '../params.js';
+import { cacheDirFor, DEFAULT_PARAMS_FILE } from '../project.js';
+import type { LoadOptions } from './load.js';
+import type { Context } from './interpolate.js';
+import { resolveStageEntry } from './resolve.js';
+import { validatePipelineConfig, type PipelineConfig } from './schema.js';
+import type { Pipeline, Stage } from './types.js';
+import { configAt, YamlSource } from './yaml-source.js';
+
+/**
+ * pipeline.yaml's text → the resolved Pipeline, or every problem at once. Also returns the params/vars files
+ * read (null: absent), which with the text decide the result (the parse cache's key, see load.ts).
+ */
+export async function parsePipeline(root: string, file: string, text: string, registry: HandlerRegistry, opts: LoadOptions = {}): Promise<{ pipeline: Pipeline; reads: ReadonlyMap<string, string | null> }> {
+  const { source, diagnostics: syntax } = YamlSource.parse(file, text, { interpolation: true });
+  if (syntax.length) throw new RallycutError(syntax);
+  const js = source.toJS();
+  if ('error' in js) throw new RallycutError(js.error);
+  const config = (js.value ?? {}) as unknown;
+  const cacheDir = opts.cacheDir ?? cacheDirFor(root);
+  const schema = await validatePipelineConfig(config, source, cacheDir);
+  if (schema.fatal) throw new RallycutError(schema.diagnostics);
+
+  const problems: Diagnostic[] = [...schema.diagnostics];
+  const report = (d: Diagnostic): void => void problems.push(d);
+  const params = new ParamsLoader(root, opts.paramOverrides ?? []);
+  const pc = config as PipelineConfig;
+  const ctx = await buildContext(root, source, params, pc.vars ?? [], report);
+
+  // Every -S override must name an existing key, even in a file no stage reads.
+  for (const overrideFile of new Set((opts.paramOverrides ?? []).map((o) => o.file))) {
+    const loaded = await params.load(overrideFile);
+    if (loaded.ok) continue;
+    if (loaded.missing) report({ kind: 'config', message: `params file '${overrideFile}' named by a -S override does not exist`, subject: overrideFile });
+    else loaded.diagnostics.forEach(report);
+  }
+
+  const stages = new Map<string, Stage>();
+  for (const [name, stageConfig] of Object.entries(pc.stages ?? {})) {
+    if (schema.badStages.has(name)) continue;
+    for (const stage of await resolveStageEntry({ source, registry, params, ctx, cacheDir, report }, name, stageConfig)) {
+      if (stages.has(stage.name)) {
+        report(configAt(stage.source, `stage name '${stage.name}' is defined twice`, { notes: [`first defined at ${stages.get(stage.name)!.source.file}:${stages.get(stage.name)!.source.start.line}`] }));
+        continue;
+      }
+      stages.set(stage.name, stage);
+    }
+  }
+  const pipeline: Pipeline = { root, file, stages };
+  // Missing deps are only meaningful once every stage resolved (a skipped stage may be the producer).
+  const complete = problems.length === 0;
+  problems.push(...graphDiagnostics(pipeline));
+  if (complete && opts.checkDeps !== false) problems.push(...missingDepDiagnostics(pipeline));
+  if (problems.length) throw new RallycutError(sortByPosition(dedupe(problems)));
+  return { pipeline, reads: params.texts };
+}
+
+/** The interpolation context: params/default.yaml (as DVC reads params.yaml), then each `vars` entry. */
+async function buildContext(root: string, source: YamlSource, params: ParamsLoader, vars: readonly (string | Record<string, unknown>)[], report: (d: Diagnostic) => void): Promise<Context> {
+  const ctx: Record<string, unknown> = {};
+  const origin = new Map<string, string>();
+  const defaults = await params.load(DEFAULT_PARAMS_FILE);
+  if (defaults.ok) merge(ctx, defaults.params.values as Record<string, unknown>, DEFAULT_PARAMS_FILE, origin, () => undefined);
+  else if (!defaults.missing) defaults.diagnostics.forEach(report);
+
+  for (let i = 0; i < vars.length; i++) {
+    const item = vars[i]!;
+    const range = source.range(['vars', i]);
+    let values: Record<string, unknown>;
+    let label: string;
+    if (typeof item === 'string') {
+      // `file.yaml` or `file.yaml:key1,key2`, as in DVC.
+      const colon = item.lastIndexOf(':');
+      const file = posix.normalize(colon > 0 ? item.slice(0, colon) : item);
+      const keys = colon > 0 ? item.slice(colon + 1).split(',').map((k) => k.trim()).filter(Boolean) : undefined;
+      if (file.startsWith('../') || posix.isAbsolute(file)) {
+        report(configAt(range, `vars file '${file}' is outside the project`));
+        continue;
+      }
+      if (file === DEFAULT_PARAMS_FILE && !keys) continue; // already loaded
+      const loaded = await params.load(file);
+      if (!loaded.ok) {
+        if (loaded.missing) report(configAt(range, `vars file '${file}' does not exist`));
+        else loaded.diagnostics.forEach(report);
+        continue;
+      }
+      const all = loaded.params.values as Record<string, unknown>;
+      values = {};
+      for (const k of keys ?? Object.keys(all)) {
+        if (k in all) values[k] = all[k];
+        else report(configAt(range, `vars file '${file}' has no key '${k}'`));
+      }
+      if (file === DEFAULT_PARAMS_FILE) continue;
+      label = file;
+    } else {
+      values = item;
+      label = `vars[${i}]`;
+    }
+    merge(ctx, values, label, origin, (key, prior) =>
+      report(configAt(range, `var '${key}' is already defined by ${prior}`, { notes: ['vars may add keys but not redefine them (as in DVC)'] })),
+    );
+  }
+  return ctx;
+}
+
+function merge(target: Record<string, unknown>, src: Record<string, unknown>, label: string, origin: Map<string, string>, conflict: (key: string, prior: string) => void, prefix = ''): void {
+  for (const [k, v] of Object.entries(src)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    const existing = target[k];
+    if (existing === undefined) {
+      target[k] = structuredClone(v);
+      origin.set(key, label);
+    } else if (isPlainObject(existing) && isPlainObject(v)) {
+      merge(existing, v, label, origin, conflict, key);
+    } else {
+      conflict(key, originOf(origin, key) ?? 'an earlier source');
+    }
+  }
+}
+
+function originOf(origin: ReadonlyMap<string, string>, key: string): string | undefined {
+  const parts = key.split('.');
+  for (let n = parts.length; n > 0; n--) {
+    const o = origin.get(parts.slice(0, n).join('.'));
+    if (o) return o;
+  }
+  return undefined;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
