@@ -3,17 +3,16 @@
 // pipeline.lock matches the outs on disk, no partial file sits under its final name, and the database
 // holds all of a dataset or none of it. The crashing run is a real child process (it must die); the
 // checks and reruns run in-process, which is fast and never crashes (the env var is only in the child).
-import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportDataset } from '../../stages/export-dataset/export.js';
 import { initSchema, insertLabelledVideos, openDatabase, queryGroundTruth, type Database } from '../../stages/lib/db/index.js';
 import { freshBucket, freshDatabase, type TestDatabase, type TestS3 } from '../services/fresh.js';
-import { makeProject, writeRandomVideo } from '../kit/dataset.js';
+import { expectCrashedAt, expectDoctorClean } from '../kit/checks.js';
+import { makeProject, sha256, writeRandomVideo } from '../kit/dataset.js';
 import { Rig } from '../rig.js';
 
-const sha = (b: Uint8Array | string): string => createHash('sha256').update(b).digest('hex');
 
 // A file out, a folder out and a chain, so file objects, .dir manifests and checkouts are all exercised.
 const PIPELINE = `stages:
@@ -37,28 +36,10 @@ const EXPECTED: Record<string, string> = {
   'c.txt': 'x\ny\nX\nY\n',
 };
 
-async function walk(dir: string, rel = ''): Promise<string[]> {
-  const out: string[] = [];
-  for (const d of await fs.readdir(join(dir, rel), { withFileTypes: true }).catch(() => [])) {
-    const r = rel ? `${rel}/${d.name}` : d.name;
-    if (d.isDirectory()) out.push(...(await walk(dir, r)));
-    else out.push(r);
-  }
-  return out;
-}
-
 async function crashRun(rig: Rig, args: string[], point: string, extraEnv: Record<string, string> = {}) {
   const res = await rig.spawn(args, { ...extraEnv, RALLYCUT_CRASH_AT: point });
-  // The child must really have died at the point (not finished, not failed for another reason).
-  expect(res.stderr, `${point}: ${res.stdout}`).toContain(`crash point '${point.split(':')[0]}'`);
+  expectCrashedAt(res, point);
   return res;
-}
-
-/** Checks that hold right after a kill and again after the rerun. */
-async function expectCacheClean(rig: Rig): Promise<void> {
-  const doctor = await rig.run(['doctor']);
-  expect(doctor.code, doctor.stdout + doctor.stderr).toBe(0);
-  expect(doctor.stdout).toMatch(/; 0 corrupt/);
 }
 
 async function expectUpToDate(rig: Rig): Promise<void> {
@@ -86,14 +67,14 @@ describe('crash matrix: repro and checkout (cmd stages)', () => {
     try {
       await rig.write({ 'pipeline.yaml': PIPELINE, 'in.txt': 'y\nx\ny\n' });
       await crashRun(rig, ['repro'], point);
-      await expectCacheClean(rig);
+      await expectDoctorClean(rig);
       const lockAfterCrash = rig.exists('pipeline.lock') ? rig.read('pipeline.lock') : '';
       // Whatever the lock says after the kill must not be ahead of the disk: status never errors.
       const st = await rig.run(['status']);
       expect(st.code, `${st.stderr}\n${lockAfterCrash}`).toBe(0);
       const rerun = await rig.run(['repro']);
       expect(rerun.code, rerun.stderr).toBe(0);
-      await expectCacheClean(rig);
+      await expectDoctorClean(rig);
       await expectUpToDate(rig);
     } finally {
       await rig.cleanup();
@@ -118,7 +99,7 @@ describe('crash matrix: repro and checkout (cmd stages)', () => {
       await crashRun(rig, ['checkout'], point);
       // Whatever exists under a final name after the kill is either complete or the old folder.
       for (const [rel, text] of Object.entries(EXPECTED)) if (rig.exists(rel)) expect(rig.read(rel), rel).toBe(text);
-      await expectCacheClean(rig);
+      await expectDoctorClean(rig);
       const again = await rig.run(['checkout']);
       expect(again.code, again.stderr).toBe(0);
       await expectUpToDate(rig);
@@ -170,7 +151,7 @@ describe('crash matrix: push, pull, restore (s3rver + PostgreSQL)', () => {
   async function videoHashes(root: string): Promise<string[]> {
     const dir = join(dsDir(root), 'videos');
     const names = (await fs.readdir(dir).catch(() => [])).filter((n) => !n.startsWith('.'));
-    return Promise.all(names.map(async (n) => sha(await fs.readFile(join(dir, n))))).then((h) => h.sort());
+    return Promise.all(names.map(async (n) => sha256(await fs.readFile(join(dir, n))))).then((h) => h.sort());
   }
 
   it.each(['remote.upload:1', 'remote.upload:3', 'remote.upload:5'])('push killed at %s, rerun, then a pull brings back every byte', async (point) => {
@@ -264,7 +245,7 @@ describe('crash matrix: extract-features (tiny generated videos)', () => {
       for (const m of metas) {
         const meta = JSON.parse(await fs.readFile(join(dir, m), 'utf8')) as { data: { bytes: number; sha256: string } };
         const data = await fs.readFile(join(dir, m.replace(/\.json$/, '.f32')));
-        expect([data.length, sha(data)]).toEqual([meta.data.bytes, meta.data.sha256]);
+        expect([data.length, sha256(data)]).toEqual([meta.data.bytes, meta.data.sha256]);
       }
     } finally {
       await rig.cleanup();

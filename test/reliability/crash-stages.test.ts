@@ -4,7 +4,6 @@
 // the rerun completes, `doctor` finds 0 corrupt objects, pipeline.lock matches the outs on disk, and no
 // proxy or checkpoint file under its final name is partial. Inputs are tiny (two 3 s lavfi clips at
 // 160x90; six synthetic feature arrays) so each case takes seconds.
-import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -13,9 +12,10 @@ import { generateDemo, type DemoDataset } from '../../stages/demo/generate.js';
 import { writeDatasetFolder } from '../../stages/demo/folder.js';
 import { writeSyntheticProject } from '../../stages/temporal/fixture.js';
 import { loadTemporalModel } from '../../stages/temporal/checkpoint.js';
+import { expectCrashedAt, expectDoctorClean, listFiles } from '../kit/checks.js';
+import { sha256 } from '../kit/dataset.js';
 import { Rig } from '../rig.js';
 
-const sha = (b: Uint8Array | string): string => createHash('sha256').update(b).digest('hex');
 
 interface LockOut {
   path: string;
@@ -27,15 +27,7 @@ interface LockFile {
 }
 
 async function crashRun(rig: Rig, point: string): Promise<void> {
-  const res = await rig.spawn(['repro'], { RALLYCUT_CRASH_AT: point });
-  // The child must have died at the point, not finished or failed for another reason.
-  expect(res.stderr, `${point}: ${res.stdout}${res.stderr}`).toContain(`crash point '${point.split(':')[0]}'`);
-}
-
-async function expectDoctorClean(rig: Rig): Promise<void> {
-  const doctor = await rig.run(['doctor']);
-  expect(doctor.code, doctor.stdout + doctor.stderr).toBe(0);
-  expect(doctor.stdout).toMatch(/; 0 corrupt/);
+  expectCrashedAt(await rig.spawn(['repro'], { RALLYCUT_CRASH_AT: point }), point);
 }
 
 /** Every file out in pipeline.lock has the recorded bytes on disk, and status has nothing to run. */
@@ -45,22 +37,11 @@ async function expectLockMatchesDisk(rig: Rig, stage: string): Promise<void> {
   expect(outs.length, `pipeline.lock records no outs for ${stage}`).toBeGreaterThan(0);
   for (const out of outs) {
     expect(rig.exists(out.path), `${out.path} missing`).toBe(true);
-    if (out.nfiles === undefined) expect(sha(await fs.readFile(join(rig.dir, out.path))), out.path).toBe(out.sha256);
+    if (out.nfiles === undefined) expect(sha256(await fs.readFile(join(rig.dir, out.path))), out.path).toBe(out.sha256);
   }
   const status = await rig.run(['status']);
   expect(status.code, status.stderr).toBe(0);
   expect(status.stdout).toContain('Everything is up to date');
-}
-
-/** Files under `dir` (recursive), skipping nothing: temp files show up so the caller can judge them. */
-async function listFiles(dir: string, rel = ''): Promise<string[]> {
-  const out: string[] = [];
-  for (const d of await fs.readdir(join(dir, rel), { withFileTypes: true }).catch(() => [])) {
-    const r = rel ? `${rel}/${d.name}` : d.name;
-    if (d.isDirectory()) out.push(...(await listFiles(dir, r)));
-    else out.push(r);
-  }
-  return out;
 }
 
 describe('crash matrix: prepare (proxy store)', () => {
@@ -90,7 +71,7 @@ describe('crash matrix: prepare (proxy store)', () => {
     for (const name of await listFiles(dir)) {
       if (!name.endsWith('.json') || name.startsWith('.rallycut-tmp-')) continue;
       const side = JSON.parse(await fs.readFile(join(dir, name), 'utf8')) as { proxy_sha256: string };
-      expect(sha(await fs.readFile(join(dir, name.replace(/\.json$/, '.mp4')))), name).toBe(side.proxy_sha256);
+      expect(sha256(await fs.readFile(join(dir, name.replace(/\.json$/, '.mp4')))), name).toBe(side.proxy_sha256);
     }
   }
 
@@ -116,7 +97,7 @@ describe('crash matrix: prepare (proxy store)', () => {
       await expectProxiesWhole(rig);
       const index = JSON.parse(rig.read('training_data/proxies.json')) as { videos: { proxy_path: string; proxy_sha256: string }[] };
       expect(index.videos).toHaveLength(2);
-      for (const v of index.videos) expect(sha(await fs.readFile(join(rig.dir, '.cache', v.proxy_path)))).toBe(v.proxy_sha256);
+      for (const v of index.videos) expect(sha256(await fs.readFile(join(rig.dir, '.cache', v.proxy_path)))).toBe(v.proxy_sha256);
       // No temp file is left where a final name is expected to be read.
       expect((await listFiles(join(rig.dir, 'training_data'))).sort()).toEqual(['proxies.json', 'samples.json']);
     } finally {
@@ -156,7 +137,7 @@ describe('crash matrix: temporal (checkpoint files)', () => {
       await expectLockMatchesDisk(rig, 'temporal');
       // The checkpoint loads (weights hash as model.json says) and holds no stray temp file.
       const model = await loadTemporalModel(join(rig.dir, 'weights', 'temporal'));
-      expect(model.meta.onnx?.sha256).toBe(sha(await fs.readFile(join(rig.dir, 'weights', 'temporal', 'model.onnx'))));
+      expect(model.meta.onnx?.sha256).toBe(sha256(await fs.readFile(join(rig.dir, 'weights', 'temporal', 'model.onnx'))));
       expect((await listFiles(join(rig.dir, 'weights', 'temporal'))).sort()).toEqual(['model.json', 'model.onnx', 'weights.f32']);
     } finally {
       await rig.cleanup();

@@ -5,14 +5,14 @@
 // file, the previous pipeline.lock and cache objects intact (doctor: 0 corrupt), no temp file left taking
 // space, and a rerun once space is back that completes with the right outputs.
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { expectDoctorClean, listFiles } from '../kit/checks.js';
+import { sha256 } from '../kit/dataset.js';
 import { Rig } from '../rig.js';
 
-const sha = (b: Uint8Array | string): string => createHash('sha256').update(b).digest('hex');
 
 const PIPELINE = `stages:
   a:
@@ -25,23 +25,13 @@ const PIPELINE = `stages:
     outs: [tree]
 `;
 
-async function files(dir: string, rel = ''): Promise<string[]> {
-  const out: string[] = [];
-  for (const d of await fs.readdir(join(dir, rel), { withFileTypes: true }).catch(() => [])) {
-    const r = rel ? `${rel}/${d.name}` : d.name;
-    if (d.isDirectory()) out.push(...(await files(dir, r)));
-    else out.push(r);
-  }
-  return out;
-}
-
 /** path → sha256 of every cache object (objects/ only: run-cache records and stat caches may change). */
 async function cacheObjects(rig: Rig): Promise<Map<string, string>> {
   const root = join(rig.dir, '.cache');
   const out = new Map<string, string>();
-  for (const f of await files(root)) {
+  for (const f of await listFiles(root)) {
     if (!f.startsWith('objects/') && !f.startsWith('files/')) continue;
-    out.set(f, sha(await fs.readFile(join(root, f))));
+    out.set(f, sha256(await fs.readFile(join(root, f))));
   }
   return out;
 }
@@ -58,11 +48,9 @@ async function expectNothingLost(rig: Rig, lockBefore: string, objectsBefore: Ma
   expectLockKept(rig, lockBefore, kept);
   const after = await cacheObjects(rig);
   for (const [f, h] of objectsBefore) expect(after.get(f), `${f} lost or changed`).toBe(h);
-  const temps = (await files(rig.dir)).filter((f) => f.split('/').pop()!.startsWith('.rallycut-tmp-'));
+  const temps = (await listFiles(rig.dir)).filter((f) => f.split('/').pop()!.startsWith('.rallycut-tmp-'));
   expect(temps, 'temp files left behind by the failed writes').toEqual([]);
-  const doctor = await rig.run(['doctor']);
-  expect(doctor.code, doctor.stdout + doctor.stderr).toBe(0);
-  expect(doctor.stdout).toMatch(/; 0 corrupt/);
+  await expectDoctorClean(rig);
 }
 
 async function expectRerunCompletes(rig: Rig): Promise<void> {
@@ -72,8 +60,7 @@ async function expectRerunCompletes(rig: Rig): Promise<void> {
   expect(rig.read('tree/two.txt')).toBe('X\nZ\n');
   const status = await rig.run(['status']);
   expect(status.stdout).toContain('Everything is up to date');
-  const doctor = await rig.run(['doctor']);
-  expect(doctor.stdout).toMatch(/; 0 corrupt/);
+  await expectDoctorClean(rig);
 }
 
 describe('disk full (fault point)', () => {
@@ -157,7 +144,7 @@ describe('disk full (a real 1 MiB tmpfs under .cache)', () => {
       expect(rig.read('pipeline.lock')).toBe(lockBefore);
       const after = await cacheObjects(rig);
       for (const [f, h] of objectsBefore) expect(after.get(f), `${f} lost or changed`).toBe(h);
-      expect((await files(cache)).filter((f) => f.includes('.rallycut-tmp-')), 'temp files left on the full disk').toEqual([]);
+      expect((await listFiles(cache)).filter((f) => f.includes('.rallycut-tmp-')), 'temp files left on the full disk').toEqual([]);
 
       execFileSync('mount', ['-o', 'remount,size=8m', cache]);
       const rerun = await rig.run(['repro']);

@@ -7,20 +7,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, queryGroundTruth } from '../../stages/lib/db/index.js';
 import { freshBucket, freshDatabase, type TestDatabase, type TestS3 } from '../services/fresh.js';
+import { listFiles } from '../kit/checks.js';
 import { Rig } from '../rig.js';
 
 const EVIL = '$(touch pwned1); `touch pwned2`; touch pwned3 && touch pwned4 | touch pwned5';
 const PWNED = ['pwned1', 'pwned2', 'pwned3', 'pwned4', 'pwned5', 'pwned6'];
-
-async function allFiles(dir: string, rel = ''): Promise<string[]> {
-  const out: string[] = [];
-  for (const d of await fs.readdir(join(dir, rel), { withFileTypes: true }).catch(() => [])) {
-    const r = rel ? `${rel}/${d.name}` : d.name;
-    if (d.isDirectory()) out.push(...(await allFiles(dir, r)));
-    else if (d.isFile()) out.push(r);
-  }
-  return out;
-}
 
 describe('shell metacharacters in params and -S never execute', () => {
   let rig: Rig;
@@ -45,7 +36,7 @@ describe('shell metacharacters in params and -S never execute', () => {
     const res = await rig.run(['exp', 'run', '-S', `train.evil=${value}`]);
     expect(res.code, res.stdout + res.stderr).toBe(0);
     for (const p of PWNED) expect(existsSync(join(rig.dir, p)), p).toBe(false);
-    const written = await allFiles(rig.dir);
+    const written = await listFiles(rig.dir);
     expect(written.filter((f) => PWNED.some((p) => f.endsWith(p)))).toEqual([]);
   });
 });
@@ -143,7 +134,7 @@ describe('secrets never leak into output or written files', () => {
       expect(runs[4]!.stderr).toContain('DATABASE_URL');
       expect(runs[6]!.code).not.toBe(0);
       for (const [i, r] of runs.entries()) for (const c of CANARIES) expect(r.stdout + r.stderr, `run ${i}`).not.toContain(c);
-      for (const f of await allFiles(rig.dir)) {
+      for (const f of await listFiles(rig.dir)) {
         const text = await fs.readFile(join(rig.dir, f), 'latin1');
         for (const c of CANARIES) expect(text.includes(c), `${f} holds a secret`).toBe(false);
       }
