@@ -2,10 +2,6 @@
 // process with SIGKILL at the Nth hit of that point (N defaults to 1), so a test can prove that a kill at any
 // write that matters leaves only temp files or a half-done state the next run repairs, never a partial file
 // under its final name. Several points may be listed, comma-separated.
-const hits = new Map<string, number>();
-let parsedFrom: string | undefined;
-let targets = new Map<string, number>();
-
 function parseTargets(spec: string): Map<string, number> {
   const out = new Map<string, number>();
   for (const part of spec.split(',')) {
@@ -19,21 +15,37 @@ function parseTargets(spec: string): Map<string, number> {
   return out;
 }
 
+/**
+ * Counts the hits of the points an environment variable arms (`name:N,…`). The returned function gives, for
+ * an armed point, its hit number and the N it is armed at; undefined (one env lookup) when nothing is armed.
+ */
+function armedPoints(envVar: string): (name: string) => { hit: number; at: number } | undefined {
+  const hits = new Map<string, number>();
+  let parsedFrom: string | undefined;
+  let targets = new Map<string, number>();
+  return (name) => {
+    const spec = process.env[envVar];
+    if (!spec) return undefined;
+    if (spec !== parsedFrom) {
+      parsedFrom = spec;
+      targets = parseTargets(spec);
+      hits.clear();
+    }
+    const at = targets.get(name);
+    if (at === undefined) return undefined;
+    const hit = (hits.get(name) ?? 0) + 1;
+    hits.set(name, hit);
+    return { hit, at };
+  };
+}
+
+const crashHit = armedPoints('RALLYCUT_CRASH_AT');
+
 /** Marks a crash point. Costs one env lookup when no crash is armed. */
 export function crashPoint(name: string): void {
-  const spec = process.env['RALLYCUT_CRASH_AT'];
-  if (!spec) return;
-  if (spec !== parsedFrom) {
-    parsedFrom = spec;
-    targets = parseTargets(spec);
-    hits.clear();
-  }
-  const at = targets.get(name);
-  if (at === undefined) return;
-  const n = (hits.get(name) ?? 0) + 1;
-  hits.set(name, n);
-  if (n === at) {
-    process.stderr.write(`rallycut: crash point '${name}' hit ${n} time(s): killing the process (RALLYCUT_CRASH_AT)\n`);
+  const armed = crashHit(name);
+  if (armed && armed.hit === armed.at) {
+    process.stderr.write(`rallycut: crash point '${name}' hit ${armed.hit} time(s): killing the process (RALLYCUT_CRASH_AT)\n`);
     process.kill(process.pid, 'SIGKILL');
   }
 }
@@ -41,24 +53,12 @@ export function crashPoint(name: string): void {
 // Fault points: RALLYCUT_FAULT_AT=name:N makes the Nth hit of a point and every later one throw what a full
 // disk throws (code ENOSPC, no path, as Node reports a failed write), so tests can prove that a full disk
 // fails loudly, names the file and keeps what existed, and that a rerun after space frees up succeeds.
-const faultHits = new Map<string, number>();
-let faultsFrom: string | undefined;
-let faultTargets = new Map<string, number>();
+const faultHit = armedPoints('RALLYCUT_FAULT_AT');
 
 /** Marks a write that can fail for lack of space. Costs one env lookup when no fault is armed. */
 export function faultPoint(name: string): void {
-  const spec = process.env['RALLYCUT_FAULT_AT'];
-  if (!spec) return;
-  if (spec !== faultsFrom) {
-    faultsFrom = spec;
-    faultTargets = parseTargets(spec);
-    faultHits.clear();
-  }
-  const at = faultTargets.get(name);
-  if (at === undefined) return;
-  const n = (faultHits.get(name) ?? 0) + 1;
-  faultHits.set(name, n);
-  if (n >= at) {
+  const armed = faultHit(name);
+  if (armed && armed.hit >= armed.at) {
     const err = new Error('ENOSPC: no space left on device, write') as NodeJS.ErrnoException;
     err.code = 'ENOSPC';
     err.errno = -28;
