@@ -47,6 +47,17 @@ describe('project lock: pid reuse and other hosts', () => {
     writeFileSync(projectLockPath(root), JSON.stringify(owner));
   };
 
+  /** Tries to take the lock for 200 ms, then gives up; the wait messages printed meanwhile. */
+  const waitMessagesFor = async (root: string): Promise<string[]> => {
+    const controller = new AbortController();
+    const waits: string[] = [];
+    const attempt = acquireProjectLock(root, { onWait: (o) => waits.push(waitingMessage(o)), pollMs: 10, signal: controller.signal });
+    await new Promise((r) => setTimeout(r, 200));
+    controller.abort();
+    await expect(attempt).rejects.toThrow(/interrupted while waiting/);
+    return waits;
+  };
+
   it.skipIf(processStartTime(process.pid) === undefined)('takes over a lock whose pid is alive but belongs to a newer process (pid reused)', async () => {
     const root = mkdtempSync(join(tmpdir(), 'rc-lock-'));
     // This very process stands in for "some other process that got the dead owner's pid".
@@ -61,24 +72,13 @@ describe('project lock: pid reuse and other hosts', () => {
     const root = mkdtempSync(join(tmpdir(), 'rc-lock-'));
     const pidStart = processStartTime(process.pid);
     lockFor(root, { pid: process.pid, started: 'now', host: hostname(), ...(pidStart ? { pidStart } : {}) });
-    const controller = new AbortController();
-    const waits: string[] = [];
-    const attempt = acquireProjectLock(root, { onWait: (o) => waits.push(waitingMessage(o)), pollMs: 10, signal: controller.signal });
-    await new Promise((r) => setTimeout(r, 200));
-    controller.abort();
-    await expect(attempt).rejects.toThrow(/interrupted while waiting/);
-    expect(waits).toEqual([`waiting for another rallycut process (pid ${process.pid}, started now) to finish…\n`]);
+    expect(await waitMessagesFor(root)).toEqual([`waiting for another rallycut process (pid ${process.pid}, started now) to finish…\n`]);
   });
 
   it('never takes over a lock from another host, and says how to clear it', async () => {
     const root = mkdtempSync(join(tmpdir(), 'rc-lock-'));
     lockFor(root, { pid: 999_999_999, started: 'then', host: 'some-other-host' });
-    const controller = new AbortController();
-    const waits: string[] = [];
-    const attempt = acquireProjectLock(root, { onWait: (o) => waits.push(waitingMessage(o)), pollMs: 10, signal: controller.signal });
-    await new Promise((r) => setTimeout(r, 200));
-    controller.abort();
-    await expect(attempt).rejects.toThrow(/interrupted while waiting/);
+    const waits = await waitMessagesFor(root);
     expect(waits[0]).toContain('pid 999999999 on host some-other-host');
     expect(waits[0]).toContain('delete .cache/repro.lock');
     expect(existsSync(projectLockPath(root))).toBe(true);
