@@ -4,7 +4,7 @@
 // may be shared with other hosts, whose pids mean nothing here: there only the age counts.
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { processAlive } from '../exec/projectlock.js';
+import { processAlive } from '../process.js';
 import { TMP_PREFIX } from '../fsutil.js';
 
 const WRITER_PID = /\.(\d+)\.[0-9a-f]{8}$/;

@@ -2,10 +2,11 @@
 // pid, host and process start time. A second process waits for it, saying so, instead of failing; a lock
 // whose process is gone (a killed run) is taken over, also when its pid was since reused by another process
 // (told apart by the kernel's start time of the pid). A lock from another host is never judged: it waits.
-import { promises as fs, readFileSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { failure } from '../diagnostics.js';
+import { processAlive, processStartTime } from '../process.js';
 import { CACHE_DIR } from '../project.js';
 
 export interface LockOwner {
@@ -33,25 +34,6 @@ export interface AcquireOptions {
 
 export function projectLockPath(root: string): string {
   return join(root, CACHE_DIR, 'repro.lock');
-}
-
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
-  }
-}
-
-/** Field 22 of /proc/<pid>/stat (start time in clock ticks after boot); undefined where there is no /proc. */
-export function processStartTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
 }
 
 /** The line a waiting command prints (one wording for repro, checkout, gc, push and pull). */

@@ -5,7 +5,8 @@ import { mkdtempSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { acquireProjectLock, processStartTime, projectLockPath, waitingMessage } from '../../src/exec/projectlock.js';
+import { acquireProjectLock, projectLockPath, waitingMessage } from '../../src/exec/projectlock.js';
+import { processStartTime } from '../../src/process.js';
 
 describe('project lock', () => {
   it('a second acquirer waits for the first and says who holds it', async () => {
