@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { failure } from '../diagnostics.js';
 import { processAlive, processStartTime } from '../process.js';
+import { sleep } from '../sleep.js';
 import { CACHE_DIR } from '../project.js';
 
 export interface LockOwner {
@@ -75,7 +76,6 @@ async function readOwner(path: string): Promise<{ owner: LockOwner | undefined; 
   }
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export async function acquireProjectLock(root: string, opts: AcquireOptions = {}): Promise<ProjectLock> {
   const path = projectLockPath(root);

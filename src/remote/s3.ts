@@ -11,6 +11,7 @@ import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { crashPoint } from '../crash.js';
 import { RallycutError, failure } from '../diagnostics.js';
 import { commitTemp, tempPathFor } from '../fsutil.js';
+import { sleep } from '../sleep.js';
 import { byteCounter, checkKey } from './local.js';
 import type { PutOptions, Remote, RemoteObject, TransferOptions } from './remote.js';
 
@@ -62,12 +63,6 @@ export function isTransient(err: unknown): boolean {
   return /socket hang up|ECONNRESET|ECONNREFUSED|EPIPE|^aborted$/i.test(e.message ?? '');
 }
 
-const pause = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((done) => {
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(timer), done()), { once: true });
-  });
-
 /** Bytes-done reports that never go back: a retried transfer restarts at 0, the caller's bar should not. */
 function monotonic<T extends { onProgress?: (bytes: number) => void }>(opts: T): T {
   const report = opts.onProgress;
@@ -90,7 +85,7 @@ async function withRetries<T>(signal: AbortSignal | undefined, attempt: () => Pr
       return await attempt();
     } catch (err) {
       if (n >= TRANSFER_ATTEMPTS || signal?.aborted || !isTransient(err)) throw err;
-      await pause(RETRY_BASE_MS * 2 ** (n - 1), signal);
+      await sleep(RETRY_BASE_MS * 2 ** (n - 1), signal);
     }
   }
 }

@@ -9,6 +9,7 @@ import { configError, failure, RallycutError } from '../../diagnostics.js';
 import type { GpuBackend } from './backend.js';
 import { jobDir, jobScript, OUTS_MANIFEST, parseOutsManifest, type RemoteJob } from './job.js';
 import type { ModalSettings } from './options.js';
+import { sleep } from '../../sleep.js';
 
 export const DEFAULT_BACKOFF_MS = 1000;
 
@@ -32,18 +33,6 @@ export async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
   for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
   return h.digest('hex');
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 function mb(bytes: number): string {
