@@ -90,4 +90,5 @@ export { selectBackend, backoffFrom } from './exec/modal/select.js';
 export type { GpuBackend } from './exec/modal/backend.js';
 export { crashPoint } from './crash.js';
 export { installedPath, runningFromSource } from './install.js';
+export { lineSplitter } from './exec/lines.js';
 export { forEachLimit, listSizes, type ItemFailure } from './remote/transfer.js';

@@ -2,7 +2,7 @@
 // have confirmed its arguments, so a run must be killable and its end awaitable before its output is
 // removed or rewritten.
 import { spawn } from 'node:child_process';
-import { failure } from '../../src/handler.js';
+import { failure, lineSplitter } from '../../src/handler.js';
 
 export interface EncodeJob {
   /** Frames written (from -progress); rejects with ffmpeg's last stderr lines on failure. */
@@ -24,18 +24,14 @@ export function startEncode(ffmpeg: string, args: readonly string[], subject: st
   const done = new Promise<number>((resolve, reject) => {
     let frames = 0;
     let err = '';
-    let pending = '';
-    child.stdout.on('data', (b: Buffer) => {
-      pending += b.toString();
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) {
-        const m = /^out_time_us=(\d+)/.exec(line);
-        if (m) onSeconds(Number(m[1]) / 1e6);
-        const f = /^frame=(\d+)/.exec(line);
-        if (f) frames = Number(f[1]);
-      }
+    const progress = lineSplitter((line) => {
+      const m = /^out_time_us=(\d+)/.exec(line);
+      if (m) onSeconds(Number(m[1]) / 1e6);
+      const f = /^frame=(\d+)/.exec(line);
+      if (f) frames = Number(f[1]);
     });
+    child.stdout.on('data', (b: Buffer) => progress.push(b));
+    child.stdout.on('end', () => progress.end());
     child.stderr.on('data', (b: Buffer) => {
       err = (err + b.toString()).slice(-8000);
     });
