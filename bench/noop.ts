@@ -1,7 +1,7 @@
 // No-op `repro`: 7 chained stages over 10,000 dep files. Times the whole CLI process (built dist,
 // `node bin/rallycut repro`) once everything is up to date, at two data sizes with the same file count
-// (flatness), and the same no-op under wireit (npm scripts with files/output over the same tree).
-// Baselines in the same run: a bare `node -e 0` start, and wireit.
+// (flatness), the same no-op answered by the project daemon, and the same no-op under wireit (npm scripts
+// with files/output over the same tree). Baselines in the same run: a bare `node -e 0` start, and wireit.
 // Sizes: default 20 MB vs 100 MB; BENCH_FULL=1 → 100 MB vs 1 GB. BENCH_RUNS sets the timed runs (default 7).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -109,6 +109,30 @@ const noop = (dir: string, cpu: number[]): number => timed(cpu, process.execPath
 const BARE_WALK = `const fs=require('fs');let n=0;(function w(d){for(const e of fs.readdirSync(d,{withFileTypes:true})){const p=d+'/'+e.name;if(e.isDirectory())w(p);else{const s=fs.statSync(p);n+=s.size>=0}}})('data');if(n!==${FILES})process.exit(1)`;
 const bareWalk = (dir: string, cpu: number[]): number => timed(cpu, process.execPath, ['-e', BARE_WALK], dir, process.env);
 
+/** The same no-op answered by the project daemon (`rallycut daemon start`): runs timed alternately on both
+ *  projects, then the daemons' own counts confirm that each of those runs was answered by them. */
+function daemonNoops(dirs: readonly string[], runs: number, cpu: number[][]): number[][] {
+  const env = cliEnv();
+  const answered = (dir: string): number => {
+    const out = execFileSync(process.execPath, [BIN, 'daemon', 'status', '--json'], { cwd: dir, env }).toString();
+    return (JSON.parse(out) as { answered?: number }).answered ?? -1;
+  };
+  try {
+    for (const d of dirs) execFileSync(process.execPath, [BIN, 'daemon', 'start'], { cwd: d, env, stdio: 'ignore' });
+    for (const d of dirs) timeMs(process.execPath, [BIN, 'repro'], d, env); // warm-up
+    const before = dirs.map(answered);
+    const times = dirs.map(() => [] as number[]);
+    for (let i = 0; i < runs; i++) dirs.forEach((d, k) => times[k]!.push(timed(cpu[k]!, process.execPath, [BIN, 'repro'], d, env)));
+    dirs.forEach((d, k) => {
+      const n = answered(d) - before[k]!;
+      if (n !== runs) throw new Error(`the daemon answered ${n} of ${runs} no-op runs in ${d}: see .cache/daemon.log`);
+    });
+    return times;
+  } finally {
+    for (const d of dirs) spawnSync(process.execPath, [BIN, 'daemon', 'stop'], { cwd: d, env, stdio: 'ignore' });
+  }
+}
+
 function wireitNoop(dir: string, runs: number, cpu: number[]): number[] {
   const env: NodeJS.ProcessEnv = { ...cliEnv(), WIREIT_CACHE: 'none', WIREIT_LOGGER: 'quiet', CI: 'true' };
   const args = ['run', '--silent', `s${STAGES}`];
@@ -170,6 +194,8 @@ export const bench: Bench = {
         ...(wireitRuns.length ? { wireit: best(wireitRuns), wireitMedian: median(wireitRuns) } : {}),
       };
       const engineOnly = await inProcessNoop(l, runs);
+      const daemonCpu: number[][] = [[], []];
+      const [daemonSmall, daemonLarge] = daemonNoops([s, l], runs, daemonCpu) as [number[], number[]];
       const flat = b.rallycut / a.rallycut;
       const lines = [
         `${STAGES} stages, ${FILES} dep files; best (median) of ${runs} runs of \`node bin/rallycut repro\`, whole process`,
@@ -181,17 +207,26 @@ export const bench: Bench = {
         `floor: node start + bare readdir/stat of the ${FILES} files (node -e)  ${walkFloor.toFixed(0)} ms; rallycut / floor ${(b.rallycut / walkFloor).toFixed(2)}×`,
         `flatness ${mb(large)}/${mb(small)}           ${flat.toFixed(2)}×  (target ≤ 1.30×: ${flat <= 1.3 ? 'met' : 'MISSED'})`,
       ];
+      const d = { small: best(daemonSmall), large: best(daemonLarge) };
+      lines.push(
+        `with the project daemon (rallycut daemon start), the same no-op answered from memory:`,
+        `  no-op repro @ ${mb(small).padEnd(7)}           ${d.small.toFixed(0)} ms (${median(daemonSmall).toFixed(0)})`,
+        `  no-op repro @ ${mb(large).padEnd(7)}           ${d.large.toFixed(0)} ms (${median(daemonLarge).toFixed(0)})  target ≤ ${TARGET_MS} ms: ${d.large <= TARGET_MS ? 'met' : 'MISSED'}; ${(d.large - nodeFloor).toFixed(0)} ms above node -e 0`,
+        `  flatness ${mb(large)}/${mb(small)}         ${(d.large / d.small).toFixed(2)}×`,
+      );
       if (b.wireit !== undefined) {
         const ratio = b.wireit / b.rallycut;
+        const daemonRatio = b.wireit / d.large;
         lines.push(
           `wireit no-op @ ${mb(large).padEnd(7)}            ${b.wireit.toFixed(0)} ms (${b.wireitMedian?.toFixed(0)})  npm run, WIREIT_CACHE=none`,
-          `speed-up vs wireit                ${ratio.toFixed(1)}×  (target ≥ 20×: ${ratio >= 20 ? 'met' : 'MISSED'})`,
+          `speed-up vs wireit                ${ratio.toFixed(1)}× without the daemon, ${daemonRatio.toFixed(1)}× with it (median ${(b.wireitMedian! / median(daemonLarge)).toFixed(1)}×)  (target ≥ 20×: ${daemonRatio >= 20 ? 'met' : 'MISSED'})`,
         );
       }
       if (largeCpu.length) {
         const c = (xs: number[]): string => `${best(xs).toFixed(0)} ms`;
         lines.push(
           `CPU time (user+sys, best): node -e 0 ${c(nodeCpu)}; no-op @ ${mb(small)} ${c(smallCpu)}; @ ${mb(large)} ${c(largeCpu)}` +
+            `; daemon-answered @ ${mb(large)} ${c(daemonCpu[1]!)}` +
             (wireitCpu.length ? `; wireit ${c(wireitCpu)} (${(best(wireitCpu) / best(largeCpu)).toFixed(1)}×)` : ''),
         );
       }

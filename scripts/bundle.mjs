@@ -31,6 +31,7 @@ function buildId() {
 const outdir = join(root, 'dist', 'cli');
 rmSync(outdir, { recursive: true, force: true }); // chunk names change with their content: no stale ones left
 
+const id = buildId();
 const result = await build({
   entryPoints: { rallycut: join(root, 'dist', 'src', 'cli', 'main.js') },
   outdir,
@@ -46,7 +47,7 @@ const result = await build({
   minifySyntax: true,
   // yaml's CommonJS calls require(): give the bundle a real one.
   banner: { js: "import { createRequire as __rallycutCreateRequire } from 'node:module'; const require = __rallycutCreateRequire(import.meta.url);" },
-  define: { RALLYCUT_BUILD_ID: JSON.stringify(buildId()) },
+  define: { RALLYCUT_BUILD_ID: JSON.stringify(id) },
   metafile: true,
   logLevel: 'warning',
 });
@@ -58,3 +59,18 @@ const yamlChunks = Object.entries(result.metafile.outputs)
   .map(([file]) => basename(file))
   .sort();
 writeFileSync(join(outdir, 'chunks.json'), JSON.stringify({ yaml: yamlChunks }, null, 2) + '\n');
+
+// The daemon client, alone and as CommonJS: bin/rallycut loads it before the CLI, so a no-op the project
+// daemon answers costs Node's start and one socket round trip (src/daemon/client.ts).
+await build({
+  entryPoints: [join(root, 'dist', 'src', 'daemon', 'client.js')],
+  outfile: join(outdir, 'daemon-client.cjs'),
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  define: { RALLYCUT_BUILD_ID: JSON.stringify(id) },
+  logLevel: 'warning',
+});

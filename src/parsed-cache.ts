@@ -5,12 +5,8 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
+import { BUILD_ID } from './build-id.js';
 import { tempPathFor } from './fsutil.js';
-
-// Set by scripts/bundle.mjs (a hash of the compiled engine and stages/). Without it (tsx, dist/src) the
-// code that parsed a record may differ from the code running now, so records are neither read nor written.
-declare const RALLYCUT_BUILD_ID: string | undefined;
-const BUILD_ID: string | undefined = typeof RALLYCUT_BUILD_ID === 'string' ? RALLYCUT_BUILD_ID : undefined;
 
 /** RALLYCUT_PARSE_CACHE=0 turns the records off (to compare against the slow path). */
 export function parseCacheEnabled(env: NodeJS.ProcessEnv = process.env): boolean {

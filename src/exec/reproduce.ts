@@ -66,6 +66,17 @@ function upstreamWithin(session: Session, selected: ReadonlySet<string>) {
 
 /** The static view over the selected stages (`--dry`, `status`). Reads, never writes (but the stat cache). */
 export async function planStatus(root: string, registry: HandlerRegistry, opts: ReproOptions, io: ReproIO): Promise<PlanItem[]> {
+  return (await measurePlan(root, registry, opts, io)).items;
+}
+
+export interface MeasuredPlan {
+  readonly items: PlanItem[];
+  /** What each selected stage was measured as (absent for a stage that could not be measured). */
+  readonly states: ReadonlyMap<string, StageState>;
+}
+
+/** planStatus() with the measured states behind it (the daemon judges from them what it may remember). */
+export async function measurePlan(root: string, registry: HandlerRegistry, opts: ReproOptions, io: ReproIO): Promise<MeasuredPlan> {
   const session = await openSession(root, registry, jobsOf(opts), io, opts.paramOverrides ?? []);
   try {
     const selected = selectStages(session.graph, { targets: opts.targets ?? [], single: opts.single ?? false, downstream: opts.downstream ?? false });
@@ -80,11 +91,12 @@ export async function planStatus(root: string, registry: HandlerRegistry, opts: 
         unmeasurable.set(name, diags.map((d) => [d.message, ...(d.notes ?? [])].join(' — ')).join('; '));
       }
     }
-    return plan(selected, states, upstreamWithin(session, new Set(selected)), {
+    const items = plan(selected, states, upstreamWithin(session, new Set(selected)), {
       forced: forcedSet(session.graph, selected, opts),
       runCache: opts.runCache ?? true,
       unmeasurable,
     });
+    return { items, states };
   } finally {
     await session.hasher.save();
   }
@@ -101,10 +113,7 @@ function stageOf(session: Session, name: string): Stage {
 }
 
 export async function reproduce(root: string, registry: HandlerRegistry, opts: ReproOptions, io: ReproIO): Promise<ReproResult> {
-  if (opts.dry) {
-    const items = await planStatus(root, registry, opts, io);
-    return { ok: true, plan: items, stages: [], notStarted: [], errors: [] };
-  }
+  if (opts.dry) return dryResult(await planStatus(root, registry, opts, io));
   const lock = await acquireProjectLock(root, {
     signal: io.signal,
     onWait: (o) => io.err(waitingMessage(o)),
@@ -122,6 +131,29 @@ export async function reproduce(root: string, registry: HandlerRegistry, opts: R
   } finally {
     await lock.release();
   }
+}
+
+/** The result of `repro --dry`: the plan, nothing run. */
+export function dryResult(items: readonly PlanItem[]): ReproResult {
+  return { ok: true, plan: items, stages: [], notStarted: [], errors: [] };
+}
+
+/** The log line of a stage that did not run because nothing changed (or it is frozen). */
+export function unchangedLine(name: string, decision: 'skip' | 'frozen'): string {
+  return decision === 'frozen' ? `[${name}] frozen, not checked\n` : `[${name}] unchanged, skipped\n`;
+}
+
+/**
+ * What a repro over an up-to-date plan returns: every stage skipped or frozen. Undefined when any item
+ * would do something. The daemon answers a no-op `repro` with this, without taking the project lock.
+ */
+export function noopResult(items: readonly PlanItem[]): ReproResult | undefined {
+  const stages: StageOutcome[] = [];
+  for (const i of items) {
+    if (i.decision !== 'skip' && i.decision !== 'frozen') return undefined;
+    stages.push({ stage: i.stage, outcome: i.decision === 'skip' ? 'skipped' : 'frozen', reasons: i.reasons, seconds: 0 });
+  }
+  return { ok: true, stages, notStarted: [], errors: [] };
 }
 
 async function runSelected(session: Session, opts: ReproOptions): Promise<ReproResult> {
@@ -153,12 +185,9 @@ async function runSelected(session: Session, opts: ReproOptions): Promise<ReproR
       const why = reasons.length ? ` (${reasons.join('; ')})` : '';
       switch (decision) {
         case 'frozen':
-          session.io.err(`[${name}] frozen, not checked\n`);
-          record('frozen', reasons);
-          return true;
         case 'skip':
-          session.io.err(`[${name}] unchanged, skipped\n`);
-          record('skipped', reasons);
+          session.io.err(unchangedLine(name, decision));
+          record(decision === 'skip' ? 'skipped' : 'frozen', reasons);
           return true;
         case 'restore-outs': {
           const bad = new Set(m.state.outs.filter((o) => o.current?.sha256 !== m.locked?.outs.find((l) => l.path === o.spec.path)?.sha256).map((o) => o.spec.path));

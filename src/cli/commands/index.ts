@@ -25,6 +25,7 @@ const FILES: readonly CommandFile[] = [
   { paths: [['plots', 'show'], ['plots', 'diff']], load: async (r) => (await import('./plots.js')).plotsCommands(r) },
   { paths: [['remote', 'add'], ['remote', 'list'], ['remote', 'remove'], ['remote', 'default']], load: async () => (await import('./remote.js')).remoteCommands() },
   { paths: [['push'], ['pull']], load: async () => (await import('./sync.js')).syncCommands() },
+  { paths: [['daemon', 'start'], ['daemon', 'stop'], ['daemon', 'status'], ['daemon', 'run']], load: async (r) => (await import('./daemon.js')).daemonCommands(r) },
 ];
 
 /** An engine command known by its path; `load` imports its module and builds the spec. */

@@ -70,10 +70,14 @@ export function reproCommand(registry: HandlerRegistry): CommandSpec {
       const err = resultError(result);
       // --json prints the full result (ok, stages, errors) on success and failure alike; the thrown error
       // says so, and the CLI adds no second document. Diagnostics still go to stderr.
-      if (json) io.out(JSON.stringify(result, null, 2) + '\n');
-      else if (result.plan) io.out(formatPlan(result.plan));
-      else io.out(formatSummary(result));
+      io.out(reproOutput(result, json));
       if (err) throw json ? printedAsJson(err) : err;
     },
   };
+}
+
+/** What repro prints on stdout for a result (the daemon prints the same for the no-ops it answers). */
+export function reproOutput(result: ReproResult, json: boolean): string {
+  if (json) return JSON.stringify(result, null, 2) + '\n';
+  return result.plan ? formatPlan(result.plan) : formatSummary(result);
 }

@@ -34,10 +34,14 @@ export function statusCommand(registry: HandlerRegistry): CommandSpec {
     async run(args: ParsedArgs, io: CommandIO) {
       const root = requireProjectRoot(io.cwd);
       const items = await planStatus(root, registry, { targets: args.positionals }, io);
-      if (optBool(args, 'json')) {
-        const upToDate = items.every((i) => i.decision === 'skip' || i.decision === 'frozen');
-        io.out(JSON.stringify({ upToDate, stages: items }, null, 2) + '\n');
-      } else io.out(formatPlan(items));
+      io.out(statusOutput(items, optBool(args, 'json')));
     },
   };
+}
+
+/** What status prints for a plan (the daemon prints the same for the ones it answers). */
+export function statusOutput(items: readonly PlanItem[], json: boolean): string {
+  if (!json) return formatPlan(items);
+  const upToDate = items.every((i) => i.decision === 'skip' || i.decision === 'frozen');
+  return JSON.stringify({ upToDate, stages: items }, null, 2) + '\n';
 }

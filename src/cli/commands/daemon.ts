@@ -1,0 +1,122 @@
+// `rallycut daemon start|stop|status|run`: the project daemon that answers no-op `repro`/`status` from
+// memory while nothing changes (src/daemon/server.ts says why that is safe).
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BUILD_ID } from '../../build-id.js';
+import { sendRequest } from '../../daemon/client.js';
+import { daemonSocketPath, type DaemonStatus } from '../../daemon/protocol.js';
+import { runDaemon } from '../../daemon/server.js';
+import { failure } from '../../diagnostics.js';
+import type { HandlerRegistry } from '../../handler.js';
+import { installedPath } from '../../install.js';
+import { CACHE_DIR, requireProjectRoot } from '../../project.js';
+import { sleep } from '../../sleep.js';
+import { optBool, type ParsedArgs } from '../args.js';
+import type { CommandIO, CommandSpec } from '../command.js';
+
+const LOG_FILE = join(CACHE_DIR, 'daemon.log');
+const START_TIMEOUT_MS = 120_000;
+const JSON_OPTION = { name: 'json', type: 'boolean', description: 'Print a machine-readable result on stdout' } as const;
+
+async function statusOf(socket: string): Promise<DaemonStatus | undefined> {
+  const res = (await sendRequest(socket, { op: 'status' }, 2000)) as DaemonStatus | undefined;
+  return res && typeof res.pid === 'number' ? res : undefined;
+}
+
+function describe(s: DaemonStatus): string {
+  const misses = Object.entries(s.misses).map(([why, n]) => `    ${n}× ${why}`);
+  return [
+    `daemon pid ${s.pid} for ${s.root}${s.ready ? '' : ' (still on its first check)'}`,
+    `  watching ${s.watchedFolders} folders since ${s.startedAt}; ${s.changes} changes seen`,
+    ...(s.broken ? [`  answers nothing: ${s.broken}`] : []),
+    `  answered ${s.answered} commands; ran ${Object.values(s.misses).reduce((a, b) => a + b, 0)} the normal way${misses.length ? ':' : ''}`,
+    ...misses,
+  ].join('\n') + '\n';
+}
+
+function tail(file: string, lines: number): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+export function daemonCommands(registry: HandlerRegistry): CommandSpec[] {
+  const start: CommandSpec = {
+    path: ['daemon', 'start'],
+    summary: 'Start a daemon that watches this project and answers no-op repro/status without re-checking every file',
+    description:
+      'The daemon watches the project folders (inotify) and remembers, per command line, whether repro or status has anything ' +
+      'to do. While nothing changes it answers at once; after any change the command runs the normal way and the daemon ' +
+      'checks again in the background. Stages with tool versions or external stamps, and deps outside watched folders, are ' +
+      `always checked the normal way. It exits after 3 hours without a command (RALLYCUT_DAEMON_IDLE_MS). RALLYCUT_DAEMON=0 ` +
+      `makes commands ignore it. Its log: ${LOG_FILE}.`,
+    options: [JSON_OPTION],
+    async run(args: ParsedArgs, io: CommandIO) {
+      const root = requireProjectRoot(io.cwd);
+      const socket = daemonSocketPath(root, io.env);
+      if (BUILD_ID === undefined) throw failure('the daemon needs the built CLI (npm run build): it answers only commands of the same build');
+      let status = await statusOf(socket);
+      if (!status) {
+        mkdirSync(join(root, CACHE_DIR), { recursive: true });
+        const log = openSync(join(root, LOG_FILE), 'a');
+        const child = spawn(process.execPath, [installedPath('bin', 'rallycut'), 'daemon', 'run'], { cwd: root, env: io.env, detached: true, stdio: ['ignore', log, log] });
+        closeSync(log);
+        let exited = false;
+        child.on('exit', () => (exited = true));
+        child.unref();
+        const deadline = Date.now() + START_TIMEOUT_MS;
+        while (!(status = await statusOf(socket))?.ready) {
+          if (exited || Date.now() > deadline) {
+            throw failure(exited ? 'the daemon stopped while starting' : 'the daemon did not become ready in time', { notes: [`${LOG_FILE}:\n${tail(join(root, LOG_FILE), 10)}`] });
+          }
+          await sleep(50);
+        }
+      }
+      if (optBool(args, 'json')) io.out(JSON.stringify(status, null, 2) + '\n');
+      else io.out(describe(status));
+    },
+  };
+  const stop: CommandSpec = {
+    path: ['daemon', 'stop'],
+    summary: "Stop this project's daemon",
+    options: [],
+    async run(_args: ParsedArgs, io: CommandIO) {
+      const socket = daemonSocketPath(requireProjectRoot(io.cwd), io.env);
+      if (!(await sendRequest(socket, { op: 'stop' }, 2000))) return void io.out('no daemon runs for this project\n');
+      for (let i = 0; i < 100 && (await sendRequest(socket, { op: 'ping' }, 500)); i++) await sleep(50);
+      io.out('daemon stopped\n');
+    },
+  };
+  const status: CommandSpec = {
+    path: ['daemon', 'status'],
+    summary: "Show whether this project's daemon runs, and what it answered",
+    options: [JSON_OPTION],
+    async run(args: ParsedArgs, io: CommandIO) {
+      const s = await statusOf(daemonSocketPath(requireProjectRoot(io.cwd), io.env));
+      if (optBool(args, 'json')) io.out(JSON.stringify(s ?? { running: false }, null, 2) + '\n');
+      else io.out(s ? describe(s) : 'no daemon runs for this project\n');
+    },
+  };
+  const run: CommandSpec = {
+    path: ['daemon', 'run'],
+    summary: 'Run the daemon in the foreground (what daemon start runs; logs to stderr)',
+    options: [],
+    async run(_args: ParsedArgs, io: CommandIO) {
+      const root = requireProjectRoot(io.cwd);
+      const why = await runDaemon({
+        root,
+        registry,
+        env: io.env,
+        buildId: BUILD_ID,
+        idleMs: Number(io.env.RALLYCUT_DAEMON_IDLE_MS ?? 3 * 3600_000),
+        settleMs: Number(io.env.RALLYCUT_DAEMON_SETTLE_MS ?? 100),
+        log: (line) => io.err(`${new Date().toISOString()} ${line}\n`),
+      });
+      io.err(`${new Date().toISOString()} daemon exits: ${why}\n`);
+    },
+  };
+  return [start, stop, status, run];
+}

@@ -1,0 +1,75 @@
+// The project daemon's address and wire format, shared by the server and the tiny client that bin/rallycut
+// loads before anything else (bundled alone into dist/cli/daemon-client.cjs: keep this file's imports to
+// node built-ins). One request per connection, one JSON line each way.
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const PROTOCOL_VERSION = 1;
+
+/** The commands whose no-op the daemon may answer. */
+export const ANSWERED_COMMANDS: ReadonlySet<string> = new Set(['repro', 'status']);
+
+/** Environment variables that differ between two shells without changing what a command does. */
+const VOLATILE_ENV: ReadonlySet<string> = new Set(['_', 'OLDPWD', 'PWD', 'SHLVL']);
+
+export interface CommandRequest {
+  readonly op: 'command';
+  readonly v: number;
+  /** The client's bundle build id: a daemon running other code never answers. */
+  readonly buildId: string;
+  readonly root: string;
+  readonly cwd: string;
+  readonly argv: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export type ControlRequest = { readonly op: 'ping' } | { readonly op: 'stop' } | { readonly op: 'status' };
+
+export type DaemonRequest = CommandRequest | ControlRequest;
+
+export interface Answer {
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly code: number;
+}
+
+export type CommandResponse = { readonly kind: 'answer'; readonly answer: Answer } | { readonly kind: 'miss'; readonly reason: string };
+
+export interface DaemonStatus {
+  readonly pid: number;
+  readonly root: string;
+  readonly socket: string;
+  readonly buildId: string;
+  readonly startedAt: string;
+  /** False until the first verification is done. */
+  readonly ready: boolean;
+  readonly watchedFolders: number;
+  /** Why the daemon answers nothing (watching failed), if it does not. */
+  readonly broken?: string;
+  /** Changes seen since start. */
+  readonly changes: number;
+  readonly answered: number;
+  readonly misses: Readonly<Record<string, number>>;
+}
+
+/** Where the daemon of `root` listens: a per-user folder under the temp dir (a socket path must stay short). */
+export function daemonSocketPath(root: string, env: NodeJS.ProcessEnv): string {
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+  const dir = env.RALLYCUT_DAEMON_DIR ? resolve(env.RALLYCUT_DAEMON_DIR) : join(tmpdir(), `rallycut-daemon-${uid}`);
+  return join(dir, `${createHash('sha256').update(resolve(root)).digest('hex').slice(0, 16)}.sock`);
+}
+
+/** The environment a command's result may depend on: all of it but VOLATILE_ENV, in a stable order. */
+export function envKey(env: NodeJS.ProcessEnv): string {
+  const keep = Object.keys(env)
+    .filter((k) => !VOLATILE_ENV.has(k) && env[k] !== undefined)
+    .sort();
+  return JSON.stringify(keep.map((k) => [k, env[k]]));
+}
+
+/** Names of the variables whose values differ between two environments (never the values: they may be secrets). */
+export function envDifference(a: NodeJS.ProcessEnv, b: NodeJS.ProcessEnv): string[] {
+  const names = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...names].filter((k) => !VOLATILE_ENV.has(k) && a[k] !== b[k]).sort();
+}

@@ -1,0 +1,313 @@
+// The project daemon (`rallycut daemon start`), after Nx's: a process that watches the project's folders and
+// keeps, per command line, whether that `repro`/`status` is a no-op and what it prints. A command asks it
+// first (src/daemon/client.ts) and, when nothing changed since the daemon's last check, prints the answer
+// without starting the CLI, reading the lock or stat-ing a single dep.
+//
+// Why an answer can be trusted:
+// - every change under the watched folders bumps `generation`; a verdict is stored with the generation it
+//   was checked at and used only while no change came since;
+// - a check's verdict is kept only when no change arrived while it ran (a change then means the check may
+//   have read a half-changed tree);
+// - before answering, the daemon lets pending watch events in: the kernel queues them at write time, before
+//   the asking process even starts, and they are read within the same turn of the event loop;
+// - only true no-ops are answered, and only for stages whose inputs are all files under watched folders:
+//   a stage with tool versions or an external stamp (database, remote), a dep or out in a skipped folder,
+//   or a symlink under one is always checked the normal way; so is a run while a repro holds the project
+//   lock, a client with another environment or build, and anything after watching failed.
+import { existsSync, mkdirSync, unlinkSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { optBool, parseArgs } from '../cli/args.js';
+import type { CommandIO } from '../cli/command.js';
+import { reproCommand, reproOptions, reproOutput } from '../cli/commands/repro.js';
+import { statusCommand, statusOutput } from '../cli/commands/status.js';
+import { toDiagnostics } from '../diagnostics.js';
+import { dryResult, measurePlan, noopResult, unchangedLine, type MeasuredPlan } from '../exec/reproduce.js';
+import { projectLockPath } from '../exec/projectlock.js';
+import type { HandlerRegistry } from '../handler.js';
+import { CACHE_DIR, cacheDirFor } from '../project.js';
+import { sendRequest } from './client.js';
+import { daemonSocketPath, envDifference, envKey, PROTOCOL_VERSION, type Answer, type CommandRequest, type CommandResponse, type DaemonRequest, type DaemonStatus } from './protocol.js';
+import { WatchSet } from './watchset.js';
+
+export interface DaemonOptions {
+  readonly root: string;
+  readonly registry: HandlerRegistry;
+  /** The daemon's environment: it answers only clients with the same one. */
+  readonly env: NodeJS.ProcessEnv;
+  readonly buildId: string | undefined;
+  /** Exit after this long without a command. */
+  readonly idleMs: number;
+  /** Quiet time after a change before re-checking the known command lines. */
+  readonly settleMs: number;
+  readonly log: (line: string) => void;
+}
+
+interface Verdict {
+  readonly generation: number;
+  readonly answer?: Answer;
+  /** Why there is no answer. */
+  readonly reason?: string;
+}
+
+/** Command lines remembered and re-checked after changes (the most recent ones). */
+const KNOWN_MAX = 16;
+
+const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/** Lets every already-queued watch event in before a decision. */
+async function drainEvents(): Promise<void> {
+  await nextTurn();
+  await nextTurn();
+}
+
+export async function runDaemon(opts: DaemonOptions): Promise<string> {
+  const root = resolve(opts.root);
+  const socket = daemonSocketPath(root, opts.env);
+  const cacheDir = cacheDirFor(root, opts.env);
+  const ownEnvKey = envKey(opts.env);
+  const buildId = opts.buildId ?? '';
+  const startedAt = new Date().toISOString();
+
+  let generation = 0;
+  let changes = 0;
+  let answered = 0;
+  let ready = false;
+  let lastCommand = Date.now();
+  const misses: Record<string, number> = {};
+  const verdicts = new Map<string, Verdict>();
+  const known = new Map<string, CommandRequest>();
+  let settleTimer: NodeJS.Timeout | undefined;
+  let checking: Promise<void> | undefined;
+  let checkAgain = false;
+
+  const watchset = new WatchSet({
+    root,
+    skippedFolders: [join(root, CACHE_DIR), cacheDir],
+    onChange: () => {
+      generation++;
+      changes++;
+      scheduleCheck();
+    },
+  });
+
+  const keyOf = (req: CommandRequest): string => JSON.stringify([req.cwd, req.argv]);
+
+  let stopping = false;
+
+  function scheduleCheck(): void {
+    if (stopping || watchset.broken) return; // broken: nothing will be answered, so nothing to check
+    if (settleTimer) clearTimeout(settleTimer);
+    settleTimer = setTimeout(() => void checkKnown(), opts.settleMs);
+  }
+
+  async function checkKnown(): Promise<void> {
+    if (checking) {
+      checkAgain = true;
+      return checking;
+    }
+    checking = (async () => {
+      // A repro is running: what it writes will change things again; check once it is done.
+      if (existsSync(projectLockPath(root))) return void (settleTimer = setTimeout(() => void checkKnown(), 200));
+      for (const req of [...known.values()].reverse()) {
+        if (stopping) return;
+        if (verdicts.get(keyOf(req))?.generation !== generation) await check(req);
+      }
+    })();
+    try {
+      await checking;
+    } finally {
+      checking = undefined;
+      if (checkAgain) {
+        checkAgain = false;
+        scheduleCheck();
+      }
+    }
+  }
+
+  async function check(req: CommandRequest): Promise<void> {
+    const started = Date.now();
+    try {
+      watchset.sync();
+    } catch (err) {
+      opts.log(`project folder unreadable (${(err as Error).message}): stopping`);
+      return void shutdown('the project folder is gone');
+    }
+    const at = generation;
+    let verdict: Omit<Verdict, 'generation'>;
+    try {
+      verdict = await answerFor(req);
+    } catch (err) {
+      verdict = { reason: `the check failed: ${toDiagnostics(err)[0]?.message ?? String(err)}` };
+    }
+    await drainEvents();
+    const kept = generation === at;
+    if (kept) verdicts.set(keyOf(req), { generation: at, ...verdict });
+    opts.log(`checked '${req.argv.join(' ')}' in ${Date.now() - started} ms: ${verdict.answer ? 'no-op' : verdict.reason}${kept ? '' : ' (changed meanwhile, not kept)'}`);
+  }
+
+  /** Plans the command like the CLI would and, for a no-op over watched inputs only, what it prints. */
+  async function answerFor(req: CommandRequest): Promise<Omit<Verdict, 'generation'>> {
+    const [command, ...rest] = req.argv;
+    const spec = command === 'repro' ? reproCommand(opts.registry) : statusCommand(opts.registry);
+    const args = parseArgs(rest, spec.options, spec.positionals ?? []);
+    if (command === 'repro' && (optBool(args, 'force') || optBool(args, 'watch'))) return { reason: 'forced and watch runs are not answered' };
+    const ropts = command === 'repro' ? reproOptions(args) : { targets: args.positionals };
+    let printed = '';
+    const io: CommandIO = {
+      cwd: req.cwd,
+      env: opts.env,
+      out: (t) => void (printed += t),
+      err: (t) => void (printed += t),
+      isTTY: false,
+      signal: new AbortController().signal,
+    };
+    const measured = await measurePlan(root, opts.registry, ropts, io);
+    if (printed) return { reason: 'the check printed messages' };
+    const unwatched = unwatchedInput(measured);
+    if (unwatched) return { reason: unwatched };
+    const noop = noopResult(measured.items);
+    if (!noop) return { reason: 'not a no-op' };
+    const json = optBool(args, 'json');
+    if (command === 'status') return { answer: { stdout: statusOutput(measured.items, json), stderr: '', code: 0 } };
+    if (ropts.dry) return { answer: { stdout: reproOutput(dryResult(measured.items), json), stderr: '', code: 0 } };
+    const stderr = measured.items.map((i) => unchangedLine(i.stage, i.decision === 'frozen' ? 'frozen' : 'skip')).join('');
+    return { answer: { stdout: reproOutput(noop, json), stderr, code: 0 } };
+  }
+
+  function unwatchedInput({ items, states }: MeasuredPlan): string | undefined {
+    for (const item of items) {
+      const state = states.get(item.stage);
+      if (!state) return `stage '${item.stage}' could not be measured`;
+      if (state.fingerprint.hasStamp) return `stage '${item.stage}' depends on external state`;
+      if (state.fingerprint.entry.versions) return `stage '${item.stage}' depends on tool versions`;
+      for (const path of [...state.stage.deps, ...state.stage.outs.map((o) => o.path)]) {
+        if (!watchset.covers(join(root, path))) return `'${path}' is in a folder the daemon does not watch`;
+        if (watchset.symlinks.some((s) => s === path || s.startsWith(path + '/') || path.startsWith(s + '/'))) return `'${path}' holds a symlink`;
+      }
+    }
+    return undefined;
+  }
+
+  async function respond(req: DaemonRequest): Promise<unknown> {
+    switch (req.op) {
+      case 'ping':
+        return { kind: 'pong', ready };
+      case 'stop':
+        setImmediate(() => void shutdown());
+        return { kind: 'stopping' };
+      case 'status':
+        return statusOf();
+      case 'command':
+        return commandResponse(req);
+    }
+  }
+
+  async function commandResponse(req: CommandRequest): Promise<CommandResponse> {
+    lastCommand = Date.now();
+    await drainEvents();
+    const miss = (reason: string): CommandResponse => {
+      misses[reason] = (misses[reason] ?? 0) + 1;
+      return { kind: 'miss', reason };
+    };
+    if (req.v !== PROTOCOL_VERSION || req.buildId !== buildId) {
+      // The client runs other code: this daemon is outdated. Step aside for good.
+      setImmediate(() => void shutdown());
+      return miss('another build');
+    }
+    if (resolve(req.root) !== root) return miss('another project');
+    if (envKey(req.env) !== ownEnvKey) return miss(`environment differs (${envDifference(req.env, opts.env).join(', ')})`);
+    if (watchset.broken) return miss(watchset.broken);
+    if (existsSync(projectLockPath(root))) return miss('a repro is running');
+    const key = keyOf(req);
+    known.delete(key);
+    known.set(key, req);
+    if (known.size > KNOWN_MAX) known.delete(known.keys().next().value as string);
+    const verdict = verdicts.get(key);
+    if (verdict?.generation === generation && verdict.answer) {
+      answered++;
+      return { kind: 'answer', answer: verdict.answer };
+    }
+    scheduleCheck();
+    return miss(verdict?.generation === generation ? (verdict.reason ?? 'unknown') : 'not checked since the last change');
+  }
+
+  function statusOf(): DaemonStatus {
+    return {
+      pid: process.pid,
+      root,
+      socket,
+      buildId,
+      startedAt,
+      ready,
+      watchedFolders: watchset.size,
+      ...(watchset.broken ? { broken: watchset.broken } : {}),
+      changes,
+      answered,
+      misses: { ...misses },
+    };
+  }
+
+  // Listen: a socket left by a killed daemon is replaced; a live one means a daemon already runs.
+  mkdirSync(dirname(socket), { recursive: true, mode: 0o700 });
+  if (existsSync(socket)) {
+    if (await sendRequest(socket, { op: 'ping' }, 1000)) throw new Error(`a daemon already runs for ${root} (${socket})`);
+    unlinkSync(socket);
+  }
+  let server: Server | undefined;
+  let stopped!: (why: string) => void;
+  const done = new Promise<string>((r) => (stopped = r));
+  let idleTimer: NodeJS.Timeout | undefined;
+
+  function shutdown(why = 'stopped'): void {
+    if (stopping) return;
+    stopping = true;
+    if (settleTimer) clearTimeout(settleTimer);
+    if (idleTimer) clearInterval(idleTimer);
+    watchset.close();
+    server?.close();
+    try {
+      unlinkSync(socket);
+    } catch {
+      // already gone
+    }
+    stopped(why);
+  }
+
+  server = createServer((conn: Socket) => {
+    let buf = '';
+    conn.on('data', (d: Buffer) => {
+      buf += d.toString('utf8');
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      let req: DaemonRequest;
+      try {
+        req = JSON.parse(buf.slice(0, nl)) as DaemonRequest;
+      } catch {
+        return void conn.end(JSON.stringify({ kind: 'miss', reason: 'bad request' }) + '\n');
+      }
+      void respond(req).then((res) => conn.end(JSON.stringify(res) + '\n'));
+    });
+    conn.on('error', () => conn.destroy());
+  });
+  await new Promise<void>((r, j) => {
+    server!.once('error', j);
+    server!.listen(socket, () => r());
+  });
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  idleTimer = setInterval(() => {
+    if (Date.now() - lastCommand > opts.idleMs) shutdown(`idle for ${Math.round(opts.idleMs / 1000)} s`);
+  }, Math.min(opts.idleMs, 60_000));
+  idleTimer.unref();
+
+  // First check: the plain `repro` and `status` of this project, so the first command is already answered.
+  for (const argv of [['status'], ['repro']]) {
+    const req: CommandRequest = { op: 'command', v: PROTOCOL_VERSION, buildId, root, cwd: root, argv, env: {} };
+    known.set(keyOf(req), req);
+  }
+  await checkKnown();
+  ready = true;
+  opts.log(`ready: watching ${watchset.size} folders of ${root} on ${socket}`);
+  return done;
+}

@@ -1,0 +1,208 @@
+// The project daemon (`rallycut daemon start`): a no-op repro/status is answered from memory with the exact
+// bytes the CLI prints, and any change made just before a command (in place, in a new folder, a deleted
+// out, a param, the pipeline) makes that command run the normal way. Real processes throughout: the
+// daemon, `node bin/rallycut` clients, inotify.
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { sendRequest } from '../../src/daemon/client.js';
+import { daemonSocketPath, PROTOCOL_VERSION, type CommandResponse, type DaemonStatus } from '../../src/daemon/protocol.js';
+import { distIsFresh, Rig, type RunResult } from '../rig.js';
+
+const rigs: Rig[] = [];
+afterEach(async () => {
+  for (const rig of rigs.splice(0)) {
+    if (existsSync(rig.dir)) await rig.spawn(['daemon', 'stop']);
+    await rig.cleanup();
+  }
+});
+
+const BUNDLED = existsSync(join(import.meta.dirname, '..', '..', 'dist', 'cli', 'daemon-client.cjs'));
+
+async function project(): Promise<Rig> {
+  const rig = new Rig('rallycut-daemon-');
+  rigs.push(rig);
+  await rig.write({
+    'data/a/one.txt': 'one\n',
+    'data/b/two.txt': 'two\n',
+    'params/default.yaml': 'scale: 2\nunused: 1\n',
+    'pipeline.yaml': [
+      'stages:',
+      '  gather:',
+      `    cmd: ${JSON.stringify(Rig.stageCmd('gather', 'mkdir -p out && find data -type f | sort | xargs cat > out/all.txt'))}`,
+      '    deps: [data]',
+      '    outs: [out/all.txt]',
+      '  count:',
+      `    cmd: ${JSON.stringify(Rig.stageCmd('count', 'wc -l < out/all.txt > out/count.txt && echo ${scale} >> out/count.txt'))}`,
+      '    deps: [out/all.txt]',
+      '    params: [scale]',
+      '    outs: [out/count.txt]',
+      '',
+    ].join('\n'),
+  });
+  expect((await rig.spawn(['repro'])).code).toBe(0);
+  expect(await rig.invocations()).toEqual(['gather', 'count']);
+  return rig;
+}
+
+async function daemonStatus(rig: Rig): Promise<DaemonStatus> {
+  const r = await rig.spawn(['daemon', 'status', '--json']);
+  return JSON.parse(r.stdout) as DaemonStatus;
+}
+
+const withoutSeconds = (r: RunResult): RunResult => ({ ...r, stdout: r.stdout.replace(/"seconds": [0-9.e-]+/g, '"seconds": 0') });
+
+describe.skipIf(!BUNDLED || !distIsFresh())('project daemon', () => {
+  it('answers no-op repro and status with the same bytes as the CLI, without running or re-checking', async () => {
+    const rig = await project();
+    const commands = [['repro'], ['status'], ['status', '--json'], ['repro', '--json'], ['repro', '--dry'], ['repro', 'count', '-s'], ['status', 'gather']];
+    const normal = new Map<string, RunResult>();
+    for (const c of commands) normal.set(c.join(' '), withoutSeconds(await rig.spawn(c, { RALLYCUT_DAEMON: '0' })));
+    expect(normal.get('repro')!.stdout).toBe('Done: ran 0, skipped 2, restored 0, run-cache 0, failed 0\n');
+
+    const started = await rig.spawn(['daemon', 'start']);
+    expect(started.code).toBe(0);
+    expect(started.stdout).toMatch(/^daemon pid \d+ for /);
+    expect(existsSync(daemonSocketPath(rig.dir, rig.env()))).toBe(true);
+
+    // The plain repro and status are checked at start; other command lines once asked (the first asks miss).
+    for (const c of commands) await rig.spawn(c);
+    await new Promise((r) => setTimeout(r, 1500));
+    const before = (await daemonStatus(rig)).answered;
+    for (const c of commands) expect(withoutSeconds(await rig.spawn(c)), c.join(' ')).toEqual(normal.get(c.join(' ')));
+    expect((await daemonStatus(rig)).answered - before).toBe(commands.length);
+    expect(await rig.invocations()).toEqual([]);
+  });
+
+  it('runs what a change made just before the command affects, every time', async () => {
+    const rig = await project();
+    expect((await rig.spawn(['daemon', 'start'])).code).toBe(0);
+    const reproNow = async (): Promise<string[]> => {
+      const r = await rig.spawn(['repro']);
+      expect(r.code, r.stderr).toBe(0);
+      return rig.invocations();
+    };
+    // In place, same size, in a nested folder: no folder entry changes, only the file's contents.
+    for (let i = 0; i < 8; i++) {
+      writeFileSync(join(rig.dir, 'data/a/one.txt'), `on${i}\n`);
+      expect(await reproNow(), `edit ${i}`).toEqual(['gather', 'count']);
+      expect(rig.read('out/all.txt')).toBe(`on${i}\ntwo\n`);
+      expect(await reproNow()).toEqual([]);
+    }
+    // A file in a folder created after the daemon started.
+    await rig.write({ 'data/new/deeper/three.txt': 'three\n' });
+    expect(await reproNow()).toEqual(['gather', 'count']);
+    expect(await reproNow()).toEqual([]);
+    writeFileSync(join(rig.dir, 'data/new/deeper/three.txt'), 'THREE\n');
+    expect(await reproNow()).toEqual(['gather', 'count']);
+    // A deleted out is restored, not run.
+    await rig.remove('out/count.txt');
+    expect(await reproNow()).toEqual([]);
+    expect(rig.read('out/count.txt')).toBe('3\n2\n');
+    // A tracked param; an untracked one changes nothing.
+    await rig.write({ 'params/default.yaml': 'scale: 3\nunused: 1\n' });
+    expect(await reproNow()).toEqual(['count']);
+    await rig.write({ 'params/default.yaml': 'scale: 3\nunused: 2\n' });
+    expect(await reproNow()).toEqual([]);
+    // The dep folder replaced by a rename.
+    await rig.write({ 'incoming/a/one.txt': 'fresh\n', 'incoming/b/two.txt': 'two\n' });
+    renameSync(join(rig.dir, 'data'), join(rig.dir, 'old-data'));
+    renameSync(join(rig.dir, 'incoming'), join(rig.dir, 'data'));
+    expect(await reproNow()).toEqual(['gather', 'count']);
+    expect(rig.read('out/all.txt')).toBe('fresh\ntwo\n');
+    // The pipeline itself.
+    await rig.write({ 'pipeline.yaml': rig.read('pipeline.yaml').replace('echo ${scale}', 'echo x${scale}') });
+    expect(await reproNow()).toEqual(['count']);
+    expect(await reproNow()).toEqual([]);
+    const s = await daemonStatus(rig);
+    expect(s.answered).toBeGreaterThan(0);
+    expect(s.changes).toBeGreaterThan(0);
+  });
+
+  it('never answers from before a write that finished before the question was sent', async () => {
+    // The tightest race: the write returns, and the question follows at once over the socket (no process
+    // start in between). The kernel has queued the change already; the daemon must read it first.
+    const rig = await project();
+    const env = rig.env({ RALLYCUT_DAEMON_SETTLE_MS: '5' });
+    expect((await rig.spawn(['daemon', 'start'], { RALLYCUT_DAEMON_SETTLE_MS: '5' })).code).toBe(0);
+    const { buildId } = await daemonStatus(rig);
+    const socket = daemonSocketPath(rig.dir, env);
+    const plainEnv = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+    const ask = async (): Promise<string> => {
+      const res = (await sendRequest(socket, { op: 'command', v: PROTOCOL_VERSION, buildId, root: rig.dir, cwd: rig.dir, argv: ['repro'], env: plainEnv }, 5000)) as CommandResponse;
+      return res.kind;
+    };
+    const file = join(rig.dir, 'data/a/one.txt');
+    let answeredBefore = 0;
+    for (let i = 0; i < 40; i++) {
+      await waitFor(async () => (await ask()) === 'answer'); // the daemon knows the tree is up to date
+      answeredBefore++;
+      writeFileSync(file, i % 2 ? 'ONE\n' : 'eno\n'); // same size, in place
+      expect(await ask(), `round ${i}`).toBe('miss');
+      writeFileSync(file, 'one\n'); // back to what the lock holds: a no-op again once checked
+    }
+    expect(answeredBefore).toBe(40);
+    expect(await rig.invocations()).toEqual([]);
+  });
+
+  it('steps aside for another environment, a running repro and deps it cannot watch', async () => {
+    const rig = await project();
+    expect((await rig.spawn(['daemon', 'start'])).code).toBe(0);
+    expect((await rig.spawn(['repro'], { SOME_SETTING: 'x' })).stdout).toBe('Done: ran 0, skipped 2, restored 0, run-cache 0, failed 0\n');
+    // A lock left by a killed repro: the normal path takes it over; the daemon does not answer meanwhile.
+    await rig.write({ '.cache/repro.lock': JSON.stringify({ pid: 999999, started: 'then' }) });
+    const taken = await rig.spawn(['repro']);
+    expect(taken.stderr).toContain('taking over a stale repro lock');
+    // A dep inside node_modules is not watched: such a pipeline is always checked the normal way.
+    await rig.write({
+      'node_modules/lib/x.txt': 'x\n',
+      'pipeline.yaml': `stages:\n  lib:\n    cmd: ${JSON.stringify(Rig.stageCmd('lib', 'cp node_modules/lib/x.txt lib.txt'))}\n    deps: [node_modules/lib/x.txt]\n    outs: [lib.txt]\n`,
+    });
+    expect((await rig.spawn(['repro'])).code).toBe(0);
+    expect(await rig.invocations()).toEqual(['lib']);
+    await new Promise((r) => setTimeout(r, 1000));
+    await rig.write({ 'node_modules/lib/x.txt': 'y\n' });
+    expect((await rig.spawn(['repro'])).code).toBe(0);
+    expect(await rig.invocations()).toEqual(['lib']);
+    const misses = Object.keys((await daemonStatus(rig)).misses).join('\n');
+    expect(misses).toContain('environment differs (SOME_SETTING)');
+    expect(misses).toContain('a repro is running');
+    expect(misses).toContain("'node_modules/lib/x.txt' is in a folder the daemon does not watch");
+  });
+
+  it('stops on request, when idle, and when the project folder is removed', async () => {
+    const rig = await project();
+    expect((await rig.spawn(['daemon', 'start'])).code).toBe(0);
+    expect((await rig.spawn(['daemon', 'stop'])).stdout).toBe('daemon stopped\n');
+    expect(existsSync(daemonSocketPath(rig.dir, rig.env()))).toBe(false);
+    expect((await rig.spawn(['daemon', 'status'])).stdout).toBe('no daemon runs for this project\n');
+    expect((await rig.spawn(['repro'])).code).toBe(0);
+
+    expect((await rig.spawn(['daemon', 'start'], { RALLYCUT_DAEMON_IDLE_MS: '300' })).code).toBe(0);
+    const idle = (await daemonStatus(rig)).pid;
+    await waitFor(() => !existsSync(daemonSocketPath(rig.dir, rig.env())) && !alive(idle));
+
+    expect((await rig.spawn(['daemon', 'start'])).code).toBe(0);
+    const orphan = (await daemonStatus(rig)).pid;
+    const socket = daemonSocketPath(rig.dir, rig.env());
+    await rig.cleanup();
+    await waitFor(() => !existsSync(socket) && !alive(orphan));
+  });
+});
+
+async function waitFor(done: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
