@@ -61,7 +61,7 @@ const yamlChunks = Object.entries(result.metafile.outputs)
 writeFileSync(join(outdir, 'chunks.json'), JSON.stringify({ yaml: yamlChunks }, null, 2) + '\n');
 
 // The daemon client, alone and as CommonJS: bin/rallycut loads it before the CLI, so a no-op the project
-// daemon answers costs Node's start and one socket round trip (src/daemon/client.ts).
+// daemon answers costs Node's start and a few file calls (src/daemon/client.ts).
 await build({
   entryPoints: [join(root, 'dist', 'src', 'daemon', 'client.js')],
   outfile: join(outdir, 'daemon-client.cjs'),

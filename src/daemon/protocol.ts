@@ -1,9 +1,5 @@
-// The project daemon's address and wire format, shared by the server and the tiny client that bin/rallycut
-// loads before anything else (bundled alone into dist/cli/daemon-client.cjs: keep this file's imports to
-// node built-ins). One request per connection, one JSON line each way.
-import { createHash } from 'node:crypto';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+// The project daemon's messages, shared by the server and the tiny client that bin/rallycut loads before
+// anything else (bundled alone into dist/cli/daemon-client.cjs: no imports here). Carried by mailbox.ts.
 
 export const PROTOCOL_VERSION = 1;
 
@@ -39,7 +35,8 @@ export type CommandResponse = { readonly kind: 'answer'; readonly answer: Answer
 export interface DaemonStatus {
   readonly pid: number;
   readonly root: string;
-  readonly socket: string;
+  /** The folder requests and replies pass through. */
+  readonly mailbox: string;
   readonly buildId: string;
   readonly startedAt: string;
   /** False until the first verification is done. */
@@ -51,13 +48,6 @@ export interface DaemonStatus {
   readonly changes: number;
   readonly answered: number;
   readonly misses: Readonly<Record<string, number>>;
-}
-
-/** Where the daemon of `root` listens: a per-user folder under the temp dir (a socket path must stay short). */
-export function daemonSocketPath(root: string, env: NodeJS.ProcessEnv): string {
-  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
-  const dir = env.RALLYCUT_DAEMON_DIR ? resolve(env.RALLYCUT_DAEMON_DIR) : join(tmpdir(), `rallycut-daemon-${uid}`);
-  return join(dir, `${createHash('sha256').update(resolve(root)).digest('hex').slice(0, 16)}.sock`);
 }
 
 /** The environment a command's result may depend on: all of it but VOLATILE_ENV, in a stable order. */

@@ -14,9 +14,8 @@
 //   a stage with tool versions or an external stamp (database, remote), a dep or out in a skipped folder,
 //   or a symlink under one is always checked the normal way; so is a run while a repro holds the project
 //   lock, a client with another environment or build, and anything after watching failed.
-import { existsSync, mkdirSync, unlinkSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { optBool, parseArgs } from '../cli/args.js';
 import type { CommandIO } from '../cli/command.js';
 import { reproCommand, reproOptions, reproOutput } from '../cli/commands/repro.js';
@@ -26,8 +25,8 @@ import { dryResult, measurePlan, noopResult, unchangedLine, type MeasuredPlan } 
 import { projectLockPath } from '../exec/projectlock.js';
 import type { HandlerRegistry } from '../handler.js';
 import { CACHE_DIR, cacheDirFor } from '../project.js';
-import { sendRequest } from './client.js';
-import { daemonSocketPath, envDifference, envKey, PROTOCOL_VERSION, type Answer, type CommandRequest, type CommandResponse, type DaemonRequest, type DaemonStatus } from './protocol.js';
+import { ask, daemonPid, mailboxDir, openMailbox, sweepReplies, type Mailbox } from './mailbox.js';
+import { envDifference, envKey, PROTOCOL_VERSION, type Answer, type CommandRequest, type CommandResponse, type DaemonRequest, type DaemonStatus } from './protocol.js';
 import { WatchSet } from './watchset.js';
 
 export interface DaemonOptions {
@@ -63,7 +62,7 @@ async function drainEvents(): Promise<void> {
 
 export async function runDaemon(opts: DaemonOptions): Promise<string> {
   const root = resolve(opts.root);
-  const socket = daemonSocketPath(root, opts.env);
+  const mailbox = mailboxDir(root, opts.env);
   const cacheDir = cacheDirFor(root, opts.env);
   const ownEnvKey = envKey(opts.env);
   const buildId = opts.buildId ?? '';
@@ -194,7 +193,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<string> {
       case 'ping':
         return { kind: 'pong', ready };
       case 'stop':
-        setImmediate(() => void shutdown());
+        setTimeout(() => shutdown(), 100); // time for the client to collect the reply
         return { kind: 'stopping' };
       case 'status':
         return statusOf();
@@ -212,7 +211,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<string> {
     };
     if (req.v !== PROTOCOL_VERSION || req.buildId !== buildId) {
       // The client runs other code: this daemon is outdated. Step aside for good.
-      setImmediate(() => void shutdown());
+      setTimeout(() => shutdown('a client of another build asked'), 100);
       return miss('another build');
     }
     if (resolve(req.root) !== root) return miss('another project');
@@ -236,7 +235,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<string> {
     return {
       pid: process.pid,
       root,
-      socket,
+      mailbox,
       buildId,
       startedAt,
       ready,
@@ -248,13 +247,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<string> {
     };
   }
 
-  // Listen: a socket left by a killed daemon is replaced; a live one means a daemon already runs.
-  mkdirSync(dirname(socket), { recursive: true, mode: 0o700 });
-  if (existsSync(socket)) {
-    if (await sendRequest(socket, { op: 'ping' }, 1000)) throw new Error(`a daemon already runs for ${root} (${socket})`);
-    unlinkSync(socket);
-  }
-  let server: Server | undefined;
+  // A live daemon owns the folder: refuse. What a killed one left is cleared by openMailbox.
+  if (daemonPid(mailbox) !== undefined && ask(mailbox, { op: 'ping' }, 1000)) throw new Error(`a daemon already runs for ${root} (${mailbox})`);
+  let box: Mailbox | undefined;
   let stopped!: (why: string) => void;
   const done = new Promise<string>((r) => (stopped = r));
   let idleTimer: NodeJS.Timeout | undefined;
@@ -265,39 +260,17 @@ export async function runDaemon(opts: DaemonOptions): Promise<string> {
     if (settleTimer) clearTimeout(settleTimer);
     if (idleTimer) clearInterval(idleTimer);
     watchset.close();
-    server?.close();
-    try {
-      unlinkSync(socket);
-    } catch {
-      // already gone
-    }
+    box?.close();
     stopped(why);
   }
 
-  server = createServer((conn: Socket) => {
-    let buf = '';
-    conn.on('data', (d: Buffer) => {
-      buf += d.toString('utf8');
-      const nl = buf.indexOf('\n');
-      if (nl < 0) return;
-      let req: DaemonRequest;
-      try {
-        req = JSON.parse(buf.slice(0, nl)) as DaemonRequest;
-      } catch {
-        return void conn.end(JSON.stringify({ kind: 'miss', reason: 'bad request' }) + '\n');
-      }
-      void respond(req).then((res) => conn.end(JSON.stringify(res) + '\n'));
-    });
-    conn.on('error', () => conn.destroy());
-  });
-  await new Promise<void>((r, j) => {
-    server!.once('error', j);
-    server!.listen(socket, () => r());
-  });
+  box = openMailbox(mailbox, (req) => respond(req as DaemonRequest));
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
   idleTimer = setInterval(() => {
-    if (Date.now() - lastCommand > opts.idleMs) shutdown(`idle for ${Math.round(opts.idleMs / 1000)} s`);
+    if (Date.now() - lastCommand > opts.idleMs) return shutdown(`idle for ${Math.round(opts.idleMs / 1000)} s`);
+    if (!existsSync(mailbox)) return shutdown('its folder was removed');
+    sweepReplies(mailbox, 60_000);
   }, Math.min(opts.idleMs, 60_000));
   idleTimer.unref();
 
@@ -308,6 +281,6 @@ export async function runDaemon(opts: DaemonOptions): Promise<string> {
   }
   await checkKnown();
   ready = true;
-  opts.log(`ready: watching ${watchset.size} folders of ${root} on ${socket}`);
+  opts.log(`ready: watching ${watchset.size} folders of ${root}; requests through ${mailbox}`);
   return done;
 }

@@ -5,8 +5,8 @@
 import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { sendRequest } from '../../src/daemon/client.js';
-import { daemonSocketPath, PROTOCOL_VERSION, type CommandResponse, type DaemonStatus } from '../../src/daemon/protocol.js';
+import { ask, daemonPid, mailboxDir } from '../../src/daemon/mailbox.js';
+import { PROTOCOL_VERSION, type CommandResponse, type DaemonStatus } from '../../src/daemon/protocol.js';
 import { distIsFresh, Rig, type RunResult } from '../rig.js';
 
 const rigs: Rig[] = [];
@@ -63,7 +63,7 @@ describe.skipIf(!BUNDLED || !distIsFresh())('project daemon', () => {
     const started = await rig.spawn(['daemon', 'start']);
     expect(started.code).toBe(0);
     expect(started.stdout).toMatch(/^daemon pid \d+ for /);
-    expect(existsSync(daemonSocketPath(rig.dir, rig.env()))).toBe(true);
+    expect(daemonPid(mailboxDir(rig.dir, rig.env()))).toBeGreaterThan(0);
 
     // The plain repro and status are checked at start; other command lines once asked (the first asks miss).
     for (const c of commands) await rig.spawn(c);
@@ -120,25 +120,25 @@ describe.skipIf(!BUNDLED || !distIsFresh())('project daemon', () => {
   });
 
   it('never answers from before a write that finished before the question was sent', async () => {
-    // The tightest race: the write returns, and the question follows at once over the socket (no process
+    // The tightest race: the write returns, and the question follows at once through the mailbox (no process
     // start in between). The kernel has queued the change already; the daemon must read it first.
     const rig = await project();
     const env = rig.env({ RALLYCUT_DAEMON_SETTLE_MS: '5' });
     expect((await rig.spawn(['daemon', 'start'], { RALLYCUT_DAEMON_SETTLE_MS: '5' })).code).toBe(0);
     const { buildId } = await daemonStatus(rig);
-    const socket = daemonSocketPath(rig.dir, env);
+    const mailbox = mailboxDir(rig.dir, env);
     const plainEnv = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
-    const ask = async (): Promise<string> => {
-      const res = (await sendRequest(socket, { op: 'command', v: PROTOCOL_VERSION, buildId, root: rig.dir, cwd: rig.dir, argv: ['repro'], env: plainEnv }, 5000)) as CommandResponse;
+    const question = (): string => {
+      const res = ask(mailbox, { op: 'command', v: PROTOCOL_VERSION, buildId, root: rig.dir, cwd: rig.dir, argv: ['repro'], env: plainEnv }, 5000) as CommandResponse;
       return res.kind;
     };
     const file = join(rig.dir, 'data/a/one.txt');
     let answeredBefore = 0;
     for (let i = 0; i < 40; i++) {
-      await waitFor(async () => (await ask()) === 'answer'); // the daemon knows the tree is up to date
+      await waitFor(() => question() === 'answer'); // the daemon knows the tree is up to date
       answeredBefore++;
       writeFileSync(file, i % 2 ? 'ONE\n' : 'eno\n'); // same size, in place
-      expect(await ask(), `round ${i}`).toBe('miss');
+      expect(question(), `round ${i}`).toBe('miss');
       writeFileSync(file, 'one\n'); // back to what the lock holds: a no-op again once checked
     }
     expect(answeredBefore).toBe(40);
@@ -174,19 +174,19 @@ describe.skipIf(!BUNDLED || !distIsFresh())('project daemon', () => {
     const rig = await project();
     expect((await rig.spawn(['daemon', 'start'])).code).toBe(0);
     expect((await rig.spawn(['daemon', 'stop'])).stdout).toBe('daemon stopped\n');
-    expect(existsSync(daemonSocketPath(rig.dir, rig.env()))).toBe(false);
+    expect(existsSync(mailboxDir(rig.dir, rig.env()))).toBe(false);
     expect((await rig.spawn(['daemon', 'status'])).stdout).toBe('no daemon runs for this project\n');
     expect((await rig.spawn(['repro'])).code).toBe(0);
 
     expect((await rig.spawn(['daemon', 'start'], { RALLYCUT_DAEMON_IDLE_MS: '300' })).code).toBe(0);
     const idle = (await daemonStatus(rig)).pid;
-    await waitFor(() => !existsSync(daemonSocketPath(rig.dir, rig.env())) && !alive(idle));
+    await waitFor(() => !existsSync(mailboxDir(rig.dir, rig.env())) && !alive(idle));
 
     expect((await rig.spawn(['daemon', 'start'])).code).toBe(0);
     const orphan = (await daemonStatus(rig)).pid;
-    const socket = daemonSocketPath(rig.dir, rig.env());
+    const mailbox = mailboxDir(rig.dir, rig.env());
     await rig.cleanup();
-    await waitFor(() => !existsSync(socket) && !alive(orphan));
+    await waitFor(() => !existsSync(mailbox) && !alive(orphan));
   });
 });
 

@@ -4,8 +4,8 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUILD_ID } from '../../build-id.js';
-import { sendRequest } from '../../daemon/client.js';
-import { daemonSocketPath, type DaemonStatus } from '../../daemon/protocol.js';
+import { ask, daemonPid, mailboxDir } from '../../daemon/mailbox.js';
+import type { DaemonStatus } from '../../daemon/protocol.js';
 import { runDaemon } from '../../daemon/server.js';
 import { failure } from '../../diagnostics.js';
 import type { HandlerRegistry } from '../../handler.js';
@@ -19,8 +19,8 @@ const LOG_FILE = join(CACHE_DIR, 'daemon.log');
 const START_TIMEOUT_MS = 120_000;
 const JSON_OPTION = { name: 'json', type: 'boolean', description: 'Print a machine-readable result on stdout' } as const;
 
-async function statusOf(socket: string): Promise<DaemonStatus | undefined> {
-  const res = (await sendRequest(socket, { op: 'status' }, 2000)) as DaemonStatus | undefined;
+function statusOf(mailbox: string): DaemonStatus | undefined {
+  const res = ask(mailbox, { op: 'status' }, 2000) as DaemonStatus | undefined;
   return res && typeof res.pid === 'number' ? res : undefined;
 }
 
@@ -56,9 +56,9 @@ export function daemonCommands(registry: HandlerRegistry): CommandSpec[] {
     options: [JSON_OPTION],
     async run(args: ParsedArgs, io: CommandIO) {
       const root = requireProjectRoot(io.cwd);
-      const socket = daemonSocketPath(root, io.env);
+      const mailbox = mailboxDir(root, io.env);
       if (BUILD_ID === undefined) throw failure('the daemon needs the built CLI (npm run build): it answers only commands of the same build');
-      let status = await statusOf(socket);
+      let status = statusOf(mailbox);
       if (!status) {
         mkdirSync(join(root, CACHE_DIR), { recursive: true });
         const log = openSync(join(root, LOG_FILE), 'a');
@@ -68,7 +68,7 @@ export function daemonCommands(registry: HandlerRegistry): CommandSpec[] {
         child.on('exit', () => (exited = true));
         child.unref();
         const deadline = Date.now() + START_TIMEOUT_MS;
-        while (!(status = await statusOf(socket))?.ready) {
+        while (!(status = statusOf(mailbox))?.ready) {
           if (exited || Date.now() > deadline) {
             throw failure(exited ? 'the daemon stopped while starting' : 'the daemon did not become ready in time', { notes: [`${LOG_FILE}:\n${tail(join(root, LOG_FILE), 10)}`] });
           }
@@ -84,9 +84,11 @@ export function daemonCommands(registry: HandlerRegistry): CommandSpec[] {
     summary: "Stop this project's daemon",
     options: [],
     async run(_args: ParsedArgs, io: CommandIO) {
-      const socket = daemonSocketPath(requireProjectRoot(io.cwd), io.env);
-      if (!(await sendRequest(socket, { op: 'stop' }, 2000))) return void io.out('no daemon runs for this project\n');
-      for (let i = 0; i < 100 && (await sendRequest(socket, { op: 'ping' }, 500)); i++) await sleep(50);
+      const mailbox = mailboxDir(requireProjectRoot(io.cwd), io.env);
+      const pid = daemonPid(mailbox);
+      if (pid === undefined) return void io.out('no daemon runs for this project\n');
+      if (!ask(mailbox, { op: 'stop' }, 2000)) process.kill(pid, 'SIGTERM'); // not answering: stop it anyway
+      for (let i = 0; i < 100 && daemonPid(mailbox) !== undefined; i++) await sleep(50);
       io.out('daemon stopped\n');
     },
   };
@@ -95,7 +97,7 @@ export function daemonCommands(registry: HandlerRegistry): CommandSpec[] {
     summary: "Show whether this project's daemon runs, and what it answered",
     options: [JSON_OPTION],
     async run(args: ParsedArgs, io: CommandIO) {
-      const s = await statusOf(daemonSocketPath(requireProjectRoot(io.cwd), io.env));
+      const s = statusOf(mailboxDir(requireProjectRoot(io.cwd), io.env));
       if (optBool(args, 'json')) io.out(JSON.stringify(s ?? { running: false }, null, 2) + '\n');
       else io.out(s ? describe(s) : 'no daemon runs for this project\n');
     },
