@@ -91,13 +91,30 @@ export interface Mailbox {
   close(): void;
 }
 
+/** Makes this process the folder's owner (its pid file, created exclusively), taking over from a dead one. */
+function claim(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      writeFileSync(join(dir, PID_FILE), String(process.pid), { flag: 'wx' });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
+      const owner = daemonPid(dir);
+      if (owner !== undefined) throw new Error(`a daemon (pid ${owner}) already serves ${dir}`);
+      rmSync(join(dir, PID_FILE), { force: true }); // left by a killed daemon
+    }
+  }
+  // What a dead daemon left, but requests: one may already be for us (openMailbox serves them).
+  for (const name of readdirSync(dir)) if (name !== PID_FILE && !name.endsWith(REQUEST)) rmSync(join(dir, name), { recursive: true, force: true });
+}
+
 /**
- * Serves `dir` until closed: each request file is read, removed and answered with `handle`'s result. The
- * caller has checked that no live daemon owns the folder; what a dead one left there is cleared.
+ * Serves `dir` until closed: each request file is read, removed and answered with `handle`'s result.
+ * Throws when a live daemon owns the folder.
  */
 export function openMailbox(dir: string, handle: (request: unknown) => Promise<unknown>): Mailbox {
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  claim(dir);
   const serve = (name: string): void => {
     if (!name.endsWith(REQUEST)) return;
     const file = join(dir, name);
@@ -122,8 +139,6 @@ export function openMailbox(dir: string, handle: (request: unknown) => Promise<u
   const watcher: FSWatcher = watch(dir, (_type, name) => {
     if (typeof name === 'string') serve(name);
   });
-  writeFileSync(join(dir, PID_FILE + '.tmp'), String(process.pid));
-  renameSync(join(dir, PID_FILE + '.tmp'), join(dir, PID_FILE));
   for (const name of readdirSync(dir)) serve(name); // requests sent before the watch was set
   return {
     close() {

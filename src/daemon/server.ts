@@ -25,7 +25,7 @@ import { dryResult, measurePlan, noopResult, unchangedLine, type MeasuredPlan } 
 import { projectLockPath } from '../exec/projectlock.js';
 import type { HandlerRegistry } from '../handler.js';
 import { CACHE_DIR, cacheDirFor } from '../project.js';
-import { ask, daemonPid, mailboxDir, openMailbox, sweepReplies, type Mailbox } from './mailbox.js';
+import { mailboxDir, openMailbox, sweepReplies, type Mailbox } from './mailbox.js';
 import { envDifference, envKey, PROTOCOL_VERSION, type Answer, type CommandRequest, type CommandResponse, type DaemonRequest, type DaemonStatus } from './protocol.js';
 import { WatchSet } from './watchset.js';
 
@@ -247,8 +247,6 @@ export async function runDaemon(opts: DaemonOptions): Promise<string> {
     };
   }
 
-  // A live daemon owns the folder: refuse. What a killed one left is cleared by openMailbox.
-  if (daemonPid(mailbox) !== undefined && ask(mailbox, { op: 'ping' }, 1000)) throw new Error(`a daemon already runs for ${root} (${mailbox})`);
   let box: Mailbox | undefined;
   let stopped!: (why: string) => void;
   const done = new Promise<string>((r) => (stopped = r));
@@ -264,6 +262,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<string> {
     stopped(why);
   }
 
+  // Before any watch or timer: a live daemon owning the folder makes this throw (what a killed one left is cleared).
   box = openMailbox(mailbox, (req) => respond(req as DaemonRequest));
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));

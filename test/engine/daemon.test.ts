@@ -2,7 +2,7 @@
 // bytes the CLI prints, and any change made just before a command (in place, in a new folder, a deleted
 // out, a param, the pipeline) makes that command run the normal way. Real processes throughout: the
 // daemon, `node bin/rallycut` clients, inotify.
-import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ask, daemonPid, mailboxDir } from '../../src/daemon/mailbox.js';
@@ -182,8 +182,13 @@ describe.skipIf(!BUNDLED || !distIsFresh())('project daemon', () => {
     const idle = (await daemonStatus(rig)).pid;
     await waitFor(() => !existsSync(mailboxDir(rig.dir, rig.env())) && !alive(idle));
 
-    expect((await rig.spawn(['daemon', 'start'])).code).toBe(0);
+    // Two starts at once: one daemon.
+    const both = await Promise.all([rig.spawn(['daemon', 'start']), rig.spawn(['daemon', 'start'])]);
+    expect(both.map((r) => r.code)).toEqual([0, 0]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(daemonsIn(rig.dir)).toHaveLength(1);
     const orphan = (await daemonStatus(rig)).pid;
+    expect(daemonsIn(rig.dir)).toEqual([orphan]);
     const mailbox = mailboxDir(rig.dir, rig.env());
     await rig.cleanup();
     await waitFor(() => !existsSync(mailbox) && !alive(orphan));
@@ -205,4 +210,18 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Pids of the daemon processes whose working folder is dir (Linux /proc). */
+function daemonsIn(dir: string): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readlinkSync(`/proc/${name}/cwd`) === dir && readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('daemon\0run')) pids.push(Number(name));
+    } catch {
+      // gone, or not ours
+    }
+  }
+  return pids;
 }

@@ -69,7 +69,8 @@ export function daemonCommands(registry: HandlerRegistry): CommandSpec[] {
         child.unref();
         const deadline = Date.now() + START_TIMEOUT_MS;
         while (!(status = statusOf(mailbox))?.ready) {
-          if (exited || Date.now() > deadline) {
+          // A child that exited lost the race to another start's daemon: wait for that one instead.
+          if ((exited && daemonPid(mailbox) === undefined) || Date.now() > deadline) {
             throw failure(exited ? 'the daemon stopped while starting' : 'the daemon did not become ready in time', { notes: [`${LOG_FILE}:\n${tail(join(root, LOG_FILE), 10)}`] });
           }
           await sleep(50);
