@@ -221,7 +221,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<string> {
     const key = keyOf(req);
     known.delete(key);
     known.set(key, req);
-    if (known.size > KNOWN_MAX) known.delete(known.keys().next().value as string);
+    if (known.size > KNOWN_MAX) {
+      const oldest = known.keys().next().value as string;
+      known.delete(oldest);
+      verdicts.delete(oldest);
+    }
     const verdict = verdicts.get(key);
     if (verdict?.generation === generation && verdict.answer) {
       answered++;

@@ -1,4 +1,4 @@
-// gc with one cache shared by two workspaces (RALLYCUT_CACHE_DIR): each repro registers its workspace, and gc
+// gc with one cache shared by two workspaces (RALLYCUT_CACHE_DIR): each repro or checkout registers its workspace, and gc
 // in one keeps the objects the other's pipeline.lock names; once that workspace is gone, its objects go too.
 // Temp files in a shared cache are judged by age only (their writer may be on another host).
 import { createHash } from 'node:crypto';
@@ -60,5 +60,24 @@ describe('gc with a cache shared by two workspaces', () => {
     expect(after.sources.workspaces).toBe(0);
     expect(existsSync(bObject)).toBe(false);
     expect(existsSync(objectFor(cache, 'a\na\n'))).toBe(true);
+  });
+
+  it('keeps the objects of a clone that only ran checkout', async () => {
+    const env = { RALLYCUT_CACHE_DIR: cache };
+    const a = new Rig('rallycut-ws-a-');
+    const clone = new Rig('rallycut-ws-clone-');
+    rigs.push(a, clone);
+    await a.write({ 'pipeline.yaml': PIPELINE, 'seed.txt': 'c\n' });
+    expect((await a.run(['repro'], env)).code).toBe(0);
+    // The clone: the same commit (pipeline.yaml, seed, lock), its outs restored from the shared cache.
+    await clone.write({ 'pipeline.yaml': PIPELINE, 'seed.txt': 'c\n', 'pipeline.lock': a.read('pipeline.lock') });
+    expect((await clone.run(['checkout'], env)).code).toBe(0);
+    expect(clone.read('out.txt')).toBe('c\nc\n');
+    // a moves on: its old out is no longer in its lock, but the clone's lock still names it.
+    await a.write({ 'seed.txt': 'd\n' });
+    expect((await a.run(['repro'], env)).code).toBe(0);
+    const gc = await a.run(['gc', '--drop-run-cache', '--json'], env);
+    expect(gc.code, gc.stderr).toBe(0);
+    expect(existsSync(objectFor(cache, 'c\nc\n'))).toBe(true);
   });
 });

@@ -9,6 +9,7 @@ import { readLock } from '../../lock.js';
 import type { LockFile, LockedOut } from '../../lock-types.js';
 import { acquireProjectLock, waitingMessage } from '../../exec/projectlock.js';
 import { cacheDirFor, requireProjectRoot } from '../../project.js';
+import { registerWorkspace } from '../../cache/workspaces.js';
 import { optBool, type ParsedArgs } from '../args.js';
 import type { CommandIO, CommandSpec } from '../command.js';
 
@@ -94,7 +95,10 @@ export function checkoutCommand(): CommandSpec {
       });
       let items: CheckoutItem[];
       try {
-        items = await checkoutOuts(root, cacheDirFor(root, io.env), refs, optBool(args, 'force'));
+        const cacheDir = cacheDirFor(root, io.env);
+        // A clone that only checks out (never runs repro) still uses the shared cache: gc elsewhere must keep its objects.
+        await registerWorkspace(cacheDir, root);
+        items = await checkoutOuts(root, cacheDir, refs, optBool(args, 'force'));
       } finally {
         await projectLock.release();
       }
