@@ -7,9 +7,9 @@
 //   request therefore reaches the daemon after the events of every write that finished before it, so the
 //   daemon has always seen those changes before it reads the question.
 // Only node built-ins here: this file is bundled into the client (dist/cli/daemon-client.cjs).
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 const PID_FILE = 'pid';
 const REQUEST = '.req';
@@ -37,8 +37,21 @@ function nameHash(text: string): string {
   return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
 }
 
+/**
+ * Whether the folder holding the mailboxes is ours alone: a directory (not a link) owned by this user that
+ * nobody else may write. Its name under the temp dir is predictable, so another user could create it first
+ * and forge replies; then the daemon is not used at all.
+ */
+export function privateBase(dir: string): boolean {
+  const st = lstatSync(dirname(dir), { throwIfNoEntry: false });
+  if (!st?.isDirectory()) return false;
+  const uid = typeof process.getuid === 'function' ? process.getuid() : st.uid;
+  return st.uid === uid && (st.mode & 0o022) === 0;
+}
+
 /** The pid of the daemon serving `dir`, when one is alive. */
 export function daemonPid(dir: string): number | undefined {
+  if (!privateBase(dir)) return undefined;
   let pid: number;
   try {
     pid = Number(readFileSync(join(dir, PID_FILE), 'utf8'));
@@ -94,6 +107,7 @@ export interface Mailbox {
 /** Makes this process the folder's owner (its pid file, created exclusively), taking over from a dead one. */
 function claim(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (!privateBase(dir)) throw new Error(`${dirname(dir)} must be a folder of this user's that others cannot write (chmod 700 it, or set RALLYCUT_DAEMON_DIR)`);
   for (let attempt = 0; ; attempt++) {
     try {
       writeFileSync(join(dir, PID_FILE), String(process.pid), { flag: 'wx' });

@@ -2,7 +2,7 @@
 // bytes the CLI prints, and any change made just before a command (in place, in a new folder, a deleted
 // out, a param, the pipeline) makes that command run the normal way. Real processes throughout: the
 // daemon, `node bin/rallycut` clients, inotify.
-import { existsSync, readdirSync, readFileSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ask, daemonPid, mailboxDir } from '../../src/daemon/mailbox.js';
@@ -168,6 +168,23 @@ describe.skipIf(!BUNDLED || !distIsFresh())('project daemon', () => {
     expect(misses).toContain('environment differs (SOME_SETTING)');
     expect(misses).toContain('a repro is running');
     expect(misses).toContain("'node_modules/lib/x.txt' is in a folder the daemon does not watch");
+  });
+
+  it('is not used when others could write its folder (they could forge answers)', async () => {
+    const rig = await project();
+    const base = join(rig.dir, 'shared-tmp');
+    mkdirSync(base, { mode: 0o777 });
+    chmodSync(base, 0o777);
+    const env = { RALLYCUT_DAEMON_DIR: base };
+    const refused = await rig.spawn(['daemon', 'start'], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('must be a folder of this user');
+    // A forged reply in a mailbox someone else prepared is never read.
+    const box = mailboxDir(rig.dir, rig.env(env));
+    mkdirSync(box, { recursive: true });
+    writeFileSync(join(box, 'pid'), String(process.pid));
+    expect(ask(box, { op: 'status' }, 200)).toBeUndefined();
+    expect(readdirSync(box)).toEqual(['pid']);
   });
 
   it('stops on request, when idle, and when the project folder is removed', async () => {

@@ -1,7 +1,7 @@
 // `rallycut daemon start|stop|status|run`: the project daemon that answers no-op `repro`/`status` from
 // memory while nothing changes (src/daemon/server.ts says why that is safe).
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUILD_ID } from '../../build-id.js';
 import { ask, daemonPid, mailboxDir } from '../../daemon/mailbox.js';
@@ -17,6 +17,7 @@ import type { CommandIO, CommandSpec } from '../command.js';
 
 const LOG_FILE = join(CACHE_DIR, 'daemon.log');
 const START_TIMEOUT_MS = 120_000;
+const LOG_KEEP_BYTES = 1 << 20;
 const JSON_OPTION = { name: 'json', type: 'boolean', description: 'Print a machine-readable result on stdout' } as const;
 
 function statusOf(mailbox: string): DaemonStatus | undefined {
@@ -61,7 +62,9 @@ export function daemonCommands(registry: HandlerRegistry): CommandSpec[] {
       let status = statusOf(mailbox);
       if (!status) {
         mkdirSync(join(root, CACHE_DIR), { recursive: true });
-        const log = openSync(join(root, LOG_FILE), 'a');
+        const logPath = join(root, LOG_FILE);
+        if ((statSync(logPath, { throwIfNoEntry: false })?.size ?? 0) > LOG_KEEP_BYTES) renameSync(logPath, logPath + '.1'); // one old log kept
+        const log = openSync(logPath, 'a');
         const child = spawn(process.execPath, [installedPath('bin', 'rallycut'), 'daemon', 'run'], { cwd: root, env: io.env, detached: true, stdio: ['ignore', log, log] });
         closeSync(log);
         let exited = false;
