@@ -202,7 +202,7 @@ export const bench: Bench = {
         `load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${availableParallelism()} cores`,
         `baseline: node -e 0 start-up        ${nodeFloor.toFixed(0)} ms`,
         `no-op repro @ ${mb(small).padEnd(7)}             ${a.rallycut.toFixed(0)} ms (${a.rallycutMedian.toFixed(0)})`,
-        `no-op repro @ ${mb(large).padEnd(7)}             ${b.rallycut.toFixed(0)} ms (${b.rallycutMedian.toFixed(0)})  target ≤ ${TARGET_MS} ms: ${b.rallycut <= TARGET_MS ? 'met' : 'MISSED'} (${(b.rallycut / TARGET_MS).toFixed(2)}× of target)`,
+        `no-op repro @ ${mb(large).padEnd(7)}             ${b.rallycut.toFixed(0)} ms (${b.rallycutMedian.toFixed(0)})  without the daemon: ${(b.rallycut / TARGET_MS).toFixed(2)}× the ${TARGET_MS} ms target (see the daemon's figure below)`,
         `  of which engine work (in-process main(), no start-up): ${best(engineOnly).toFixed(0)} ms (${median(engineOnly).toFixed(0)})`,
         `floor: node start + bare readdir/stat of the ${FILES} files (node -e)  ${walkFloor.toFixed(0)} ms; rallycut / floor ${(b.rallycut / walkFloor).toFixed(2)}×`,
         `flatness ${mb(large)}/${mb(small)}           ${flat.toFixed(2)}×  (target ≤ 1.30×: ${flat <= 1.3 ? 'met' : 'MISSED'})`,

@@ -180,7 +180,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<string> {
       if (!state) return `stage '${item.stage}' could not be measured`;
       if (state.fingerprint.hasStamp) return `stage '${item.stage}' depends on external state`;
       if (state.fingerprint.entry.versions) return `stage '${item.stage}' depends on tool versions`;
-      for (const path of [...state.stage.deps, ...state.stage.outs.map((o) => o.path)]) {
+      for (const path of [...state.stage.deps, ...state.stage.outs.map((o) => o.path), ...state.stage.params.map((p) => p.file)]) {
         if (!watchset.covers(join(root, path))) return `'${path}' is in a folder the daemon does not watch`;
         if (watchset.symlinks.some((s) => s === path || s.startsWith(path + '/') || path.startsWith(s + '/'))) return `'${path}' holds a symlink`;
       }
