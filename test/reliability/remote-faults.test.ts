@@ -13,7 +13,8 @@ import { formatGroundTruth, formatManifest, manifestStats } from '../../stages/l
 import { sha256 } from '../kit/dataset.js';
 import { freshBucket } from '../services/fresh.js';
 import { Rig } from '../rig.js';
-import { PrivateS3rver } from './private-s3rver.js';
+import { S3Remote } from '../../src/remote/s3.js';
+import { PrivateS3rver, type KillAfter } from './private-s3rver.js';
 
 interface Video {
   filename: string;
@@ -205,5 +206,58 @@ describe('push and pull with 8 transfers in flight while s3rver is killed and re
     } finally {
       await rig.cleanup();
     }
+  });
+});
+
+describe('a transfer retried after the server died mid-way', () => {
+  const storage = mkdtempSync(join(tmpdir(), 'rallycut-s3-progress-'));
+  let server: PrivateS3rver;
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(storage, { recursive: true, force: true });
+  });
+
+  /** Byte reports never go back although the retry starts from 0, end at the size, and the bytes are right. */
+  function expectSteady(reports: readonly number[], size: number): void {
+    expect(reports.length).toBeGreaterThan(2);
+    for (let i = 1; i < reports.length; i++) expect(reports[i]!, `report ${i} of ${reports.join(', ')}`).toBeGreaterThan(reports[i - 1]!);
+    expect(reports[reports.length - 1]).toBe(size);
+  }
+
+  it('reports upload and download progress that never goes back', async () => {
+    server = await PrivateS3rver.create(storage);
+    await server.start();
+    const s3 = client(server.endpoint);
+    await s3.send(new CreateBucketCommand({ Bucket: 'progress' }));
+    s3.destroy();
+    // Parts one at a time, so the first attempt has reported two parts when the third one meets the death.
+    const remote = new S3Remote({ bucket: 'progress', prefix: 'training', region: 'us-east-1', endpoint: server.endpoint, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, partSize: 5 * 1024 * 1024, queueSize: 1 });
+    const bytes = randomBytes(18 * 1024 * 1024);
+    const file = join(storage, 'source.bin');
+    await fs.writeFile(file, bytes);
+    /** Arms the server to die on `kill`; `restarted` settles once it died and is back. */
+    const restartAfter = async (kill: KillAfter): Promise<{ restarted: Promise<void> }> => {
+      await server.stop();
+      await server.start(kill);
+      const restarted = server.waitForExit().then(async () => {
+        await new Promise((r) => setTimeout(r, 300));
+        await server.start();
+      });
+      return { restarted };
+    };
+
+    let { restarted } = await restartAfter({ method: 'PUT', fragment: '/training/videos/', count: 3, delayMs: 5 });
+    const up: number[] = [];
+    await remote.putFile('videos/big.mp4', file, { onProgress: (b) => up.push(b) });
+    await restarted; // the server really died during the upload
+    expectSteady(up, bytes.length);
+
+    ({ restarted } = await restartAfter({ method: 'GET', fragment: '/training/videos/', count: 1, delayMs: 5 }));
+    const down: number[] = [];
+    const dest = join(storage, 'back.bin');
+    await remote.getFile('videos/big.mp4', dest, { onProgress: (b) => down.push(b) });
+    await restarted;
+    expectSteady(down, bytes.length);
+    expect(sha256(await fs.readFile(dest))).toBe(sha256(bytes));
   });
 });
