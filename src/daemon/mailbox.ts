@@ -140,15 +140,16 @@ export function openMailbox(dir: string, handle: (request: unknown) => Promise<u
       return; // withdrawn, or already served (a rename reports twice)
     }
     const id = name.slice(0, -REQUEST.length);
-    void handle(request).then((reply) => {
+    const reply = (body: unknown): void => {
       try {
         const tmp = join(dir, id + '.reply-tmp');
-        writeFileSync(tmp, JSON.stringify(reply));
+        writeFileSync(tmp, JSON.stringify(body));
         renameSync(tmp, join(dir, id + REPLY));
       } catch {
         // the mailbox was closed meanwhile: the client falls back after its timeout
       }
-    });
+    };
+    handle(request).then(reply, (err: unknown) => reply({ kind: 'miss', reason: `the daemon failed: ${(err as Error).message}` }));
   };
   const watcher: FSWatcher = watch(dir, (_type, name) => {
     if (typeof name === 'string') serve(name);

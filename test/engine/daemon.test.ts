@@ -164,6 +164,10 @@ describe.skipIf(!BUNDLED || !distIsFresh())('project daemon', () => {
     await rig.write({ 'node_modules/lib/x.txt': 'y\n' });
     expect((await rig.spawn(['repro'])).code).toBe(0);
     expect(await rig.invocations()).toEqual(['lib']);
+    // A malformed request gets a miss; the daemon lives on.
+    const { buildId } = await daemonStatus(rig);
+    const malformed = { op: 'command', v: PROTOCOL_VERSION, buildId, root: rig.dir, cwd: rig.dir, argv: ['repro'] }; // no env
+    expect(ask(mailboxDir(rig.dir, rig.env()), malformed, 3000)).toMatchObject({ kind: 'miss', reason: expect.stringContaining('the daemon failed') });
     const misses = Object.keys((await daemonStatus(rig)).misses).join('\n');
     expect(misses).toContain('environment differs (SOME_SETTING)');
     expect(misses).toContain('a repro is running');
@@ -198,6 +202,13 @@ describe.skipIf(!BUNDLED || !distIsFresh())('project daemon', () => {
     expect((await rig.spawn(['daemon', 'start'], { RALLYCUT_DAEMON_IDLE_MS: '300' })).code).toBe(0);
     const idle = (await daemonStatus(rig)).pid;
     await waitFor(() => !existsSync(mailboxDir(rig.dir, rig.env())) && !alive(idle));
+
+    // A client of another build (the code was rebuilt): the old daemon steps aside and exits.
+    expect((await rig.spawn(['daemon', 'start'])).code).toBe(0);
+    const outdated = (await daemonStatus(rig)).pid;
+    const fromNewBuild = { op: 'command', v: PROTOCOL_VERSION, buildId: 'a-newer-build', root: rig.dir, cwd: rig.dir, argv: ['repro'], env: {} };
+    expect(ask(mailboxDir(rig.dir, rig.env()), fromNewBuild, 3000)).toEqual({ kind: 'miss', reason: 'another build' });
+    await waitFor(() => !alive(outdated));
 
     // Two starts at once: one daemon.
     const both = await Promise.all([rig.spawn(['daemon', 'start']), rig.spawn(['daemon', 'start'])]);
