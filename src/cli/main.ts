@@ -111,14 +111,33 @@ export async function main(argv: readonly string[], io: CommandIO = defaultIO())
     await cmd.run(args, io);
     return 0;
   } catch (err) {
-    const diagnostics = toDiagnostics(err);
-    if (!(err instanceof Error && err.name === 'RallycutError') && process.env.RALLYCUT_DEBUG) io.err(String((err as Error).stack) + '\n');
-    const root = findProjectRoot(io.cwd);
-    const printed = err instanceof RallycutError && err.jsonPrinted;
-    if (rest.includes('--json') && !printed) io.out(JSON.stringify({ ok: false, errors: diagnostics }, null, 2) + '\n');
-    io.err(formatDiagnostics(diagnostics, root ? { root } : {}));
-    return exitCodeFor(diagnostics);
+    return reportError(err, rest, io);
+  } finally {
+    if (io.env.RALLYCUT_DAEMON === 'auto' && (cmd.path[0] === 'repro' || cmd.path[0] === 'status')) await autoStartDaemon(io);
   }
+}
+
+/** RALLYCUT_DAEMON=auto (Nx's default, opt-in here): a repro/status the daemon did not answer starts one. */
+async function autoStartDaemon(io: CommandIO): Promise<void> {
+  const root = findProjectRoot(io.cwd);
+  const [{ BUILD_ID }, { daemonPid, mailboxDir }, { spawnDaemon }] = await Promise.all([import('../build-id.js'), import('../daemon/mailbox.js'), import('../daemon/spawn.js')]);
+  if (!root || BUILD_ID === undefined || daemonPid(mailboxDir(root, io.env)) !== undefined) return;
+  try {
+    spawnDaemon(root, io.env);
+  } catch (err) {
+    io.err(`note: could not start the project daemon (${(err as Error).message})\n`); // best effort: the command's result stands
+  }
+}
+
+/** Prints a failed command's diagnostics with the one printer; returns its exit code. */
+function reportError(err: unknown, rest: readonly string[], io: CommandIO): number {
+  const diagnostics = toDiagnostics(err);
+  if (!(err instanceof Error && err.name === 'RallycutError') && process.env.RALLYCUT_DEBUG) io.err(String((err as Error).stack) + '\n');
+  const root = findProjectRoot(io.cwd);
+  const printed = err instanceof RallycutError && err.jsonPrinted;
+  if (rest.includes('--json') && !printed) io.out(JSON.stringify({ ok: false, errors: diagnostics }, null, 2) + '\n');
+  io.err(formatDiagnostics(diagnostics, root ? { root } : {}));
+  return exitCodeFor(diagnostics);
 }
 
 // Allow `node dist/src/cli/main.js ...` directly.

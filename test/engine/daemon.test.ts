@@ -174,6 +174,18 @@ describe.skipIf(!BUNDLED || !distIsFresh())('project daemon', () => {
     expect(misses).toContain("'node_modules/lib/x.txt' is in a folder the daemon does not watch");
   });
 
+  it('RALLYCUT_DAEMON=auto: the first repro starts the daemon, which answers the next one', async () => {
+    const rig = await project();
+    const auto = { RALLYCUT_DAEMON: 'auto' };
+    expect((await rig.spawn(['repro'], auto)).stdout).toBe('Done: ran 0, skipped 2, restored 0, run-cache 0, failed 0\n');
+    const mailbox = mailboxDir(rig.dir, rig.env(auto));
+    await waitFor(() => daemonPid(mailbox) !== undefined);
+    await waitFor(async () => JSON.parse((await rig.spawn(['daemon', 'status', '--json'], auto)).stdout).ready === true);
+    expect((await rig.spawn(['repro'], auto)).stdout).toBe('Done: ran 0, skipped 2, restored 0, run-cache 0, failed 0\n');
+    expect(JSON.parse((await rig.spawn(['daemon', 'status', '--json'], auto)).stdout)).toMatchObject({ answered: 1 });
+    await rig.spawn(['daemon', 'stop'], auto);
+  });
+
   it('is not used when others could write its folder (they could forge answers)', async () => {
     const rig = await project();
     const base = join(rig.dir, 'shared-tmp');

@@ -1,7 +1,6 @@
 // `rallycut daemon start|stop|status|run`: the project daemon that answers no-op `repro`/`status` from
 // memory while nothing changes (src/daemon/server.ts says why that is safe).
-import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUILD_ID } from '../../build-id.js';
 import { ask, daemonPid, mailboxDir } from '../../daemon/mailbox.js';
@@ -9,15 +8,13 @@ import type { DaemonStatus } from '../../daemon/protocol.js';
 import { runDaemon } from '../../daemon/server.js';
 import { failure } from '../../diagnostics.js';
 import type { HandlerRegistry } from '../../handler.js';
-import { installedPath } from '../../install.js';
-import { CACHE_DIR, requireProjectRoot } from '../../project.js';
+import { requireProjectRoot } from '../../project.js';
+import { DAEMON_LOG as LOG_FILE, spawnDaemon } from '../../daemon/spawn.js';
 import { sleep } from '../../sleep.js';
 import { optBool, type ParsedArgs } from '../args.js';
 import type { CommandIO, CommandSpec } from '../command.js';
 
-const LOG_FILE = join(CACHE_DIR, 'daemon.log');
 const START_TIMEOUT_MS = 120_000;
-const LOG_KEEP_BYTES = 1 << 20;
 const JSON_OPTION = { name: 'json', type: 'boolean', description: 'Print a machine-readable result on stdout' } as const;
 
 function statusOf(mailbox: string): DaemonStatus | undefined {
@@ -53,7 +50,7 @@ export function daemonCommands(registry: HandlerRegistry): CommandSpec[] {
       'to do. While nothing changes it answers at once; after any change the command runs the normal way and the daemon ' +
       'checks again in the background. Stages with tool versions or external stamps, and deps outside watched folders, are ' +
       `always checked the normal way. It exits after 3 hours without a command (RALLYCUT_DAEMON_IDLE_MS). RALLYCUT_DAEMON=0 ` +
-      `makes commands ignore it. Its log: ${LOG_FILE}.`,
+      `makes commands ignore it; RALLYCUT_DAEMON=auto makes repro and status start it when none runs. Its log: ${LOG_FILE}.`,
     options: [JSON_OPTION],
     async run(args: ParsedArgs, io: CommandIO) {
       const root = requireProjectRoot(io.cwd);
@@ -61,15 +58,9 @@ export function daemonCommands(registry: HandlerRegistry): CommandSpec[] {
       if (BUILD_ID === undefined) throw failure('the daemon needs the built CLI (npm run build): it answers only commands of the same build');
       let status = statusOf(mailbox);
       if (!status) {
-        mkdirSync(join(root, CACHE_DIR), { recursive: true });
-        const logPath = join(root, LOG_FILE);
-        if ((statSync(logPath, { throwIfNoEntry: false })?.size ?? 0) > LOG_KEEP_BYTES) renameSync(logPath, logPath + '.1'); // one old log kept
-        const log = openSync(logPath, 'a');
-        const child = spawn(process.execPath, [installedPath('bin', 'rallycut'), 'daemon', 'run'], { cwd: root, env: io.env, detached: true, stdio: ['ignore', log, log] });
-        closeSync(log);
+        const child = spawnDaemon(root, io.env);
         let exited = false;
         child.on('exit', () => (exited = true));
-        child.unref();
         const deadline = Date.now() + START_TIMEOUT_MS;
         while (!(status = statusOf(mailbox))?.ready) {
           // A child that exited lost the race to another start's daemon: wait for that one instead.
