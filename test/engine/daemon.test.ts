@@ -67,7 +67,7 @@ describe.skipIf(!BUNDLED || !distIsFresh())('project daemon', () => {
 
     // The plain repro and status are checked at start; other command lines once asked (the first asks miss).
     for (const c of commands) await rig.spawn(c);
-    await new Promise((r) => setTimeout(r, 1500));
+    for (const c of commands) await waitFor(async () => (await question(rig, c)).kind === 'answer');
     const before = (await daemonStatus(rig)).answered;
     for (const c of commands) expect(withoutSeconds(await rig.spawn(c)), c.join(' ')).toEqual(normal.get(c.join(' ')));
     expect((await daemonStatus(rig)).answered - before).toBe(commands.length);
@@ -160,7 +160,8 @@ describe.skipIf(!BUNDLED || !distIsFresh())('project daemon', () => {
     });
     expect((await rig.spawn(['repro'])).code).toBe(0);
     expect(await rig.invocations()).toEqual(['lib']);
-    await new Promise((r) => setTimeout(r, 1000));
+    const unwatched = "'node_modules/lib/x.txt' is in a folder the daemon does not watch";
+    await waitFor(async () => (await question(rig, ['repro'])).reason === unwatched);
     await rig.write({ 'node_modules/lib/x.txt': 'y\n' });
     expect((await rig.spawn(['repro'])).code).toBe(0);
     expect(await rig.invocations()).toEqual(['lib']);
@@ -171,7 +172,7 @@ describe.skipIf(!BUNDLED || !distIsFresh())('project daemon', () => {
     const misses = Object.keys((await daemonStatus(rig)).misses).join('\n');
     expect(misses).toContain('environment differs (SOME_SETTING)');
     expect(misses).toContain('a repro is running');
-    expect(misses).toContain("'node_modules/lib/x.txt' is in a folder the daemon does not watch");
+    expect(misses).toContain(unwatched);
   });
 
   it('RALLYCUT_DAEMON=auto: the first repro starts the daemon, which answers the next one', async () => {
@@ -235,7 +236,15 @@ describe.skipIf(!BUNDLED || !distIsFresh())('project daemon', () => {
   });
 });
 
-async function waitFor(done: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
+/** Asks the running daemon about a command line the way bin/rallycut does (with the rig's environment). */
+async function question(rig: Rig, argv: string[]): Promise<{ kind: string; reason?: string }> {
+  const { buildId } = await daemonStatus(rig);
+  const env = Object.fromEntries(Object.entries(rig.env()).filter((e): e is [string, string] => e[1] !== undefined));
+  const res = ask(mailboxDir(rig.dir, rig.env()), { op: 'command', v: PROTOCOL_VERSION, buildId, root: rig.dir, cwd: rig.dir, argv, env }, 5000) as CommandResponse | undefined;
+  return res ? { kind: res.kind, ...(res.kind === 'miss' ? { reason: res.reason } : {}) } : { kind: 'none' };
+}
+
+async function waitFor(done: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await done())) {
     if (Date.now() > deadline) throw new Error('timed out');
