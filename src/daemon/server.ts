@@ -10,10 +10,11 @@
 //   have read a half-changed tree);
 // - before answering, the daemon lets pending watch events in: the kernel queues them at write time, before
 //   the asking process even starts, and they are read within the same turn of the event loop;
-// - only true no-ops are answered, and only for stages whose inputs are all files under watched folders:
-//   a stage with tool versions or an external stamp (database, remote), a dep or out in a skipped folder,
-//   or a symlink under one is always checked the normal way; so is a run while a repro holds the project
-//   lock, a client with another environment or build, and anything after watching failed.
+// - only true no-ops are answered, and only for stages whose inputs are files under watched folders or
+//   what handler hooks report: a stage's tool versions and external stamp (database, remote) are asked
+//   again before each answer, which is given only while they are unchanged. A dep or out in a skipped
+//   folder or behind a symlink makes the daemon step aside; so does a repro holding the project lock, a
+//   client with another environment or build, and anything after watching failed.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { optBool, parseArgs } from '../cli/args.js';
@@ -45,6 +46,8 @@ export interface DaemonOptions {
 interface Verdict {
   readonly generation: number;
   readonly answer?: Answer;
+  /** Stages with tool versions or a stamp, re-asked before each answer (nothing watched shows their changes). */
+  readonly externals?: ReadonlyMap<string, () => Promise<boolean>>;
   /** Why there is no answer. */
   readonly reason?: string;
 }
@@ -168,18 +171,25 @@ export async function runDaemon(opts: DaemonOptions): Promise<string> {
     const noop = noopResult(measured.items);
     if (!noop) return { reason: 'not a no-op' };
     const json = optBool(args, 'json');
-    if (command === 'status') return { answer: { stdout: statusOutput(measured.items, json), stderr: '', code: 0 } };
-    if (ropts.dry) return { answer: { stdout: reproOutput(dryResult(measured.items), json), stderr: '', code: 0 } };
+    const externals = measured.externalChecks.size ? { externals: measured.externalChecks } : {};
+    if (command === 'status') return { answer: { stdout: statusOutput(measured.items, json), stderr: '', code: 0 }, ...externals };
+    if (ropts.dry) return { answer: { stdout: reproOutput(dryResult(measured.items), json), stderr: '', code: 0 }, ...externals };
     const stderr = measured.items.map((i) => unchangedLine(i.stage, i.decision === 'frozen' ? 'frozen' : 'skip')).join('');
-    return { answer: { stdout: reproOutput(noop, json), stderr, code: 0 } };
+    return { answer: { stdout: reproOutput(noop, json), stderr, code: 0 }, ...externals };
   }
 
-  function unwatchedInput({ items, states }: MeasuredPlan): string | undefined {
+  /** The first stage whose tool versions or stamp are no longer as the verdict measured them (a throw counts). */
+  async function changedExternally(externals: ReadonlyMap<string, () => Promise<boolean>>): Promise<string | undefined> {
+    const results = await Promise.all([...externals].map(async ([stage, check]) => ((await check().catch(() => false)) ? undefined : stage)));
+    return results.find((s) => s !== undefined);
+  }
+
+  function unwatchedInput({ items, states, externalChecks }: MeasuredPlan): string | undefined {
     for (const item of items) {
       const state = states.get(item.stage);
       if (!state) return `stage '${item.stage}' could not be measured`;
-      if (state.fingerprint.hasStamp) return `stage '${item.stage}' depends on external state`;
-      if (state.fingerprint.entry.versions) return `stage '${item.stage}' depends on tool versions`;
+      const external = state.fingerprint.hasStamp || state.fingerprint.entry.versions !== undefined;
+      if (external && !externalChecks.has(item.stage)) return `stage '${item.stage}' depends on external state it cannot re-check`;
       for (const path of [...state.stage.deps, ...state.stage.outs.map((o) => o.path), ...state.stage.params.map((p) => p.file)]) {
         if (!watchset.covers(join(root, path))) return `'${path}' is in a folder the daemon does not watch`;
         if (watchset.symlinks.some((s) => s === path || s.startsWith(path + '/') || path.startsWith(s + '/'))) return `'${path}' holds a symlink`;
@@ -228,6 +238,17 @@ export async function runDaemon(opts: DaemonOptions): Promise<string> {
     }
     const verdict = verdicts.get(key);
     if (verdict?.generation === generation && verdict.answer) {
+      if (verdict.externals) {
+        const at = generation;
+        const changed = await changedExternally(verdict.externals);
+        await drainEvents();
+        if (changed !== undefined) {
+          verdicts.delete(key);
+          scheduleCheck();
+          return miss(`stage '${changed}': tool versions or external state changed`);
+        }
+        if (generation !== at) return miss('not checked since the last change');
+      }
       answered++;
       return { kind: 'answer', answer: verdict.answer };
     }

@@ -14,7 +14,7 @@ import { checkoutOuts, clearOuts, collectOuts } from './outs.js';
 import { acquireProjectLock, waitingMessage } from './projectlock.js';
 import { registerWorkspace } from '../cache/workspaces.js';
 import { schedule, type NotStarted } from './scheduler.js';
-import { measureStage, type MeasuredStage, type Session, type SessionIO } from './session.js';
+import { externalCheck, measureStage, type MeasuredStage, type Session, type SessionIO } from './session.js';
 import { openSession } from './open.js';
 
 export interface ReproOptions {
@@ -73,6 +73,8 @@ export interface MeasuredPlan {
   readonly items: PlanItem[];
   /** What each selected stage was measured as (absent for a stage that could not be measured). */
   readonly states: ReadonlyMap<string, StageState>;
+  /** Per stage with tool versions or a stamp: whether those still are as measured (see externalCheck). */
+  readonly externalChecks: ReadonlyMap<string, () => Promise<boolean>>;
 }
 
 /** planStatus() with the measured states behind it (the daemon judges from them what it may remember). */
@@ -81,11 +83,14 @@ export async function measurePlan(root: string, registry: HandlerRegistry, opts:
   try {
     const selected = selectStages(session.graph, { targets: opts.targets ?? [], single: opts.single ?? false, downstream: opts.downstream ?? false });
     const states = new Map<string, StageState>();
+    const externalChecks = new Map<string, () => Promise<boolean>>();
     const unmeasurable = new Map<string, string>();
     for (const name of selected) {
       try {
         const m = await measureStage(session, stageOf(session, name), { runCache: opts.runCache ?? true });
         states.set(name, m.state);
+        const check = externalCheck(m);
+        if (check) externalChecks.set(name, check);
       } catch (err) {
         const diags = toDiagnostics(err);
         unmeasurable.set(name, diags.map((d) => [d.message, ...(d.notes ?? [])].join(' — ')).join('; '));
@@ -96,7 +101,7 @@ export async function measurePlan(root: string, registry: HandlerRegistry, opts:
       runCache: opts.runCache ?? true,
       unmeasurable,
     });
-    return { items, states };
+    return { items, states, externalChecks };
   } finally {
     await session.hasher.save();
   }

@@ -7,6 +7,7 @@ import { measureFingerprint, runCacheKey, type Fingerprint } from '../fingerprin
 import type { HandlerRegistry, RegisteredHandler, StageContext } from '../handler.js';
 import type { LockEntry, LockFile } from '../lock-types.js';
 import type { ParamValues, Pipeline, Stage } from '../pipeline/types.js';
+import { stableJson } from '../report/printer.js';
 import { createProgress } from '../report/progress.js';
 import { decide, runCacheEligible, type OutState, type StageState } from '../graph/plan.js';
 import { allObjectsPresent, hashList, type ObjectStore, type PathHasher } from './outs.js';
@@ -107,6 +108,26 @@ export async function measureStage(session: Session, stage: Stage, opts: { runCa
   const state: StageState = { stage, fingerprint, locked, outs, runCacheHit: false };
   const measured: MeasuredStage = { state, ctx, handler, captured, key, locked };
   return opts.runCache ? withRunCache(session, measured) : measured;
+}
+
+/**
+ * For a stage whose fingerprint holds tool versions or an external stamp: re-asks those hooks, and says
+ * whether they still give what was measured. The project daemon calls it before each answer, since neither
+ * a new ffmpeg nor a new label in the database changes a file it watches.
+ */
+export function externalCheck(m: MeasuredStage): (() => Promise<boolean>) | undefined {
+  const { handler, ctx } = m;
+  const { entry, hasStamp } = m.state.fingerprint;
+  if (!handler || (!hasStamp && !entry.versions)) return undefined;
+  const handlerParams = m.state.stage.action.kind === 'handler' ? m.state.stage.action.with : undefined;
+  const recorded = stableJson(entry.versions ?? {});
+  return async () => {
+    const versions = handler.versions ? await handler.versions(ctx) : undefined;
+    if (stableJson(versions ?? {}) !== recorded) return false;
+    if (!hasStamp || !handler.stamp) return true;
+    const stamp = await handler.stamp(ctx, handlerParams);
+    return typeof stamp === 'string' && stamp === entry.stamp;
+  };
 }
 
 function memoVersions(session: Session, handler: RegisteredHandler, ctx: StageContext): Promise<Record<string, string> | undefined> {

@@ -2,11 +2,12 @@
 // bytes the CLI prints, and any change made just before a command (in place, in a new folder, a deleted
 // out, a param, the pipeline) makes that command run the normal way. Real processes throughout: the
 // daemon, `node bin/rallycut` clients, inotify.
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ask, daemonPid, mailboxDir } from '../../src/daemon/mailbox.js';
 import { PROTOCOL_VERSION, type CommandResponse, type DaemonStatus } from '../../src/daemon/protocol.js';
+import { makeVideos, writeDataset } from '../kit/pushable.js';
 import { distIsFresh, Rig, type RunResult } from '../rig.js';
 
 const rigs: Rig[] = [];
@@ -143,6 +144,33 @@ describe.skipIf(!BUNDLED || !distIsFresh())('project daemon', () => {
     }
     expect(answeredBefore).toBe(40);
     expect(await rig.invocations()).toEqual([]);
+  });
+
+  it("re-asks handler hooks before each answer: a change outside the project (the remote's contents) is seen", async () => {
+    // push's stamp is what the remote holds; no watched file shows a video deleted from the remote.
+    const rig = new Rig('rallycut-daemon-stamp-');
+    rigs.push(rig);
+    const videos = makeVideos(2, 4096);
+    await writeDataset(rig, 'ds', videos, true);
+    await rig.write({ 'pipeline.yaml': 'stages:\n  push:\n    handler: push\n    with: { name: ds }\n    deps: [training_datasets/ds]\n' });
+    const env = { RALLYCUT_REMOTE_DIR: join(rig.dir, '..', `${rig.dir.split('/').pop()}-remote`) };
+    const remoteVideo = join(env.RALLYCUT_REMOTE_DIR, 'videos', `${videos[0]!.sha}.mp4`);
+    try {
+      expect((await rig.spawn(['repro'], env)).stdout).toBe('Done: ran 1, skipped 0, restored 0, run-cache 0, failed 0\n');
+      expect((await rig.spawn(['daemon', 'start'], env)).code).toBe(0);
+      const answered = async (): Promise<number> => JSON.parse((await rig.spawn(['daemon', 'status', '--json'], env)).stdout).answered as number;
+      expect((await rig.spawn(['repro'], env)).stdout).toBe('Done: ran 0, skipped 1, restored 0, run-cache 0, failed 0\n');
+      expect(await answered()).toBe(1);
+      rmSync(remoteVideo);
+      expect((await rig.spawn(['repro'], env)).stdout).toBe('Done: ran 1, skipped 0, restored 0, run-cache 0, failed 0\n');
+      expect(existsSync(remoteVideo)).toBe(true);
+      expect(await answered()).toBe(1);
+      const misses = JSON.parse((await rig.spawn(['daemon', 'status', '--json'], env)).stdout).misses as Record<string, number>;
+      expect(misses["stage 'push': tool versions or external state changed"]).toBe(1);
+    } finally {
+      await rig.spawn(['daemon', 'stop'], env);
+      rmSync(env.RALLYCUT_REMOTE_DIR, { recursive: true, force: true });
+    }
   });
 
   it('steps aside for another environment, a running repro and deps it cannot watch', async () => {

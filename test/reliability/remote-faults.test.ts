@@ -8,50 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Manifest, ManifestVideo } from '../../stages/lib/contracts.js';
-import { formatGroundTruth, formatManifest, manifestStats } from '../../stages/lib/dataset/format.js';
 import { sha256 } from '../kit/dataset.js';
+import { makeVideos, writeDataset, type Video } from '../kit/pushable.js';
 import { freshBucket } from '../services/fresh.js';
 import { Rig } from '../rig.js';
 import { S3Remote } from '../../src/remote/s3.js';
 import { PrivateS3rver, type KillAfter } from './private-s3rver.js';
-
-interface Video {
-  filename: string;
-  bytes: Buffer;
-  sha: string;
-}
-
-function makeVideos(count: number, size: number): Video[] {
-  return Array.from({ length: count }, (_, i) => {
-    const bytes = randomBytes(size);
-    return { filename: `v${String(i).padStart(2, '0')}.mp4`, bytes, sha: sha256(bytes) };
-  });
-}
-
-/** training_datasets/<name>/ with manifest.json, ground_truth.json and (optionally) the videos. */
-async function writeDataset(rig: Rig, name: string, videos: readonly Video[], withVideos: boolean): Promise<void> {
-  const dir = join(rig.dir, 'training_datasets', name);
-  const entries: ManifestVideo[] = videos.map((v, i) => ({
-    filename: v.filename,
-    video_id: `id-${i}`,
-    content_hash: v.sha, // a full-file hash, as the app records for files up to 50 MiB
-    duration_ms: 60_000,
-    rally_count: 1,
-    sha256: v.sha,
-    size_bytes: v.bytes.length,
-  }));
-  const manifest: Manifest = { name, description: 'remote fault test', created: '2026-01-01T00:00:00.000Z', videos: entries, stats: manifestStats(entries) };
-  await rig.write({
-    'pipeline.yaml': 'stages: {}\n',
-    [`training_datasets/${name}/manifest.json`]: formatManifest(manifest),
-    [`training_datasets/${name}/ground_truth.json`]: formatGroundTruth(entries.map((v) => ({ video_id: v.video_id, filename: v.filename, rallies: [{ start_ms: 1000, end_ms: 5000 }] }))),
-  });
-  if (withVideos) {
-    await fs.mkdir(join(dir, 'videos'), { recursive: true });
-    for (const v of videos) await fs.writeFile(join(dir, 'videos', v.filename), v.bytes);
-  }
-}
 
 function s3Env(endpoint: string, bucket: string): Record<string, string> {
   return { TRAINING_S3_BUCKET: bucket, TRAINING_S3_ENDPOINT: endpoint, TRAINING_S3_PREFIX: 'training', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };

@@ -48,8 +48,8 @@ export function daemonCommands(registry: HandlerRegistry): CommandSpec[] {
     description:
       'The daemon watches the project folders (inotify) and remembers, per command line, whether repro or status has anything ' +
       'to do. While nothing changes it answers at once; after any change the command runs the normal way and the daemon ' +
-      'checks again in the background. Stages with tool versions or external stamps, and deps outside watched folders, are ' +
-      `always checked the normal way. It exits after 3 hours without a command (RALLYCUT_DAEMON_IDLE_MS). RALLYCUT_DAEMON=0 ` +
+      'checks again in the background. Tool versions and external stamps (database, remote) are asked again before each ' +
+      `answer; deps outside watched folders are always checked the normal way. It exits after 3 hours without a command (RALLYCUT_DAEMON_IDLE_MS). RALLYCUT_DAEMON=0 ` +
       `makes commands ignore it; RALLYCUT_DAEMON=auto makes repro and status start it when none runs. Its log: ${LOG_FILE}.`,
     options: [JSON_OPTION],
     async run(args: ParsedArgs, io: CommandIO) {
