@@ -1,7 +1,7 @@
 // The project's folders, each watched for any change (fs.watch: one inotify watch per folder, which also
 // reports writes to the files in it). The daemon only needs to know *that* something changed, never what:
 // every event counts, nothing is debounced away or filtered by a stat (chokidar's job in watch mode).
-import { readdirSync, watch, type FSWatcher } from 'node:fs';
+import { readdirSync, statSync, watch, type FSWatcher, type Stats } from 'node:fs';
 import { sep } from 'node:path';
 
 /** Folders never watched, by name: their contents are not project inputs (a dep inside one makes the daemon step aside). */
@@ -16,8 +16,15 @@ export interface WatchSetOptions {
   readonly maxFolders?: number;
 }
 
+interface FolderWatch {
+  readonly watcher: FSWatcher;
+  /** The folder watched: a watch follows its inode, so a folder renamed away and replaced must be re-watched. */
+  readonly dev: number;
+  readonly ino: number;
+}
+
 export class WatchSet {
-  private readonly watchers = new Map<string, FSWatcher>();
+  private readonly watchers = new Map<string, FolderWatch>();
   private readonly skippedFolders: ReadonlySet<string>;
   /** Symlinks found under the root (posix paths relative to it): what they point to is not watched. */
   symlinks: readonly string[] = [];
@@ -52,7 +59,10 @@ export class WatchSet {
     const symlinks: string[] = [];
     const visit = (abs: string, rel: string): void => {
       found.add(abs);
-      if (!this.watchers.has(abs) && !this.add(abs)) {
+      const st = statSync(abs, { throwIfNoEntry: false });
+      const known = this.watchers.get(abs);
+      if (known && (!st || known.dev !== st.dev || known.ino !== st.ino)) this.drop(abs); // renamed away: this path is another folder now
+      if (!this.watchers.has(abs) && !(st && this.add(abs, st))) {
         if (abs === this.opts.root) throw new Error(`cannot watch the project folder ${abs}`);
         return;
       }
@@ -71,27 +81,26 @@ export class WatchSet {
       }
     };
     visit(this.opts.root, '');
-    for (const [abs, w] of this.watchers) {
-      if (!found.has(abs)) {
-        w.close();
-        this.watchers.delete(abs);
-      }
-    }
+    for (const abs of [...this.watchers.keys()]) if (!found.has(abs)) this.drop(abs);
     this.symlinks = symlinks;
     const max = this.opts.maxFolders ?? 50_000;
     if (this.watchers.size > max) this.broken = `more than ${max} folders to watch`;
   }
 
   close(): void {
-    for (const w of this.watchers.values()) w.close();
-    this.watchers.clear();
+    for (const abs of [...this.watchers.keys()]) this.drop(abs);
+  }
+
+  private drop(abs: string): void {
+    this.watchers.get(abs)?.watcher.close();
+    this.watchers.delete(abs);
   }
 
   private skipped(abs: string, name: string): boolean {
     return SKIPPED_NAMES.has(name) || this.skippedFolders.has(abs);
   }
 
-  private add(abs: string): boolean {
+  private add(abs: string, st: Stats): boolean {
     try {
       const w = watch(abs, { persistent: true }, (_type, filename) => {
         // The root's own events about a skipped entry (the cache folder appearing) are not changes.
@@ -100,11 +109,11 @@ export class WatchSet {
       });
       w.on('error', () => {
         // The folder went away (or the watch broke): a change; the next sync forgets or re-adds it.
-        w.close();
-        this.watchers.delete(abs);
+        if (this.watchers.get(abs)?.watcher === w) this.drop(abs);
+        else w.close();
         this.opts.onChange();
       });
-      this.watchers.set(abs, w);
+      this.watchers.set(abs, { watcher: w, dev: st.dev, ino: st.ino });
       return true;
     } catch (err) {
       // ENOENT/ENOTDIR: gone since it was listed, which its parent's watch has reported. Anything else

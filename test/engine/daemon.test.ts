@@ -111,6 +111,12 @@ describe.skipIf(!BUNDLED || !distIsFresh())('project daemon', () => {
     renameSync(join(rig.dir, 'incoming'), join(rig.dir, 'data'));
     expect(await reproNow()).toEqual(['gather', 'count']);
     expect(rig.read('out/all.txt')).toBe('fresh\ntwo\n');
+    expect(await reproNow()).toEqual([]);
+    // The watches followed the old folders' inodes: the new data/ must be watched, not the renamed one.
+    writeFileSync(join(rig.dir, 'data/a/one.txt'), 'FRESH\n');
+    expect(await reproNow()).toEqual(['gather', 'count']);
+    writeFileSync(join(rig.dir, 'old-data/a/one.txt'), 'stale\n');
+    expect(await reproNow()).toEqual([]);
     // The pipeline itself.
     await rig.write({ 'pipeline.yaml': rig.read('pipeline.yaml').replace('echo ${scale}', 'echo x${scale}') });
     expect(await reproNow()).toEqual(['count']);
