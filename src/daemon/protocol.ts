@@ -6,8 +6,23 @@ export const PROTOCOL_VERSION = 1;
 /** The commands whose no-op the daemon may answer. */
 export const ANSWERED_COMMANDS: ReadonlySet<string> = new Set(['repro', 'status']);
 
-/** Environment variables that differ between two shells without changing what a command does. */
-const VOLATILE_ENV: ReadonlySet<string> = new Set(['_', 'OLDPWD', 'PWD', 'SHLVL']);
+/** Environment variables that differ between two shells (or two SSH sessions, terminal tabs) without changing what a command does. */
+const VOLATILE_ENV: ReadonlySet<string> = new Set([
+  '_',
+  'OLDPWD',
+  'PWD',
+  'SHLVL',
+  'SSH_CLIENT',
+  'SSH_CONNECTION',
+  'SSH_TTY',
+  'GPG_TTY',
+  'TERM_SESSION_ID',
+  'WINDOWID',
+  'TMUX_PANE',
+  'XDG_SESSION_ID',
+  'COLUMNS',
+  'LINES',
+]);
 
 export interface CommandRequest {
   readonly op: 'command';

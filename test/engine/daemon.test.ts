@@ -182,6 +182,9 @@ describe.skipIf(!BUNDLED || !distIsFresh())('project daemon', () => {
   it('steps aside for another environment, a running repro and deps it cannot watch', async () => {
     const rig = await project();
     expect((await rig.spawn(['daemon', 'start'])).code).toBe(0);
+    // Another SSH session or terminal tab is the same environment; any other variable is not.
+    expect((await rig.spawn(['repro'], { SSH_CONNECTION: '10.0.0.9 50000 10.0.0.1 22', SHLVL: '3' })).code).toBe(0);
+    expect((await daemonStatus(rig)).answered).toBe(1);
     expect((await rig.spawn(['repro'], { SOME_SETTING: 'x' })).stdout).toBe('Done: ran 0, skipped 2, restored 0, run-cache 0, failed 0\n');
     // A lock left by a killed repro: the normal path takes it over; the daemon does not answer meanwhile.
     await rig.write({ '.cache/repro.lock': JSON.stringify({ pid: 999999, started: 'then' }) });
