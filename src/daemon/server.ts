@@ -8,8 +8,9 @@
 //   was checked at and used only while no change came since;
 // - a check's verdict is kept only when no change arrived while it ran (a change then means the check may
 //   have read a half-changed tree);
-// - before answering, the daemon lets pending watch events in: the kernel queues them at write time, before
-//   the asking process even starts, and they are read within the same turn of the event loop;
+// - a request arrives as an event of the same inotify queue as the project's changes (mailbox.ts), which the
+//   kernel fills in order at write time: every change made before the request was sent is counted before
+//   the request is read. The daemon also lets any pending event in before it decides;
 // - only true no-ops are answered, and only for stages whose inputs are files under watched folders or
 //   what handler hooks report: a stage's tool versions and external stamp (database, remote) are asked
 //   again before each answer, which is given only while they are unchanged. A dep or out in a skipped
