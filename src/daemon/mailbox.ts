@@ -58,6 +58,8 @@ export function daemonPid(dir: string): number | undefined {
   } catch {
     return undefined;
   }
+  // Empty while its writer is between create and write: no owner yet (and `kill(0)` would mean our group).
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
   try {
     process.kill(pid, 0);
     return pid;
