@@ -7,7 +7,7 @@
 //   request therefore reaches the daemon after the events of every write that finished before it, so the
 //   daemon has always seen those changes before it reads the question.
 // Only node built-ins here: this file is bundled into the client (dist/cli/daemon-client.cjs).
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
@@ -58,8 +58,7 @@ export function daemonPid(dir: string): number | undefined {
   } catch {
     return undefined;
   }
-  // Empty while its writer is between create and write: no owner yet (and `kill(0)` would mean our group).
-  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  if (!Number.isInteger(pid) || pid <= 0) return undefined; // never signal 0 (our own process group)
   try {
     process.kill(pid, 0);
     return pid;
@@ -110,16 +109,24 @@ export interface Mailbox {
 function claim(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (!privateBase(dir)) throw new Error(`${dirname(dir)} must be a folder of this user's that others cannot write (chmod 700 it, or set RALLYCUT_DAEMON_DIR)`);
-  for (let attempt = 0; ; attempt++) {
-    try {
-      writeFileSync(join(dir, PID_FILE), String(process.pid), { flag: 'wx' });
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
-      const owner = daemonPid(dir);
-      if (owner !== undefined) throw new Error(`a daemon (pid ${owner}) already serves ${dir}`);
-      rmSync(join(dir, PID_FILE), { force: true }); // left by a killed daemon
+  // Written whole, then linked into place: link() fails if the name exists, so the pid file is created
+  // exclusively and is never seen empty.
+  const mine = join(dir, `${PID_FILE}.${process.pid}`);
+  writeFileSync(mine, String(process.pid));
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        linkSync(mine, join(dir, PID_FILE));
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
+        const owner = daemonPid(dir);
+        if (owner !== undefined) throw new Error(`a daemon (pid ${owner}) already serves ${dir}`);
+        rmSync(join(dir, PID_FILE), { force: true }); // left by a killed daemon
+      }
     }
+  } finally {
+    rmSync(mine, { force: true });
   }
   // What a dead daemon left, but requests: one may already be for us (openMailbox serves them).
   for (const name of readdirSync(dir)) if (name !== PID_FILE && !name.endsWith(REQUEST)) rmSync(join(dir, name), { recursive: true, force: true });
