@@ -10,14 +10,9 @@ import type { DatasetContext } from '../lib/dataset/context.js';
 import { probeVideo } from '../lib/media/probe.js';
 import { generateDemo, type DemoDataset } from '../demo/generate.js';
 import { writeDatasetFolder } from '../demo/folder.js';
-import type { VideoProfile } from '../demo/plan.js';
+import { TRICKY_PROFILES } from '../../test/kit/videos.js';
 import { prepare, type ProxiesIndex, type SamplesFile } from './prepare.js';
 
-const profiles: VideoProfile[] = [
-  { width: 320, height: 180, fps: 60, ext: 'mp4', rotate: false, vfr: false },
-  { width: 320, height: 180, fps: 30, ext: 'MOV', rotate: true, vfr: false },
-  { width: 320, height: 180, fps: 30, ext: 'mp4', rotate: false, vfr: true },
-];
 
 let work: string;
 let demo: DemoDataset;
@@ -38,7 +33,7 @@ beforeAll(async () => {
   work = await fs.mkdtemp(join(tmpdir(), 'rallycut-prepare-'));
   demo = await generateDemo({
     dir: join(work, 'demo'),
-    config: { seed: 3, videos: 3, minSeconds: 6, maxSeconds: 7, timeScale: 0.25, gapScale: 1, profiles },
+    config: { seed: 3, videos: 3, minSeconds: 6, maxSeconds: 7, timeScale: 0.25, gapScale: 1, profiles: [...TRICKY_PROFILES] },
     jobs: 2,
   });
 });

@@ -6,17 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDemo, type DemoDataset } from '../demo/generate.js';
-import type { VideoProfile } from '../demo/plan.js';
+import { TRICKY_PROFILES } from '../../test/kit/videos.js';
 import { findFfmpeg, runTool } from '../lib/ffmpeg.js';
 import { guessTiming, type TimingGuess } from '../lib/media/mp4-timing.js';
 import { probeVideo } from '../lib/media/probe.js';
 import { ensureProxy, proxyArgs, type ProxyRequest } from './proxy.js';
 
-const profiles: VideoProfile[] = [
-  { width: 320, height: 180, fps: 60, ext: 'mp4', rotate: false, vfr: false },
-  { width: 320, height: 180, fps: 30, ext: 'MOV', rotate: true, vfr: false },
-  { width: 320, height: 180, fps: 30, ext: 'mp4', rotate: false, vfr: true },
-];
 
 let work: string;
 let demo: DemoDataset;
@@ -34,7 +29,7 @@ beforeAll(async () => {
   work = await fs.mkdtemp(join(tmpdir(), 'rallycut-speculate-'));
   demo = await generateDemo({
     dir: join(work, 'demo'),
-    config: { seed: 4, videos: 3, minSeconds: 4, maxSeconds: 4, timeScale: 0.25, gapScale: 1, profiles },
+    config: { seed: 4, videos: 3, minSeconds: 4, maxSeconds: 4, timeScale: 0.25, gapScale: 1, profiles: [...TRICKY_PROFILES] },
     jobs: 2,
   });
   const { ffmpeg } = findFfmpeg();
