@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ask, daemonPid, mailboxDir } from '../../src/daemon/mailbox.js';
 import { PROTOCOL_VERSION, type CommandResponse, type DaemonStatus } from '../../src/daemon/protocol.js';
+import { processAlive } from '../../src/process.js';
 import { makeVideos, writeDataset } from '../kit/pushable.js';
 import { distIsFresh, Rig, type RunResult } from '../rig.js';
 
@@ -244,14 +245,14 @@ describe.skipIf(!BUNDLED || !distIsFresh())('project daemon', () => {
 
     expect((await rig.spawn(['daemon', 'start'], { RALLYCUT_DAEMON_IDLE_MS: '300' })).code).toBe(0);
     const idle = (await daemonStatus(rig)).pid;
-    await waitFor(() => !existsSync(mailboxDir(rig.dir, rig.env())) && !alive(idle));
+    await waitFor(() => !existsSync(mailboxDir(rig.dir, rig.env())) && !processAlive(idle));
 
     // A client of another build (the code was rebuilt): the old daemon steps aside and exits.
     expect((await rig.spawn(['daemon', 'start'])).code).toBe(0);
     const outdated = (await daemonStatus(rig)).pid;
     const fromNewBuild = { op: 'command', v: PROTOCOL_VERSION, buildId: 'a-newer-build', root: rig.dir, cwd: rig.dir, argv: ['repro'], env: {} };
     expect(ask(mailboxDir(rig.dir, rig.env()), fromNewBuild, 3000)).toEqual({ kind: 'miss', reason: 'another build' });
-    await waitFor(() => !alive(outdated));
+    await waitFor(() => !processAlive(outdated));
 
     // Two starts at once: one daemon.
     const both = await Promise.all([rig.spawn(['daemon', 'start']), rig.spawn(['daemon', 'start'])]);
@@ -262,7 +263,7 @@ describe.skipIf(!BUNDLED || !distIsFresh())('project daemon', () => {
     expect(daemonsIn(rig.dir)).toEqual([orphan]);
     const mailbox = mailboxDir(rig.dir, rig.env());
     await rig.cleanup();
-    await waitFor(() => !existsSync(mailbox) && !alive(orphan));
+    await waitFor(() => !existsSync(mailbox) && !processAlive(orphan));
   });
 });
 
@@ -288,14 +289,6 @@ async function waitFor(done: () => boolean | Promise<boolean>, ms = 20_000): Pro
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Pids of the daemon processes whose working folder is dir (Linux /proc). */
 function daemonsIn(dir: string): number[] {
