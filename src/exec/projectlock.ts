@@ -1,11 +1,18 @@
-// One `repro` at a time per project. The lock is a file created atomically (O_EXCL) holding the owner's
-// pid, host and process start time. A second process waits for it, saying so, instead of failing; a lock
+// One `repro` at a time per project. The lock is a file written whole and linked into place (link() fails
+// when the name exists, so it is created exclusively and never seen empty), holding the owner's pid, host,
+// process start time and a nonce. A second process waits for it, saying so, instead of failing; a lock
 // whose process is gone (a killed run) is taken over, also when its pid was since reused by another process
 // (told apart by the kernel's start time of the pid). A lock from another host is never judged: it waits.
+//
+// Taking over is atomic: of all the processes that find the same stale lock, only the one that creates its
+// takeover token (exclusively, named after the stale content) removes it, after checking that it is still
+// there. Since every lock's text is unique, a token created late finds that text gone and removes nothing.
 import { promises as fs } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { failure } from '../diagnostics.js';
+import { createExclusive } from '../fsutil.js';
 import { processAlive, processStartTime } from '../process.js';
 import { sleep } from '../sleep.js';
 import { CACHE_DIR } from '../project.js';
@@ -77,23 +84,47 @@ async function readOwner(path: string): Promise<{ owner: LockOwner | undefined; 
 }
 
 
+/**
+ * Removes the stale lock whose text is `stale`, unless another process is already doing so. True when this
+ * call removed it. Tokens are numbered: one left by a takeover that crashed (its holder gone) is passed over.
+ */
+async function takeOver(path: string, stale: string, body: string): Promise<boolean> {
+  const id = createHash('sha256').update(stale).digest('hex').slice(0, 16);
+  for (let n = 0; ; n++) {
+    const token = `${path}.takeover-${id}-${n}`;
+    if (await createExclusive(token, body)) {
+      try {
+        const now = await readOwner(path);
+        if (now?.text !== stale) return false; // already taken over (and maybe re-acquired) by another
+        await fs.rm(path, { force: true });
+        return true;
+      } finally {
+        for (let k = 0; k <= n; k++) await fs.rm(`${path}.takeover-${id}-${k}`, { force: true });
+      }
+    }
+    const holder = await readOwner(token);
+    if (!holder) return false; // that takeover just finished
+    if (!holder.owner || !ownerGone(holder.owner)) return false; // a live process is taking it over
+  }
+}
+
 export async function acquireProjectLock(root: string, opts: AcquireOptions = {}): Promise<ProjectLock> {
   const path = projectLockPath(root);
   await fs.mkdir(dirname(path), { recursive: true });
   const pidStart = processStartTime(process.pid);
-  const me: LockOwner = { pid: process.pid, started: new Date().toISOString(), host: hostname(), ...(pidStart ? { pidStart } : {}) };
+  const me: LockOwner & { nonce: string } = {
+    pid: process.pid,
+    started: new Date().toISOString(),
+    host: hostname(),
+    ...(pidStart ? { pidStart } : {}),
+    nonce: randomBytes(8).toString('hex'),
+  };
   const body = JSON.stringify(me) + '\n';
   let announced = false;
   let emptySince: number | undefined;
   for (;;) {
     if (opts.signal?.aborted) throw failure('interrupted while waiting for another rallycut process');
-    try {
-      const handle = await fs.open(path, 'wx');
-      try {
-        await handle.writeFile(body);
-      } finally {
-        await handle.close();
-      }
+    if (await createExclusive(path, body)) {
       return {
         path,
         async release() {
@@ -101,24 +132,22 @@ export async function acquireProjectLock(root: string, opts: AcquireOptions = {}
           if (current?.text === body) await fs.rm(path, { force: true });
         },
       };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     const current = await readOwner(path);
     if (!current) continue;
     const { owner } = current;
-    // A lock without a readable owner is either being written right now or was left half-written by a
-    // crash; give the writer a moment before treating it as stale.
+    // A lock without a readable owner was left half-written by an older version's crash (this one never
+    // writes one); give a possible writer a moment before treating it as stale.
     if (!owner) emptySince ??= Date.now();
     const stale = owner ? ownerGone(owner) : Date.now() - (emptySince ?? Date.now()) > 2000;
     if (stale) {
-      const again = await readOwner(path);
-      if (again?.text === current.text) {
+      if (await takeOver(path, current.text, body)) {
         if (owner) opts.onStale?.(owner);
-        await fs.rm(path, { force: true });
         emptySince = undefined;
-        continue;
+      } else {
+        await sleep(Math.min(opts.pollMs ?? 100, 10)); // another process is taking it over
       }
+      continue;
     }
     if (owner && !announced) {
       announced = true;

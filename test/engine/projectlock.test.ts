@@ -40,6 +40,32 @@ describe('project lock', () => {
     expect(stale).toEqual([deadPid]);
     await lock.release();
   });
+
+  it('many acquirers racing over a dead process\'s lock: never two holders at once, one takeover', async () => {
+    const deadPid = await new Promise<number>((r) => {
+      const child = spawn(process.execPath, ['-e', '0']);
+      child.on('exit', () => r(child.pid!));
+    });
+    for (let round = 0; round < 10; round++) {
+      const root = mkdtempSync(join(tmpdir(), 'rc-lock-'));
+      mkdirSync(join(root, '.cache'), { recursive: true });
+      writeFileSync(projectLockPath(root), JSON.stringify({ pid: deadPid, started: 'then', host: hostname() }));
+      let holders = 0;
+      let most = 0;
+      let takeovers = 0;
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          const lock = await acquireProjectLock(root, { pollMs: 2, onStale: () => void takeovers++ });
+          most = Math.max(most, ++holders);
+          await new Promise((r) => setTimeout(r, 5));
+          holders--;
+          await lock.release();
+        }),
+      );
+      expect({ round, most, takeovers }).toEqual({ round, most: 1, takeovers: 1 });
+      expect(existsSync(projectLockPath(root))).toBe(false);
+    }
+  });
 });
 
 describe('project lock: pid reuse and other hosts', () => {
