@@ -4,6 +4,7 @@
 // manifests that list them, then run records that point at both, so a manifest or record on the remote
 // always has its objects there.
 import { promises as fs } from 'node:fs';
+import type { Redactor } from '../redact.js';
 import type { Remote } from '../remote/remote.js';
 import { forEachLimit, listSizes } from '../remote/transfer.js';
 import { createProgress, type ProgressSink } from '../report/progress.js';
@@ -20,6 +21,8 @@ export interface PushOptions {
   dryRun?: boolean;
   signal?: AbortSignal;
   progressSink?: ProgressSink;
+  /** Masks secrets in run records before they leave (records stored by older versions were not masked). */
+  redact?: Redactor;
 }
 
 export interface PushResult {
@@ -122,13 +125,15 @@ export async function pushCache(opts: PushOptions): Promise<PushResult> {
       const blocked = u.deps.filter((d) => failedKeys.has(d)).length;
       if (blocked) throw new Error(`not uploaded: ${blocked} object(s) it refers to failed to upload`);
       let sent = 0;
-      await opts.remote.putFile(u.key, u.path, {
+      const transfer = {
         ...(opts.signal ? { signal: opts.signal } : {}),
-        onProgress: (bytes) => {
+        onProgress: (bytes: number) => {
           progress.tick(bytes - sent);
           sent = bytes;
         },
-      });
+      };
+      if (u.phase === 2 && opts.redact) await opts.remote.putBytes(u.key, opts.redact(await fs.readFile(u.path, 'utf8')), transfer);
+      else await opts.remote.putFile(u.key, u.path, transfer);
       progress.tick(u.size - sent);
       result.uploaded++;
       result.uploadedBytes += u.size;

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { exitCodeFor, RallycutError, toDiagnostics } from '../diagnostics.js';
 import { findProjectRoot } from '../project.js';
 import { formatDiagnostics } from '../report/printer.js';
+import { redactDiagnostics, redactorFor } from '../redact.js';
 import { formatHelp, parseArgs } from './args.js';
 import type { CommandIO, CommandSpec } from './command.js';
 import { engineCommands, engineCommandTable } from './commands/index.js';
@@ -131,7 +132,8 @@ async function autoStartDaemon(io: CommandIO): Promise<void> {
 
 /** Prints a failed command's diagnostics with the one printer; returns its exit code. */
 function reportError(err: unknown, rest: readonly string[], io: CommandIO): number {
-  const diagnostics = toDiagnostics(err);
+  // No message may show a secret (a URL's password, a key in an SDK's error text): masked once, here.
+  const diagnostics = redactDiagnostics(toDiagnostics(err), redactorFor(io.env));
   if (!(err instanceof Error && err.name === 'RallycutError') && process.env.RALLYCUT_DEBUG) io.err(String((err as Error).stack) + '\n');
   const root = findProjectRoot(io.cwd);
   const printed = err instanceof RallycutError && err.jsonPrinted;

@@ -16,6 +16,7 @@ import { registerWorkspace } from '../cache/workspaces.js';
 import { schedule, type NotStarted } from './scheduler.js';
 import { externalCheck, measureStage, type MeasuredStage, type Session, type SessionIO } from './session.js';
 import { openSession } from './open.js';
+import { redactorFor } from '../redact.js';
 
 export interface ReproOptions {
   readonly targets?: readonly string[];
@@ -231,7 +232,7 @@ async function runSelected(session: Session, opts: ReproOptions): Promise<ReproR
     } catch (err) {
       const diags = toDiagnostics(err).map((d) => (d.subject ? d : { ...d, subject: name }));
       errors.push(...diags);
-      session.io.err(`[${name}] failed: ${diags.map((d) => d.message).join('; ')}\n`);
+      session.io.err(redactorFor(session.io.env)(`[${name}] failed: ${diags.map((d) => d.message).join('; ')}`) + '\n');
       record('failed', []);
       return false;
     }

@@ -7,6 +7,7 @@ import { measureFingerprint, runCacheKey, type Fingerprint } from '../fingerprin
 import type { HandlerRegistry, RegisteredHandler, StageContext } from '../handler.js';
 import type { LockEntry, LockFile } from '../lock-types.js';
 import type { ParamValues, Pipeline, Stage } from '../pipeline/types.js';
+import { redactorFor, type Redactor } from '../redact.js';
 import { stableJson } from '../report/printer.js';
 import { createProgress } from '../report/progress.js';
 import { decide, runCacheEligible, type OutState, type StageState } from '../graph/plan.js';
@@ -63,6 +64,7 @@ function abs(root: string, rel: string): string {
 
 export function stageContext(session: Session, stage: Stage, params: ParamValues, captured: string[]): StageContext {
   const { root, io } = session;
+  let redact: Redactor | undefined; // built on the first line: most measured stages never log
   return {
     root,
     cacheDir: session.cacheDir,
@@ -75,7 +77,9 @@ export function stageContext(session: Session, stage: Stage, params: ParamValues
     jobs: session.jobs,
     signal: io.signal,
     log(message: string) {
-      for (const line of String(message).split('\n')) {
+      redact ??= redactorFor(io.env);
+      // Masked before it is shown or captured: captured lines are stored in run-cache records and pushed.
+      for (const line of redact(String(message)).split('\n')) {
         captured.push(line);
         io.err(`[${stage.name}] ${line}\n`);
       }

@@ -11,6 +11,7 @@ import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { crashPoint } from '../crash.js';
 import { RallycutError, failure } from '../diagnostics.js';
 import { commitTemp, tempPathFor } from '../fsutil.js';
+import { redactUrl } from '../redact.js';
 import { sleep } from '../sleep.js';
 import { byteCounter, checkKey } from './local.js';
 import type { PutOptions, Remote, RemoteObject, TransferOptions } from './remote.js';
@@ -96,7 +97,7 @@ export class S3Remote implements Remote {
   readonly description: string;
   private clientPromise: Promise<S3Client> | undefined;
   constructor(readonly cfg: S3RemoteConfig) {
-    this.description = `s3://${cfg.bucket}${cfg.prefix ? '/' + cfg.prefix : ''}${cfg.endpoint ? ` (endpoint ${cfg.endpoint})` : ''}`;
+    this.description = `s3://${cfg.bucket}${cfg.prefix ? '/' + cfg.prefix : ''}${cfg.endpoint ? ` (endpoint ${redactUrl(cfg.endpoint, 'endpoint')})` : ''}`;
   }
 
   /** The SDK client, created (and the SDK loaded) on first use. */

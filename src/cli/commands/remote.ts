@@ -4,6 +4,7 @@ import { configError } from '../../diagnostics.js';
 import { remoteFromUrl } from '../../remote/config.js';
 import { CONFIG_FILE, checkEndpoint, checkRemoteName, normalizeRemoteUrl, readRemotesConfig, writeRemotesConfig } from '../../remote/named.js';
 import { requireProjectRoot } from '../../project.js';
+import { redactorFor } from '../../redact.js';
 import { optBool, optString, type ParsedArgs } from '../args.js';
 import type { CommandIO, CommandSpec } from '../command.js';
 
@@ -63,15 +64,17 @@ function listCommand(): CommandSpec {
     async run(args: ParsedArgs, io: CommandIO) {
       const cfg = await readRemotesConfig(requireProjectRoot(io.cwd));
       const names = Object.keys(cfg.remotes).sort();
+      // A hand-edited config may carry credentials in a URL (`remote add` refuses them): never shown.
+      const redact = redactorFor(io.env);
       if (optBool(args, 'json')) {
         const remotes = names.map((n) => ({ name: n, ...cfg.remotes[n]!, default: cfg.default === n }));
-        io.out(JSON.stringify({ ok: true, remotes }, null, 2) + '\n');
+        io.out(redact(JSON.stringify({ ok: true, remotes }, null, 2)) + '\n');
         return;
       }
       if (!names.length) io.out(`no remotes (add one with 'rallycut remote add NAME s3://bucket/prefix')\n`);
       for (const n of names) {
         const e = cfg.remotes[n]!;
-        io.out(`${n}\t${e.url}${e.endpoint ? `\tendpoint=${e.endpoint}` : ''}${e.region ? `\tregion=${e.region}` : ''}${cfg.default === n ? '\t(default)' : ''}\n`);
+        io.out(redact(`${n}\t${e.url}${e.endpoint ? `\tendpoint=${e.endpoint}` : ''}${e.region ? `\tregion=${e.region}` : ''}${cfg.default === n ? '\t(default)' : ''}`) + '\n');
       }
     },
   };

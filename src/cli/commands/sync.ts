@@ -3,6 +3,7 @@
 // Remote layout and consistency rules: src/cache/remote-layout.ts, push.ts, pull.ts.
 import { pullCache, type PullResult } from '../../cache/pull.js';
 import { pushCache, type PushResult } from '../../cache/push.js';
+import { redactorFor } from '../../redact.js';
 import { wantedFromOuts, type WantedObject } from '../../cache/remote-layout.js';
 import { configError, failure } from '../../diagnostics.js';
 import { acquireProjectLock, waitingMessage } from '../../exec/projectlock.js';
@@ -74,6 +75,7 @@ function pushCommand(): CommandSpec {
         dryRun,
         signal: io.signal,
         progressSink: { write: io.err, isTTY: io.isTTY },
+        redact: redactorFor(io.env),
       });
       if (io.signal.aborted) throw failure('push interrupted; run it again to upload the rest');
       const ok = r.failed.length === 0 && r.missingLocally.length === 0;

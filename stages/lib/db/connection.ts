@@ -4,7 +4,7 @@
 import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type pg from 'pg';
-import { crashPoint, failure } from '../../../src/handler.js';
+import { crashPoint, failure, redactUrl } from '../../../src/handler.js';
 
 export interface Queryable {
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: readonly unknown[]): Promise<R[]>;
@@ -28,15 +28,9 @@ export interface OpenDatabaseOptions {
   beforeUnlock?(dataDir: string): Promise<void>;
 }
 
-/** postgres://user:secret@host/db → postgres://user:***@host/db; never throws. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(DATABASE_URL, not a valid URL)';
-  }
+/** postgres://user:secret@host/db?password=x → postgres://user:***@host/db?password=***; never throws. */
+export function redactDatabaseUrl(url: string): string {
+  return redactUrl(url, 'DATABASE_URL');
 }
 
 /** Turns pg's low-level connection errors into one sentence naming the database. */
@@ -106,7 +100,7 @@ function loadPg(): Promise<typeof pg> {
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
   const url = opts.env.DATABASE_URL;
   if (url) {
-    const description = redactUrl(url);
+    const description = redactDatabaseUrl(url);
     const pg = await loadPg();
     const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
     client.on('error', () => undefined); // a dropped connection surfaces on the next query instead

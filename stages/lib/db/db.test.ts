@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { freshDatabase, type TestDatabase } from '../../../test/services/fresh.js';
 import { RallycutError } from '../../../src/handler.js';
-import { initSchema, insertLabelledVideos, loadVideos, openDatabase, queryGroundTruth, redactUrl, type Database } from './index.js';
+import { initSchema, insertLabelledVideos, loadVideos, openDatabase, queryGroundTruth, redactDatabaseUrl, type Database } from './index.js';
 
 const cacheDir = mkdtempSync(join(tmpdir(), 'rallycut-db-'));
 
@@ -25,7 +25,7 @@ describe('labels database on a real PostgreSQL', () => {
   it('creates the schema once, mirroring the app (enums, NOT NULL, updated_at without default, cascade)', async () => {
     expect(await initSchema(db)).toBe('created');
     expect(await initSchema(db)).toBe('present');
-    expect(logs[0]).toBe(`database: ${redactUrl(tdb.url)}`);
+    expect(logs[0]).toBe(`database: ${redactDatabaseUrl(tdb.url)}`);
     if (new URL(tdb.url).password) expect(logs[0]).not.toContain(new URL(tdb.url).password);
     const cols = await db.query<{ table_name: string; column_name: string; is_nullable: string; column_default: string | null; udt_name: string }>(
       `SELECT table_name, column_name, is_nullable, column_default, udt_name FROM information_schema.columns WHERE table_name IN ('videos','rallies')`,
@@ -86,7 +86,7 @@ describe('connection errors', () => {
     expect((err as Error).message).toContain('connection refused');
     expect((err as Error).message).toContain('***');
     expect((err as Error).message).not.toContain('s3cret-pw');
-    expect(redactUrl('postgres://u:pw@h/db')).toBe('postgres://u:***@h/db');
+    expect(redactDatabaseUrl('postgres://u:pw@h/db')).toBe('postgres://u:***@h/db');
   });
 
   it('reports a wrong password without printing it', async () => {
