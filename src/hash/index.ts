@@ -137,7 +137,7 @@ export class Hasher {
     const st = statOrMissing(abs);
     if (!st) return { rel, kind: 'missing', files: [] };
     if (st.isDirectory()) {
-      const files = walkFiles(abs).map((f) => ({ rel: f.rel, task: this.task(f.abs, f.stat, digester, tasks) }));
+      const files = walkFiles(abs, toPosix(rel)).map((f) => ({ rel: f.rel, task: this.task(f.abs, f.stat, digester, tasks) }));
       return { rel, kind: 'dir', files };
     }
     if (!st.isFile()) throw failure(`'${toPosix(rel)}' is neither a file nor a folder`, { file: toPosix(rel) });

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, statSync, realpathSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
+import { failure } from '../diagnostics.js';
 import { TMP_PREFIX } from '../fsutil.js';
 import { fileStat, type FileStat } from './stat-cache.js';
 
@@ -69,7 +70,7 @@ export interface WalkedFile {
  * runs over every folder dep on every no-op, so paths are built by concatenation (dir is absolute and
  * normalized) and realpath is only asked where a symlink is followed.
  */
-export function walkFiles(dir: string): WalkedFile[] {
+export function walkFiles(dir: string, shown = dir): WalkedFile[] {
   const out: WalkedFile[] = [];
   const seen = new Set<string>(); // real paths of the folders entered: a symlink loop is entered once
   const visit = (abs: string, real: string, rel: string): void => {
@@ -80,6 +81,7 @@ export function walkFiles(dir: string): WalkedFile[] {
     const relPrefix = rel ? rel + '/' : '';
     for (const d of readdirSync(abs, { withFileTypes: true })) {
       const name = d.name;
+      if (name.includes('\uFFFD')) refuseUndecodableNames(abs, relPrefix, shown);
       if (name.startsWith(TMP_PREFIX)) continue;
       const childAbs = prefix + name;
       if (d.isDirectory()) {
@@ -95,6 +97,27 @@ export function walkFiles(dir: string): WalkedFile[] {
   const abs = resolve(dir);
   visit(abs, realpathSync(abs), '');
   return out.sort((a, b) => compareCodeUnits(a.rel, b.rel));
+}
+
+/**
+ * Node decodes a name that is not valid UTF-8 with U+FFFD, so it cannot be opened, and the manifest (UTF-8
+ * text) cannot record it: refuse the folder, naming it and the name's bytes, instead of dropping the file.
+ */
+function refuseUndecodableNames(abs: string, relPrefix: string, shown: string): void {
+  for (const raw of readdirSync(abs, { encoding: 'buffer' })) {
+    if (Buffer.from(raw.toString('utf8')).equals(raw)) continue; // valid, also when it holds U+FFFD itself
+    throw failure(`folder '${shown}' holds a name that is not valid UTF-8: '${relPrefix}${escapeBytes(raw)}'`, {
+      file: shown,
+      notes: ['names are recorded as UTF-8 text in pipeline.lock and the cache; rename the file (`ls -b` shows such names)'],
+    });
+  }
+}
+
+/** Printable ASCII as itself, every other byte as \xNN (as `ls -b` shows it). */
+function escapeBytes(raw: Buffer): string {
+  let out = '';
+  for (const byte of raw) out += byte >= 0x20 && byte < 0x7f && byte !== 0x5c ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, '0')}`;
+  return out;
 }
 
 /** Recently built manifests by folder hash, so caching a folder right after hashing it needs no re-walk. */
