@@ -2,6 +2,7 @@
 // so no reader ever sees a partial file under its final name.
 import { randomBytes } from 'node:crypto';
 import { promises as fs, constants as fsConstants } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, basename, join, relative, resolve, isAbsolute, sep } from 'node:path';
 import { crashPoint, faultPoint } from './crash.js';
 import { failure } from './diagnostics.js';
@@ -113,6 +114,15 @@ export async function linkOrCopy(src: string, dest: string): Promise<'link' | 'c
 export function isInside(root: string, child: string): boolean {
   const rel = relative(resolve(root), resolve(root, child));
   return rel === '' || (!rel.startsWith('..' + sep) && rel !== '..' && !isAbsolute(rel));
+}
+
+/**
+ * `~` and `~/x` as the shell would expand them (HOME, else the account's home): a path set in a config file
+ * or a quoted variable reaches us unexpanded. `~user` is left alone.
+ */
+export function expandHome(path: string, env: Readonly<Record<string, string | undefined>> = process.env): string {
+  if (path !== '~' && !path.startsWith('~/')) return path;
+  return join(env.HOME || homedir(), path.slice(1));
 }
 
 export function toPosix(path: string): string {

@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { configError } from './diagnostics.js';
+import { expandHome } from './fsutil.js';
 
 export const PIPELINE_FILE = 'pipeline.yaml';
 export const LOCK_FILE = 'pipeline.lock';
@@ -25,7 +26,10 @@ export function requireProjectRoot(cwd: string): string {
   return root;
 }
 
-/** RALLYCUT_CACHE_DIR lets experiments and tests share one cache between workspaces. */
+/**
+ * RALLYCUT_CACHE_DIR lets experiments and tests share one cache between workspaces. A relative one is
+ * relative to the project root, so every command finds the same cache from any sub-folder.
+ */
 export function cacheDirFor(root: string, env: NodeJS.ProcessEnv = process.env): string {
-  return env.RALLYCUT_CACHE_DIR ? resolve(env.RALLYCUT_CACHE_DIR) : join(root, CACHE_DIR);
+  return env.RALLYCUT_CACHE_DIR ? resolve(root, expandHome(env.RALLYCUT_CACHE_DIR, env)) : join(root, CACHE_DIR);
 }

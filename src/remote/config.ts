@@ -7,6 +7,7 @@
 // - a URL (`s3://bucket/prefix` or a path), as the engine's `rallycut remote add` stores it.
 import { join, resolve } from 'node:path';
 import { configError } from '../diagnostics.js';
+import { expandHome } from '../fsutil.js';
 import { LocalRemote } from './local.js';
 import type { Remote } from './remote.js';
 import { S3Remote, type S3RemoteConfig } from './s3.js';
@@ -47,7 +48,7 @@ export function trainingRemote(env: Env, cacheDir: string): ResolvedRemote {
     });
     return { remote, kind: 's3', notice: `remote: ${remote.description}` };
   }
-  const dir = env.RALLYCUT_REMOTE_DIR ? resolve(env.RALLYCUT_REMOTE_DIR) : join(cacheDir, 'remote');
+  const dir = env.RALLYCUT_REMOTE_DIR ? resolve(expandHome(env.RALLYCUT_REMOTE_DIR, env)) : join(cacheDir, 'remote');
   const remote = new LocalRemote(dir);
   return { remote, kind: 'local', notice: `remote: local folder ${dir} (TRAINING_S3_BUCKET is not set; set it to back up to S3)` };
 }
@@ -88,5 +89,5 @@ export function remoteFromUrl(url: string, cwd: string, env: Env): Remote {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !url.startsWith('file://')) {
     throw configError(`unsupported remote URL '${url}': use s3://bucket/prefix or a folder path`, { subject: url });
   }
-  return new LocalRemote(resolve(cwd, url.startsWith('file://') ? url.slice('file://'.length) : url));
+  return new LocalRemote(resolve(cwd, expandHome(url.startsWith('file://') ? url.slice('file://'.length) : url, env)));
 }

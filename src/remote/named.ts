@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { configError } from '../diagnostics.js';
-import { toPosix, writeFileAtomic } from '../fsutil.js';
+import { expandHome, toPosix, writeFileAtomic } from '../fsutil.js';
 import { remoteFromUrl, type Env } from './config.js';
 import type { Remote } from './remote.js';
 
@@ -105,6 +105,7 @@ export function normalizeRemoteUrl(url: string, cwd: string, root: string): stri
     url = url.slice('file://'.length);
   }
   if (isAbsolute(url)) return url;
+  if (expandHome(url) !== url) return url; // ~/x: each user's own home, expanded when used
   const rel = toPosix(relative(root, resolve(cwd, url)));
   return rel === '' ? '.' : rel;
 }

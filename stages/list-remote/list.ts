@@ -2,6 +2,7 @@
 // Two listings (datasets/ and videos/) plus one small read per manifest; a dataset whose manifest is
 // unreadable is still listed, with the problem, so one bad backup does not hide the others.
 import { trainingRemote } from '../../src/handler.js';
+import type { Manifest } from '../lib/contracts.js';
 import type { DatasetContext } from '../lib/dataset/context.js';
 import { errorText } from '../lib/dataset/context.js';
 import { parseManifest } from '../lib/dataset/format.js';
@@ -21,6 +22,17 @@ export interface RemoteDataset {
   error?: string;
 }
 
+/**
+ * Per-video rally_count and the stats block are both optional in the seed's format (parseManifest accepts
+ * either missing): the sum of the counts when every video has one, else stats' total, else unknown.
+ */
+function rallyTotal(m: Manifest): number | null {
+  const counts = m.videos.map((v) => v.rally_count as number | undefined);
+  if (counts.every((c) => Number.isInteger(c))) return counts.reduce<number>((a, c) => a + c!, 0);
+  const total = (m.stats as Manifest['stats'] | undefined)?.total_rallies;
+  return Number.isInteger(total) ? total! : null;
+}
+
 export async function listRemote(ctx: DatasetContext): Promise<{ remote: string; datasets: RemoteDataset[] }> {
   const { remote, notice } = trainingRemote(ctx.env, ctx.cacheDir);
   ctx.log(notice);
@@ -33,7 +45,7 @@ export async function listRemote(ctx: DatasetContext): Promise<{ remote: string;
       if (!bytes) throw new Error(`no ${MANIFEST_FILE}`);
       const m = parseManifest(bytes.toString('utf8'), `${remote.description}/${remoteKeys.manifest(d.name)}`);
       d.videos = m.videos.length;
-      d.rallies = m.videos.reduce((a, v) => a + v.rally_count, 0);
+      d.rallies = rallyTotal(m);
       d.created = m.created;
       for (const hash of new Set(m.videos.map((v) => v.content_hash))) {
         const size = videoObjs.get(remoteKeys.video(hash));

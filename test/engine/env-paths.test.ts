@@ -1,0 +1,63 @@
+// Paths that come from the environment or a config file (issue #21 item 14): a relative RALLYCUT_CACHE_DIR
+// is relative to the project, not to the folder a command runs in; `~` in a remote path is the home folder.
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { Rig, type RunResult } from '../rig.js';
+
+let rig: Rig;
+afterEach(async () => rig?.cleanup());
+
+const PIPELINE = `stages:
+  copy:
+    cmd: '${Rig.stageCmd('copy', 'cp in.txt out.txt')}'
+    deps: [in.txt]
+    outs: [out.txt]
+`;
+
+/** The CLI in-process, run from a sub-folder of the project. */
+async function runIn(cwd: string, args: string[], env: Record<string, string>): Promise<RunResult> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, { cwd, env: rig.env(env), out: (t) => void (stdout += t), err: (t) => void (stderr += t), isTTY: false, signal: new AbortController().signal });
+  return { code, stdout, stderr };
+}
+
+describe('paths from the environment', () => {
+  it('a relative RALLYCUT_CACHE_DIR is the same cache from the root and from a sub-folder', async () => {
+    rig = new Rig('rallycut-envpaths-');
+    await rig.write({ 'pipeline.yaml': PIPELINE, 'in.txt': 'x\n', 'sub/keep.txt': '' });
+    const env = { RALLYCUT_CACHE_DIR: 'shared-cache' };
+    const first = await runIn(join(rig.dir, 'sub'), ['repro'], env);
+    expect(first.code, first.stderr).toBe(0);
+    expect(existsSync(join(rig.dir, 'shared-cache', 'objects'))).toBe(true);
+    expect(existsSync(join(rig.dir, 'sub', 'shared-cache'))).toBe(false);
+    // From the root the same cache answers: the out is restored from it, not recomputed.
+    await rig.remove('out.txt');
+    const again = await rig.run(['repro'], env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain('restored from cache');
+    expect(await rig.invocations()).toEqual(['copy']);
+  });
+
+  it('`~/…` in a named remote and in RALLYCUT_REMOTE_DIR is the home folder, not a folder named ~', async () => {
+    rig = new Rig('rallycut-envpaths-');
+    const home = join(rig.dir, 'home');
+    mkdirSync(home);
+    await rig.write({ 'pipeline.yaml': PIPELINE, 'in.txt': 'x\n', 'sub/keep.txt': '' });
+    expect((await rig.run(['repro'])).code).toBe(0);
+    const added = await rig.run(['remote', 'add', '-d', 'store', '~/rc-remote'], { HOME: home });
+    expect(added.code, added.stderr).toBe(0);
+    expect(rig.read('.rallycut/config.yaml')).toContain('url: ~/rc-remote'); // each user's own home
+    const pushed = await runIn(join(rig.dir, 'sub'), ['push'], { HOME: home });
+    expect(pushed.code, pushed.stderr).toBe(0);
+    expect(readdirSync(join(home, 'rc-remote'))).toContain('files');
+
+    const trained = await rig.run(['train', 'list-remote', '--json'], { HOME: home, RALLYCUT_REMOTE_DIR: '~/datasets-remote' });
+    expect(trained.code, trained.stderr).toBe(0);
+    expect(trained.stderr).toContain(`local folder ${join(home, 'datasets-remote')}`);
+    expect(existsSync(join(rig.dir, '~'))).toBe(false);
+    expect(existsSync(join(rig.dir, 'sub', '~'))).toBe(false);
+  });
+});
