@@ -74,6 +74,25 @@ export async function exists(path: string): Promise<boolean> {
   }
 }
 
+/**
+ * Writes target whole, only if it does not exist: the data goes to a temp file that is then hard-linked
+ * under the final name (link fails if the name is taken), so the file is never seen empty or partial.
+ * False when target already existed.
+ */
+export async function writeFileExclusive(target: string, data: string | Uint8Array): Promise<boolean> {
+  const tmp = tempPathFor(target);
+  try {
+    await fs.writeFile(tmp, data, { flag: 'wx' });
+    await fs.link(tmp, target);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw diskFullError(err, target);
+  } finally {
+    await fs.rm(tmp, { force: true });
+  }
+}
+
 /** Hardlinks src to dest when possible, otherwise copies; never a symlink, so editing dest cannot corrupt src. */
 export async function linkOrCopy(src: string, dest: string): Promise<'link' | 'copy'> {
   await fs.mkdir(dirname(dest), { recursive: true });

@@ -1,8 +1,9 @@
 // Cache trust and records (issue #21): nothing read back from the cache folder or an experiment record is
 // used unless it is verified first. A tampered folder manifest is refused by checkout.
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Rig } from '../rig.js';
 
@@ -46,5 +47,70 @@ describe('a tampered folder manifest in the cache', () => {
     expect(re.code, re.stderr).toBe(0);
     expect(rig.read('d/one.txt')).toBe('one\n');
     expect(sha(await fs.readFile(manifest, 'utf8'))).toBe(dirHash);
+  });
+});
+
+// Experiments: records are data; a path in one never reaches outside exp-workspaces/ or params/.
+const EXP_PROJECT = {
+  'pipeline.yaml': 'stages:\n  a:\n    cmd: echo ${train.lr} > a.txt\n    params: [train.lr]\n    outs: [a.txt]\n',
+  'params/default.yaml': 'train:\n  lr: 0.001\n',
+};
+
+async function queuedExperiment(rig: Rig, name: string): Promise<{ file: string; rec: Record<string, unknown> }> {
+  const q = await rig.run(['exp', 'run', '--queue', '-n', name, '-S', 'train.lr=0.5']);
+  expect(q.code, q.stderr).toBe(0);
+  const file = join(rig.dir, '.cache', 'exps', `${name}.json`);
+  return { file, rec: JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown> };
+}
+
+describe('experiment records are validated before use', () => {
+  it("exp remove refuses a record whose workspace is not under exp-workspaces/, deleting nothing", async () => {
+    const rig = await freshRig(EXP_PROJECT);
+    const victim = await freshRig({ 'precious.txt': 'keep me\n' });
+    const { file, rec } = await queuedExperiment(rig, 'x');
+    await fs.writeFile(file, JSON.stringify({ ...rec, workspace: victim.dir }));
+    const res = await rig.run(['exp', 'remove', 'x']);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain("experiment record 'x' is not valid: workspace");
+    expect(victim.read('precious.txt')).toBe('keep me\n');
+  });
+
+  it('exp apply refuses an override file outside params/, writing nothing', async () => {
+    const rig = await freshRig(EXP_PROJECT);
+    const victim = await freshRig({ 'victim.yaml': 'train:\n  lr: 1\n' });
+    const { file, rec } = await queuedExperiment(rig, 'x');
+    const escape = `params/../${relative(rig.dir, join(victim.dir, 'victim.yaml'))}`;
+    const overrides = [{ file: escape, key: 'train.lr', value: 99 }];
+    await fs.writeFile(file, JSON.stringify({ ...rec, overrides }));
+    const res = await rig.run(['exp', 'apply', 'x']);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain(`override file '${escape}' is not a YAML file under params/`);
+    expect(victim.read('victim.yaml')).toBe('train:\n  lr: 1\n');
+  });
+
+  it('a running experiment whose process is gone shows as failed, not running forever', async () => {
+    const rig = await freshRig(EXP_PROJECT);
+    const { file, rec } = await queuedExperiment(rig, 'x');
+    const dead = spawnSync('true').pid;
+    await fs.writeFile(file, JSON.stringify({ ...rec, status: 'running', started: new Date().toISOString(), owner: { pid: dead } }));
+    const rowOf = async (): Promise<Record<string, unknown> | undefined> =>
+      (JSON.parse((await rig.run(['exp', 'show', '--json'])).stdout) as { rows: Record<string, unknown>[] }).rows.find((r) => r.Experiment === 'x' || Object.values(r).includes('x'));
+    expect(JSON.stringify(await rowOf())).toContain('"failed"');
+    // A live owner (this test process) is still running.
+    await fs.writeFile(file, JSON.stringify({ ...rec, status: 'running', started: new Date().toISOString(), owner: { pid: process.pid } }));
+    expect(JSON.stringify(await rowOf())).toContain('"running"');
+  });
+
+  it('of four concurrent `exp run -n same`, exactly one runs; the others say the name is taken', async () => {
+    const rig = await freshRig(EXP_PROJECT);
+    const runs = await Promise.all([1, 2, 3, 4].map(() => rig.spawn(['exp', 'run', '-n', 'same', '-S', 'train.lr=0.5'])));
+    const won = runs.filter((r) => r.code === 0);
+    expect(won, runs.map((r) => r.stderr).join('\n---\n')).toHaveLength(1);
+    for (const r of runs.filter((x) => x.code !== 0)) {
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain("experiment 'same' already exists");
+    }
+    const show = JSON.parse((await rig.run(['exp', 'show', '--json'])).stdout) as { rows: Record<string, unknown>[] };
+    expect(JSON.stringify(show.rows)).toContain('"success"');
   });
 });
