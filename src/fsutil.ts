@@ -59,6 +59,25 @@ export function isDiskFull(err: unknown): boolean {
   return code === 'ENOSPC' || code === 'EDQUOT' || (err instanceof Error && err.message.startsWith('disk full: '));
 }
 
+/**
+ * Creates `target` holding `data`, only if no file has that name: written to a temp file, then linked into
+ * place (link() fails when the name exists), so the file is never seen empty or half-written. False when it
+ * exists.
+ */
+export async function createExclusive(target: string, data: string): Promise<boolean> {
+  const tmp = tempPathFor(target);
+  try {
+    await fs.writeFile(tmp, data);
+    await fs.link(tmp, target);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw diskFullError(err, target);
+  } finally {
+    await fs.rm(tmp, { force: true });
+  }
+}
+
 /** Moves a finished temp file into place (same filesystem); the caller wrote and synced it. */
 export async function commitTemp(tmp: string, target: string): Promise<void> {
   await fs.mkdir(dirname(target), { recursive: true });
@@ -71,25 +90,6 @@ export async function exists(path: string): Promise<boolean> {
     return true;
   } catch {
     return false;
-  }
-}
-
-/**
- * Writes target whole, only if it does not exist: the data goes to a temp file that is then hard-linked
- * under the final name (link fails if the name is taken), so the file is never seen empty or partial.
- * False when target already existed.
- */
-export async function writeFileExclusive(target: string, data: string | Uint8Array): Promise<boolean> {
-  const tmp = tempPathFor(target);
-  try {
-    await fs.writeFile(tmp, data, { flag: 'wx' });
-    await fs.link(tmp, target);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw diskFullError(err, target);
-  } finally {
-    await fs.rm(tmp, { force: true });
   }
 }
 

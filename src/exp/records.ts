@@ -3,7 +3,7 @@
 import { promises as fs } from 'node:fs';
 import { join, posix, resolve } from 'node:path';
 import { configError } from '../diagnostics.js';
-import { toPosix, writeFileAtomic, writeFileExclusive } from '../fsutil.js';
+import { toPosix, writeFileAtomic, createExclusive } from '../fsutil.js';
 import type { ParamOverride } from '../params.js';
 import { ownerGone, type ProcessOwner } from '../process.js';
 import { stableJson } from '../report/printer.js';
@@ -82,7 +82,7 @@ export async function writeRecord(cacheDir: string, rec: ExpRecord): Promise<voi
 /** Writes a new record; false (nothing written) when one by that name exists, so one of racing creators wins. */
 export async function createRecord(cacheDir: string, rec: ExpRecord): Promise<boolean> {
   await fs.mkdir(expsDir(cacheDir), { recursive: true });
-  return writeFileExclusive(recordPath(cacheDir, rec.name), stableJson(rec));
+  return createExclusive(recordPath(cacheDir, rec.name), stableJson(rec));
 }
 
 /** A YAML file under params/ (the only files an override may change), as a posix path without `..`. */

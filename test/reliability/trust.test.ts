@@ -1,6 +1,6 @@
 // Cache trust and records (issue #21): nothing read back from the cache folder or an experiment record is
 // used unless it is verified first. A tampered folder manifest is refused by checkout.
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -112,5 +112,51 @@ describe('experiment records are validated before use', () => {
     }
     const show = JSON.parse((await rig.run(['exp', 'show', '--json'])).stdout) as { rows: Record<string, unknown>[] };
     expect(JSON.stringify(show.rows)).toContain('"success"');
+  });
+});
+
+// Cache files that are run or trusted as parsed (validators, parse records) are sealed by this user's key.
+describe('a cache folder committed to a repo', () => {
+  const PROJECT = { 'pipeline.yaml': 'stages:\n  a:\n    cmd: echo hi > a.txt\n    outs: [a.txt]\n' };
+
+  it('never runs a planted validator on status', async () => {
+    const rig = await freshRig(PROJECT);
+    expect((await rig.spawn(['status'])).code).toBe(0);
+    const dir = join(rig.dir, '.cache', 'validators');
+    const marker = join(rig.dir, 'pwned');
+    const planted = `require('fs').writeFileSync(${JSON.stringify(marker)}, 'x'); module.exports = function () { return true; };`;
+    const files = await fs.readdir(dir);
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files) await fs.writeFile(join(dir, f), planted);
+    await rig.remove('.cache/parsed'); // as in a fresh clone: the pipeline is parsed and validated
+    const st = await rig.spawn(['status']);
+    expect(st.code, st.stderr).toBe(0);
+    expect(rig.exists('pwned')).toBe(false);
+  });
+
+  it('never runs a command from a planted parse record', async () => {
+    const rig = await freshRig(PROJECT);
+    expect((await rig.spawn(['status'])).code).toBe(0);
+    const dir = join(rig.dir, '.cache', 'parsed');
+    const [record] = (await fs.readdir(dir)).filter((f) => f.startsWith('pipeline-'));
+    expect(record).toBeDefined();
+    const text = await fs.readFile(join(dir, record!), 'utf8');
+    expect(text).toContain('echo hi > a.txt');
+    await fs.writeFile(join(dir, record!), text.replace('echo hi > a.txt', 'touch pwned; echo hi > a.txt'));
+    const re = await rig.spawn(['repro']);
+    expect(re.code, re.stderr).toBe(0);
+    expect(rig.read('a.txt')).toBe('hi\n');
+    expect(rig.exists('pwned')).toBe(false);
+  });
+
+  it('is never staged by `git add -A`: the cache ignores itself', async () => {
+    const rig = await freshRig({ ...PROJECT, 'params/default.yaml': 'x: 1\n' });
+    execFileSync('git', ['init', '-q'], { cwd: rig.dir });
+    expect((await rig.run(['repro'])).code).toBe(0);
+    expect(rig.exists('.cache/objects')).toBe(true);
+    execFileSync('git', ['add', '-A'], { cwd: rig.dir });
+    const staged = execFileSync('git', ['diff', '--cached', '--name-only'], { cwd: rig.dir, encoding: 'utf8' }).split('\n').filter(Boolean);
+    expect(staged).toContain('pipeline.lock');
+    expect(staged.filter((f) => f.startsWith('.cache/'))).toEqual([]);
   });
 });
