@@ -2,7 +2,6 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { configError } from './diagnostics.js';
-import { writeFileAtomic } from './fsutil.js';
 
 export const PIPELINE_FILE = 'pipeline.yaml';
 export const LOCK_FILE = 'pipeline.lock';
@@ -29,14 +28,4 @@ export function requireProjectRoot(cwd: string): string {
 /** RALLYCUT_CACHE_DIR lets experiments and tests share one cache between workspaces. */
 export function cacheDirFor(root: string, env: NodeJS.ProcessEnv = process.env): string {
   return env.RALLYCUT_CACHE_DIR ? resolve(env.RALLYCUT_CACHE_DIR) : join(root, CACHE_DIR);
-}
-
-/**
- * A cache folder holds machine-local state (and sealed files only this user can vouch for): `git add -A`
- * must never commit it, so it ignores itself. Written after any command that may have created it.
- */
-export async function ignoreCacheInGit(cacheDir: string): Promise<void> {
-  const file = join(cacheDir, '.gitignore');
-  if (!existsSync(cacheDir) || existsSync(file)) return;
-  await writeFileAtomic(file, '# rallycut cache: local state, never committed\n*\n').catch(() => undefined);
 }

@@ -2,7 +2,8 @@
 // returns the exit code. The only place that turns errors into exit codes.
 import { fileURLToPath } from 'node:url';
 import { exitCodeFor, RallycutError, toDiagnostics } from '../diagnostics.js';
-import { cacheDirFor, findProjectRoot, ignoreCacheInGit } from '../project.js';
+import { ignoreCacheInGit } from '../cache/gitignore.js';
+import { cacheDirFor, findProjectRoot } from '../project.js';
 import { formatDiagnostics } from '../report/printer.js';
 import { formatHelp, parseArgs } from './args.js';
 import type { CommandIO, CommandSpec } from './command.js';

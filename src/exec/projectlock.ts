@@ -6,9 +6,10 @@ import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { failure } from '../diagnostics.js';
-import { ownerGone, processStartTime } from '../process.js';
+import { processAlive, processStartTime } from '../process.js';
 import { sleep } from '../sleep.js';
 import { CACHE_DIR } from '../project.js';
+import { ownerGone } from '../process.js';
 
 export interface LockOwner {
   pid: number;
