@@ -2,10 +2,13 @@
 // `<cacheDir>/parsed/`, so a no-op `repro`/`status` neither loads the `yaml` package nor parses YAML.
 // A record is only used when its key (sha256 of the exact input texts and the build id) matches, so a hit
 // returns what parsing would: same values, and errors always take the slow path (only successes are stored).
+// Records are sealed (cache/seal.ts): a pipeline record holds the commands repro runs, so one this user's
+// rallycut did not write (committed to a repo, dropped in a shared cache) is ignored and parsed again.
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { BUILD_ID } from './build-id.js';
+import { seal, unseal } from './cache/seal.js';
 import { tempPathFor } from './fsutil.js';
 
 /** RALLYCUT_PARSE_CACHE=0 turns the records off (to compare against the slow path). */
@@ -41,7 +44,9 @@ interface StoredRecord {
 export async function readRecord(cacheDir: string, kind: string, slot: readonly string[], key: string): Promise<unknown> {
   if (!parseCacheEnabled()) return undefined;
   try {
-    const rec = JSON.parse(await fs.readFile(slotFile(cacheDir, kind, slot), 'utf8')) as StoredRecord;
+    const text = await unseal(await fs.readFile(slotFile(cacheDir, kind, slot), 'utf8'));
+    if (text === undefined) return undefined;
+    const rec = JSON.parse(text) as StoredRecord;
     return rec.key === key ? rec.value : undefined;
   } catch {
     return undefined; // absent, or torn by a crash: parse again
@@ -55,11 +60,13 @@ export async function readRecord(cacheDir: string, kind: string, slot: readonly 
  */
 export async function writeRecord(cacheDir: string, kind: string, slot: readonly string[], key: string, value: unknown): Promise<void> {
   if (!parseCacheEnabled() || !jsonFaithful(value)) return;
+  const sealed = await seal(JSON.stringify({ key, value } satisfies StoredRecord));
+  if (sealed === undefined) return;
   const file = slotFile(cacheDir, kind, slot);
   const tmp = tempPathFor(file);
   try {
     await fs.mkdir(join(cacheDir, 'parsed'), { recursive: true });
-    await fs.writeFile(tmp, JSON.stringify({ key, value } satisfies StoredRecord));
+    await fs.writeFile(tmp, sealed);
     await fs.rename(tmp, file);
   } catch {
     await fs.rm(tmp, { force: true }).catch(() => undefined);

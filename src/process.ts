@@ -1,6 +1,30 @@
 // Questions about other processes on this host: is a pid running, and since when (to tell a reused pid
 // from the process that first had it). Used by the project lock, gc's temp-file sweep and the daemon's pid file.
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+
+/** A process that owns some work (a lock, a pin, a running experiment), recorded so others can judge it later. */
+export interface ProcessOwner {
+  pid: number;
+  /** The owner's host name; absent in files written by older versions. */
+  host?: string;
+  /** The kernel's start time of the owner's pid (Linux /proc), to detect a reused pid. */
+  pidStart?: string;
+}
+
+/** This process, as an owner. */
+export function currentOwner(): ProcessOwner {
+  const pidStart = processStartTime(process.pid);
+  return { pid: process.pid, host: hostname(), ...(pidStart !== undefined ? { pidStart } : {}) };
+}
+
+/** Whether the owner is certainly gone. Only judged on the same host (another host's pids mean nothing here). */
+export function ownerGone(owner: ProcessOwner): boolean {
+  if (owner.host !== undefined && owner.host !== hostname()) return false;
+  if (!processAlive(owner.pid)) return true;
+  const now = owner.pidStart === undefined ? undefined : processStartTime(owner.pid);
+  return now !== undefined && now !== owner.pidStart; // the pid belongs to a newer process
+}
 
 /**
  * Whether a process with this pid runs on this host (ours or another user's). A zombie does not: it has

@@ -79,6 +79,15 @@ export class ObjectCache {
     const text = await fs.readFile(path, 'utf8').catch(() => {
       throw failure(`folder object ${sha256} is not in the cache`, { file: path });
     });
+    // A manifest is trusted only when its bytes hash to its name: an edited one could list any file.
+    const got = sha256Text(text);
+    if (got !== sha256) {
+      await fs.rm(path, { force: true });
+      throw failure(`folder object ${sha256} is corrupt (its manifest hashes to ${got}); removed it, not using it`, {
+        file: path,
+        notes: ['run `rallycut repro` to rebuild it (or pull it from the remote)'],
+      });
+    }
     try {
       return parseManifest(text);
     } catch (err) {
@@ -116,7 +125,8 @@ export class ObjectCache {
     const text = manifestText(entries);
     if (sha256Text(text) !== hash.sha256) throw failure(`manifest of '${toPosix(relPath)}' does not match its hash`);
     const dest = this.dirObjectPath(hash.sha256);
-    if (!(await isFile(dest))) await this.commitObject(dest, async (tmp) => fs.writeFile(tmp, text));
+    const existing = await fs.readFile(dest, 'utf8').catch(() => undefined);
+    if (existing !== text) await this.commitObject(dest, async (tmp) => fs.writeFile(tmp, text)); // absent or damaged
   }
 
   /** Copies a file into the cache under sha256, verifying the copy's content first. */

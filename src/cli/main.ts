@@ -2,7 +2,8 @@
 // returns the exit code. The only place that turns errors into exit codes.
 import { fileURLToPath } from 'node:url';
 import { exitCodeFor, RallycutError, toDiagnostics } from '../diagnostics.js';
-import { findProjectRoot } from '../project.js';
+import { ignoreCacheInGit } from '../cache/gitignore.js';
+import { cacheDirFor, findProjectRoot } from '../project.js';
 import { formatDiagnostics } from '../report/printer.js';
 import { redactDiagnostics, redactorFor } from '../redact.js';
 import { formatHelp, parseArgs } from './args.js';
@@ -114,6 +115,8 @@ export async function main(argv: readonly string[], io: CommandIO = defaultIO())
   } catch (err) {
     return reportError(err, rest, io);
   } finally {
+    const root = findProjectRoot(io.cwd);
+    if (root) await ignoreCacheInGit(cacheDirFor(root, io.env));
     if (io.env.RALLYCUT_DAEMON === 'auto' && (cmd.path[0] === 'repro' || cmd.path[0] === 'status')) await autoStartDaemon(io);
   }
 }

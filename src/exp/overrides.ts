@@ -4,8 +4,9 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { configError, RallycutError, type Diagnostic } from '../diagnostics.js';
-import { isInside, toPosix } from '../fsutil.js';
+import { toPosix } from '../fsutil.js';
 import { getParam, parseOverride, type ParamOverride } from '../params.js';
+import { isParamsYaml } from './records.js';
 
 export interface SweepSpec {
   readonly file: string;
@@ -59,7 +60,7 @@ export async function parseSweeps(root: string, specs: readonly string[]): Promi
     try {
       const base = parseOverride(spec);
       const file = toPosix(base.file).replace(/^\.\//, '');
-      if (!isInside(join(root, 'params'), join(root, file)) || file === 'params' || !/\.ya?ml$/.test(file)) {
+      if (!isParamsYaml(file)) {
         throw configError(`params file '${file}' in -S '${spec}' is outside params/`, { subject: file, notes: ['overrides may only change YAML files under params/, e.g. -S params/train.yaml:lr=0.001'] });
       }
       if (!files.has(file)) {

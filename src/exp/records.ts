@@ -1,10 +1,11 @@
 // Experiment records: one JSON file per experiment under <cacheDir>/exps/<name>.json. Each process
 // writes only its own record (atomic rename), so parallel runs never race on a shared index.
 import { promises as fs } from 'node:fs';
-import { join } from 'node:path';
+import { join, posix, resolve } from 'node:path';
 import { configError } from '../diagnostics.js';
-import { writeFileAtomic } from '../fsutil.js';
+import { toPosix, writeFileAtomic, createExclusive } from '../fsutil.js';
 import type { ParamOverride } from '../params.js';
+import { ownerGone, type ProcessOwner } from '../process.js';
 import { stableJson } from '../report/printer.js';
 
 export type ExpStatus = 'queued' | 'running' | 'success' | 'failed';
@@ -47,8 +48,12 @@ export interface ExpRecord {
   started?: string;
   finished?: string;
   workspace?: string;
+  /** The process running it (while `running`), so a killed run is not shown as running forever. */
+  owner?: ProcessOwner;
   error?: string;
 }
+
+const STATUSES: ReadonlySet<string> = new Set<ExpStatus>(['queued', 'running', 'success', 'failed']);
 
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
@@ -74,6 +79,49 @@ export async function writeRecord(cacheDir: string, rec: ExpRecord): Promise<voi
   await writeFileAtomic(recordPath(cacheDir, rec.name), stableJson(rec));
 }
 
+/** Writes a new record; false (nothing written) when one by that name exists, so one of racing creators wins. */
+export async function createRecord(cacheDir: string, rec: ExpRecord): Promise<boolean> {
+  await fs.mkdir(expsDir(cacheDir), { recursive: true });
+  return createExclusive(recordPath(cacheDir, rec.name), stableJson(rec));
+}
+
+/** A YAML file under params/ (the only files an override may change), as a posix path without `..`. */
+export function isParamsYaml(file: string): boolean {
+  const norm = posix.normalize(toPosix(file));
+  return norm.startsWith('params/') && /\.ya?ml$/.test(norm);
+}
+
+/**
+ * A record read from disk is data anyone with write access to the cache may have edited: its name must be
+ * its file's, its workspace the one under exp-workspaces/ and every override file a YAML file under params/.
+ */
+function checkRecord(data: unknown, name: string, cacheDir: string): ExpRecord {
+  const file = recordPath(cacheDir, name);
+  const bad = (why: string): never => {
+    throw configError(`experiment record '${name}' is not valid: ${why}; not using it`, { file, subject: name, notes: [`delete ${file} if you did not write it`] });
+  };
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return bad('not a JSON object');
+  const rec = data as Partial<ExpRecord>;
+  if (rec.name !== name) bad(`its name is ${JSON.stringify(rec.name)}, not its file's`);
+  if (typeof rec.status !== 'string' || !STATUSES.has(rec.status)) bad(`unknown status ${JSON.stringify(rec.status)}`);
+  if (!Array.isArray(rec.overrides)) return bad('overrides is not a list');
+  for (const o of rec.overrides as unknown[]) {
+    const ov = o as Partial<ParamOverride> | null;
+    if (typeof ov?.file !== 'string' || typeof ov.key !== 'string') bad('an override has no file or key');
+    else if (!isParamsYaml(ov.file)) bad(`override file '${ov.file}' is not a YAML file under params/`);
+  }
+  if (rec.workspace !== undefined && (typeof rec.workspace !== 'string' || resolve(rec.workspace) !== resolve(workspacesDir(cacheDir), name))) {
+    bad(`workspace '${String(rec.workspace)}' is not ${join(workspacesDir(cacheDir), name)}`);
+  }
+  return withLiveness(rec as ExpRecord);
+}
+
+/** A `running` record whose process is gone shows as failed: it will never record a result. */
+function withLiveness(rec: ExpRecord): ExpRecord {
+  if (rec.status !== 'running' || !rec.owner || typeof rec.owner.pid !== 'number' || !ownerGone(rec.owner)) return rec;
+  return { ...rec, status: 'failed', error: rec.error ?? `its process (pid ${rec.owner.pid}) ended without recording a result` };
+}
+
 export async function readRecord(cacheDir: string, name: string): Promise<ExpRecord> {
   checkName(name);
   let text: string;
@@ -83,7 +131,13 @@ export async function readRecord(cacheDir: string, name: string): Promise<ExpRec
     const known = (await listNames(cacheDir)).slice(0, 10);
     throw configError(`no experiment named '${name}'`, { subject: name, notes: known.length ? [`known: ${known.join(', ')}`] : ["run 'rallycut exp run' first"] });
   }
-  return JSON.parse(text) as ExpRecord;
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw configError(`experiment record '${name}' is not valid JSON: ${(err as Error).message}`, { file: recordPath(cacheDir, name), subject: name });
+  }
+  return checkRecord(data, name, cacheDir);
 }
 
 export async function listNames(cacheDir: string): Promise<string[]> {
@@ -96,19 +150,10 @@ export async function listNames(cacheDir: string): Promise<string[]> {
   return entries.filter((e) => e.endsWith('.json') && !e.startsWith('.')).map((e) => e.slice(0, -5)).sort();
 }
 
-/** All records, read concurrently; a damaged file is skipped rather than hiding the others. */
+/** All valid records, read concurrently; a damaged or invalid file is skipped rather than hiding the others. */
 export async function readAll(cacheDir: string): Promise<ExpRecord[]> {
   const names = await listNames(cacheDir);
-  const dir = expsDir(cacheDir);
-  const recs = await Promise.all(
-    names.map(async (n) => {
-      try {
-        return JSON.parse(await fs.readFile(join(dir, `${n}.json`), 'utf8')) as ExpRecord;
-      } catch {
-        return undefined;
-      }
-    }),
-  );
+  const recs = await Promise.all(names.map((n) => readRecord(cacheDir, n).catch(() => undefined)));
   return recs.filter((r): r is ExpRecord => r !== undefined).sort((a, b) => a.created.localeCompare(b.created) || a.name.localeCompare(b.name));
 }
 

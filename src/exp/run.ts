@@ -14,7 +14,9 @@ import { loadPipeline } from '../pipeline/load.js';
 import { collectProjectData } from '../report/data.js';
 import { reproduce, resultError } from '../exec/reproduce.js';
 import type { SessionIO } from '../exec/session.js';
-import { checkName, flattenScalars, freshName, readRecord, workspacesDir, writeRecord, type ExpRecord } from './records.js';
+import { configError } from '../diagnostics.js';
+import { currentOwner } from '../process.js';
+import { checkName, createRecord, expsDir, flattenScalars, freshName, readRecord, recordPath, workspacesDir, writeRecord, type ExpRecord } from './records.js';
 import { createWorkspace, headCommit, workspaceRoot } from './workspace.js';
 
 export async function queueExperiments(root: string, cacheDir: string, sets: readonly (readonly ParamOverride[])[], name?: string): Promise<ExpRecord[]> {
@@ -25,7 +27,11 @@ export async function queueExperiments(root: string, cacheDir: string, sets: rea
     const n = name ? checkName(sets.length > 1 ? `${name}-${i + 1}` : name) : await freshName(cacheDir, taken);
     taken.add(n);
     const rec: ExpRecord = { name: n, status: 'queued', ...(baseline ? { baseline } : {}), overrides: sets[i]!, params: {}, metrics: {}, lock: null, created: new Date().toISOString() };
-    await writeRecord(cacheDir, rec);
+    // Created exclusively: of several `exp run -n same` started at once, exactly one gets the name.
+    if (!(await createRecord(cacheDir, rec))) {
+      await Promise.all(recs.map((r) => fs.rm(recordPath(cacheDir, r.name), { force: true })));
+      throw configError(`experiment '${n}' already exists`, { subject: n, file: expsDir(cacheDir), notes: ["pick another -n, or 'rallycut exp remove' it first"] });
+    }
     recs.push(rec);
   }
   return recs;
@@ -57,6 +63,7 @@ export async function runExperiment(root: string, cacheDir: string, registry: Ha
   rec.status = 'running';
   rec.started = new Date().toISOString();
   rec.workspace = dir;
+  rec.owner = currentOwner();
   await writeRecord(cacheDir, rec);
   try {
     await createWorkspace(root, dir, cacheDir);
@@ -118,9 +125,9 @@ export async function runQueue(root: string, cacheDir: string, names: readonly s
   for (const n of names) {
     const rec = await readRecord(cacheDir, n);
     // A child that died before recording its end (killed, crashed) must not stay "running" forever.
-    if (rec.status === 'running') {
+    if (rec.started !== undefined && rec.finished === undefined) {
       rec.status = 'failed';
-      rec.error ??= io.signal.aborted ? 'interrupted' : 'the experiment process exited without recording a result';
+      rec.error = io.signal.aborted ? 'interrupted' : (rec.error ?? 'the experiment process exited without recording a result');
       rec.finished = new Date().toISOString();
       await writeRecord(cacheDir, rec);
     }

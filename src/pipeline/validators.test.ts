@@ -1,7 +1,8 @@
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { seal } from '../cache/seal.js';
 import { cachedValidator } from './validators.js';
 
 const schema = { type: 'object', properties: { n: { type: 'integer', default: 3 } }, required: ['name'] };
@@ -36,9 +37,14 @@ console.log(JSON.stringify([v(['ab', 'cd']), v(['ab', 'ab']), v(['a'])]));`;
     const run = (): unknown => JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' }));
     // minLength needs ajv's runtime helper through require(): the generated code must find it.
     expect(run()).toEqual([true, false, false]);
-    // Proof the child read the file rather than compiling: a planted validator answers instead.
+    // Proof the child read the file rather than compiling: a planted validator sealed with this user's key answers instead.
     const [file] = readdirSync(join(cacheDir, 'validators'));
-    writeFileSync(join(cacheDir, 'validators', file!), 'module.exports = function () { return true; };');
+    const planted = 'module.exports = function () { return true; };';
+    writeFileSync(join(cacheDir, 'validators', file!), (await seal(planted))!);
     expect(run()).toEqual([true, true, true]);
+    // The same code unsealed (committed to a repo, dropped in a shared cache) is never run: compiled again instead.
+    writeFileSync(join(cacheDir, 'validators', file!), planted);
+    expect(run()).toEqual([true, false, false]);
+    expect(readFileSync(join(cacheDir, 'validators', file!), 'utf8')).not.toBe(planted); // and replaced
   });
 });

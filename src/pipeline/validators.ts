@@ -1,11 +1,13 @@
 // Compiled ajv validators, cached as generated source under <cache>/validators/. Compiling the pipeline
 // schema takes ~100 ms of CPU, most of a no-op `repro`; loading the cached source takes ~2 ms. ajv
-// itself is imported only on a cache miss.
+// itself is imported only on a cache miss. The source is run, so it is sealed (cache/seal.ts): a file this
+// user's rallycut did not write (committed to a repo, dropped in a shared cache) is never executed.
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Options, ValidateFunction } from 'ajv';
+import { seal, unseal } from '../cache/seal.js';
 import { writeFileAtomic } from '../fsutil.js';
 
 const require = createRequire(import.meta.url);
@@ -27,7 +29,8 @@ export function cachedValidator(schema: object, options: Options, cacheDir: stri
 async function load(key: string, schema: object, options: Options, cacheDir: string | undefined): Promise<ValidateFunction> {
   const file = cacheDir ? join(cacheDir, 'validators', `${key}.cjs`) : undefined;
   if (file) {
-    const source = await fs.readFile(file, 'utf8').catch(() => undefined);
+    const stored = await fs.readFile(file, 'utf8').catch(() => undefined);
+    const source = stored === undefined ? undefined : await unseal(stored);
     if (source !== undefined) {
       try {
         return instantiate(source);
@@ -39,9 +42,10 @@ async function load(key: string, schema: object, options: Options, cacheDir: str
   const [{ Ajv }, standalone] = await Promise.all([import('ajv'), import('ajv/dist/standalone/index.js')]);
   const ajv = new Ajv({ ...options, code: { ...(options.code ?? {}), source: true } });
   const validate = ajv.compile(schema);
-  if (file) {
+  const sealed = file ? await seal(standaloneFn(standalone)(ajv, validate)) : undefined;
+  if (file && sealed !== undefined) {
     try {
-      await writeFileAtomic(file, standaloneFn(standalone)(ajv, validate));
+      await writeFileAtomic(file, sealed);
     } catch {
       // The cache is an optimisation; a read-only cache folder must not break loading.
     }
@@ -61,7 +65,7 @@ function standaloneFn(mod: unknown): Generate {
 
 function instantiate(source: string): ValidateFunction {
   const module: { exports: unknown } = { exports: {} };
-  // The source is what ajv's standalone generator wrote for our own schemas (trusted, like ajv's compile).
+  // The source is what ajv's standalone generator wrote for our own schemas, sealed by this user (see load).
   new Function('require', 'module', 'exports', source)(require, module, module.exports);
   if (typeof module.exports !== 'function') throw new Error('cached validator has no export');
   return module.exports as ValidateFunction;
