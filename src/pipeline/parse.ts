@@ -57,7 +57,7 @@ export async function parsePipeline(root: string, file: string, text: string, re
   }
   // Only now are all params files known (a later stage may read one an earlier stage writes).
   problems.push(...reservedOutDiagnostics(stages.values(), reservedPaths({ root, cacheDir, paramsFiles: params.texts.keys() })));
-  const pipeline: Pipeline = { root, file, stages };
+  const pipeline: Pipeline = { root, file, stages, reads: [...params.texts.keys()] };
   // Missing deps are only meaningful once every stage resolved (a skipped stage may be the producer).
   const complete = problems.length === 0;
   problems.push(...graphDiagnostics(pipeline));
