@@ -80,6 +80,7 @@ export { formatTable, formatNumber, formatBytes, stableJson, sortKeysDeep } from
 export type { ParamValues, Stage } from './pipeline/types.js';
 export { writeFileAtomic, linkOrCopy, exists, isInside, toPosix, tempPathFor, commitTemp } from './fsutil.js';
 export { findProjectRoot, requireProjectRoot, cacheDirFor } from './project.js';
+export { refuseLinkedParents } from './paths/policy.js';
 export type { Remote, RemoteObject, PutOptions, TransferOptions } from './remote/remote.js';
 export { trainingRemote, appRemote, remoteFromUrl, type ResolvedRemote } from './remote/config.js';
 export type { RemoteJob, RemoteInput, RemoteOutput } from './exec/modal/job.js';

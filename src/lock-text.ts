@@ -4,6 +4,7 @@
 import { isMap, isScalar, LineCounter, parseDocument, stringify, type Document, type YAMLMap } from 'yaml';
 import { configError, type Position } from './diagnostics.js';
 import { LOCK_SCHEMA_VERSION, type LockEntry, type LockFile, type LockedOut, type LockedPath } from './lock-types.js';
+import { outConflict, projectPath, reservedPaths, type ReservedPaths } from './paths/policy.js';
 import { LOCK_FILE } from './project.js';
 import { sortKeysDeep } from './report/printer.js';
 
@@ -142,10 +143,13 @@ function checkEntry(raw: unknown, at: (string | number)[], fail: Fail): LockEntr
   const params = entry.params ?? {};
   if (!isRecord(params) || !Object.values(params).every(isRecord)) fail([...at, 'params'], '`params` must map a params file to its key/value map');
   entry.params = params;
+  const reserved = reservedPaths({ paramsFiles: Object.keys(params as Record<string, unknown>) });
   for (const list of ['deps', 'outs'] as const) {
     const v = entry[list] ?? [];
     if (!Array.isArray(v)) fail([...at, list], `\`${list}\` must be a list`);
     (v as unknown[]).forEach((p, i) => checkPath(p, [...at, list, i], fail));
+    // checkout, pull and repro restore outs from these entries: none may replace the project's own files.
+    if (list === 'outs') (v as LockedPath[]).forEach((p, i) => checkOutPath(p.path, reserved, [...at, list, i, 'path'], fail));
     entry[list] = v;
   }
   return entry as unknown as LockEntry;
@@ -156,10 +160,11 @@ function checkPath(raw: unknown, at: (string | number)[], fail: Fail): void {
   const p = raw as Record<string, unknown>;
   if (typeof p.path !== 'string' || !p.path) fail([...at, 'path'], '`path` must be a non-empty string');
   // checkout writes to these paths: a hand-edited lock must not point outside the project.
-  const segments = String(p.path).split(/[\\/]/);
-  if (/^([a-zA-Z]:)?[\\/]/.test(String(p.path)) || segments.includes('..')) {
+  const normal = projectPath(String(p.path));
+  if (!normal.ok || String(p.path).split(/[\\/]/).includes('..')) {
     fail([...at, 'path'], `\`path\` '${String(p.path)}' must stay inside the project (relative, without '..')`);
   }
+  if (normal.path !== p.path) fail([...at, 'path'], `\`path\` '${String(p.path)}' is not in normal form (write '${normal.path}')`);
   if (typeof p.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(p.sha256)) fail([...at, 'sha256'], '`sha256` must be 64 lowercase hex digits');
   if (typeof p.size !== 'number' || !Number.isInteger(p.size) || p.size < 0) fail([...at, 'size'], '`size` must be a non-negative integer');
   if (p.nfiles !== undefined && (typeof p.nfiles !== 'number' || !Number.isInteger(p.nfiles) || p.nfiles < 0)) {
@@ -167,6 +172,11 @@ function checkPath(raw: unknown, at: (string | number)[], fail: Fail): void {
   }
   if (p.cache !== undefined && p.cache !== false) fail([...at, 'cache'], '`cache` may only be false');
   if (p.isexec !== undefined && p.isexec !== true) fail([...at, 'isexec'], '`isexec` may only be true');
+}
+
+function checkOutPath(path: string, reserved: ReservedPaths, at: (string | number)[], fail: Fail): void {
+  const conflict = outConflict(path, reserved);
+  if (conflict) fail(at, `out \`path\` '${path}' ${conflict}; checkout would replace it`);
 }
 
 /** Parses lock text; throws a positioned config error when broken. */

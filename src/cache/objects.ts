@@ -14,6 +14,7 @@ import { diskFullError, isDiskFull, tempPathFor, toPosix } from '../fsutil.js';
 import { digestFiles } from '../hash/file-hash.js';
 import { manifestText, parseManifest, recentManifest, sha256Text, type ManifestEntry } from '../hash/manifest.js';
 import { Hasher, type PathHash } from '../hash/index.js';
+import { refuseUnsafeWrite } from '../paths/policy.js';
 
 const SHA_RE = /^[0-9a-f]{64}$/;
 const DIR_SUFFIX = '.dir';
@@ -168,6 +169,7 @@ export class ObjectCache {
    * get mode 0644, or 0755 when recorded executable (`isexec` for a file, per entry for a folder).
    */
   async checkoutPath(root: string, relPath: string, sha256: string, isDir: boolean, isexec = false): Promise<void> {
+    await refuseUnsafeWrite(root, relPath, 'writing', { cacheDir: this.cacheDir });
     const dest = resolve(root, relPath);
     await fs.mkdir(dirname(dest), { recursive: true });
     if (!isDir) {

@@ -26,7 +26,7 @@ import { toDiagnostics } from '../diagnostics.js';
 import { dryResult, measurePlan, noopResult, unchangedLine, type MeasuredPlan } from '../exec/reproduce.js';
 import { projectLockPath } from '../exec/projectlock.js';
 import type { HandlerRegistry } from '../handler.js';
-import { CACHE_DIR, cacheDirFor } from '../project.js';
+import { CACHE_DIR, cacheDirFor, PIPELINE_FILE } from '../project.js';
 import { mailboxDir, openMailbox, sweepReplies, type Mailbox } from './mailbox.js';
 import { envDifference, envKey, PROTOCOL_VERSION, type Answer, type CommandRequest, type CommandResponse, type DaemonRequest, type DaemonStatus } from './protocol.js';
 import { WatchSet } from './watchset.js';
@@ -185,17 +185,28 @@ export async function runDaemon(opts: DaemonOptions): Promise<string> {
     return results.find((s) => s !== undefined);
   }
 
-  function unwatchedInput({ items, states, externalChecks }: MeasuredPlan): string | undefined {
+  function unwatchedInput({ items, states, externalChecks, pipelineReads }: MeasuredPlan): string | undefined {
+    // A vars file changes the stages' text: the same rules as for a dep (a watched folder, no symlink).
+    for (const path of [PIPELINE_FILE, ...pipelineReads]) {
+      const problem = unwatchedPath(path);
+      if (problem) return problem;
+    }
     for (const item of items) {
       const state = states.get(item.stage);
       if (!state) return `stage '${item.stage}' could not be measured`;
       const external = state.fingerprint.hasStamp || state.fingerprint.entry.versions !== undefined;
       if (external && !externalChecks.has(item.stage)) return `stage '${item.stage}' depends on external state it cannot re-check`;
       for (const path of [...state.stage.deps, ...state.stage.outs.map((o) => o.path), ...state.stage.params.map((p) => p.file)]) {
-        if (!watchset.covers(join(root, path))) return `'${path}' is in a folder the daemon does not watch`;
-        if (watchset.symlinks.some((s) => s === path || s.startsWith(path + '/') || path.startsWith(s + '/'))) return `'${path}' holds a symlink`;
+        const problem = unwatchedPath(path);
+        if (problem) return problem;
       }
     }
+    return undefined;
+  }
+
+  function unwatchedPath(path: string): string | undefined {
+    if (!watchset.covers(join(root, path))) return `'${path}' is in a folder the daemon does not watch`;
+    if (watchset.symlinks.some((s) => s === path || s.startsWith(path + '/') || path.startsWith(s + '/'))) return `'${path}' holds a symlink`;
     return undefined;
   }
 

@@ -7,6 +7,7 @@ import { isInside } from '../fsutil.js';
 import { lockedPath, type HashedPath } from '../fingerprint.js';
 import type { LockedOut } from '../lock-types.js';
 import type { Stage } from '../pipeline/types.js';
+import { refuseLinkedParents, refuseUnsafeWrite } from '../paths/policy.js';
 
 /** The object store operations the engine uses (src/cache/objects.ts ObjectCache satisfies it). */
 export interface ObjectStore {
@@ -27,13 +28,21 @@ export async function hashList(hasher: PathHasher, rels: readonly string[]): Pro
   return rels.map((r) => map.get(r) ?? null);
 }
 
+/** Before a run: the stage's wdir and outs must not lead out of the project through a symlink (checked
+ * first, so a refusal deletes nothing); then the outs not marked persist are deleted. */
 export async function clearOuts(root: string, stage: Stage): Promise<void> {
+  const subject = { subject: stage.name };
+  await refuseLinkedParents(root, stage.wdir, 'running the stage', { self: true, ...subject });
+  for (const o of stage.outs) await refuseLinkedParents(root, o.path, o.persist ? 'writing' : 'deleting', subject);
   for (const o of stage.outs) if (!o.persist) await fs.rm(join(root, o.path), { recursive: true, force: true });
 }
 
 /** After a successful run: every out must exist; cached ones go into the object store. */
 export async function collectOuts(root: string, stage: Stage, hasher: PathHasher, objects: ObjectStore): Promise<LockedOut[]> {
-  for (const o of stage.outs) await refuseEscapingLinks(root, o.path, stage.name);
+  for (const o of stage.outs) {
+    await refuseLinkedParents(root, o.path, 'caching', { subject: stage.name });
+    await refuseEscapingLinks(root, o.path, stage.name);
+  }
   const hashes = await hashList(hasher, stage.outs.map((o) => o.path));
   const missing = stage.outs.filter((_, i) => !hashes[i]).map((o) => o.path);
   if (missing.length) {
@@ -91,6 +100,7 @@ export async function allObjectsPresent(outs: readonly LockedOut[], objects: Obj
 /** Puts the recorded outs back into the workspace (hardlink or copy, never a symlink). */
 export async function checkoutOuts(root: string, outs: readonly LockedOut[], objects: ObjectStore): Promise<void> {
   for (const o of outs) {
+    await refuseUnsafeWrite(root, o.path, 'writing');
     await fs.rm(join(root, o.path), { recursive: true, force: true });
     await objects.checkoutPath(root, o.path, o.sha256, isDirOut(o), o.isexec === true);
   }

@@ -76,6 +76,8 @@ export interface MeasuredPlan {
   readonly states: ReadonlyMap<string, StageState>;
   /** Per stage with tool versions or a stamp: whether those still are as measured (see externalCheck). */
   readonly externalChecks: ReadonlyMap<string, () => Promise<boolean>>;
+  /** The files the pipeline's resolution read besides pipeline.yaml (params and vars files). */
+  readonly pipelineReads: readonly string[];
 }
 
 /** planStatus() with the measured states behind it (the daemon judges from them what it may remember). */
@@ -102,7 +104,7 @@ export async function measurePlan(root: string, registry: HandlerRegistry, opts:
       runCache: opts.runCache ?? true,
       unmeasurable,
     });
-    return { items, states, externalChecks };
+    return { items, states, externalChecks, pipelineReads: session.pipeline.reads ?? [] };
   } finally {
     await session.hasher.save();
   }

@@ -6,6 +6,7 @@ import { alg, Graph } from '@dagrejs/graphlib';
 import { configError, RallycutError, type Diagnostic } from '../diagnostics.js';
 import { suggest } from '../pipeline/interpolate.js';
 import type { OutSpec, Pipeline, SourceRange, Stage } from '../pipeline/types.js';
+import { isWithin } from '../paths/policy.js';
 
 export interface PipelineGraph {
   readonly pipeline: Pipeline;
@@ -41,9 +42,7 @@ interface Edge {
   depIndex: number;
 }
 
-export function isWithin(path: string, folder: string): boolean {
-  return folder === '.' || path.startsWith(folder + '/');
-}
+export { isWithin };
 
 function ancestors(path: string): string[] {
   const parts = path.split('/');
@@ -189,6 +188,16 @@ function cycleDiagnostic(pipeline: Pipeline, cycle: readonly Edge[]): Diagnostic
   const text = [...path.map((e) => e.from), path[0]!.from].join(' -> ');
   const closing = path[path.length - 1]!;
   const consumer = pipeline.stages.get(closing.to)!;
+  if (path.length === 1) {
+    // A stage's own out as its dep: the pre-run delete would remove its input. Say so, not "a -> a".
+    return {
+      kind: 'config',
+      message: `dep '${closing.dep}' is (or overlaps) an out of the same stage; running it would delete its own input`,
+      subject: consumer.name,
+      ...at(consumer.ranges?.deps[closing.depIndex], consumer.source),
+      notes: ['a stage may not read what it writes: give the out another name'],
+    };
+  }
   return {
     kind: 'config',
     message: `dependency cycle: ${text}`,

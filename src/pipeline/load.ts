@@ -64,7 +64,7 @@ async function cachedPipeline(root: string, cacheDir: string, key: string): Prom
   if (!rec) return undefined;
   const now = await Promise.all(rec.reads.map(([f]) => hashOrNull(join(root, f))));
   if (rec.reads.some(([, hash], i) => hash !== now[i])) return undefined;
-  return { root, file: PIPELINE_FILE, stages: new Map(rec.stages) };
+  return { root, file: PIPELINE_FILE, stages: new Map(rec.stages), reads: rec.reads.map(([f]) => f) };
 }
 
 /** sha256 of the file's text; null when absent; '' (matching no record) when unreadable: the slow path reports it. */

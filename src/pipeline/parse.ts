@@ -6,6 +6,7 @@ import { RallycutError, configError, dedupe, sortByPosition, type Diagnostic } f
 import { graphDiagnostics, missingDepDiagnostics } from '../graph/build.js';
 import type { HandlerRegistry } from '../handler.js';
 import { ParamsLoader } from '../params.js';
+import { outConflict, reservedPaths, type ReservedPaths } from '../paths/policy.js';
 import { cacheDirFor, DEFAULT_PARAMS_FILE } from '../project.js';
 import type { LoadOptions } from './load.js';
 import type { Context } from './interpolate.js';
@@ -42,10 +43,11 @@ export async function parsePipeline(root: string, file: string, text: string, re
     else loaded.diagnostics.forEach(report);
   }
 
+  const reserved = reservedPaths({ root, cacheDir });
   const stages = new Map<string, Stage>();
   for (const [name, stageConfig] of Object.entries(pc.stages ?? {})) {
     if (schema.badStages.has(name)) continue;
-    for (const stage of await resolveStageEntry({ source, registry, params, ctx, cacheDir, report }, name, stageConfig)) {
+    for (const stage of await resolveStageEntry({ source, registry, params, ctx, cacheDir, reserved, report }, name, stageConfig)) {
       if (stages.has(stage.name)) {
         report(configAt(stage.source, `stage name '${stage.name}' is defined twice`, { notes: [`first defined at ${stages.get(stage.name)!.source.file}:${stages.get(stage.name)!.source.start.line}`] }));
         continue;
@@ -53,13 +55,29 @@ export async function parsePipeline(root: string, file: string, text: string, re
       stages.set(stage.name, stage);
     }
   }
-  const pipeline: Pipeline = { root, file, stages };
+  // Only now are all params files known (a later stage may read one an earlier stage writes).
+  problems.push(...reservedOutDiagnostics(stages.values(), reservedPaths({ root, cacheDir, paramsFiles: params.texts.keys() })));
+  const pipeline: Pipeline = { root, file, stages, reads: [...params.texts.keys()] };
   // Missing deps are only meaningful once every stage resolved (a skipped stage may be the producer).
   const complete = problems.length === 0;
   problems.push(...graphDiagnostics(pipeline));
   if (complete && opts.checkDeps !== false) problems.push(...missingDepDiagnostics(pipeline));
   if (problems.length) throw new RallycutError(sortByPosition(dedupe(problems)));
   return { pipeline, reads: params.texts };
+}
+
+/** Outs that would delete the repository, the cache, pipeline.yaml/lock or a params file before their stage runs. */
+function reservedOutDiagnostics(stages: Iterable<Stage>, reserved: ReservedPaths): Diagnostic[] {
+  const problems: Diagnostic[] = [];
+  for (const stage of stages) {
+    stage.outs.forEach((out, i) => {
+      const conflict = outConflict(out.path, reserved);
+      if (!conflict) return;
+      const message = `${out.kind} '${out.path}' ${conflict}; the stage would delete it before running`;
+      problems.push(configAt(stage.ranges?.outs[i] ?? stage.source, message, { subject: stage.name, notes: ['name a file or folder of its own that the stage writes'] }));
+    });
+  }
+  return problems;
 }
 
 /** The interpolation context: params/default.yaml (as DVC reads params.yaml), then each `vars` entry. */

@@ -1,10 +1,9 @@
 // StageConfig (as written) → Stage (resolved): interpolation, foreach/matrix expansion, paths made
 // project-relative and checked, params checked against their files, handler `with:` validated.
-import { isAbsolute as isAbsoluteNative } from 'node:path';
-import { posix } from 'node:path';
 import type { Diagnostic } from '../diagnostics.js';
 import type { HandlerRegistry } from '../handler.js';
 import { getParam, type ParamsLoader } from '../params.js';
+import { projectPath, wdirConflict, type ReservedPaths } from '../paths/policy.js';
 import { DEFAULT_PARAMS_FILE } from '../project.js';
 import { describe, hasInterpolation, interpolateDeep, interpolateString, interpolateTyped, suggest, type Context, type InterpolationProblem, type QuoteMode } from './interpolate.js';
 import { validateWith, type StageBodyConfig, type GeneratorConfig } from './schema.js';
@@ -18,6 +17,8 @@ export interface ResolveEnv {
   readonly ctx: Context;
   /** Where compiled validators are cached (see validators.ts); undefined keeps them in memory only. */
   readonly cacheDir?: string;
+  /** Paths no wdir may be in (outs are checked once every stage is resolved, see parse.ts). */
+  readonly reserved: ReservedPaths;
   report(d: Diagnostic): void;
 }
 
@@ -111,7 +112,13 @@ async function resolveBody(env: ResolveEnv, name: string, body: StageBodyConfig,
   };
 
   const action = await resolveAction(local, name, body, path, text);
-  const wdir = normalizePath(local, body.wdir === undefined ? '.' : text([...path, 'wdir'], body.wdir, 'none'), '.', env.source.range([...path, 'wdir']), 'wdir') ?? '.';
+  const wdirRange = env.source.range([...path, 'wdir']);
+  let wdir = normalizePath(local, body.wdir === undefined ? '.' : text([...path, 'wdir'], body.wdir, 'none'), '.', wdirRange, 'wdir') ?? '.';
+  const wdirProblem = wdirConflict(wdir, env.reserved);
+  if (wdirProblem) {
+    report(configAt(wdirRange, `wdir '${wdir}' ${wdirProblem}; a stage may not work there`));
+    wdir = '.';
+  }
 
   const deps: string[] = [];
   const depRanges: SourceRange[] = [];
@@ -135,10 +142,6 @@ async function resolveBody(env: ResolveEnv, name: string, body: StageBodyConfig,
       const range = typeof item === 'string' ? env.source.range(at) : env.source.range(at, 'key');
       const p = normalizePath(local, raw, wdir, range, kind);
       if (p === undefined) return;
-      if (p === '.') {
-        report(configAt(range, `${kind} '${written}' is the whole project; name a file or folder inside it`));
-        return;
-      }
       outs.push({ path: p, kind, cache: opts?.cache ?? true, persist: opts?.persist ?? false });
       outRanges.push(range);
     });
@@ -207,20 +210,15 @@ async function resolveAction(env: ResolveEnv, name: string, body: StageBodyConfi
 
 /** Project-relative posix path, or undefined after reporting an absolute or escaping path. */
 function normalizePath(env: ResolveEnv, written: string, wdir: string, range: SourceRange, what: string): string | undefined {
-  if (written.trim() === '') {
-    env.report(configAt(range, `${what} path is empty`));
-    return undefined;
-  }
-  if (posix.isAbsolute(written) || isAbsoluteNative(written) || /^[A-Za-z]:[\\/]/.test(written)) {
+  const p = projectPath(written, wdir);
+  if (p.ok) return p.path;
+  if (p.problem === 'empty') env.report(configAt(range, `${what} path is empty`));
+  else if (p.problem === 'absolute') {
     env.report(configAt(range, `${what} '${written}' is an absolute path; paths must stay inside the project`, { notes: ['write it relative to the stage wdir (the project root by default)'] }));
-    return undefined;
+  } else {
+    env.report(configAt(range, `${what} '${written}' escapes the project (resolves to '${p.joined}')`, { notes: ['every dep, out and wdir must stay inside the project folder'] }));
   }
-  const joined = posix.normalize(posix.join(wdir, written.replace(/\\/g, '/'))).replace(/\/+$/, '') || '.';
-  if (joined === '..' || joined.startsWith('../')) {
-    env.report(configAt(range, `${what} '${written}' escapes the project (resolves to '${joined}')`, { notes: ['every dep, out and wdir must stay inside the project folder'] }));
-    return undefined;
-  }
-  return joined;
+  return undefined;
 }
 
 async function resolveParams(env: ResolveEnv, body: StageBodyConfig, path: YamlPath, text: TextFn): Promise<ParamRef[]> {

@@ -56,6 +56,8 @@ export interface Pipeline {
   readonly root: string; // absolute project root
   readonly file: string; // 'pipeline.yaml'
   readonly stages: ReadonlyMap<string, Stage>; // in file order
+  /** The params and vars files the resolution read (project-relative): inputs of every stage's text. */
+  readonly reads?: readonly string[];
 }
 
 /** Tracked param values: file → dotted key → value. */

@@ -4,12 +4,12 @@
 // present with the right bytes are skipped, so an interrupted pull, rerun, fetches only the rest.
 import { promises as fs } from 'node:fs';
 import { join, relative } from 'node:path';
-import { configError, crashPoint, forEachLimit, formatBytes, listSizes, tempPathFor, trainingRemote, writeFileAtomic } from '../../src/handler.js';
+import { configError, crashPoint, forEachLimit, formatBytes, isInside, listSizes, refuseLinkedParents, tempPathFor, toPosix, trainingRemote, writeFileAtomic } from '../../src/handler.js';
 import type { ManifestVideo } from '../lib/contracts.js';
 import { errorText, videosFailed, type DatasetContext, type VideoFailure } from '../lib/dataset/context.js';
 import { crossCheck, parseGroundTruth, parseManifest } from '../lib/dataset/format.js';
 import { expectedSha256 } from '../lib/dataset/hashing.js';
-import { contentCachePath, datasetDir, GROUND_TRUTH_FILE, localVideoPath, MANIFEST_FILE, remoteKeys } from '../lib/dataset/layout.js';
+import { contentCachePath, datasetDir, GROUND_TRUTH_FILE, localVideoPath, MANIFEST_FILE, remoteKeys, VIDEOS_DIR } from '../lib/dataset/layout.js';
 import { ShaCache } from '../lib/dataset/sha-cache.js';
 
 export interface PullOptions {
@@ -27,6 +27,7 @@ export interface PullResult {
 
 export async function pullDataset(ctx: DatasetContext, opts: PullOptions): Promise<PullResult> {
   const dir = datasetDir(ctx.root, opts.name, opts.output);
+  await refuseLinkedFolders(ctx.root, dir);
   const { remote, notice } = trainingRemote(ctx.env, ctx.cacheDir);
   ctx.log(notice);
   const [mBytes, gBytes] = await Promise.all([remote.getBytes(remoteKeys.manifest(opts.name)), remote.getBytes(remoteKeys.groundTruth(opts.name))]);
@@ -114,4 +115,11 @@ export async function pullDataset(ctx: DatasetContext, opts: PullOptions): Promi
   ctx.log(`pulled ${opts.name} into ${relative(ctx.root, dir) || '.'}: ${downloaded} downloaded (${formatBytes(downloadedBytes)}), ${present} already present`);
   if (failures.length) throw videosFailed(`pull of ${opts.name} from ${remote.description}`, failures, videos.length);
   return { dir, downloaded, downloadedBytes, present };
+}
+
+/** The dataset folder and its videos/ must be real folders of the project (or of the --output folder
+ * given): a symlinked `videos` would send every download elsewhere. */
+async function refuseLinkedFolders(root: string, dir: string): Promise<void> {
+  const [base, rel] = isInside(root, dir) ? [root, toPosix(relative(root, join(dir, VIDEOS_DIR)))] : [dir, VIDEOS_DIR];
+  await refuseLinkedParents(base, rel, 'downloading', { self: true });
 }

@@ -2,7 +2,7 @@
 // bytes the CLI prints, and any change made just before a command (in place, in a new folder, a deleted
 // out, a param, the pipeline) makes that command run the normal way. Real processes throughout: the
 // daemon, `node bin/rallycut` clients, inotify.
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ask, daemonPid, mailboxDir } from '../../src/daemon/mailbox.js';
@@ -264,6 +264,23 @@ describe.skipIf(!BUNDLED || !distIsFresh())('project daemon', () => {
     const mailbox = mailboxDir(rig.dir, rig.env());
     await rig.cleanup();
     await waitFor(() => !existsSync(mailbox) && !processAlive(orphan));
+  });
+
+  it('steps aside for a vars file behind a symlinked folder (its changes are not watched)', async () => {
+    const rig = new Rig('rallycut-daemon-vars-');
+    rigs.push(rig);
+    await rig.write({
+      'elsewhere/v.yaml': 'msg: one\n',
+      'pipeline.yaml': `vars: [conf/v.yaml]\nstages:\n  a:\n    cmd: ${JSON.stringify(Rig.stageCmd('a', 'echo ${msg} > out.txt'))}\n    outs: [out.txt]\n`,
+    });
+    symlinkSync('elsewhere', join(rig.dir, 'conf'));
+    expect((await rig.spawn(['repro'])).code).toBe(0);
+    expect((await rig.spawn(['daemon', 'start'])).code).toBe(0);
+    const question = await asker(rig);
+    await waitFor(() => question(['repro']).reason === "'conf/v.yaml' holds a symlink");
+    await rig.write({ 'elsewhere/v.yaml': 'msg: two\n' });
+    expect((await rig.spawn(['repro'])).code).toBe(0);
+    expect(rig.read('out.txt')).toBe('two\n');
   });
 });
 
