@@ -92,11 +92,39 @@ export function splitOvermerged(segments: readonly TimedSegment[], prob: ArrayLi
   return out;
 }
 
+/**
+ * Temporal segments as frame ranges to cut (the seed's rally_segments_to_time_segments, with the cutter's
+ * padding): pad in seconds (start floored at 0), to frames with int(), clamp both ends to the last frame,
+ * keep non-empty ranges, then merge ranges that overlap or touch.
+ */
+export function paddedFrames(segs: readonly TimedSegment[], fps: number, totalFrames: number, padStartS: number, padEndS: number): Array<{ start_frame: number; end_frame: number }> {
+  const last = totalFrames - 1;
+  const frames = segs
+    .map((s) => ({
+      start_frame: Math.min(Math.trunc(Math.max(0, s.start - padStartS) * fps), last),
+      end_frame: Math.min(Math.trunc((s.end + padEndS) * fps), last),
+    }))
+    .filter((f) => f.end_frame > f.start_frame)
+    .sort((a, b) => a.start_frame - b.start_frame);
+  const merged: Array<{ start_frame: number; end_frame: number }> = [];
+  for (const f of frames) {
+    const prev = merged[merged.length - 1];
+    if (prev && f.start_frame <= prev.end_frame + 1) prev.end_frame = Math.max(prev.end_frame, f.end_frame);
+    else merged.push({ ...f });
+  }
+  return merged;
+}
+
 export function toMs(seg: TimedSegment): RallySpan {
   return { start_ms: Math.round(seg.start * 1000), end_ms: Math.round(seg.end * 1000) };
 }
 
+/** The seed's rally segments of one video, in seconds. */
+export function segmentsS(rally: ArrayLike<number>, prob: ArrayLike<number>, stride: number, fps: number): TimedSegment[] {
+  return splitOvermerged(runsToSegments(rally, stride, fps), prob, stride, fps);
+}
+
 /** The seed's rally segments of one video, in whole milliseconds. */
 export function segmentsMs(rally: ArrayLike<number>, prob: ArrayLike<number>, stride: number, fps: number): RallySpan[] {
-  return splitOvermerged(runsToSegments(rally, stride, fps), prob, stride, fps).map(toMs);
+  return segmentsS(rally, prob, stride, fps).map(toMs);
 }

@@ -8,7 +8,7 @@ import type { RallySpan } from '../../stages/lib/contracts.js';
 import { greedyMatch } from '../../stages/lib/metrics/matching.js';
 import { declareParams, seedArchitecture } from '../../stages/temporal/models.js';
 import { inferenceChunks } from '../../stages/temporal/predict.js';
-import { runsToSegments, segmentsMs, splitOvermerged } from '../../stages/temporal/segments.js';
+import { paddedFrames, runsToSegments, segmentsMs, splitOvermerged } from '../../stages/temporal/segments.js';
 
 const FIXTURES = resolve(__dirname, '../fixtures/fidelity');
 
@@ -22,6 +22,13 @@ interface SegmentCase {
   rally: number[];
   prob: number[];
   seed_segments_s: Array<[number, number]>;
+}
+
+interface CutCase {
+  fps: number;
+  total_frames: number;
+  segments_s: Array<[number, number]>;
+  seed_frames: Array<[number, number]>;
 }
 
 interface MatchingCase {
@@ -121,5 +128,17 @@ describe('inference chunks = the seed (inference.py run_inference)', () => {
   it('chunks 500 windows overlapping by 50, down to a last chunk inside the one before', () => {
     for (const n of [1, 499, 500, 501, 950, 951, 1000, 1351, 4000]) expect(inferenceChunks(n), `n=${n}`).toEqual(seedChunks(n));
     expect(inferenceChunks(950)).toEqual([[0, 500], [450, 950], [900, 950]]);
+  });
+});
+
+describe('cut --temporal frames = the seed (rally_segments_to_time_segments with −2 s / +3 s)', () => {
+  const { cases } = fixture<CutCase>('cut-padding.json');
+  it(`all ${cases.length} generated cases give the seed's padded, merged frame ranges`, () => {
+    const differing: number[] = [];
+    for (const [k, c] of cases.entries()) {
+      const ours = paddedFrames(c.segments_s.map(([start, end]) => ({ start, end })), c.fps, c.total_frames, 2, 3).map((f) => [f.start_frame, f.end_frame]);
+      if (JSON.stringify(ours) !== JSON.stringify(c.seed_frames)) differing.push(k);
+    }
+    expect(differing, `cases differing from the seed: ${differing.join(', ')}`).toEqual([]);
   });
 });

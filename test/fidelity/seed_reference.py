@@ -104,6 +104,43 @@ def seed_match(truth_ms: list[tuple[int, int]], pred_ms: list[tuple[int, int]], 
     return sorted(pairs)
 
 
+def seed_cut_frames(segs: list[tuple[float, float]], fps: float, total_frames: int, pad_start: float, pad_end: float) -> list[tuple[int, int]]:
+    """temporal/processor.py rally_segments_to_time_segments, called with the cutter's padding."""
+    frames = []
+    for start, end in segs:
+        s = min(int(max(0.0, start - pad_start) * fps), total_frames - 1)
+        e = min(int((end + pad_end) * fps), total_frames - 1)
+        if e > s:
+            frames.append((s, e))
+    if not frames:
+        return []
+    frames.sort(key=lambda f: f[0])
+    merged = [frames[0]]
+    for s, e in frames[1:]:
+        if s <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], e))
+        else:
+            merged.append((s, e))
+    return merged
+
+
+def cut_cases(rng: random.Random, n: int) -> list[dict]:
+    cases = []
+    for _ in range(n):
+        fps = rng.choice([30.0, 29.97, 25.0, 24.0])  # sources above 40 fps are cut from their 30 fps proxy
+        stride = max(1, round(48 * fps / 30))
+        step = stride / fps
+        total = rng.randint(300, 6000)
+        segs = []
+        i = rng.randint(0, 5)
+        while (i * step) * fps < total + 200:
+            j = i + rng.randint(1, 30)
+            segs.append((i * step, j * step + WINDOW_FRAMES / fps))
+            i = j + rng.randint(1, 8)
+        cases.append({"fps": fps, "total_frames": total, "segments_s": [list(x) for x in segs], "seed_frames": [list(f) for f in seed_cut_frames(segs, fps, total, 2.0, 3.0)]})
+    return cases
+
+
 def segment_cases(rng: random.Random, n: int) -> list[dict]:
     cases = []
     for k in range(n):
@@ -156,6 +193,7 @@ def main() -> None:
     provenance = "seed behaviour transcribed from the source of mariiio/rally-cut analysis/ at commit 4bf9a106 (test/fidelity/seed_reference.py)"
     files = {
         "temporal-segments.json": {"provenance": provenance + "; temporal/inference.py extract_segments_from_predictions + apply_anti_overmerge_segments", "cases": segment_cases(random.Random(22), 160)},
+        "cut-padding.json": {"provenance": provenance + "; temporal/processor.py rally_segments_to_time_segments with the cutter's -2.0 s / +3.0 s padding", "cases": cut_cases(random.Random(5), 120)},
         "evaluate-matching.json": {"provenance": provenance + "; evaluation/ground_truth.py (ORDER BY start_ms) + evaluation/matching.py match_rallies, IoU 0.5", "cases": matching_cases(random.Random(8), 150)},
     }
     for name, data in files.items():
