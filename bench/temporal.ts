@@ -56,7 +56,7 @@ export const bench: Bench = {
       const epochs = version === 'v1' || full ? 50 : Number(process.env.BENCH_EPOCHS ?? 2);
       const start = performance.now();
       const r = trainModel(train, val, {
-        arch: { version, featureDim: dim, hiddenDim: 128, lstmHidden: 64, dropout: 0.4, kernel: 5, convLayers: 3 },
+        arch: { version, featureDim: dim, hiddenDim: 128, lstmHidden: 64, lstmLayers: 3, dropout: 0.4, kernel: 5, convLayers: 3 },
         epochs, lr: 1e-4, weightDecay: 0.01, patience: 1e9, clip: 1, seed: 42,
       });
       const s = (performance.now() - start) / 1000;

@@ -68,6 +68,18 @@ describe('cut', () => {
     expect(f1, `tp ${tp} fp ${fp} fn ${fn}`).toBeGreaterThanOrEqual(0.8);
   });
 
+  it('classifies a 60 fps source on its 30 fps proxy, as the seed does: 16-frame windows of 16/30 s every 1.6 s', async () => {
+    const v = demo.videos.find((x) => x.fps === 60)!;
+    const d = await detectRallies(join(dir, v.path), { root: ROOT, cacheDir: join(dir, 'cache'), model: 'beach', weightsDir: 'weights/videomae', baseStride: 48, batch: 8 });
+    expect(d.sourceFps).toBe(60);
+    expect(d.fps).toBe(30);
+    expect(d.windows.stride).toBe(48);
+    expect(d.windows.windows.length).toBe(Math.max(1, Math.floor((d.totalFrames - 16) / 48) + 1));
+    expect(Math.abs(d.totalFrames / 30 - v.duration_ms / 1000)).toBeLessThan(0.1);
+    const m = greedyMatch(v.rallies, d.rallies, 0.5);
+    expect(m.matches.length, `${m.matches.length} of ${v.rallies.length} rallies found`).toBeGreaterThanOrEqual(v.rallies.length - 1);
+  });
+
   it('prints the rallies, writes ground_truth-format JSON and a cut video of the rally time', async () => {
     const v = demo.videos[0]!;
     const t = io(dir);

@@ -1,14 +1,20 @@
 // Rally detection for one video file: window probabilities (through the feature cache, so a second
 // `cut` of the same video skips inference) → the shared heuristics → rally spans in ms with a confidence.
+// Sources above 40 fps are classified on their 30 fps proxy, as the seed does, so a window spans 16/30 s
+// whatever the source's rate.
+import { join } from 'node:path';
 import type { RallySpan, VideoWindows } from '../lib/contracts.js';
 import { detectSegments, framesToMs, isHeuristicsModel, presetFor, type HeuristicsParams } from '../lib/heuristics/index.js';
 import { loadVideoFeatures } from '../lib/features/store.js';
 import { locateModel } from '../lib/model/registry.js';
 import { loadClassifier } from '../lib/model/session.js';
 import { extractFeatures } from '../extract-features/extract.js';
-import { inputsFromFiles } from '../extract-features/inputs.js';
+import { inputsFromFiles, type VideoInput } from '../extract-features/inputs.js';
 import type { Progress } from '../../src/handler.js';
-import { predictSegmentsMs, type TemporalModel } from '../temporal/api.js';
+import { ffmpegVersions } from '../lib/ffmpeg.js';
+import { ensureProxy, MAX_NATIVE_FPS } from '../prepare/proxy.js';
+import { predictSegments, type TemporalModel } from '../temporal/api.js';
+import { paddedFrames } from '../temporal/segments.js';
 
 export interface DetectedRally extends RallySpan {
   start_frame: number;
@@ -19,7 +25,10 @@ export interface DetectedRally extends RallySpan {
 
 export interface Detection {
   file: string;
+  /** Of the frames classified (the proxy's for sources above 40 fps); frame numbers below count these. */
   fps: number;
+  /** Of the video file itself. */
+  sourceFps: number;
   totalFrames: number;
   windows: VideoWindows;
   rallies: DetectedRally[];
@@ -48,10 +57,26 @@ export function rallyConfidence(windows: VideoWindows, start: number, end: numbe
   return overlapping.reduce((s, w) => s + w.probs.play + w.probs.service, 0) / overlapping.length;
 }
 
+/** The file to classify: the source, or for sources above 40 fps its cached 30 fps proxy. */
+async function classifiedInput(source: VideoInput, opts: DetectOptions): Promise<VideoInput> {
+  if (source.fps <= MAX_NATIVE_FPS) return source;
+  const { info } = await ensureProxy({
+    source: source.path,
+    subject: source.filename,
+    content_hash: source.content_hash,
+    source_sha256: source.sha256 ?? source.content_hash,
+    cacheDir: opts.cacheDir,
+    ffmpegVersion: (await ffmpegVersions({ cacheDir: opts.cacheDir })).ffmpeg ?? 'unknown',
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+  return { ...source, path: join(opts.cacheDir, info.proxy_path), sha256: info.proxy_sha256, fps: info.fps, total_frames: info.frames };
+}
+
 export async function detectRallies(file: string, opts: DetectOptions): Promise<Detection> {
   const { inputs, errors } = await inputsFromFiles([file], opts.root, opts.signal);
   if (errors[0]) throw errors[0].error;
-  const input = inputs[0]!;
+  const source = inputs[0]!;
+  const input = await classifiedInput(source, opts);
   const location = locateModel(opts.root, opts.model, opts.weightsDir);
   const classifier = await loadClassifier(location);
   let result;
@@ -73,16 +98,15 @@ export async function detectRallies(file: string, opts: DetectOptions): Promise<
   const stored = await loadVideoFeatures(opts.cacheDir, outcome.entry);
   const { windows } = stored;
   const preset = isHeuristicsModel(location.variant) ? location.variant : 'indoor';
+  const heuristics = opts.heuristics ?? presetFor(preset);
   let frames: { start_frame: number; end_frame: number }[];
   let suggested = 0;
   if (opts.temporal) {
-    const last = Math.max(0, windows.total_frames - 1);
-    frames = predictSegmentsMs(opts.temporal, stored, input.filename).map((r) => ({
-      start_frame: Math.min(last, Math.round((r.start_ms * windows.fps) / 1000)),
-      end_frame: Math.min(last, Math.round((r.end_ms * windows.fps) / 1000)),
-    }));
+    // The cutter pads temporal segments like heuristic ones (−2 s / +3 s).
+    const segs = predictSegments(opts.temporal, stored, input.filename);
+    frames = paddedFrames(segs, windows.fps, windows.total_frames, heuristics.padding_seconds, heuristics.padding_end_seconds);
   } else {
-    const found = detectSegments(windows, opts.heuristics ?? presetFor(preset));
+    const found = detectSegments(windows, heuristics);
     frames = found.segments;
     suggested = found.suggested.length;
   }
@@ -93,5 +117,5 @@ export async function detectRallies(file: string, opts: DetectOptions): Promise<
     end_frame: s.end_frame,
     confidence: rallyConfidence(windows, s.start_frame, s.end_frame),
   }));
-  return { file: input.path, fps: windows.fps, totalFrames: windows.total_frames, windows, rallies, suggested, preset, fromCache: outcome.status === 'cached' };
+  return { file: source.path, fps: windows.fps, sourceFps: source.fps, totalFrames: windows.total_frames, windows, rallies, suggested, preset, fromCache: outcome.status === 'cached' };
 }

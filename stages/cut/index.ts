@@ -79,7 +79,7 @@ const command: CommandSpec = {
     if (optBool(args, 'dry-run')) return;
     const output = resolve(io.cwd, optString(args, 'output') ?? `${video.slice(0, video.length - extname(video).length)}_rallies.mp4`);
     const spans = detection.rallies.map((r) => ({ startS: r.start_frame / detection.fps, endS: (r.end_frame + 1) / detection.fps }));
-    const result = await renderCut(video, spans, output, detection.fps, { mode, signal: io.signal });
+    const result = await renderCut(video, spans, output, detection.sourceFps, { mode, signal: io.signal });
     const total = spans.reduce((acc, sp) => acc + sp.endS - sp.startS, 0);
     io.out(`cut video: ${output} (${result.segments} segments, ${total.toFixed(1)} s, ${result.mode === 'copy' ? 'stream copy' : 're-encoded'})\n`);
   },

@@ -111,6 +111,9 @@ describe('evaluate in a project (heuristics over the feature store)', () => {
     const report = JSON.parse(r.out);
     expect(report.source).toBe('heuristics');
     expect(report.config).toMatchObject({ model: 'beach', dataset: 'tiny', heuristics: { padding_seconds: 0, min_gap_seconds: 3 } });
+    // which of the seed's two post-processings this is, so figures are compared with the right seed numbers
+    expect(report.config.post_processing).toMatch(/the seed's cutter \(VideoCutter\._get_segments_from_results\), not its evaluate command's apply_post_processing_custom/);
+    expect((await cli(root, 'evaluate')).out).toMatch(/^post-processing: the seed's cutter/m);
     // the same segments the heuristics library gives for these windows
     const expected = detectSegments(toVideoWindows(probs, { fps, stride, total_frames: total }), { ...presetFor('beach'), padding_seconds: 0 }).segments;
     expect(report.videos[0].predicted).toEqual(expected.map((s) => ({ start_ms: framesToMs(s.start_frame, fps), end_ms: framesToMs(s.end_frame, fps) })));

@@ -4,13 +4,13 @@
 // visible on the remote always has its videos; a killed push, rerun, uploads only what is missing.
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { relative } from 'node:path';
-import { trainingRemote } from '../../src/handler.js';
-import type { ManifestVideo } from '../lib/contracts.js';
+import { join, relative } from 'node:path';
+import { trainingRemote, writeFileAtomic } from '../../src/handler.js';
+import type { Manifest, ManifestVideo } from '../lib/contracts.js';
 import { errorText, videosFailed, type DatasetContext, type VideoFailure } from '../lib/dataset/context.js';
-import { readDataset } from '../lib/dataset/format.js';
+import { formatManifest, readDataset } from '../lib/dataset/format.js';
 import { expectedSha256 } from '../lib/dataset/hashing.js';
-import { datasetDir, localVideoPath, remoteKeys } from '../lib/dataset/layout.js';
+import { datasetDir, localVideoPath, MANIFEST_FILE, remoteKeys } from '../lib/dataset/layout.js';
 import { listSizes } from '../../src/handler.js';
 import { forEachLimit } from '../../src/handler.js';
 import { ShaCache } from '../lib/dataset/sha-cache.js';
@@ -46,6 +46,19 @@ export async function pushStamp(ctx: DatasetContext, name: string, output?: stri
   return createHash('sha256').update(lines.sort().join('\n')).digest('hex');
 }
 
+/** Adds the sha256 computed for videos the manifest had none for, rewrites manifest.json, and says so. */
+async function recordComputedSha(ctx: DatasetContext, dir: string, manifest: Manifest, computed: ReadonlyMap<string, string>): Promise<string> {
+  const videos = manifest.videos.map((v) => (v.sha256 ? v : { ...v, ...(computed.has(v.content_hash) ? { sha256: computed.get(v.content_hash)! } : {}) }));
+  const text = formatManifest({ ...manifest, videos });
+  await writeFileAtomic(join(dir, MANIFEST_FILE), text);
+  const n = videos.filter((v, i) => v.sha256 && !manifest.videos[i]!.sha256).length;
+  ctx.log(
+    `${n} video${n === 1 ? '' : 's'} over 50 MiB had no sha256 in ${relative(ctx.root, join(dir, MANIFEST_FILE))} (a seed-format manifest): ` +
+      'computed from the local files and recorded there, so later pulls and exports verify them',
+  );
+  return text;
+}
+
 export async function pushDataset(ctx: DatasetContext, opts: PushOptions): Promise<PushResult> {
   const dir = datasetDir(ctx.root, opts.name, opts.output);
   const ds = await readDataset(dir, relative(ctx.root, dir) || '.');
@@ -72,6 +85,8 @@ export async function pushDataset(ctx: DatasetContext, opts: PushOptions): Promi
   const progress = ctx.progress(`push ${opts.name}`, total, 'B');
   let sent = 0;
   let uploaded = 0;
+  // Seed manifests record no sha256; for a video over 50 MiB it is computed here and written into the manifest.
+  const computed = new Map<string, string>();
   const shaCache = todo.length ? await ShaCache.open(ctx.cacheDir) : null;
   const failed = await forEachLimit(
     todo,
@@ -82,9 +97,9 @@ export async function pushDataset(ctx: DatasetContext, opts: PushOptions): Promi
       if (!st) throw new Error(`local file ${relative(ctx.root, file)} is missing; nothing to upload`);
       // Seed manifests have no sha256; for files up to 50 MiB content_hash is the full-file hash.
       const want = expectedSha256(v, st.size);
-      if (!want) throw new Error('the manifest records no sha256 for this video (and its content_hash is not a full-file hash); re-run export-dataset with the file available');
       const { sha256 } = await shaCache!.hash(file, ctx.signal);
-      if (sha256 !== want) throw new Error(`refusing to upload ${relative(ctx.root, file)}: its sha256 ${sha256.slice(0, 12)}… does not match the manifest's ${want.slice(0, 12)}…`);
+      if (!want) computed.set(v.content_hash, sha256);
+      else if (sha256 !== want) throw new Error(`refusing to upload ${relative(ctx.root, file)}: its sha256 ${sha256.slice(0, 12)}… does not match the manifest's ${want.slice(0, 12)}…`);
       let last = 0;
       await remote.putFile(remoteKeys.video(v.content_hash), file, {
         storageClass: 'STANDARD_IA',
@@ -104,10 +119,11 @@ export async function pushDataset(ctx: DatasetContext, opts: PushOptions): Promi
   await shaCache?.save();
   for (const f of failed) failures.push({ video: f.item.filename, message: errorText(f.error) });
   if (failures.length) throw videosFailed(`push of ${opts.name} to ${remote.description}`, failures, videos.length);
+  const manifestText = computed.size ? await recordComputedSha(ctx, dir, ds.manifest, computed) : ds.manifestText;
 
   // The dataset's JSONs, unless the remote already has these exact bytes.
   let jsonUploaded = false;
-  const texts = [ds.groundTruthText, ds.manifestText];
+  const texts = [ds.groundTruthText, manifestText];
   for (const [i, key] of jsonKeys.entries()) {
     const current = remoteJson[i];
     if (current && current.toString('utf8') === texts[i]) continue;

@@ -4,7 +4,8 @@ import { failure } from '../../src/handler.js';
 import type { RallySpan } from '../lib/contracts.js';
 import type { VideoFeatures } from '../lib/features/index.js';
 import { loadTemporalModel, type LoadedModel } from './checkpoint.js';
-import { predictWindows, segmentsMs, type WindowPrediction } from './predict.js';
+import { predictWindows, type WindowPrediction } from './predict.js';
+import { segmentsS, toMs, type TimedSegment } from './segments.js';
 
 export { loadTemporalModel };
 export type { LoadedModel as TemporalModel };
@@ -25,8 +26,13 @@ export function predictVideoWindows(model: LoadedModel, vf: Pick<VideoFeatures, 
   return predictWindows(model, modelInput(model, vf, subject));
 }
 
-/** Rally segments for one video (DESIGN §1 run→segment rules with the 60 s / 90 s splits). */
-export function predictSegmentsMs(model: LoadedModel, vf: Pick<VideoFeatures, 'features' | 'probs' | 'dim' | 'windows'>, subject?: string): RallySpan[] {
+/** Rally segments for one video in seconds, by the seed's rules (segments.ts). */
+export function predictSegments(model: LoadedModel, vf: Pick<VideoFeatures, 'features' | 'probs' | 'dim' | 'windows'>, subject?: string): TimedSegment[] {
   const pred = predictVideoWindows(model, vf, subject);
-  return segmentsMs(pred.rally, pred.prob, vf.windows.stride, vf.windows.fps);
+  return segmentsS(pred.rally, pred.prob, vf.windows.stride, vf.windows.fps);
+}
+
+/** Rally segments for one video, in whole milliseconds. */
+export function predictSegmentsMs(model: LoadedModel, vf: Pick<VideoFeatures, 'features' | 'probs' | 'dim' | 'windows'>, subject?: string): RallySpan[] {
+  return predictSegments(model, vf, subject).map(toMs);
 }

@@ -88,6 +88,8 @@ export async function loadTemporalModel(dir: string): Promise<LoadedModel> {
   if (meta.format !== CHECKPOINT_FORMAT || !MODEL_VERSIONS.includes(meta.version)) {
     throw failure(`${metaPath} is not a ${CHECKPOINT_FORMAT} checkpoint (format ${String(meta.format)}, version ${String(meta.version)})`, { file: metaPath });
   }
+  // checkpoints from before stacked LSTMs have one layer
+  meta.architecture = { ...meta.architecture, lstmLayers: meta.architecture.lstmLayers ?? 1 };
   const layout = declareParams(meta.architecture).layout();
   const same = layout.length === meta.params.length && layout.every((e, i) => stableJson(e) === stableJson(meta.params[i]));
   if (!same) throw failure(`${metaPath}: parameter layout does not match architecture ${meta.version}`, { file: metaPath });

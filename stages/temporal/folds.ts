@@ -7,7 +7,8 @@ import { Worker } from 'node:worker_threads';
 import { installedPath, runningFromSource } from '../../src/handler.js';
 import type { RallySpan } from '../lib/contracts.js';
 import { countWindows, splitVideos, windowF1, type TemporalVideo, type WindowCounts } from './data.js';
-import { predictWindows, segmentsMs } from './predict.js';
+import { predictWindows } from './predict.js';
+import { segmentsMs } from './segments.js';
 import { trainModel, type TrainOptions } from './train.js';
 
 export type FoldOptions = Omit<TrainOptions, 'onEpoch'>;

@@ -18,17 +18,25 @@ export interface Architecture {
   hiddenDim: number;
   /** Hidden units per LSTM direction (v3: 64). */
   lstmHidden: number;
+  /** Stacked BiLSTM layers of v3 (the seed's get_temporal_model: 3); checkpoints written before it have 1. */
+  lstmLayers: number;
   dropout: number;
   kernel: number;
   convLayers: number;
 }
 
+/** The seed's get_temporal_model: kernel 5, 3 conv layers (v2) or 3 BiLSTM layers of hidden/2 per direction (v3). */
+export function seedArchitecture(version: ModelVersion, featureDim: number, hiddenDim: number, dropout: number): Architecture {
+  return { version, featureDim, hiddenDim, lstmHidden: Math.floor(hiddenDim / 2), lstmLayers: 3, dropout, kernel: 5, convLayers: 3 };
+}
+
 export const MODEL_NAMES: Record<ModelVersion, string> = { v1: 'LearnedSmoothing', v2: 'ConvCRF', v3: 'BiLSTM-CRF' };
 
-/** A normalised 1-D Gaussian (σ = 1) as the smoothing kernel's starting point. */
+/** A normalised 1-D Gaussian with σ = k/4, as the seed starts its smoothing kernel. */
 const gaussianKernel = (k: number): Init => (_r, n) => {
   const half = (k - 1) / 2;
-  const taps = Array.from({ length: k }, (_, j) => Math.exp(-((j - half) ** 2) / 2));
+  const sigma = k / 4;
+  const taps = Array.from({ length: k }, (_, j) => Math.exp(-((j - half) ** 2) / (2 * sigma * sigma)));
   const sum = taps.reduce((a, b) => a + b, 0);
   return Float32Array.from({ length: n }, (_, i) => taps[i % k]! / sum);
 };
@@ -57,9 +65,13 @@ export function declareParams(a: Architecture): ParamBuilder {
     }
   } else {
     const L = a.lstmHidden;
-    for (const dir of ['fwd', 'bwd']) {
-      p.add(`lstm.${dir}.wih`, [4 * L, H], init.uniformFanIn(L)).add(`lstm.${dir}.whh`, [4 * L, L], init.uniformFanIn(L));
-      p.add(`lstm.${dir}.bias`, [4 * L], init.uniformFanIn(L));
+    for (let l = 0; l < a.lstmLayers; l++) {
+      const inputs = l === 0 ? H : 2 * L;
+      for (const dir of ['fwd', 'bwd'] as const) {
+        const at = lstmPrefix(l, dir);
+        p.add(`${at}.wih`, [4 * L, inputs], init.uniformFanIn(L)).add(`${at}.whh`, [4 * L, L], init.uniformFanIn(L));
+        p.add(`${at}.bias`, [4 * L], init.uniformFanIn(L));
+      }
     }
     headIn = 2 * L;
   }
@@ -72,14 +84,20 @@ export function crfParams(params: ParamSet): CrfParams {
   return { trans: params.get('crf.trans'), start: params.get('crf.start'), end: params.get('crf.end') };
 }
 
-export function lstmWeights(params: ParamSet, dir: 'fwd' | 'bwd'): LstmWeights {
-  return { wih: params.get(`lstm.${dir}.wih`), whh: params.get(`lstm.${dir}.whh`), b: params.get(`lstm.${dir}.bias`) };
+/** Parameter name prefix of one LSTM layer and direction (layer 0 keeps the single-layer names). */
+export function lstmPrefix(layer: number, dir: 'fwd' | 'bwd'): string {
+  return layer === 0 ? `lstm.${dir}` : `lstm${layer}.${dir}`;
 }
 
-/** The projection shared by v2 and v3: Linear(D→H) + LayerNorm. */
-function project(tape: Tape | null, params: ParamSet, x: Tensor): Tensor {
+export function lstmWeights(params: ParamSet, layer: number, dir: 'fwd' | 'bwd'): LstmWeights {
+  const at = lstmPrefix(layer, dir);
+  return { wih: params.get(`${at}.wih`), whh: params.get(`${at}.whh`), b: params.get(`${at}.bias`) };
+}
+
+/** The projection shared by v2 and v3, as the seed's input_proj: Linear(D→H) + LayerNorm + Dropout. */
+function project(a: Architecture, tape: Tape | null, params: ParamSet, x: Tensor, train: boolean, rng: Rng | null): Tensor {
   const h = linear(tape, x, params.get('proj.weight'), params.get('proj.bias'));
-  return layerNorm(tape, h, params.get('ln.weight'), params.get('ln.bias'));
+  return dropout(tape, layerNorm(tape, h, params.get('ln.weight'), params.get('ln.bias')), a.dropout, rng, train);
 }
 
 /**
@@ -90,9 +108,9 @@ export function forward(a: Architecture, params: ParamSet, tape: Tape | null, x:
   if (a.version === 'v1') {
     const s = linear(tape, x, params.get('proj.weight'), params.get('proj.bias'));
     const smooth = depthwiseConv1d(tape, s, params.get('smooth.weight'), params.get('smooth.bias'));
-    return columnDiff(tape, smooth, 0, 1);
+    return columnDiff(tape, dropout(tape, smooth, a.dropout, rng, train), 0, 1);
   }
-  let h = project(tape, params, x);
+  let h = project(a, tape, params, x, train, rng);
   if (a.version === 'v2') {
     for (let l = 0; l < a.convLayers; l++) {
       h = conv1d(tape, h, params.get(`conv${l}.weight`), params.get(`conv${l}.bias`));
@@ -102,8 +120,11 @@ export function forward(a: Architecture, params: ParamSet, tape: Tape | null, x:
       h = dropout(tape, h, a.dropout, rng, train);
     }
   } else {
-    h = biLstm(tape, h, lstmWeights(params, 'fwd'), lstmWeights(params, 'bwd'));
-    h = dropout(tape, h, a.dropout, rng, train);
+    // PyTorch's LSTM dropout: between stacked layers only, none after the last
+    for (let l = 0; l < a.lstmLayers; l++) {
+      if (l > 0) h = dropout(tape, h, a.dropout, rng, train);
+      h = biLstm(tape, h, lstmWeights(params, l, 'fwd'), lstmWeights(params, l, 'bwd'));
+    }
   }
   return linear(tape, h, params.get('head.weight'), params.get('head.bias'));
 }

@@ -16,7 +16,7 @@ describe('ONNX export', () => {
   for (const version of ['v1', 'v2', 'v3'] as const) {
     it(`${version}: onnxruntime-node output equals the TypeScript forward pass within 1e-4`, async () => {
       const model = trainModel(videos.slice(0, 3), videos.slice(3), {
-        arch: { version, featureDim: 12, hiddenDim: 16, lstmHidden: 8, dropout: 0.1, kernel: 5, convLayers: 3 },
+        arch: { version, featureDim: 12, hiddenDim: 16, lstmHidden: 8, lstmLayers: 3, dropout: 0.1, kernel: 5, convLayers: 3 },
         epochs: 2, lr: 1e-2, weightDecay: 0.01, patience: 5, clip: 1, seed: 3,
       });
       const x = videos[3]!.x;

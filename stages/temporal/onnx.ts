@@ -4,6 +4,7 @@
 // opset 17), so the same checkpoint always exports the same bytes.
 import { GraphBuilder, onnxSchema } from '../lib/model/onnx-graph.js';
 import type { ParamSet } from '../lib/nn/params.js';
+import { lstmPrefix } from './models.js';
 import type { ModelCore } from './predict.js';
 
 export const ONNX_FILE = 'model.onnx';
@@ -77,14 +78,18 @@ export function exportOnnx(model: ModelCore): Uint8Array {
     h = fromNCL(g, c, H);
   } else {
     const L = arch.lstmHidden;
-    const stack = (suffix: string, cols: number): number[] => [...onnxGates(params.get(`lstm.fwd.${suffix}`).data, L, cols), ...onnxGates(params.get(`lstm.bwd.${suffix}`).data, L, cols)];
-    const W = g.floatConst(stack('wih', H), [2, 4 * L, H]);
-    const R = g.floatConst(stack('whh', L), [2, 4 * L, L]);
-    const bias = [...onnxGates(params.get('lstm.fwd.bias').data, L, 1), ...new Array<number>(4 * L).fill(0), ...onnxGates(params.get('lstm.bwd.bias').data, L, 1), ...new Array<number>(4 * L).fill(0)];
-    const seq = g.op('Reshape', [h, g.intConst([-1, 1, H])]); // [T, batch 1, H]
-    const y = g.op('LSTM', [seq, W, R, g.floatConst(bias, [2, 8 * L])], { hidden_size: L });
-    // Y is [T, 2, 1, L]: forward states then backward states, like our [T, 2L] rows.
-    h = g.op('Reshape', [y, g.intConst([-1, 2 * L])]);
+    for (let l = 0; l < arch.lstmLayers; l++) {
+      const I = l === 0 ? H : 2 * L;
+      const stack = (suffix: string, cols: number): number[] => [...onnxGates(params.get(`${lstmPrefix(l, 'fwd')}.${suffix}`).data, L, cols), ...onnxGates(params.get(`${lstmPrefix(l, 'bwd')}.${suffix}`).data, L, cols)];
+      const W = g.floatConst(stack('wih', I), [2, 4 * L, I]);
+      const R = g.floatConst(stack('whh', L), [2, 4 * L, L]);
+      const zeros = new Array<number>(4 * L).fill(0);
+      const bias = [...onnxGates(params.get(`${lstmPrefix(l, 'fwd')}.bias`).data, L, 1), ...zeros, ...onnxGates(params.get(`${lstmPrefix(l, 'bwd')}.bias`).data, L, 1), ...zeros];
+      const seq = g.op('Reshape', [h, g.intConst([-1, 1, I])]); // [T, batch 1, I]
+      const y = g.op('LSTM', [seq, W, R, g.floatConst(bias, [2, 8 * L])], { hidden_size: L });
+      // Y is [T, 2, 1, L]: forward states then backward states, like our [T, 2L] rows.
+      h = g.op('Reshape', [y, g.intConst([-1, 2 * L])]);
+    }
   }
   linear(g, params, h, 'head', 'emissions');
   g.output('emissions', [T, 2]);

@@ -9,8 +9,9 @@ import { saveCheckpoint } from './checkpoint.js';
 import { countWindows, splitVideos, trainingDataHash, windowF1, type TemporalVideo } from './data.js';
 import { loadDataset } from './dataset.js';
 import { runFolds, type FoldResult } from './folds.js';
-import { MODEL_NAMES, type Architecture, type ModelVersion } from './models.js';
-import { predictWindows, segmentsMs } from './predict.js';
+import { MODEL_NAMES, seedArchitecture, type ModelVersion } from './models.js';
+import { predictWindows } from './predict.js';
+import { segmentsMs } from './segments.js';
 import { trainModel, type EpochMetrics } from './train.js';
 
 export interface TemporalOptions {
@@ -76,7 +77,7 @@ export async function runTemporal(env: RunEnv, o: TemporalOptions): Promise<Temp
       notes: data.problems,
     });
   }
-  const arch: Architecture = { version: o.version, featureDim: videos[0]!.dim, hiddenDim: o.hiddenDim, lstmHidden: 64, dropout: o.dropout, kernel: 5, convLayers: 3 };
+  const arch = seedArchitecture(o.version, videos[0]!.dim, o.hiddenDim, o.dropout);
   const base = { arch, epochs: o.epochs, lr: o.lr, weightDecay: o.weightDecay, patience: o.patience, clip: 1, seed: o.seed };
 
   let cv: CvReport | null = null;

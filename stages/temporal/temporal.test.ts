@@ -11,7 +11,6 @@ import { chunkRanges, splitVideos, windowLabels } from './data.js';
 import { writeSyntheticProject, type FixtureFiles } from './fixture.js';
 import { runFolds } from './folds.js';
 import stage from './index.js';
-import { segmentsMs } from './predict.js';
 import { runTemporal, type RunEnv, type TemporalOptions } from './run.js';
 import { synthVideos } from './synth.js';
 
@@ -49,31 +48,6 @@ describe('labels, chunks, split', () => {
     expect(a.val.length).toBe(2);
     expect(a.val.map((v) => v.video_id)).toEqual(b.val.map((v) => v.video_id));
     expect(new Set([...a.train, ...a.val].map((v) => v.video_id)).size).toBe(10);
-  });
-});
-
-describe('segments from window decisions', () => {
-  const stride = 48, fps = 30; // 1.6 s per window
-  it('maps a run to [i0·stride/fps, i_end·stride/fps + 16/fps]', () => {
-    const rally = [0, 0, 1, 1, 1, 0, 1];
-    const prob = rally.map((r) => (r ? 0.9 : 0.1));
-    expect(segmentsMs(rally, prob, stride, fps)).toEqual([
-      { start_ms: 3200, end_ms: 6933 },
-      { start_ms: 9600, end_ms: 10133 },
-    ]);
-  });
-  it('splits a run over 60 s at two consecutive windows with p < 0.4, and force-splits over 90 s', () => {
-    const n = 50; // 50 windows ≈ 80 s
-    const rally = new Array<number>(n).fill(1);
-    const prob = new Array<number>(n).fill(0.9);
-    prob[20] = 0.3;
-    prob[21] = 0.35;
-    prob[30] = 0.2; // a single low window does not split
-    expect(segmentsMs(rally, prob, stride, fps).map((s) => [s.start_ms, s.end_ms])).toEqual([[0, 30933], [35200, 78933]]) // windows 0–19 and 22–49;
-    const long = new Array<number>(80).fill(1); // ≈ 128 s, no low windows
-    const cuts = segmentsMs(long, long.map(() => 0.9), stride, fps);
-    expect(cuts.map((s) => s.start_ms)).toEqual([0, 59200, 118400]); // every floor(60·30/48) = 37 windows
-    expect(cuts.every((s) => s.end_ms - s.start_ms <= 60_000 + 1000)).toBe(true);
   });
 });
 
@@ -150,7 +124,7 @@ describe('a bad video', () => {
 describe('leave-one-video-out', () => {
   it('gives the same folds on 1 and 2 worker threads', async () => {
     const videos = synthVideos({ videos: 4, windows: 120, dim: 8, seed: 2 });
-    const o = { arch: { version: 'v1' as const, featureDim: 8, hiddenDim: 8, lstmHidden: 8, dropout: 0, kernel: 5, convLayers: 3 }, epochs: 3, lr: 1e-2, weightDecay: 0.01, patience: 5, clip: 1, seed: 42 };
+    const o = { arch: { version: 'v1' as const, featureDim: 8, hiddenDim: 8, lstmHidden: 8, lstmLayers: 3, dropout: 0, kernel: 5, convLayers: 3 }, epochs: 3, lr: 1e-2, weightDecay: 0.01, patience: 5, clip: 1, seed: 42 };
     const serial = await runFolds(videos, o, 1);
     const parallel = await runFolds(videos, o, 2);
     expect(parallel).toEqual(serial);

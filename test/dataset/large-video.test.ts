@@ -92,4 +92,28 @@ describe('a >50 MiB video under the app partial content_hash scheme', () => {
     await fd.close();
     await expect(exportDataset(project.ctx(env), { name: 'big', videosDir: join(project.root, 'originals') })).rejects.toThrow(/match\.MOV.*differs from the [0-9a-f]{12}… recorded by the last export/s);
   });
+
+  it('pushes a seed-format manifest (no sha256) for it, computing the sha256 on first use and recording it', async () => {
+    const seedProject = makeProject();
+    const dir = join(seedProject.root, 'training_datasets', 'migrated');
+    await sparseVideo(join(dir, 'videos', 'match.MOV'));
+    // Written exactly as the Python tool writes it: no sha256, no size_bytes.
+    const seedManifest = { name: 'migrated', description: 'from the Python tool', created: '2026-01-01T00:00:00', videos: [{ filename: 'match.MOV', video_id: 'big', content_hash: contentHash, duration_ms: 1_200_000, rally_count: 1 }], stats: { total_videos: 1, total_rallies: 1, total_duration_min: 20 } };
+    await fs.writeFile(join(dir, 'manifest.json'), JSON.stringify(seedManifest, null, 2));
+    await fs.writeFile(join(dir, 'ground_truth.json'), JSON.stringify([{ video_id: 'big', filename: 'match.MOV', rallies: [{ start_ms: 10_000, end_ms: 19_500 }] }]));
+    const fresh = await freshBucket();
+    expect(await pushDataset(seedProject.ctx(fresh.env), { name: 'migrated' })).toMatchObject({ uploaded: 1 });
+    const sha = await sha256File(join(dir, 'videos', 'match.MOV'));
+    expect(seedProject.logs.join('\n')).toMatch(/1 video over 50 MiB had no sha256 in training_datasets\/migrated\/manifest\.json \(a seed-format manifest\): computed/);
+    const local = JSON.parse(await fs.readFile(join(dir, 'manifest.json'), 'utf8'));
+    expect(local.videos[0]).toMatchObject({ content_hash: contentHash, sha256: sha });
+    expect(local.description).toBe('from the Python tool');
+    const { GetObjectCommand } = await import('@aws-sdk/client-s3');
+    const got = await fresh.client.send(new GetObjectCommand({ Bucket: fresh.bucket, Key: 'training/datasets/migrated/manifest.json' }));
+    expect(JSON.parse(await got.Body!.transformToString()).videos[0].sha256).toBe(sha);
+    // A second push has nothing to compute and says nothing about it.
+    seedProject.logs.length = 0;
+    expect(await pushDataset(seedProject.ctx(fresh.env), { name: 'migrated' })).toMatchObject({ uploaded: 0, alreadyThere: 1 });
+    expect(seedProject.logs.join('\n')).not.toMatch(/had no sha256/);
+  });
 });

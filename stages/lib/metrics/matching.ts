@@ -52,13 +52,15 @@ function finish(truth: readonly RallySpan[], pred: readonly RallySpan[], predOf:
 }
 
 /**
- * The seed's rule: ground truth in the given order; each takes the unused prediction with the highest IoU,
- * provided IoU ≥ threshold (and > 0). Ties go to the earlier prediction.
+ * The seed's rule: ground truth by start time (the seed loads it ORDER BY start_ms), each taking the unused
+ * prediction with the highest IoU, provided IoU ≥ threshold (and > 0). Ties go to the earlier prediction.
+ * Indices in the result refer to the arrays as given.
  */
 export function greedyMatch(truth: readonly RallySpan[], pred: readonly RallySpan[], threshold: number): Matching {
   const used = new Uint8Array(pred.length);
   const predOf = new Int32Array(truth.length).fill(-1);
-  for (let t = 0; t < truth.length; t++) {
+  const byStart = truth.map((_, i) => i).sort((a, b) => truth[a]!.start_ms - truth[b]!.start_ms);
+  for (const t of byStart) {
     let best = -1;
     let bestIou = 0;
     for (let p = 0; p < pred.length; p++) {
