@@ -112,7 +112,12 @@ export class ModalSdkBackend implements GpuBackend {
     const dest = `${VOLUME_MOUNT}/${volumePath}`;
     const tmp = `${dest}.partial-${process.pid}`;
     await this.#sh(`mkdir -p "$(dirname ${shellQuote(dest)})"`);
-    await sb.filesystem.copyFromLocal(localPath, tmp);
+    try {
+      await sb.filesystem.copyFromLocal(localPath, tmp);
+    } catch (err) {
+      await this.#sh(`rm -f ${shellQuote(tmp)}`).catch(() => undefined);
+      throw failure(`modal volume ${this.volumeName}: uploading ${localPath} failed: ${err instanceof Error ? err.message : String(err)}`, { notes: ['nothing was stored under its final name; rerun to upload what is missing'] });
+    }
     // A partial or damaged upload never sits under its final content-hash name.
     const sha = /^objects\/([0-9a-f]{64})$/.exec(volumePath)?.[1];
     const check = sha ? `printf '%s  %s\\n' ${sha} ${shellQuote(tmp)} | sha256sum -c --status - && ` : '';

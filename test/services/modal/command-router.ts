@@ -41,6 +41,17 @@ export function commandRouter(state: FakeModalState): Record<string, Handler> {
       const out = req.fileDescriptor === 1 ? p.stderr : p.stdout;
       for await (const chunk of out.read(Number(req.offset ?? 0), ctx.signal)) yield { data: new Uint8Array(chunk) };
     },
+    async *sandboxStdioReadV2(req, ctx) {
+      // A V2 Sandbox's entrypoint output (SANDBOX_STDIO_FILE_DESCRIPTOR_STDOUT = 0, _STDERR = 1). The fake
+      // keeps all of it, so a read always starts where it was asked to.
+      const entry = sandbox(str(req.taskId)).entry;
+      if (!entry) return;
+      let offset = Number(req.offset ?? 0);
+      for await (const chunk of (req.fileDescriptor === 1 ? entry.stderr : entry.stdout).read(offset, ctx.signal)) {
+        yield { data: new Uint8Array(chunk), startingOffset: offset };
+        offset += chunk.length;
+      }
+    },
     async taskExecWait(req, ctx) {
       const p = proc(req);
       await Promise.race([p.exited, new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }))]);

@@ -5,8 +5,8 @@
 //
 // It checks what Modal checks (token id and secret on every control-plane call, the auth token it issued,
 // the router JWT), logs every RPC, answers any method it does not implement with UNIMPLEMENTED and records
-// its name in `unexpected`, and injects faults on request (`fail`, `preemptOn`, `breakUpload`,
-// `expireRouterTokens`; tokens also expire by their exp, see state.tokenTtlSecs).
+// its name in `unexpected`, and injects faults on request (`fail`, `preemptOn`, `breakUpload`;
+// and tokens expire by their exp: see state.tokenTtlSecs).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,6 +65,7 @@ export class FakeModal {
         request: call.requestStream ? '<stream>' : summarize(call.request),
         code: 'OK',
         retryAttempt: context.metadata.get('x-retry-attempt'),
+        idempotencyKey: context.metadata.get('x-idempotency-key'),
       };
       state.log.push(rec);
       try {
@@ -132,11 +133,6 @@ export class FakeModal {
    */
   breakUpload(afterBytes: number, mode: 'resumable' | 'fatal'): void {
     this.state.faults.uploadBreaks.push({ afterBytes, mode });
-  }
-
-  /** Every command-router JWT issued so far stops being accepted (the SDK must fetch a new one). */
-  expireRouterTokens(): void {
-    for (const t of this.state.tokens.values()) if (t.taskId) t.valid = false;
   }
 
   /** Terminates every Sandbox still running, then stops serving and removes the fake's files. */

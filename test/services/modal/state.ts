@@ -22,6 +22,8 @@ export interface RpcRecord {
   code: string;
   /** The SDK's retry counter (x-retry-attempt), for unary control-plane calls. */
   readonly retryAttempt: string | undefined;
+  /** The SDK's x-idempotency-key: one per logical call, the same on each of its retries. */
+  readonly idempotencyKey: string | undefined;
 }
 
 export interface ImageRecord {
@@ -57,8 +59,8 @@ export class FakeModalState {
   /** Methods the SDK called that the fake does not implement: a test must fail on any. */
   readonly unexpected: string[] = [];
   readonly faults: FaultPlan = { failures: new Map(), preemptOn: [], uploadBreaks: [] };
-  /** Control-plane auth tokens and command-router JWTs issued, and whether each is still valid. */
-  readonly tokens = new Map<string, { valid: boolean; expMs: number; taskId?: string }>();
+  /** Control-plane auth tokens and command-router JWTs issued, with their expiry. */
+  readonly tokens = new Map<string, { expMs: number; taskId?: string }>();
   /** Lifetime of the tokens issued from now on; a test shortens it to make the SDK refresh them. */
   tokenTtlSecs = 3600;
 
@@ -83,19 +85,19 @@ export class FakeModalState {
     return [...this.sandboxes.values()].find((s) => s.spec.taskId === taskId);
   }
 
-  /** An unsigned JWT (the SDK reads only its exp) registered as valid. */
+  /** An unsigned JWT (the SDK reads only its exp), accepted until then. */
   issueToken(taskId?: string): string {
     const b64 = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
     const exp = Math.floor(Date.now() / 1000) + this.tokenTtlSecs;
     const token = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ exp, jti: randomBytes(6).toString('hex'), ...(taskId ? { task_id: taskId } : {}) })}.fake`;
-    this.tokens.set(token, { valid: true, expMs: exp * 1000, ...(taskId ? { taskId } : {}) });
+    this.tokens.set(token, { expMs: exp * 1000, ...(taskId ? { taskId } : {}) });
     return token;
   }
 
-  /** Issued, not revoked, not past its exp. */
+  /** Issued by the fake and not past its exp. */
   tokenValid(token: string | undefined): boolean {
     const t = token ? this.tokens.get(token) : undefined;
-    return !!t && t.valid && Date.now() < t.expMs;
+    return !!t && Date.now() < t.expMs;
   }
 
   /** Calls by method name, in order. */
