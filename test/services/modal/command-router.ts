@@ -13,6 +13,8 @@ export function commandRouter(state: FakeModalState): Record<string, Handler> {
   const sandbox = (taskId: string) => {
     const sb = state.sandboxByTask(taskId);
     if (!sb) throw new ServerError(Status.NOT_FOUND, `Task ${taskId} not found`);
+    // Streams already open run to their end; a new call to a terminated Sandbox finds nobody.
+    if (sb.gone) throw new ServerError(Status.NOT_FOUND, `Sandbox ${sb.spec.id} was terminated`);
     return sb;
   };
   const proc = (req: Req): FakeProcess => {

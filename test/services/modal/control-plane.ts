@@ -81,6 +81,7 @@ export function controlPlane(state: FakeModalState, routerUrl: () => string): Re
         const i = state.faults.preemptOn.findIndex((re) => re.test(line));
         if (i < 0) return;
         state.faults.preemptOn.splice(i, 1);
+        s.gone = true;
         // As Modal reports a reclaimed worker: terminated, exit 137 in the SDK's wait().
         void s.end({ status: GENERIC_STATUS.TERMINATED, exitcode: 137, exception: 'Sandbox was preempted (fake Modal: injected fault)' });
       },
@@ -101,6 +102,7 @@ export function controlPlane(state: FakeModalState, routerUrl: () => string): Re
   };
   const terminate = async (req: Req): Promise<object> => {
     const sb = sandboxOf(state, str(req.sandboxId));
+    sb.gone = true;
     await sb.end({ status: GENERIC_STATUS.TERMINATED, exitcode: 137, exception: 'Sandbox terminated' });
     return {};
   };

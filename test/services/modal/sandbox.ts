@@ -50,6 +50,8 @@ function hostBasics(): Record<string, string> {
 
 export class FakeSandbox {
   result: SandboxResult | undefined;
+  /** Terminated or preempted: its container, and so its command router, is gone. */
+  gone = false;
   readonly execs = new Map<string, FakeProcess>();
   entry: FakeProcess | undefined;
   readonly finished: Promise<SandboxResult>;

@@ -66,6 +66,8 @@ export class FakeModal {
         code: 'OK',
         retryAttempt: context.metadata.get('x-retry-attempt'),
         idempotencyKey: context.metadata.get('x-idempotency-key'),
+        startedMs: Date.now(),
+        endedMs: undefined,
       };
       state.log.push(rec);
       try {
@@ -77,6 +79,8 @@ export class FakeModal {
       } catch (err) {
         rec.code = err instanceof ServerError ? Status[err.code] : 'UNKNOWN';
         throw err;
+      } finally {
+        rec.endedMs = Date.now();
       }
     });
     server.add(defs.controlPlane, implementation(controlPlane(state, () => `https://127.0.0.1:${fake.#port}`), state));

@@ -20,6 +20,9 @@ export interface RpcRecord {
   readonly request: unknown;
   /** 'OK' or the gRPC status name the fake answered with. */
   code: string;
+  /** When the call arrived and when the fake answered it (ms since the epoch). */
+  readonly startedMs: number;
+  endedMs: number | undefined;
   /** The SDK's retry counter (x-retry-attempt), for unary control-plane calls. */
   readonly retryAttempt: string | undefined;
   /** The SDK's x-idempotency-key: one per logical call, the same on each of its retries. */
