@@ -1,23 +1,35 @@
-// `rallycut train modal` and the modal-train stage on the LOCAL STAND-IN for Modal's cloud, with the
-// stand-in trainer (standin/train_standin.py: numbered checkpoints, resumes, can be killed mid-run).
+// `rallycut train modal` and the modal-train stage through Modal's real SDK (modal@0.11.1) against the FAKE
+// of Modal's control plane and command router (test/services/modal/), with the stand-in trainer
+// (standin/train_standin.py: numbered checkpoints, resumes, stdlib only: it runs on this machine's python3).
+// One test keeps RALLYCUT_MODAL_BACKEND=local, the user-facing "run the job on this machine" mode.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Rig } from '../../test/rig.js';
+import { FAKE_TOKEN_SECRET, FakeModal } from '../../test/services/modal/server.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const STANDIN = resolve(HERE, 'standin/train_standin.py');
 const hasPython = spawnSync('python3', ['--version']).status === 0;
 const LOCAL = { RALLYCUT_MODAL_BACKEND: 'local', RALLYCUT_MODAL_BACKOFF_MS: '5' };
-const VOLUME = '.cache/modal-local/rallycut-training';
+const SDK = { RALLYCUT_MODAL_BACKOFF_MS: '5' };
+
+let fake: FakeModal;
+beforeAll(async () => {
+  fake = await FakeModal.start();
+  // The SDK reads its server and token from process.env; rig.run() runs the CLI in this process.
+  Object.assign(process.env, fake.env());
+});
+afterAll(async () => fake.stop());
 
 const rigs: Rig[] = [];
 afterEach(async () => {
   for (const r of rigs.splice(0)) await r.cleanup();
+  expect(fake.state.unexpected).toEqual([]);
 });
 
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
@@ -46,109 +58,147 @@ async function writeData(rig: Rig, videos: string[]): Promise<void> {
   await rig.write(files);
 }
 
-async function volumeFiles(rig: Rig): Promise<{ path: string; size: number }[]> {
-  const out: { path: string; size: number }[] = [];
-  const walk = async (d: string): Promise<void> => {
-    for (const e of await fs.readdir(d, { withFileTypes: true }).catch(() => [])) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.isFile()) out.push({ path: p, size: (await fs.stat(p)).size });
-    }
-  };
-  await walk(join(rig.dir, VOLUME));
-  return out;
+/** A volume of its own per test: the fake is shared by the file. */
+function volumeName(): string {
+  return `rt-${randomBytes(4).toString('hex')}`;
 }
 
-const train = (extra: string[] = []): string[] => ['train', 'modal', '--script', STANDIN, '--max-steps', '250', ...extra];
+/** What a new Sandbox would see on the volume: committed files with their sizes. */
+async function volumeFiles(volume: string): Promise<{ path: string; size: number }[]> {
+  const v = fake.state.volumeNamed(volume);
+  if (!v) return [];
+  return Promise.all((await v.files()).map(async (p) => ({ path: p, size: (await fs.stat(join(v.committedDir, p))).size })));
+}
 
-describe.skipIf(!hasPython)('rallycut train modal (local stand-in backend, stand-in trainer)', () => {
-  it('uploads only new files', async () => {
+const train = (volume: string, extra: string[] = []): string[] => ['train', 'modal', '--volume', volume, '--script', STANDIN, '--max-steps', '250', ...extra];
+
+/** Content uploads (the SDK's fs-tool WriteFile execs) since log index `from`. */
+function uploadsSince(from: number): number {
+  return fake.state.log.slice(from).filter((r) => r.method === 'TaskExecStart' && JSON.stringify(r.request).includes('WriteFile')).length;
+}
+
+describe.skipIf(!hasPython)('rallycut train modal through the SDK against the fake Modal (stand-in trainer)', () => {
+  it('uploads only new files, each content hash once (--upload, --upload-videos, --upload-model)', async () => {
     const rig = await project();
-    const first = await rig.run(['train', 'modal', '--upload', '--script', STANDIN, '--json'], LOCAL);
+    const vol = volumeName();
+    const from = fake.state.log.length;
+    const first = await rig.run(['train', 'modal', '--volume', vol, '--upload', '--script', STANDIN, '--json'], SDK);
     expect(first.code, first.stderr).toBe(0);
     expect(JSON.parse(first.stdout)).toMatchObject({ action: 'upload', uploaded: 5, present: 0 }); // 2 proxies, 2 index files, script
-    expect(first.stderr).toContain('[modal-train] backend: local stand-in for Modal');
-    const again = await rig.run(['train', 'modal', '--upload', '--script', STANDIN, '--json'], LOCAL);
+    expect(first.stderr).toContain(`[modal-train] backend: modal (app rallycut, volume ${vol} at /data)`);
+    const again = await rig.run(['train', 'modal', '--volume', vol, '--upload', '--script', STANDIN, '--json'], SDK);
     expect(JSON.parse(again.stdout)).toMatchObject({ uploaded: 0, present: 5, bytes: 0 });
     await writeData(rig, ['v1', 'v2', 'v3']);
-    const videos = await rig.run(['train', 'modal', '--upload-videos', '--json'], LOCAL);
+    const videos = await rig.run(['train', 'modal', '--volume', vol, '--upload-videos', '--json'], SDK);
     expect(JSON.parse(videos.stdout)).toMatchObject({ uploaded: 1, present: 2 });
-    const rest = await rig.run(['train', 'modal', '--upload', '--script', STANDIN, '--json'], LOCAL);
+    const rest = await rig.run(['train', 'modal', '--volume', vol, '--upload', '--script', STANDIN, '--json'], SDK);
     expect(JSON.parse(rest.stdout)).toMatchObject({ uploaded: 2, present: 4 }); // the two changed index files
+    const base = await rig.run(['model', 'build-baseline', '--out', 'weights/videomae-base']);
+    expect(base.code, base.stderr).toBe(0);
+    await rig.write({ 'weights/videomae-base/config.json': '{"model_type": "videomae"}\n' });
+    const model = await rig.run(['train', 'modal', '--volume', vol, '--upload-model', '--json'], SDK);
+    expect(JSON.parse(model.stdout)).toMatchObject({ uploaded: 3, present: 0 }); // config.json, model.onnx, model.json
+    // On the wire: one WriteFile per uploaded object, never one for content the volume had.
+    expect(uploadsSince(from)).toBe(5 + 0 + 1 + 2 + 3);
+    expect((await volumeFiles(vol)).filter((f) => f.path.startsWith('objects/')).length).toBe(11);
   });
 
-  it('a kill during attempt 1 resumes from the latest checkpoint in attempt 2', async () => {
+  it('a Sandbox preempted mid-training is retried with backoff and resumes from the latest checkpoint on the volume', async () => {
     const rig = await project();
-    const r = await rig.run(train(['--env', 'STANDIN_KILL_AT_STEP=150']), LOCAL);
+    const vol = volumeName();
+    fake.preemptOn(/^step 100: saved checkpoint-100$/);
+    const r = await rig.run(train(vol, ['--env', 'STANDIN_STEP_SECONDS=0.004']), SDK);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stderr.split('\n');
     const at = (s: string): number => lines.findIndex((l) => l.includes(s));
     expect(at('[modal-train] step 100: saved checkpoint-100')).toBeGreaterThan(-1);
-    expect(at('[modal-train] step 150: killed (simulated preemption)')).toBeGreaterThan(at('checkpoint-100'));
-    expect(at('[modal-train] attempt 1 of 3 killed (exit 137: preempted or out of memory); retrying')).toBeGreaterThan(at('step 150'));
+    expect(at('[modal-train] attempt 1 of 3 killed (exit 137: preempted or out of memory); retrying in 0.01 s')).toBeGreaterThan(at('checkpoint-100'));
     expect(at('[modal-train] resuming from checkpoint-100')).toBeGreaterThan(at('attempt 1 of 3'));
-    expect(at('[modal-train] step 200: saved checkpoint-200')).toBeGreaterThan(at('resuming from checkpoint-100'));
-    expect(at('[modal-train] attempt 2 of 3 succeeded')).toBeGreaterThan(at('checkpoint-200'));
+    expect(at('[modal-train] attempt 2 of 3 succeeded')).toBeGreaterThan(at('resuming from checkpoint-100'));
     expect(JSON.parse(rig.read('metrics/modal-train.json'))).toEqual({ global_step: 250, resumed_from_step: 100, samples: 40 });
     expect(JSON.parse(rig.read('weights/videomae/beach/model.json'))).toMatchObject({ kind: 'stand-in' });
-    // A later run resumes from the newest checkpoint the first one left (checkpoint-200)…
-    const later = await rig.run(train(['--max-steps', '300']), LOCAL);
-    expect(later.stderr).toContain('[modal-train] resuming from checkpoint-200');
-    // …and --fresh starts over.
-    const fresh = await rig.run(train(['--fresh']), LOCAL);
+    // A process killed inside the job (exit 137 from the container) is retried the same way…
+    const killed = await rig.run(train(vol, ['--max-steps', '450', '--env', 'STANDIN_KILL_AT_STEP=350']), SDK);
+    expect(killed.code, killed.stderr).toBe(0);
+    expect(killed.stderr).toContain('[modal-train] step 350: killed (simulated preemption)');
+    expect(killed.stderr).toContain('[modal-train] resuming from checkpoint-300');
+    // …a later run resumes from the newest checkpoint, and --fresh starts over.
+    const fresh = await rig.run(train(vol, ['--fresh']), SDK);
     expect(fresh.stderr).toContain('[modal-train] starting from step 0 (no checkpoint)');
   });
 
   it('fails after 3 attempts, listing them', async () => {
     const rig = await project();
-    const r = await rig.run(train(['--env', 'STANDIN_FAIL=1']), LOCAL);
+    const vol = volumeName();
+    const r = await rig.run(train(vol, ['--env', 'STANDIN_FAIL=1']), SDK);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/'modal-train-beach' failed on local stand-in for Modal .* after 3 attempts/);
+    expect(r.stderr).toMatch(new RegExp(`'modal-train-beach' failed on modal \\(app rallycut, volume ${vol} at /data\\) after 3 attempts`));
     for (const n of [1, 2, 3]) expect(r.stderr).toMatch(new RegExp(`attempt ${n}: exited with code 1 after [\\d.]+ s`));
     expect(rig.exists('weights/videomae/beach')).toBe(false);
   });
 
+  it('--resume-from-model and --epochs: the baseline ONNX model travels up, through the job and back, verified', async () => {
+    const rig = await project();
+    const vol = volumeName();
+    expect((await rig.run(['model', 'build-baseline', '--out', 'weights/videomae-base'])).code).toBe(0);
+    await rig.write({ 'weights/videomae-base/config.json': '{"model_type": "videomae"}\n' });
+    const from = fake.state.log.length;
+    const r = await rig.run(['train', 'modal', '--volume', vol, '--script', STANDIN, '--resume-from-model', '--epochs', '3'], SDK);
+    expect(r.code, r.stderr).toBe(0);
+    // 36 training windows, batch 8 × accumulation 2 → 3 steps an epoch.
+    expect(JSON.parse(rig.read('metrics/modal-train.json'))).toMatchObject({ global_step: 9 });
+    for (const f of ['model.onnx', 'model.json', 'config.json']) {
+      expect(readFileSync(join(rig.dir, 'weights/videomae/beach', f)).equals(readFileSync(join(rig.dir, 'weights/videomae-base', f)))).toBe(true);
+    }
+    const create = fake.state.log.slice(from).find((x) => x.method === 'SandboxCreate')!.request as { definition: { entrypointArgs: string[] } };
+    expect(create.definition.entrypointArgs.join(' ')).toContain('python3 train.py --data-dir data --output-dir output --variant beach --epochs 3 --batch-size 8 --resume-from-model base_model');
+  });
+
   it('downloads the model verified by hash, and refuses a corrupted one', async () => {
     const rig = await project();
-    expect((await rig.run(train(), LOCAL)).code).toBe(0);
+    const vol = volumeName();
+    expect((await rig.run(train(vol), SDK)).code).toBe(0);
     const local = readFileSync(join(rig.dir, 'weights/videomae/beach/model.onnx'));
-    const remote = join(rig.dir, VOLUME, 'work/modal-train-beach/output/model/model.onnx');
+    const remote = join(fake.state.volumeNamed(vol)!.committedDir, 'work/modal-train-beach/output/model/model.onnx');
     expect(readFileSync(remote).equals(local)).toBe(true);
     await rig.remove('weights');
     const bytes = readFileSync(remote);
     bytes[3] = bytes[3]! ^ 0xff;
     await fs.writeFile(remote, bytes);
-    const bad = await rig.run(['train', 'modal', '--download'], LOCAL);
+    const bad = await rig.run(['train', 'modal', '--volume', vol, '--download'], SDK);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/1 downloaded file of 'modal-train-beach' did not match the hashes the job wrote/);
     expect(bad.stderr).toMatch(/output\/model\/model\.onnx: sha256 [0-9a-f]{12}… but the job recorded/);
     expect(rig.exists('weights/videomae/beach')).toBe(false);
     bytes[3] = bytes[3]! ^ 0xff;
     await fs.writeFile(remote, bytes);
-    const good = await rig.run(['train', 'modal', '--download', '--json'], LOCAL);
+    const good = await rig.run(['train', 'modal', '--volume', vol, '--download', '--json'], SDK);
     expect(JSON.parse(good.stdout)).toMatchObject({ action: 'download', files: 4 }); // config, model.onnx, model.json, metrics
     expect(readFileSync(join(rig.dir, 'weights/videomae/beach/model.onnx')).equals(local)).toBe(true);
   });
 
   it('cleanup removes everything and reports the bytes freed', async () => {
     const rig = await project();
-    expect((await rig.run(train(), LOCAL)).code).toBe(0);
-    const before = await volumeFiles(rig);
+    const vol = volumeName();
+    expect((await rig.run(train(vol), SDK)).code).toBe(0);
+    const before = await volumeFiles(vol);
     expect(before.length).toBeGreaterThan(8);
-    const r = await rig.run(['train', 'modal', '--cleanup', '--json'], LOCAL);
-    expect(JSON.parse(r.stdout)).toEqual({ ok: true, action: 'cleanup', volume: 'rallycut-training', bytes_freed: before.reduce((n, f) => n + f.size, 0) });
-    expect(await volumeFiles(rig)).toEqual([]);
+    const r = await rig.run(['train', 'modal', '--volume', vol, '--cleanup', '--json'], SDK);
+    expect(JSON.parse(r.stdout)).toEqual({ ok: true, action: 'cleanup', volume: vol, bytes_freed: before.reduce((n, f) => n + f.size, 0) });
+    expect(await volumeFiles(vol)).toEqual([]);
   });
 
-  it('runs as a pipeline stage on executor: modal', async () => {
+  it('runs as a pipeline stage on executor: modal, with the options it declares on the wire', async () => {
     const rig = await project();
+    const vol = volumeName();
+    fake.addSecret('hf-token', { HF_TOKEN: 'hf-fake-token-value' });
     await rig.write({
       'pipeline.yaml': [
         'stages:',
         '  modal-train:',
         '    handler: modal-train',
         `    with: { variant: beach, max_steps: 120, script: ${JSON.stringify(STANDIN)} }`,
-        '    executor: {name: modal, gpu: T4, timeout: 4h, memory: 16384}',
+        `    executor: {name: modal, gpu: A100, timeout: 2h, memory: 8Gi, volume: ${vol}, secrets: [hf-token]}`,
         '    deps: [training_data/proxies.json, training_data/samples.json]',
         '    outs: [weights/videomae/beach]',
         '    metrics: [metrics/modal-train.json: { cache: false }]',
@@ -159,13 +209,59 @@ describe.skipIf(!hasPython)('rallycut train modal (local stand-in backend, stand
     const { modalExecutor } = await import('../../src/exec/modal/executor.js');
     const { handlerRegistry } = await import('../index.js');
     let log = '';
-    const io = { env: rig.env(LOCAL), err: (s: string) => void (log += s), signal: new AbortController().signal };
+    const from = fake.state.log.length;
+    const io = { env: rig.env(SDK), err: (s: string) => void (log += s), signal: new AbortController().signal };
     const result = await reproduce(rig.dir, handlerRegistry, { executors: { modal: modalExecutor } }, io);
     expect(result.errors, log).toEqual([]);
     expect(log).toContain('[modal-train] step 100: saved checkpoint-100');
-    expect(log).toContain('Modal would use gpu T4, image python:3.11-slim torch==2.4.1');
     expect(JSON.parse(rig.read('metrics/modal-train.json'))).toMatchObject({ global_step: 120 });
     expect(rig.read('pipeline.lock')).toContain('weights/videomae/beach');
+
+    const rpc = fake.state.log.slice(from);
+    const job = rpc.find((x) => x.method === 'SandboxCreate')!.request as {
+      definition: { timeoutSecs: number; resources: { memoryMb: number; gpuConfig: { gpuType: string } }; volumeMounts: { mountPath: string; volumeId: string }[]; secretIds: string[] };
+    };
+    expect(job.definition).toMatchObject({ timeoutSecs: 7200, resources: { memoryMb: 8192, gpuConfig: { gpuType: 'A100' } } });
+    expect(job.definition.volumeMounts).toEqual([expect.objectContaining({ mountPath: '/data', volumeId: fake.state.volumeNamed(vol)!.id })]);
+    expect(job.definition.secretIds).toContain('st-hf-token');
+    const images = rpc.filter((x) => x.method === 'ImageGetOrCreate').map((x) => (x.request as { image: { dockerfileCommands: string[] } }).image.dockerfileCommands.join('\n'));
+    expect(images).toContain('FROM base\nRUN python3 -m pip install --no-cache-dir accelerate==0.34.2 numpy==1.26.4 onnx==1.16.2 onnxruntime==1.19.2 opencv-python-headless==4.10.0.84 torch==2.4.1 transformers==4.44.2');
+    // Secrets by name only: neither the Modal token secret nor the secret's value in any request or log line.
+    for (const text of [JSON.stringify(rpc), log]) {
+      expect(text).not.toContain(FAKE_TOKEN_SECRET);
+      expect(text).not.toContain('hf-fake-token-value');
+    }
+  });
+
+  it('the spawned CLI (bin/rallycut) talks to the fake through MODAL_SERVER_URL', async () => {
+    const rig = await project();
+    const vol = volumeName();
+    const r = await rig.spawn(['train', 'modal', '--volume', vol, '--upload', '--script', STANDIN, '--json'], fake.env());
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ action: 'upload', uploaded: 5 });
+    expect(`${r.stdout}${r.stderr}`).not.toContain(FAKE_TOKEN_SECRET);
+    expect((await volumeFiles(vol)).length).toBe(5);
+  });
+
+  it('a token Modal refuses is a config error before anything is uploaded', async () => {
+    const rig = await project();
+    const from = fake.state.log.length;
+    const r = await rig.spawn(['train', 'modal', '--volume', volumeName(), '--upload', '--script', STANDIN], { ...fake.env(), MODAL_TOKEN_SECRET: 'as-wrong' });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain('Modal refused the credentials');
+    expect(r.stderr).toContain('nothing was uploaded');
+    expect(fake.state.log.slice(from).map((x) => x.method)).not.toContain('SandboxCreateV2');
+  });
+});
+
+describe.skipIf(!hasPython)('RALLYCUT_MODAL_BACKEND=local: the job on this machine', () => {
+  it('trains with the stand-in, labelled as not Modal', async () => {
+    const rig = await project();
+    const r = await rig.run(['train', 'modal', '--script', STANDIN, '--max-steps', '150'], LOCAL);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('[modal-train] backend: local stand-in for Modal');
+    expect(r.stderr).toContain('Modal would use gpu T4, image python:3.11-slim torch==2.4.1');
+    expect(JSON.parse(rig.read('metrics/modal-train.json'))).toEqual({ global_step: 150, resumed_from_step: 0, samples: 40 });
   });
 });
 

@@ -10,8 +10,9 @@ import { lineSplitter } from '../lines.js';
 
 export const APP_NAME = 'rallycut';
 
-export function credentialsError(detail?: string): Error {
-  return configError('Modal credentials are missing: the modal executor cannot start a GPU sandbox', {
+export function credentialsError(detail?: string, refused = false): Error {
+  const what = refused ? 'Modal refused the credentials' : 'Modal credentials are missing';
+  return configError(`${what}: the modal executor cannot start a GPU sandbox`, {
     subject: 'modal',
     notes: [
       'set MODAL_TOKEN_ID and MODAL_TOKEN_SECRET, or create ~/.modal.toml with `modal token new` (MODAL_CONFIG_PATH and MODAL_PROFILE select another file or profile)',
@@ -19,6 +20,12 @@ export function credentialsError(detail?: string): Error {
       ...(detail ? [detail] : []),
     ],
   });
+}
+
+/** gRPC UNAUTHENTICATED (16) or PERMISSION_DENIED (7), as the SDK's ClientError carries them. */
+function isAuthRefusal(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 16 || code === 7;
 }
 
 async function readLines(stream: ReadableStream<string>, onLine: (line: string) => void): Promise<void> {
@@ -42,8 +49,15 @@ export class ModalSdkBackend implements GpuBackend {
     this.description = `modal (app ${APP_NAME}, volume ${volumeName} at ${VOLUME_MOUNT})`;
   }
 
+  /** Present and accepted: the first call (the app lookup) is made here, before anything is uploaded. */
   async checkCredentials(): Promise<void> {
-    await this.#connect();
+    const client = await this.#connect();
+    try {
+      this.#app ??= await client.apps.fromName(APP_NAME, { createIfMissing: true });
+    } catch (err) {
+      if (!isAuthRefusal(err)) throw err;
+      throw credentialsError(err instanceof Error ? err.message : String(err), true);
+    }
   }
 
   async #connect(): Promise<ModalClient> {
@@ -112,7 +126,12 @@ export class ModalSdkBackend implements GpuBackend {
     const dest = `${VOLUME_MOUNT}/${volumePath}`;
     const tmp = `${dest}.partial-${process.pid}`;
     await this.#sh(`mkdir -p "$(dirname ${shellQuote(dest)})"`);
-    await sb.filesystem.copyFromLocal(localPath, tmp);
+    try {
+      await sb.filesystem.copyFromLocal(localPath, tmp);
+    } catch (err) {
+      await this.#sh(`rm -f ${shellQuote(tmp)}`).catch(() => undefined);
+      throw failure(`modal volume ${this.volumeName}: uploading ${localPath} failed: ${err instanceof Error ? err.message : String(err)}`, { notes: ['nothing was stored under its final name; rerun to upload what is missing'] });
+    }
     // A partial or damaged upload never sits under its final content-hash name.
     const sha = /^objects\/([0-9a-f]{64})$/.exec(volumePath)?.[1];
     const check = sha ? `printf '%s  %s\\n' ${sha} ${shellQuote(tmp)} | sha256sum -c --status - && ` : '';

@@ -4,13 +4,17 @@
 It takes train.py's arguments and reads the same inputs (samples.json, proxies.json and every proxy it
 names), then walks through the steps train.py would take, writing numbered checkpoints every
 --save-steps steps (keeping 3) to OUTPUT_DIR/checkpoints and resuming from the highest one, exactly as
-train.py resumes. It ends by writing OUTPUT_DIR/model/ (placeholder files, labelled as such) and
-OUTPUT_DIR/metrics.json.
+train.py resumes. It ends by writing OUTPUT_DIR/model/ and OUTPUT_DIR/metrics.json. With
+--resume-from-model DIR holding an ONNX model (e.g. the baseline from `rallycut model build-baseline`),
+the model it writes is that one, unchanged: a real model.onnx + model.json travel through the whole
+upload → train → verified download path. Otherwise the model files are placeholders, labelled as such.
+It needs only the standard library (no torch), so it runs wherever python3 does.
 
 Crash simulation (per attempt, RALLYCUT_ATTEMPT is set by the executor):
   STANDIN_KILL_AT_STEP=N    SIGKILL itself when reaching step N ...
   STANDIN_KILL_ATTEMPTS=1,2 ... on these attempts only (default: 1)
   STANDIN_FAIL=1            exit 1 at once on every attempt
+  STANDIN_STEP_SECONDS=S    sleep S seconds per step (so a test can preempt the job mid-run)
 """
 import argparse
 import hashlib
@@ -20,6 +24,7 @@ import re
 import shutil
 import signal
 import sys
+import time
 from pathlib import Path
 
 
@@ -66,8 +71,11 @@ def main():
 
     kill_at = int(os.environ.get("STANDIN_KILL_AT_STEP", "0"))
     kill_attempts = {int(a) for a in os.environ.get("STANDIN_KILL_ATTEMPTS", "1").split(",") if a}
+    step_seconds = float(os.environ.get("STANDIN_STEP_SECONDS", "0"))
     while step < total:
         step += 1
+        if step_seconds:
+            time.sleep(step_seconds)
         if step == kill_at and attempt in kill_attempts:
             print(f"step {step}: killed (simulated preemption)", flush=True)
             os.kill(os.getpid(), signal.SIGKILL)
@@ -84,9 +92,15 @@ def main():
     if model.exists():
         shutil.rmtree(model)
     model.mkdir(parents=True)
-    (model / "config.json").write_text(json.dumps({"model_type": "stand-in", "note": "not VideoMAE"}, indent=2) + "\n")
-    (model / "model.onnx").write_bytes(b"STAND-IN, NOT AN ONNX MODEL\n" + digest.digest())
-    (model / "model.json").write_text(json.dumps({"format": 1, "name": "train-stand-in", "kind": "stand-in"}, indent=2) + "\n")
+    base = Path(args.resume_from_model) if args.resume_from_model else None
+    if base and (base / "model.onnx").is_file():
+        for name in ("config.json", "model.onnx", "model.json"):
+            if (base / name).is_file():
+                shutil.copyfile(base / name, model / name)
+    else:
+        (model / "config.json").write_text(json.dumps({"model_type": "stand-in", "note": "not VideoMAE"}, indent=2) + "\n")
+        (model / "model.onnx").write_bytes(b"STAND-IN, NOT AN ONNX MODEL\n" + digest.digest())
+        (model / "model.json").write_text(json.dumps({"format": 1, "name": "train-stand-in", "kind": "stand-in"}, indent=2) + "\n")
     (out / "metrics.json").write_text(json.dumps({"global_step": step, "resumed_from_step": resumed, "samples": len(samples)}) + "\n")
     print(f"done: step {step}", flush=True)
 
