@@ -2,6 +2,7 @@
 // graph), all decided by one seeded PRNG so that a seed always means the same dataset.
 import { Rng } from '../lib/nn/rng.js';
 import type { RallySpan } from '../lib/contracts.js';
+import { uuidShape } from '../lib/dataset/hashing.js';
 import { drawTimeline } from './timeline.js';
 import { buildScene, type Scene } from './scene.js';
 
@@ -61,11 +62,8 @@ export interface PlannedVideo {
 
 /** A uuid-shaped id from the PRNG: stable per seed, and looks like the app's ids. */
 function uuidFrom(rng: Rng): string {
-  const hex = Array.from({ length: 32 }, () => rng.int(16).toString(16));
-  hex[12] = '4';
-  hex[16] = ((rng.int(4) + 8) as number).toString(16);
-  const s = hex.join('');
-  return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20)}`;
+  const hex = Array.from({ length: 32 }, () => rng.int(16).toString(16)).join('');
+  return uuidShape(hex, '4', rng.int(4));
 }
 
 export function planDemo(config: DemoConfig): PlannedVideo[] {

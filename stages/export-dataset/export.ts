@@ -43,7 +43,7 @@ export interface ExportResult {
 export async function readLabels(ctx: DatasetContext, beforeUnlock?: (dataDir: string) => Promise<void>): Promise<LabelledVideo[]> {
   const db = await openDatabase({ cacheDir: ctx.cacheDir, env: ctx.env, log: ctx.log, ...(beforeUnlock ? { beforeUnlock } : {}) });
   try {
-    await checkSchema(db);
+    await checkSchema(db, 'export');
     return await queryGroundTruth(db);
   } finally {
     await db.close();

@@ -8,14 +8,16 @@ const command: CommandSpec = {
   path: ['train', 'restore'],
   summary: 'Import a dataset into the labels database (videos matched by content_hash; idempotent)',
   description:
-    'Rallies are inserted as ground truth (confidence NULL, status CONFIRMED); new videos as DETECTED.\n' +
+    'Rallies are inserted as ground truth (confidence NULL, status CONFIRMED, order by start); new videos as DETECTED with\n' +
+    "processing SKIPPED, owned by --user-id or else the oldest user, and listed in the editor session 'Training: NAME'.\n" +
+    'Existing videos and rallies are matched and left as they are, never deleted.\n' +
     'The database is DATABASE_URL, or the embedded PGlite database in <cache>/db when it is not set.',
   options: [
     { name: 'name', type: 'string', description: 'Dataset name', placeholder: 'NAME' },
     { name: 'dir', type: 'string', description: 'Dataset folder (default training_datasets/NAME)', placeholder: 'DIR' },
     { name: 'dry-run', type: 'boolean', description: 'Print what would change and change nothing' },
     { name: 'upload-to-app-s3', type: 'boolean', description: "Also upload the videos to the app's bucket (APP_S3_BUCKET) at their s3_key" },
-    { name: 'user-id', type: 'string', description: 'Owner (users.id) of the videos restore adds', placeholder: 'ID' },
+    { name: 'user-id', type: 'string', description: 'Owner (users.id) of the videos restore adds (default: the oldest user)', placeholder: 'ID' },
     { name: 'json', type: 'boolean', description: 'Print the plan and result as JSON' },
   ],
   async run(args, io) {
@@ -39,6 +41,8 @@ const command: CommandSpec = {
           inserted_videos: plan.inserted_videos,
           reused_videos: plan.reused_videos,
           new_rallies: plan.new_rallies,
+          owner: result.owner,
+          session: result.session,
           videos: plan.videos.map((p) => ({ filename: p.input.filename, video_id: p.target_id, action: p.action, new_rallies: p.new_rallies.length })),
         }),
       );
@@ -49,7 +53,11 @@ const command: CommandSpec = {
       if (changed.length) {
         io.out(formatTable(['video', 'action', 'video id', 'new rallies'], changed.map((p) => [p.input.filename, p.action === 'insert' ? 'add' : 'match by content_hash', p.target_id, p.new_rallies.length])));
       }
-      io.out(`dry run on ${result.database}: would add ${plan.inserted_videos} videos and ${plan.new_rallies} rallies (${plan.reused_videos} videos already there); nothing changed\n`);
+      const { session, owner } = result;
+      io.out(
+        `dry run on ${result.database}: would add ${plan.inserted_videos} videos and ${plan.new_rallies} rallies (${plan.reused_videos} videos already there), ` +
+          `${session.created ? 'create' : 'keep'} session '${session.name}' adding ${session.added_videos} videos, owned by ${owner.id ?? 'nobody (no users)'}; nothing changed\n`,
+      );
     }
   },
 };

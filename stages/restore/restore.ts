@@ -1,6 +1,7 @@
-// restore: training_datasets/<name> → the labels database, in one transaction per dataset. Videos are
-// matched by content_hash (a live video with the same hash is reused, its id kept); rallies are inserted as
-// confirmed ground truth (confidence NULL) unless already there, so a second run adds nothing.
+// restore: training_datasets/<name> → the labels database, in one transaction per dataset, as the web app
+// would hold an upload: see docs/fidelity.md "Restore into the web app". Videos are matched by content_hash
+// (a live video with the same hash is reused, its id kept); a rally is matched by (video, start_ms, end_ms)
+// among the video's ground truth and left as it is, so a second run adds nothing and deletes nothing.
 // --upload-to-app-s3 first puts each video file at its s3_key in the app's bucket (verified by sha256),
 // and touches the database only when every upload succeeded.
 import { promises as fs } from 'node:fs';
@@ -12,7 +13,19 @@ import { expectedSha256 } from '../lib/dataset/hashing.js';
 import { datasetDir, localVideoPath, MANIFEST_FILE } from '../lib/dataset/layout.js';
 import { forEachLimit } from '../../src/handler.js';
 import { ShaCache } from '../lib/dataset/sha-cache.js';
-import { checkSchema, loadVideos, openDatabase, planLoad, type LoadPlan, type VideoToLoad } from '../lib/db/index.js';
+import {
+  applyLoad,
+  checkSchema,
+  ensureTrainingSession,
+  openDatabase,
+  planLoad,
+  previewTrainingSession,
+  resolveOwner,
+  type LoadPlan,
+  type Owner,
+  type SessionResult,
+  type VideoToLoad,
+} from '../lib/db/index.js';
 
 export interface RestoreOptions {
   name: string;
@@ -27,6 +40,9 @@ export interface RestoreResult {
   dryRun: boolean;
   plan: LoadPlan;
   uploaded: number;
+  owner: Owner;
+  /** The web editor's session for the dataset; on a dry run, what would be done to it. */
+  session: Omit<SessionResult, 'id'>;
 }
 
 async function readLocalDataset(ctx: DatasetContext, opts: RestoreOptions): Promise<DatasetFiles> {
@@ -90,16 +106,27 @@ export async function restoreDataset(ctx: DatasetContext, opts: RestoreOptions):
   const videos = videosToLoad(ds);
   const db = await openDatabase({ cacheDir: ctx.cacheDir, env: ctx.env, log: ctx.log });
   try {
-    await checkSchema(db);
-    if (opts.userId !== undefined && (await db.query(`SELECT 1 FROM users WHERE id = $1`, [opts.userId])).length === 0) {
-      throw configError(`no user with id '${opts.userId}' in the labels database`, { subject: '--user-id' });
+    await checkSchema(db, 'restore');
+    const owner = await resolveOwner(db, opts.userId);
+    if (owner.how === 'none') ctx.log("the labels database has no users: the restored videos get no owner, so the web app lists them for nobody (create a user, then restore again with --user-id)");
+    const preview = await planLoad(db, videos, owner.id);
+    if (opts.dryRun) {
+      const session = await previewTrainingSession(db, opts.name, owner.id, preview.videos.map((p) => p.target_id));
+      return { database: db.description, dryRun: true, plan: preview, uploaded: 0, owner, session };
     }
-    const preview = await planLoad(db, videos);
-    if (opts.dryRun) return { database: db.description, dryRun: true, plan: preview, uploaded: 0 };
     const uploaded = opts.uploadToAppS3 ? await uploadToApp(ctx, ds, preview) : 0;
-    const plan = await loadVideos(db, videos, opts.userId !== undefined ? { userId: opts.userId } : {});
-    ctx.log(`restored ${opts.name} into ${db.description}: ${plan.inserted_videos} videos added, ${plan.reused_videos} matched by content_hash, ${plan.new_rallies} rallies added`);
-    return { database: db.description, dryRun: false, plan, uploaded };
+    const { plan, session } = await db.transaction(async (q) => {
+      const plan = await planLoad(q, videos, owner.id);
+      await applyLoad(q, plan);
+      const session = await ensureTrainingSession(q, opts.name, owner.id, plan.videos.map((p) => p.target_id));
+      return { plan, session };
+    });
+    ctx.log(
+      `restored ${opts.name} into ${db.description}: ${plan.inserted_videos} videos added, ${plan.reused_videos} matched by content_hash, ${plan.new_rallies} rallies added; ` +
+        `session '${session.name}' ${session.created ? 'created' : 'kept'} with ${session.added_videos} videos added` +
+        (owner.id !== null ? `; owner ${owner.id}${owner.how === 'oldest' ? ' (the oldest user; --user-id picks another)' : ''}` : ''),
+    );
+    return { database: db.description, dryRun: false, plan, uploaded, owner, session };
   } finally {
     await db.close();
   }

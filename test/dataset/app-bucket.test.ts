@@ -34,14 +34,15 @@ describe("the app's bucket (APP_S3_*)", () => {
   it('restore --upload-to-app-s3 --user-id uploads each video to its s3_key, then export fetches them back', async () => {
     const d = await openDatabase({ cacheDir: project.cacheDir, env: { DATABASE_URL: dst.url } });
     await initSchema(d);
-    await d.query(`INSERT INTO users (id, email, updated_at) VALUES ($1, $2, now())`, ['user-1', 'coach@example.org']);
+    await d.query(`INSERT INTO users (id, email) VALUES ($1, $2)`, ['user-1', 'coach@example.org']);
     const env = { DATABASE_URL: dst.url, ...appEnv };
     await expect(restoreDataset(project.ctx({ DATABASE_URL: dst.url }), { name: 'ds', uploadToAppS3: true })).rejects.toThrow(/--upload-to-app-s3 needs APP_S3_BUCKET/);
     await expect(restoreDataset(project.ctx(env), { name: 'ds', userId: 'ghost' })).rejects.toThrow(/no user with id 'ghost'/);
     const res = await restoreDataset(project.ctx(env), { name: 'ds', uploadToAppS3: true, userId: 'user-1' });
     expect(res).toMatchObject({ uploaded: 3, plan: { inserted_videos: 3 } });
-    const rows = await d.query<{ s3_key: string; user_id: string; content_hash: string }>(`SELECT s3_key, user_id, content_hash FROM videos ORDER BY id`);
-    expect(rows.every((r) => r.user_id === 'user-1' && r.s3_key === `restored/${r.content_hash}.mp4`)).toBe(true);
+    const rows = await d.query<{ id: string; s3_key: string; user_id: string; filename: string }>(`SELECT id, s3_key, user_id, filename FROM videos ORDER BY id`);
+    // Laid out as the app lays out its uploads, so its editor finds and plays them.
+    expect(rows.every((r) => r.user_id === 'user-1' && r.s3_key === `videos/user-1/${r.id}/${r.filename}`)).toBe(true);
     const listed = await app.client.send(new ListObjectsV2Command({ Bucket: app.bucket }));
     expect((listed.Contents ?? []).map((o) => o.Key).sort()).toEqual(rows.map((r) => r.s3_key).sort());
     // Idempotent, uploads included.

@@ -10,9 +10,17 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-export async function freshDatabase(): Promise<TestDatabase> {
+export type DatabaseKind = 'postgres' | 'pglite';
+
+/** The kinds this run can make: PGlite always, PostgreSQL when global setup started a cluster. */
+export function databaseKinds(): DatabaseKind[] {
+  return process.env.RALLYCUT_TEST_PG_URL ? ['postgres', 'pglite'] : ['pglite'];
+}
+
+/** A fresh database: on the test PostgreSQL when there is one (or PGlite when asked for by `kind`). */
+export async function freshDatabase(kind?: DatabaseKind): Promise<TestDatabase> {
   const admin = process.env.RALLYCUT_TEST_PG_URL;
-  if (admin) {
+  if (admin && kind !== 'pglite') {
     const name = `t_${randomBytes(6).toString('hex')}`;
     const client = new pg.Client({ connectionString: admin });
     await client.connect();

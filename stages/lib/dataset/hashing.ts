@@ -63,3 +63,12 @@ export function expectedSha256(v: { sha256?: string; content_hash: string }, siz
   if (v.sha256) return v.sha256;
   return size <= APP_FULL_HASH_LIMIT ? v.content_hash : null;
 }
+
+/**
+ * 32 hex digits laid out as a uuid like the app's ids (8-4-4-4-12), with the given version digit and the
+ * RFC variant bits (variantDigit 0..3 picks 8, 9, a or b).
+ */
+export function uuidShape(hex: string, version: string, variantDigit: number): string {
+  const s = `${hex.slice(0, 12)}${version}${hex.slice(13, 16)}${(8 + (variantDigit & 3)).toString(16)}${hex.slice(17, 32)}`;
+  return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20)}`;
+}

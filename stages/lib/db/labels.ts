@@ -1,9 +1,9 @@
 // Reading ground truth out of the labels database and putting labelled videos back in. Every statement is
 // parameterized; batches go through unnest() so a dataset is a handful of round trips, not one per rally.
-import { randomUUID } from 'node:crypto';
-import { extname } from 'node:path';
+import { createHash, randomUUID } from 'node:crypto';
 import { configError } from '../../../src/handler.js';
 import type { RallySpan } from '../contracts.js';
+import { uuidShape } from '../dataset/hashing.js';
 import type { Database, Queryable } from './connection.js';
 
 /** A ground-truth video as the database holds it: rallies sorted by start, then end. */
@@ -69,6 +69,11 @@ export interface VideoToLoad {
   rallies: readonly RallySpan[];
 }
 
+/** A rally restore adds, with its place among the video's ground truth (the app's "order", by start time). */
+export interface PlannedRally extends RallySpan {
+  order: number;
+}
+
 export interface PlannedVideo {
   input: VideoToLoad;
   /** insert: a new videos row; reuse: a live video with the same content_hash already exists. */
@@ -76,23 +81,52 @@ export interface PlannedVideo {
   target_id: string;
   s3_key: string;
   /** Rallies not already present as ground truth on the target video. */
-  new_rallies: RallySpan[];
+  new_rallies: PlannedRally[];
 }
 
 export interface LoadPlan {
+  /** users.id of the videos added; null leaves them without an owner. */
+  owner_id: string | null;
   videos: PlannedVideo[];
   inserted_videos: number;
   reused_videos: number;
   new_rallies: number;
 }
 
-/** Where a restored video's object goes in the app's bucket when the input names no s3_key. */
-export function defaultS3Key(contentHash: string, filename: string): string {
-  return `restored/${contentHash}${extname(filename).toLowerCase()}`;
+/** Where a restored video goes in the app's bucket, as the app's own uploads are laid out. */
+export function defaultS3Key(ownerId: string | null, videoId: string, filename: string): string {
+  return `videos/${ownerId ?? 'unowned'}/${videoId}/${filename}`;
 }
 
-/** Decides, against the current rows, what loading `videos` would add. Read-only. */
-export async function planLoad(q: Queryable, videos: readonly VideoToLoad[]): Promise<LoadPlan> {
+/**
+ * An id for a video whose manifest id is taken by another video: derived from the manifest id and content,
+ * so a dry run, the upload and the load that follows all agree on it (and on its s3_key).
+ */
+function derivedVideoId(v: VideoToLoad, taken: ReadonlySet<string>): string {
+  for (let n = 0; ; n++) {
+    const h = createHash('sha256').update(`${v.id}|${v.content_hash}|${n}`).digest('hex');
+    const id = uuidShape(h, '5', parseInt(h[16]!, 16));
+    if (!taken.has(id)) return id;
+  }
+}
+
+const bySpan = (a: RallySpan, b: RallySpan): number => a.start_ms - b.start_ms || a.end_ms - b.end_ms;
+
+/** Gives each new rally its index among all of its video's ground truth, old and new, sorted by start. */
+function assignOrder(plan: LoadPlan, existing: ReadonlyArray<{ video_id: string } & RallySpan>): void {
+  const spans = new Map<string, RallySpan[]>();
+  for (const r of existing) spans.set(r.video_id, [...(spans.get(r.video_id) ?? []), r]);
+  for (const p of plan.videos) spans.set(p.target_id, [...(spans.get(p.target_id) ?? []), ...p.new_rallies]);
+  for (const list of spans.values()) list.sort(bySpan);
+  for (const p of plan.videos) {
+    const list = spans.get(p.target_id)!;
+    p.new_rallies.sort(bySpan);
+    for (const r of p.new_rallies) r.order = list.indexOf(r);
+  }
+}
+
+/** Decides, against the current rows, what loading `videos` for `ownerId` would add. Read-only. */
+export async function planLoad(q: Queryable, videos: readonly VideoToLoad[], ownerId: string | null = null): Promise<LoadPlan> {
   const hashes = [...new Set(videos.map((v) => v.content_hash))];
   const live = await q.query<{ id: string; content_hash: string; s3_key: string }>(
     `SELECT id, content_hash, s3_key FROM videos WHERE deleted_at IS NULL AND content_hash = ANY($1::text[]) ORDER BY created_at, id`,
@@ -106,7 +140,7 @@ export async function planLoad(q: Queryable, videos: readonly VideoToLoad[]): Pr
     [live.map((r) => r.id)],
   );
   const haveRally = new Set(existingRallies.map((r) => `${r.video_id}|${r.start_ms}|${r.end_ms}`));
-  const plan: LoadPlan = { videos: [], inserted_videos: 0, reused_videos: 0, new_rallies: 0 };
+  const plan: LoadPlan = { owner_id: ownerId, videos: [], inserted_videos: 0, reused_videos: 0, new_rallies: 0 };
   const claimed = new Map<string, { id: string; s3_key: string }>();
   for (const v of videos) {
     // Prefer the row that already carries this id, else the oldest live one with the hash.
@@ -119,45 +153,51 @@ export async function planLoad(q: Queryable, videos: readonly VideoToLoad[]): Pr
       target = match;
     } else {
       action = 'insert';
-      const id = taken.has(v.id) ? randomUUID() : v.id;
+      const id = taken.has(v.id) ? derivedVideoId(v, taken) : v.id;
       taken.add(id);
-      target = { id, s3_key: v.s3_key ?? defaultS3Key(v.content_hash, v.filename) };
+      target = { id, s3_key: v.s3_key ?? defaultS3Key(ownerId, id, v.filename) };
       plan.inserted_videos++;
     }
     if (action === 'reuse' && !claimed.has(v.content_hash)) plan.reused_videos++;
     claimed.set(v.content_hash, target);
-    const fresh: RallySpan[] = [];
+    const fresh: PlannedRally[] = [];
     for (const r of v.rallies) {
       const key = `${target.id}|${r.start_ms}|${r.end_ms}`;
       if (haveRally.has(key)) continue;
       haveRally.add(key);
-      fresh.push({ start_ms: r.start_ms, end_ms: r.end_ms });
+      fresh.push({ start_ms: r.start_ms, end_ms: r.end_ms, order: 0 });
     }
     plan.new_rallies += fresh.length;
     plan.videos.push({ input: v, action, target_id: target.id, s3_key: target.s3_key, new_rallies: fresh });
   }
+  assignOrder(plan, existingRallies);
   return plan;
 }
 
-async function requireUser(q: Queryable, userId: string): Promise<void> {
+/** Fails with a message naming the id when no such user exists. */
+export async function requireUser(q: Queryable, userId: string): Promise<void> {
   const rows = await q.query(`SELECT 1 FROM users WHERE id = $1`, [userId]);
   if (rows.length === 0) throw configError(`no user with id '${userId}' in the labels database`, { subject: '--user-id' });
 }
 
-/** Applies a plan made in the same transaction: new videos as DETECTED, rallies as confirmed ground truth. */
-export async function applyLoad(q: Queryable, plan: LoadPlan, userId?: string): Promise<void> {
-  if (userId !== undefined) await requireUser(q, userId);
+/**
+ * Applies a plan made in the same transaction, as the app stores a finished upload: videos DETECTED with
+ * processing SKIPPED (there is no optimized copy; the app plays s3_key itself), rallies as confirmed ground
+ * truth (confidence NULL). Existing rows are never deleted or changed, so data that refers to them stays.
+ */
+export async function applyLoad(q: Queryable, plan: LoadPlan): Promise<void> {
+  if (plan.owner_id !== null) await requireUser(q, plan.owner_id);
   const inserts = plan.videos.filter((p) => p.action === 'insert');
   if (inserts.length) {
     const col = <T>(f: (p: PlannedVideo) => T): T[] => inserts.map(f);
     await q.query(
-      `INSERT INTO videos (id, user_id, name, filename, s3_key, content_hash, status, duration_ms, width, height, fps, file_size_bytes, created_at, updated_at)
-       SELECT id, $2, name, filename, s3_key, content_hash, $3::"VideoStatus", duration_ms, width, height, fps, file_size_bytes, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP
+      `INSERT INTO videos (id, user_id, name, filename, s3_key, content_hash, status, processing_status, duration_ms, width, height, fps, file_size_bytes, created_at, updated_at)
+       SELECT id, $2, name, filename, s3_key, content_hash, $3::"VideoStatus", $13::"ProcessingStatus", duration_ms, width, height, fps, file_size_bytes, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP
          FROM unnest($1::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::int[], $10::int[], $11::float8[], $12::bigint[])
            AS t(id, name, filename, s3_key, content_hash, duration_ms, width, height, fps, file_size_bytes)`,
       [
         col((p) => p.target_id),
-        userId ?? null,
+        plan.owner_id,
         'DETECTED',
         col((p) => p.input.name ?? p.input.filename),
         col((p) => p.input.filename),
@@ -168,10 +208,11 @@ export async function applyLoad(q: Queryable, plan: LoadPlan, userId?: string): 
         col((p) => p.input.height ?? null),
         col((p) => p.input.fps ?? null),
         col((p) => p.input.file_size_bytes ?? null),
+        'SKIPPED',
       ],
     );
   }
-  const rallies = plan.videos.flatMap((p) => p.new_rallies.map((r, i) => ({ video_id: p.target_id, ...r, order: i })));
+  const rallies = plan.videos.flatMap((p) => p.new_rallies.map((r) => ({ video_id: p.target_id, ...r })));
   if (rallies.length) {
     await q.query(
       `INSERT INTO rallies (id, video_id, start_ms, end_ms, confidence, status, "order", created_at, updated_at)
@@ -185,8 +226,8 @@ export async function applyLoad(q: Queryable, plan: LoadPlan, userId?: string): 
 /** Plans and applies in one transaction, so a failure leaves the database as it was. Idempotent. */
 export async function loadVideos(db: Database, videos: readonly VideoToLoad[], opts: { userId?: string } = {}): Promise<LoadPlan> {
   return db.transaction(async (q) => {
-    const plan = await planLoad(q, videos);
-    await applyLoad(q, plan, opts.userId);
+    const plan = await planLoad(q, videos, opts.userId ?? null);
+    await applyLoad(q, plan);
     return plan;
   });
 }

@@ -1,122 +1,127 @@
-// The labels schema as the web app's Prisma schema defines it: same table, column, enum and constraint names,
-// types and NOT NULLs. updated_at has no default (Prisma sets it in the app), so every insert sets it.
-// Only the columns this tool touches plus the app's core ones are created; the app's extra columns are all
-// nullable or defaulted, so their absence changes nothing for us.
+// `db init` and the schema check run before every export and restore. The check compares the live
+// database with what our queries need (app-schema.ts describes the app's tables) and names each column
+// that differs in a way that would break us: missing, an enum column of another type or lacking a value we
+// write, or (for restore) a NOT NULL column without a default that our inserts do not fill.
 import { configError } from '../../../src/handler.js';
+import { APP_ENUMS, APP_TABLES, appSchemaDdl } from './app-schema.js';
 import type { Database, Queryable } from './connection.js';
 
-export const VIDEO_STATUSES = ['PENDING', 'UPLOADED', 'DETECTING', 'DETECTED', 'ERROR'] as const;
-export const RALLY_STATUSES = ['CONFIRMED', 'SUGGESTED'] as const;
-export const REJECTION_REASONS = ['INSUFFICIENT_WINDOWS', 'TOO_SHORT', 'SPARSE_DENSITY'] as const;
+export const SCHEMA_SQL: readonly string[] = appSchemaDdl();
 
-const enumList = (values: readonly string[]): string => values.map((v) => `'${v}'`).join(', ');
+export type SchemaUse = 'export' | 'restore';
 
-export const SCHEMA_SQL: readonly string[] = [
-  `CREATE TYPE "VideoStatus" AS ENUM (${enumList(VIDEO_STATUSES)})`,
-  `CREATE TYPE "RallyStatus" AS ENUM (${enumList(RALLY_STATUSES)})`,
-  `CREATE TYPE "RejectionReason" AS ENUM (${enumList(REJECTION_REASONS)})`,
-  `CREATE TABLE "users" (
-    "id" TEXT NOT NULL,
-    "email" TEXT,
-    "name" TEXT,
-    "created_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "updated_at" TIMESTAMP(3) NOT NULL,
-    CONSTRAINT "users_pkey" PRIMARY KEY ("id")
-  )`,
-  `CREATE UNIQUE INDEX "users_email_key" ON "users"("email")`,
-  `CREATE TABLE "videos" (
-    "id" TEXT NOT NULL,
-    "user_id" TEXT,
-    "name" TEXT NOT NULL,
-    "filename" TEXT NOT NULL,
-    "s3_key" TEXT NOT NULL,
-    "content_hash" TEXT NOT NULL,
-    "status" "VideoStatus" NOT NULL DEFAULT 'PENDING',
-    "duration_ms" INTEGER,
-    "width" INTEGER,
-    "height" INTEGER,
-    "fps" DOUBLE PRECISION,
-    "file_size_bytes" BIGINT,
-    "deleted_at" TIMESTAMP(3),
-    "proxy_s3_key" TEXT,
-    "created_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "updated_at" TIMESTAMP(3) NOT NULL,
-    CONSTRAINT "videos_pkey" PRIMARY KEY ("id")
-  )`,
-  `CREATE INDEX "videos_content_hash_idx" ON "videos"("content_hash")`,
-  `CREATE INDEX "videos_user_id_idx" ON "videos"("user_id")`,
-  `CREATE TABLE "rallies" (
-    "id" TEXT NOT NULL,
-    "video_id" TEXT NOT NULL,
-    "start_ms" INTEGER NOT NULL,
-    "end_ms" INTEGER NOT NULL,
-    "confidence" DOUBLE PRECISION,
-    "status" "RallyStatus" NOT NULL DEFAULT 'CONFIRMED',
-    "rejection_reason" "RejectionReason",
-    "score_a" INTEGER,
-    "score_b" INTEGER,
-    "serving_team" TEXT,
-    "notes" TEXT,
-    "order" INTEGER NOT NULL DEFAULT 0,
-    "created_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "updated_at" TIMESTAMP(3) NOT NULL,
-    CONSTRAINT "rallies_pkey" PRIMARY KEY ("id")
-  )`,
-  `CREATE INDEX "rallies_video_id_idx" ON "rallies"("video_id")`,
-  `ALTER TABLE "videos" ADD CONSTRAINT "videos_user_id_fkey" FOREIGN KEY ("user_id") REFERENCES "users"("id") ON DELETE SET NULL ON UPDATE CASCADE`,
-  `ALTER TABLE "rallies" ADD CONSTRAINT "rallies_video_id_fkey" FOREIGN KEY ("video_id") REFERENCES "videos"("id") ON DELETE CASCADE ON UPDATE CASCADE`,
-];
-
-const TABLES = ['users', 'videos', 'rallies'] as const;
-
-/** The columns our queries rely on; checked so a foreign schema fails with a clear message, not mid-export. */
-const REQUIRED_COLUMNS: Readonly<Record<string, readonly string[]>> = {
-  videos: ['id', 'user_id', 'name', 'filename', 's3_key', 'content_hash', 'status', 'duration_ms', 'file_size_bytes', 'deleted_at', 'created_at', 'updated_at'],
-  rallies: ['id', 'video_id', 'start_ms', 'end_ms', 'confidence', 'status', 'order', 'created_at', 'updated_at'],
+/** The columns each use reads or writes, per table. Restore writes every column listed for it. */
+const COLUMNS_USED: Readonly<Record<SchemaUse, Readonly<Record<string, readonly string[]>>>> = {
+  export: {
+    videos: ['id', 'name', 'filename', 's3_key', 'content_hash', 'status', 'duration_ms', 'file_size_bytes', 'deleted_at'],
+    rallies: ['video_id', 'start_ms', 'end_ms', 'confidence'],
+  },
+  restore: {
+    users: ['id', 'created_at'],
+    videos: ['id', 'user_id', 'name', 'filename', 's3_key', 'content_hash', 'status', 'duration_ms', 'width', 'height', 'fps', 'file_size_bytes', 'processing_status', 'deleted_at', 'created_at', 'updated_at'],
+    rallies: ['id', 'video_id', 'start_ms', 'end_ms', 'confidence', 'status', 'order', 'created_at', 'updated_at'],
+    sessions: ['id', 'user_id', 'name', 'type', 'deleted_at', 'created_at', 'updated_at'],
+    session_videos: ['id', 'session_id', 'video_id', 'order', 'added_at'],
+  },
 };
+
+/** The tables restore inserts rows into (users is only read). */
+const INSERTED_BY_RESTORE = ['videos', 'rallies', 'sessions', 'session_videos'];
+
+/** Enum values our statements use: a database whose enum lacks one would fail mid-transaction. */
+const ENUM_VALUES_USED: Readonly<Record<string, readonly string[]>> = {
+  VideoStatus: ['DETECTED'],
+  ProcessingStatus: ['SKIPPED'],
+  RallyStatus: ['CONFIRMED'],
+  SessionType: ['REGULAR'],
+};
+
+const ALL_TABLES = APP_TABLES.map((t) => t.name);
+
+interface LiveColumn {
+  table_name: string;
+  column_name: string;
+  udt_name: string;
+  is_nullable: string;
+  column_default: string | null;
+}
 
 async function presentTables(q: Queryable): Promise<Set<string>> {
   const rows = await q.query<{ table_name: string }>(
     `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ANY($1::text[])`,
-    [TABLES],
+    [ALL_TABLES],
   );
   return new Set(rows.map((r) => r.table_name));
 }
 
+/** Every way the live schema differs from what `use` needs, one sentence each, naming table.column. */
+export async function schemaProblems(q: Queryable, use: SchemaUse): Promise<string[]> {
+  const needed = COLUMNS_USED[use];
+  const tables = Object.keys(needed);
+  const present = await presentTables(q);
+  const problems = tables.filter((t) => !present.has(t)).map((t) => `table ${t} is missing`);
+  const live = await q.query<LiveColumn>(
+    `SELECT table_name, column_name, udt_name, is_nullable, column_default FROM information_schema.columns
+      WHERE table_schema = current_schema() AND table_name = ANY($1::text[])`,
+    [tables],
+  );
+  const labels = await q.query<{ typname: string; labels: string[] }>(
+    `SELECT t.typname, array_agg(e.enumlabel::text ORDER BY e.enumsortorder) AS labels
+       FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace
+      WHERE n.nspname = current_schema() AND t.typname = ANY($1::text[]) GROUP BY t.typname`,
+    [Object.keys(APP_ENUMS)],
+  );
+  const enumLabels = new Map(labels.map((r) => [r.typname, r.labels]));
+  const byName = new Map(live.map((c) => [`${c.table_name}.${c.column_name}`, c]));
+  for (const table of tables.filter((t) => present.has(t))) {
+    const spec = APP_TABLES.find((t) => t.name === table)!;
+    for (const column of needed[table]!) {
+      const name = `${table}.${column}`;
+      const have = byName.get(name);
+      if (!have) {
+        problems.push(`column ${name} is missing`);
+        continue;
+      }
+      const type = spec.columns.find((c) => c.name === column)!.type;
+      if (!(type in APP_ENUMS)) continue; // text, int4 vs int8 and the like all work with our parameters
+      if (have.udt_name !== type) {
+        problems.push(`column ${name} has type ${have.udt_name}, not the enum "${type}"`);
+        continue;
+      }
+      const lacking = (ENUM_VALUES_USED[type] ?? []).filter((v) => !enumLabels.get(type)?.includes(v));
+      if (lacking.length) problems.push(`column ${name}: enum "${type}" has no value ${lacking.map((v) => `'${v}'`).join(', ')}`);
+    }
+    if (use === 'restore' && INSERTED_BY_RESTORE.includes(table)) {
+      for (const c of live.filter((l) => l.table_name === table && l.is_nullable === 'NO' && l.column_default === null && !needed[table]!.includes(l.column_name))) {
+        problems.push(`column ${table}.${c.column_name} is NOT NULL without a default, and restore does not fill it`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** Fails, naming every differing column, when the database cannot serve `use`. */
+export async function checkSchema(db: Queryable & { description: string }, use: SchemaUse): Promise<void> {
+  const problems = await schemaProblems(db, use);
+  if (!problems.length) return;
+  throw configError(`the labels database ${db.description} does not match the web app's schema: ${problems.join('; ')}`, {
+    notes: [
+      "point DATABASE_URL at the web app's database, or at an empty one and run 'rallycut db init'",
+      "an embedded database made by an older 'rallycut db init' lacks the newer columns: move <cache>/db aside and restore your datasets into a new one",
+    ],
+  });
+}
+
 export type InitResult = 'created' | 'present';
 
-/** Creates the schema in an empty database (one transaction); leaves a complete one alone. */
+/** Creates the schema in an empty database (one transaction); checks an existing one and leaves it alone. */
 export async function initSchema(db: Database): Promise<InitResult> {
-  const present = await presentTables(db);
-  if (present.size === TABLES.length) {
-    await checkSchema(db);
+  if ((await presentTables(db)).size > 0) {
+    await checkSchema(db, 'restore');
     return 'present';
-  }
-  if (present.size > 0) {
-    throw configError(`the labels database ${db.description} has only some of the tables (${[...present].sort().join(', ')}); refusing to guess`, {
-      notes: ['point DATABASE_URL at an empty database, or at the web app database with its full schema'],
-    });
   }
   await db.transaction(async (q) => {
     for (const sql of SCHEMA_SQL) await q.query(sql);
   });
   return 'created';
-}
-
-/** Fails with a hint when the tables or the columns we use are missing. */
-export async function checkSchema(db: Queryable & { description: string }): Promise<void> {
-  const present = await presentTables(db);
-  const missingTables = ['videos', 'rallies'].filter((t) => !present.has(t));
-  if (missingTables.length) {
-    throw configError(`the labels database ${db.description} has no ${missingTables.join(' or ')} table`, {
-      notes: ["run 'rallycut db init' to create the schema in an empty database"],
-    });
-  }
-  const rows = await db.query<{ table_name: string; column_name: string }>(
-    `SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ANY($1::text[])`,
-    [Object.keys(REQUIRED_COLUMNS)],
-  );
-  const have = new Set(rows.map((r) => `${r.table_name}.${r.column_name}`));
-  const missing = Object.entries(REQUIRED_COLUMNS).flatMap(([t, cols]) => cols.filter((c) => !have.has(`${t}.${c}`)).map((c) => `${t}.${c}`));
-  if (missing.length) throw configError(`the labels database ${db.description} lacks columns: ${missing.join(', ')}`);
 }
