@@ -16,6 +16,7 @@ import { reproduce, resultError } from '../exec/reproduce.js';
 import type { SessionIO } from '../exec/session.js';
 import { checkName, flattenScalars, freshName, readRecord, workspacesDir, writeRecord, type ExpRecord } from './records.js';
 import { createWorkspace, headCommit, workspaceRoot } from './workspace.js';
+import { redactorFor } from '../redact.js';
 
 export async function queueExperiments(root: string, cacheDir: string, sets: readonly (readonly ParamOverride[])[], name?: string): Promise<ExpRecord[]> {
   const baseline = await headCommit(root);
@@ -69,11 +70,11 @@ export async function runExperiment(root: string, cacheDir: string, registry: Ha
     const err = resultError(result);
     if (err) {
       rec.status = 'failed';
-      rec.error = err.diagnostics.map((d) => d.message).join('; ');
+      rec.error = redactorFor(io.env)(err.diagnostics.map((d) => d.message).join('; '));
     } else rec.status = 'success';
   } catch (err) {
     rec.status = 'failed';
-    rec.error = toDiagnostics(err).map((d) => d.message).join('; ');
+    rec.error = redactorFor(io.env)(toDiagnostics(err).map((d) => d.message).join('; ')); // stored: no secrets
   }
   rec.finished = new Date().toISOString();
   await writeRecord(cacheDir, rec);
