@@ -3,8 +3,7 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
-import { Rig, type RunResult } from '../rig.js';
+import { Rig } from '../rig.js';
 
 let rig: Rig;
 afterEach(async () => rig?.cleanup());
@@ -16,20 +15,12 @@ const PIPELINE = `stages:
     outs: [out.txt]
 `;
 
-/** The CLI in-process, run from a sub-folder of the project. */
-async function runIn(cwd: string, args: string[], env: Record<string, string>): Promise<RunResult> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, { cwd, env: rig.env(env), out: (t) => void (stdout += t), err: (t) => void (stderr += t), isTTY: false, signal: new AbortController().signal });
-  return { code, stdout, stderr };
-}
-
 describe('paths from the environment', () => {
   it('a relative RALLYCUT_CACHE_DIR is the same cache from the root and from a sub-folder', async () => {
     rig = new Rig('rallycut-envpaths-');
     await rig.write({ 'pipeline.yaml': PIPELINE, 'in.txt': 'x\n', 'sub/keep.txt': '' });
     const env = { RALLYCUT_CACHE_DIR: 'shared-cache' };
-    const first = await runIn(join(rig.dir, 'sub'), ['repro'], env);
+    const first = await rig.run(['repro'], env, join(rig.dir, 'sub'));
     expect(first.code, first.stderr).toBe(0);
     expect(existsSync(join(rig.dir, 'shared-cache', 'objects'))).toBe(true);
     expect(existsSync(join(rig.dir, 'sub', 'shared-cache'))).toBe(false);
@@ -50,7 +41,7 @@ describe('paths from the environment', () => {
     const added = await rig.run(['remote', 'add', '-d', 'store', '~/rc-remote'], { HOME: home });
     expect(added.code, added.stderr).toBe(0);
     expect(rig.read('.rallycut/config.yaml')).toContain('url: ~/rc-remote'); // each user's own home
-    const pushed = await runIn(join(rig.dir, 'sub'), ['push'], { HOME: home });
+    const pushed = await rig.run(['push'], { HOME: home }, join(rig.dir, 'sub'));
     expect(pushed.code, pushed.stderr).toBe(0);
     expect(readdirSync(join(home, 'rc-remote'))).toContain('files');
 
