@@ -32,7 +32,7 @@ describe('paths from the environment', () => {
     expect(await rig.invocations()).toEqual(['copy']);
   });
 
-  it('`~/…` in a named remote and in RALLYCUT_REMOTE_DIR is the home folder, not a folder named ~', async () => {
+  it('`~/…` in a named remote and in RALLYCUT_REMOTE_DIR is the home folder, not a folder named ~; a relative RALLYCUT_REMOTE_DIR is in the project', async () => {
     rig = new Rig('rallycut-envpaths-');
     const home = join(rig.dir, 'home');
     mkdirSync(home);
@@ -48,6 +48,10 @@ describe('paths from the environment', () => {
     const trained = await rig.run(['train', 'list-remote', '--json'], { HOME: home, RALLYCUT_REMOTE_DIR: '~/datasets-remote' });
     expect(trained.code, trained.stderr).toBe(0);
     expect(trained.stderr).toContain(`local folder ${join(home, 'datasets-remote')}`);
+    // A relative one is relative to the project, also from a sub-folder.
+    const relative = await rig.run(['train', 'list-remote', '--json'], { RALLYCUT_REMOTE_DIR: 'datasets-remote' }, join(rig.dir, 'sub'));
+    expect(relative.code, relative.stderr).toBe(0);
+    expect(relative.stderr).toContain(`local folder ${join(rig.dir, 'datasets-remote')} `);
     expect(existsSync(join(rig.dir, '~'))).toBe(false);
     expect(existsSync(join(rig.dir, 'sub', '~'))).toBe(false);
   });
