@@ -91,6 +91,7 @@ export { selectBackend, backoffFrom } from './exec/modal/select.js';
 export type { GpuBackend } from './exec/modal/backend.js';
 export { crashPoint } from './crash.js';
 export { redactUrl, redactorFor } from './redact.js';
+export { acquireLockFile } from './lockfile.js';
 export { installedPath, runningFromSource } from './install.js';
 export { lineSplitter } from './exec/lines.js';
 export { forEachLimit, listSizes, type ItemFailure } from './remote/transfer.js';

@@ -100,12 +100,12 @@ export class Rig {
     return text.split('\n').filter(Boolean);
   }
 
-  /** The CLI in-process. */
-  async run(args: readonly string[], extraEnv: Record<string, string> = {}): Promise<RunResult> {
+  /** The CLI in-process (from `cwd`, the project root unless given). */
+  async run(args: readonly string[], extraEnv: Record<string, string> = {}, cwd = this.dir): Promise<RunResult> {
     let stdout = '';
     let stderr = '';
     const code = await main(args, {
-      cwd: this.dir,
+      cwd,
       env: this.env(extraEnv),
       out: (t) => void (stdout += t),
       err: (t) => void (stderr += t),

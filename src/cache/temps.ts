@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { processAlive } from '../process.js';
 import { TMP_PREFIX } from '../fsutil.js';
 
+/** Interrupted writes leave temp files; ones untouched this long belong to no running process. */
+export const STALE_TEMP_MS = 60 * 60 * 1000;
 const WRITER_PID = /\.(\d+)\.[0-9a-f]{8}$/;
 const SKIPPED_FOLDERS = new Set(['.git', 'node_modules']);
 

@@ -18,6 +18,7 @@ import { configError } from '../diagnostics.js';
 import { currentOwner } from '../process.js';
 import { checkName, createRecord, expsDir, flattenScalars, freshName, readRecord, recordPath, workspacesDir, writeRecord, type ExpRecord } from './records.js';
 import { createWorkspace, headCommit, workspaceRoot } from './workspace.js';
+import { redactorFor } from '../redact.js';
 
 export async function queueExperiments(root: string, cacheDir: string, sets: readonly (readonly ParamOverride[])[], name?: string): Promise<ExpRecord[]> {
   const baseline = await headCommit(root);
@@ -76,11 +77,11 @@ export async function runExperiment(root: string, cacheDir: string, registry: Ha
     const err = resultError(result);
     if (err) {
       rec.status = 'failed';
-      rec.error = err.diagnostics.map((d) => d.message).join('; ');
+      rec.error = redactorFor(io.env)(err.diagnostics.map((d) => d.message).join('; '));
     } else rec.status = 'success';
   } catch (err) {
     rec.status = 'failed';
-    rec.error = toDiagnostics(err).map((d) => d.message).join('; ');
+    rec.error = redactorFor(io.env)(toDiagnostics(err).map((d) => d.message).join('; ')); // stored: no secrets
   }
   rec.finished = new Date().toISOString();
   await writeRecord(cacheDir, rec);

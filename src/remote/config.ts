@@ -34,7 +34,8 @@ function trimSlashes(s: string): string {
   return s.replace(/^\/+|\/+$/g, '');
 }
 
-export function trainingRemote(env: Env, cacheDir: string): ResolvedRemote {
+/** `root`: the project folder, which a relative RALLYCUT_REMOTE_DIR is relative to. */
+export function trainingRemote(env: Env, cacheDir: string, root: string): ResolvedRemote {
   const bucket = env.TRAINING_S3_BUCKET;
   if (bucket) {
     const endpoint = env.TRAINING_S3_ENDPOINT || undefined;
@@ -48,7 +49,7 @@ export function trainingRemote(env: Env, cacheDir: string): ResolvedRemote {
     });
     return { remote, kind: 's3', notice: `remote: ${remote.description}` };
   }
-  const dir = env.RALLYCUT_REMOTE_DIR ? resolve(expandHome(env.RALLYCUT_REMOTE_DIR, env)) : join(cacheDir, 'remote');
+  const dir = env.RALLYCUT_REMOTE_DIR ? resolve(root, expandHome(env.RALLYCUT_REMOTE_DIR, env)) : join(cacheDir, 'remote');
   const remote = new LocalRemote(dir);
   return { remote, kind: 'local', notice: `remote: local folder ${dir} (TRAINING_S3_BUCKET is not set; set it to back up to S3)` };
 }

@@ -1,10 +1,12 @@
 // A remote that is a plain folder (another disk, a NAS mount, or the embedded default). Same key layout as
 // S3. Writes go to a temp file inside the folder and are renamed into place, so a listing never shows a
-// half-written object and a killed transfer leaves only a temp file that listings ignore.
+// half-written object and a killed transfer leaves only a temp file, which listings skip and, after an hour
+// untouched, remove.
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { isStaleTemp, STALE_TEMP_MS } from '../cache/temps.js';
 import { crashPoint } from '../crash.js';
 import { failure } from '../diagnostics.js';
 import { TMP_PREFIX, commitTemp, tempPathFor, writeFileAtomic } from '../fsutil.js';
@@ -28,6 +30,17 @@ export function byteCounter(onProgress?: (bytes: number) => void): Transform {
       cb(null, chunk);
     },
   });
+}
+
+/**
+ * A killed transfer leaves its temp file in the remote's folder. Nothing else ever visits that folder, so
+ * listings (every push and pull starts with one) remove temps untouched for an hour. By age only: the
+ * folder may be a mount shared with other hosts, whose pids mean nothing here. Best effort (read-only
+ * remotes stay readable).
+ */
+async function removeIfStale(path: string): Promise<void> {
+  const st = await fs.stat(path).catch(() => undefined);
+  if (st && isStaleTemp(basename(path), st.mtimeMs, STALE_TEMP_MS, false)) await fs.rm(path, { force: true }).catch(() => undefined);
 }
 
 export class LocalRemote implements Remote {
@@ -56,7 +69,10 @@ export class LocalRemote implements Remote {
         throw err;
       }
       for (const e of entries) {
-        if (e.name.startsWith(TMP_PREFIX)) continue;
+        if (e.name.startsWith(TMP_PREFIX)) {
+          if (e.isFile()) await removeIfStale(join(dir, e.name));
+          continue;
+        }
         const key = keyPrefix + e.name;
         if (e.isDirectory()) {
           if (key.startsWith(prefix) || prefix.startsWith(key + '/')) await walk(join(dir, e.name), key + '/');

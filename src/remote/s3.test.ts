@@ -14,14 +14,14 @@ remoteSuite('S3 (s3rver)', async () => {
 describe('S3 errors a user can fix', () => {
   it('names a missing bucket', async () => {
     const s3 = await freshBucket();
-    const { remote } = trainingRemote({ ...s3.env, TRAINING_S3_BUCKET: 'no-such-bucket' }, '/c');
+    const { remote } = trainingRemote({ ...s3.env, TRAINING_S3_BUCKET: 'no-such-bucket' }, '/c', '/proj');
     await expect(remote.putBytes('datasets/x/manifest.json', '{}')).rejects.toThrow(/bucket 'no-such-bucket' does not exist/);
     await expect(remote.list('videos/')[Symbol.asyncIterator]().next()).rejects.toThrow(/bucket 'no-such-bucket' does not exist/);
   });
 
   it('says the credentials were refused, without printing the secret', async () => {
     const s3 = await freshBucket();
-    const { remote } = trainingRemote({ ...s3.env, AWS_ACCESS_KEY_ID: 'WRONGKEY', AWS_SECRET_ACCESS_KEY: 'wrong-secret-value' }, '/c');
+    const { remote } = trainingRemote({ ...s3.env, AWS_ACCESS_KEY_ID: 'WRONGKEY', AWS_SECRET_ACCESS_KEY: 'wrong-secret-value' }, '/c', '/proj');
     const err = (await remote.putBytes('datasets/x/manifest.json', '{}').catch((e: unknown) => e)) as Error;
     expect(err.message).toMatch(/credentials refused by s3:\/\/b-[0-9a-f]+\/training/);
     expect(err.message).not.toContain('wrong-secret-value');

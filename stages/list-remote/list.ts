@@ -34,7 +34,7 @@ function rallyTotal(m: Manifest): number | null {
 }
 
 export async function listRemote(ctx: DatasetContext): Promise<{ remote: string; datasets: RemoteDataset[] }> {
-  const { remote, notice } = trainingRemote(ctx.env, ctx.cacheDir);
+  const { remote, notice } = trainingRemote(ctx.env, ctx.cacheDir, ctx.root);
   ctx.log(notice);
   const [datasetObjs, videoObjs] = await Promise.all([listSizes(remote, remoteKeys.datasetsPrefix), listSizes(remote, remoteKeys.videosPrefix)]);
   const names = [...new Set([...datasetObjs.keys()].map((k) => k.split('/')[1]).filter((n): n is string => !!n))].sort();

@@ -28,7 +28,7 @@ export interface PullResult {
 export async function pullDataset(ctx: DatasetContext, opts: PullOptions): Promise<PullResult> {
   const dir = datasetDir(ctx.root, opts.name, opts.output);
   await refuseLinkedFolders(ctx.root, dir);
-  const { remote, notice } = trainingRemote(ctx.env, ctx.cacheDir);
+  const { remote, notice } = trainingRemote(ctx.env, ctx.cacheDir, ctx.root);
   ctx.log(notice);
   const [mBytes, gBytes] = await Promise.all([remote.getBytes(remoteKeys.manifest(opts.name)), remote.getBytes(remoteKeys.groundTruth(opts.name))]);
   if (!mBytes || !gBytes) {

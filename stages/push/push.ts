@@ -39,7 +39,7 @@ function isPresent(listing: ReadonlyMap<string, number>, v: ManifestVideo): bool
 /** The push handler's stamp: what the remote holds for this dataset (its JSONs and its videos). */
 export async function pushStamp(ctx: DatasetContext, name: string, output?: string): Promise<string> {
   const { manifest } = await readDataset(datasetDir(ctx.root, name, output));
-  const { remote } = trainingRemote(ctx.env, ctx.cacheDir);
+  const { remote } = trainingRemote(ctx.env, ctx.cacheDir, ctx.root);
   const [datasets, videos] = await Promise.all([listSizes(remote, `datasets/${name}/`), listSizes(remote, remoteKeys.videosPrefix)]);
   const lines = [...datasets].map(([k, s]) => `${k} ${s}`);
   for (const v of manifest.videos) lines.push(`${v.content_hash} ${videos.get(remoteKeys.video(v.content_hash)) ?? 'missing'}`);
@@ -62,7 +62,7 @@ async function recordComputedSha(ctx: DatasetContext, dir: string, manifest: Man
 export async function pushDataset(ctx: DatasetContext, opts: PushOptions): Promise<PushResult> {
   const dir = datasetDir(ctx.root, opts.name, opts.output);
   const ds = await readDataset(dir, relative(ctx.root, dir) || '.');
-  const { remote, notice } = trainingRemote(ctx.env, ctx.cacheDir);
+  const { remote, notice } = trainingRemote(ctx.env, ctx.cacheDir, ctx.root);
   ctx.log(notice);
 
   // The remote's copies of the JSONs are fetched alongside the listing: a no-op push is one round trip deep.

@@ -3,8 +3,7 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
-import { Rig, type RunResult } from '../rig.js';
+import { Rig } from '../rig.js';
 
 let rig: Rig;
 afterEach(async () => rig?.cleanup());
@@ -16,20 +15,12 @@ const PIPELINE = `stages:
     outs: [out.txt]
 `;
 
-/** The CLI in-process, run from a sub-folder of the project. */
-async function runIn(cwd: string, args: string[], env: Record<string, string>): Promise<RunResult> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, { cwd, env: rig.env(env), out: (t) => void (stdout += t), err: (t) => void (stderr += t), isTTY: false, signal: new AbortController().signal });
-  return { code, stdout, stderr };
-}
-
 describe('paths from the environment', () => {
   it('a relative RALLYCUT_CACHE_DIR is the same cache from the root and from a sub-folder', async () => {
     rig = new Rig('rallycut-envpaths-');
     await rig.write({ 'pipeline.yaml': PIPELINE, 'in.txt': 'x\n', 'sub/keep.txt': '' });
     const env = { RALLYCUT_CACHE_DIR: 'shared-cache' };
-    const first = await runIn(join(rig.dir, 'sub'), ['repro'], env);
+    const first = await rig.run(['repro'], env, join(rig.dir, 'sub'));
     expect(first.code, first.stderr).toBe(0);
     expect(existsSync(join(rig.dir, 'shared-cache', 'objects'))).toBe(true);
     expect(existsSync(join(rig.dir, 'sub', 'shared-cache'))).toBe(false);
@@ -41,7 +32,7 @@ describe('paths from the environment', () => {
     expect(await rig.invocations()).toEqual(['copy']);
   });
 
-  it('`~/…` in a named remote and in RALLYCUT_REMOTE_DIR is the home folder, not a folder named ~', async () => {
+  it('`~/…` in a named remote and in RALLYCUT_REMOTE_DIR is the home folder, not a folder named ~; a relative RALLYCUT_REMOTE_DIR is in the project', async () => {
     rig = new Rig('rallycut-envpaths-');
     const home = join(rig.dir, 'home');
     mkdirSync(home);
@@ -50,13 +41,17 @@ describe('paths from the environment', () => {
     const added = await rig.run(['remote', 'add', '-d', 'store', '~/rc-remote'], { HOME: home });
     expect(added.code, added.stderr).toBe(0);
     expect(rig.read('.rallycut/config.yaml')).toContain('url: ~/rc-remote'); // each user's own home
-    const pushed = await runIn(join(rig.dir, 'sub'), ['push'], { HOME: home });
+    const pushed = await rig.run(['push'], { HOME: home }, join(rig.dir, 'sub'));
     expect(pushed.code, pushed.stderr).toBe(0);
     expect(readdirSync(join(home, 'rc-remote'))).toContain('files');
 
     const trained = await rig.run(['train', 'list-remote', '--json'], { HOME: home, RALLYCUT_REMOTE_DIR: '~/datasets-remote' });
     expect(trained.code, trained.stderr).toBe(0);
     expect(trained.stderr).toContain(`local folder ${join(home, 'datasets-remote')}`);
+    // A relative one is relative to the project, also from a sub-folder.
+    const relative = await rig.run(['train', 'list-remote', '--json'], { RALLYCUT_REMOTE_DIR: 'datasets-remote' }, join(rig.dir, 'sub'));
+    expect(relative.code, relative.stderr).toBe(0);
+    expect(relative.stderr).toContain(`local folder ${join(rig.dir, 'datasets-remote')} `);
     expect(existsSync(join(rig.dir, '~'))).toBe(false);
     expect(existsSync(join(rig.dir, 'sub', '~'))).toBe(false);
   });

@@ -40,6 +40,34 @@ describe('secrets in connection strings are never printed', () => {
   });
 });
 
+describe('every printed or stored error is masked', () => {
+  it('a URL with a password in any error, and in a failed experiment\'s stored record', async () => {
+    rig = new Rig('rallycut-secrets-');
+    await rig.write({
+      'in.txt': 'x\n',
+      'params/default.yaml': 'train:\n  lr: 0.1\n',
+      'pipeline.yaml': `stages:
+  fetch:
+    cmd: 'test \${train.lr} = 0.1 || false https://u:CanaryExpPw@127.0.0.1:1/data'
+    deps: [in.txt]
+    params: [train.lr]
+    outs: [got.txt]
+`,
+    });
+    const added = await rig.run(['remote', 'add', 'web', 'https://user:CanaryRemotePw@example.org/cache']);
+    expect(added.code).toBe(2);
+    expect(added.stderr).toContain("unsupported remote URL 'https://user:***@example.org/cache'");
+    const exp = await rig.run(['exp', 'run', '-S', 'train.lr=0.2']);
+    expect(exp.code).not.toBe(0);
+    expect(exp.stderr).toContain('https://u:***@127.0.0.1:1/data');
+    const shown = await rig.run(['exp', 'show', '--json']);
+    const records = (await listFiles(join(rig.dir, '.cache', 'exps'))).filter((f) => f.endsWith('.json'));
+    expect(records.map((f) => rig.read(`.cache/exps/${f}`)).join('')).toContain('https://u:***@127.0.0.1:1/data');
+    for (const r of [added, exp, shown]) expect(r.stdout + r.stderr).not.toMatch(/CanaryRemotePw|CanaryExpPw/);
+    expect(await filesHolding(join(rig.dir, '.cache', 'exps'), ['CanaryExpPw'])).toEqual([]); // the workspace's pipeline.yaml holds it, as written
+  });
+});
+
 describe('stage logs are stored and pushed without secrets', () => {
   const secrets = {
     AWS_SECRET_ACCESS_KEY: 'CanaryAws0001',

@@ -13,6 +13,7 @@ import { DAEMON_LOG as LOG_FILE, spawnDaemon } from '../../daemon/spawn.js';
 import { sleep } from '../../sleep.js';
 import { optBool, type ParsedArgs } from '../args.js';
 import type { CommandIO, CommandSpec } from '../command.js';
+import { redactorFor } from '../../redact.js';
 
 const START_TIMEOUT_MS = 120_000;
 const JSON_OPTION = { name: 'json', type: 'boolean', description: 'Print a machine-readable result on stdout' } as const;
@@ -103,6 +104,7 @@ export function daemonCommands(registry: HandlerRegistry): CommandSpec[] {
     options: [],
     async run(_args: ParsedArgs, io: CommandIO) {
       const root = requireProjectRoot(io.cwd);
+      const redact = redactorFor(io.env);
       const why = await runDaemon({
         root,
         registry,
@@ -110,7 +112,7 @@ export function daemonCommands(registry: HandlerRegistry): CommandSpec[] {
         buildId: BUILD_ID,
         idleMs: Number(io.env.RALLYCUT_DAEMON_IDLE_MS ?? 3 * 3600_000),
         settleMs: Number(io.env.RALLYCUT_DAEMON_SETTLE_MS ?? 100),
-        log: (line) => io.err(`${new Date().toISOString()} ${line}\n`),
+        log: (line) => io.err(`${new Date().toISOString()} ${redact(line)}\n`), // stored in .cache/daemon.log
       });
       io.err(`${new Date().toISOString()} daemon exits: ${why}\n`);
     },

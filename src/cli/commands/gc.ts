@@ -5,7 +5,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ObjectCache, type StoredObject } from '../../cache/objects.js';
-import { findStaleTemps, type TempFolder } from '../../cache/temps.js';
+import { findStaleTemps, STALE_TEMP_MS, type TempFolder } from '../../cache/temps.js';
 import { otherWorkspaces } from '../../cache/workspaces.js';
 import { isInside } from '../../fsutil.js';
 import { readLock } from '../../lock.js';
@@ -17,8 +17,6 @@ import { optBool, type ParsedArgs } from '../args.js';
 import type { CommandIO, CommandSpec } from '../command.js';
 
 const SHA_GLOBAL = /[0-9a-f]{64}/g;
-/** Interrupted writes leave temp files; ones this old belong to no running process (see cache/temps.ts). */
-const STALE_TEMP_MS = 60 * 60 * 1000;
 const RECORD_MAX_BYTES = 64 * 1024 * 1024;
 
 async function scanRecords(dir: string, into: Set<string>): Promise<number> {

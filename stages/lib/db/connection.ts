@@ -4,7 +4,7 @@
 import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type pg from 'pg';
-import { crashPoint, failure, redactUrl } from '../../../src/handler.js';
+import { acquireLockFile, crashPoint, failure, redactUrl } from '../../../src/handler.js';
 
 export interface Queryable {
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: readonly unknown[]): Promise<R[]>;
@@ -117,34 +117,18 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
 }
 
 /**
- * PGlite is single-process: two processes opening one data folder would corrupt it. A lock file holding
- * the owner's pid serialises them; a lock whose process is gone is taken over.
+ * PGlite is single-process: two processes opening one data folder would corrupt it. A lock file (the
+ * engine's, so a dead owner's lock is taken over by exactly one of the processes waiting) serialises them.
  */
 export async function lockEmbedded(lockFile: string, timeoutMs: number): Promise<() => Promise<void>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await fs.writeFile(lockFile, String(process.pid), { flag: 'wx' });
-      return () => fs.rm(lockFile, { force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const owner = Number(await fs.readFile(lockFile, 'utf8').catch(() => ''));
-    let alive = false;
-    try {
-      if (owner > 0) process.kill(owner, 0);
-      alive = owner > 0;
-    } catch (err) {
-      alive = (err as NodeJS.ErrnoException).code === 'EPERM';
-    }
-    if (!alive) {
-      await fs.rm(lockFile, { force: true });
-      continue;
-    }
-    if (Date.now() > deadline) {
-      throw failure(`the embedded database ${dirname(lockFile)}/db is in use by process ${owner}`, { notes: ['wait for it to finish, or set DATABASE_URL to use a PostgreSQL server'] });
-    }
-    await new Promise((r) => setTimeout(r, 200));
+  let owner: number | undefined;
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    const lock = await acquireLockFile(lockFile, { signal, pollMs: 200, onWait: (o) => void (owner = o.pid) });
+    return () => lock.release();
+  } catch (err) {
+    if (!signal.aborted) throw err;
+    throw failure(`the embedded database ${dirname(lockFile)}/db is in use by process ${owner ?? 'unknown'}`, { notes: ['wait for it to finish, or set DATABASE_URL to use a PostgreSQL server'] });
   }
 }
 

@@ -108,9 +108,31 @@ describe('embedded database lock', () => {
     const lock = join(dir, 'db.lock');
     await fs.writeFile(lock, '999999999'); // no such process
     const unlock = await lockEmbedded(lock, 1000);
-    expect(await fs.readFile(lock, 'utf8')).toBe(String(process.pid));
+    expect((JSON.parse(await fs.readFile(lock, 'utf8')) as { pid: number }).pid).toBe(process.pid);
     await expect(lockEmbedded(lock, 300)).rejects.toThrow(new RegExp(`in use by process ${process.pid}`));
     await unlock();
     await expect(fs.access(lock)).rejects.toThrow();
+  });
+
+  it('many openers racing over a dead process\'s lock: never two holders at once', async () => {
+    const { lockEmbedded } = await import('./connection.js');
+    const { promises: fs } = await import('node:fs');
+    for (let round = 0; round < 6; round++) {
+      const lock = join(mkdtempSync(join(tmpdir(), 'rallycut-lock-')), 'db.lock');
+      await fs.writeFile(lock, '999999999'); // a lock of the older format, its process gone
+      let holders = 0;
+      let most = 0;
+      await Promise.all(
+        Array.from({ length: 8 }, async (_, i) => {
+          await new Promise((r) => setTimeout(r, i % 4)); // staggered, so their reads and removals interleave
+          const unlock = await lockEmbedded(lock, 10_000);
+          most = Math.max(most, ++holders);
+          await new Promise((r) => setTimeout(r, 5));
+          holders--;
+          await unlock();
+        }),
+      );
+      expect({ round, most }).toEqual({ round, most: 1 });
+    }
   });
 });
