@@ -11,10 +11,10 @@ import { dirname, join, resolve } from 'node:path';
 import { crashPoint, faultPoint } from '../crash.js';
 import { failure } from '../diagnostics.js';
 import { diskFullError, isDiskFull, tempPathFor, toPosix } from '../fsutil.js';
+import { PinFile } from './pins.js';
 import { digestFiles } from '../hash/file-hash.js';
 import { manifestText, parseManifest, recentManifest, sha256Text, type ManifestEntry } from '../hash/manifest.js';
 import { Hasher, type PathHash } from '../hash/index.js';
-import { PinFile } from './pins.js';
 
 const SHA_RE = /^[0-9a-f]{64}$/;
 const DIR_SUFFIX = '.dir';

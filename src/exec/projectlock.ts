@@ -9,7 +9,6 @@ import { failure } from '../diagnostics.js';
 import { processAlive, processStartTime } from '../process.js';
 import { sleep } from '../sleep.js';
 import { CACHE_DIR } from '../project.js';
-import { ownerGone } from '../process.js';
 
 export interface LockOwner {
   pid: number;
@@ -44,6 +43,14 @@ export function waitingMessage(owner: LockOwner): string {
   const who = `pid ${owner.pid}${foreign ? ` on host ${owner.host}` : ''}${owner.started ? `, started ${owner.started}` : ''}`;
   const hint = foreign ? ` (a lock from another host is never taken over: if that process is gone, delete ${CACHE_DIR}/repro.lock)` : '';
   return `waiting for another rallycut process (${who}) to finish…${hint}\n`;
+}
+
+/** Whether the lock's owner is certainly gone. Only judged on the same host. */
+function ownerGone(owner: LockOwner): boolean {
+  if (owner.host !== undefined && owner.host !== hostname()) return false;
+  if (!processAlive(owner.pid)) return true;
+  const now = owner.pidStart === undefined ? undefined : processStartTime(owner.pid);
+  return now !== undefined && now !== owner.pidStart; // the pid belongs to a newer process
 }
 
 async function readOwner(path: string): Promise<{ owner: LockOwner | undefined; text: string } | undefined> {

@@ -6,9 +6,9 @@
 import { existsSync, promises as fs } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ObjectCache, type StoredObject } from '../../cache/objects.js';
-import { livePins } from '../../cache/pins.js';
 import { findStaleTemps, type TempFolder } from '../../cache/temps.js';
 import { otherWorkspaces } from '../../cache/workspaces.js';
+import { livePins } from '../../cache/pins.js';
 import { isInside } from '../../fsutil.js';
 import { readLock } from '../../lock.js';
 import type { LockFile } from '../../lock-types.js';
