@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { crashPoint, faultPoint } from '../crash.js';
 import { failure } from '../diagnostics.js';
 import { diskFullError, isDiskFull, tempPathFor, toPosix } from '../fsutil.js';
+import { PinFile } from './pins.js';
 import { digestFiles } from '../hash/file-hash.js';
 import { manifestText, parseManifest, recentManifest, sha256Text, type ManifestEntry } from '../hash/manifest.js';
 import { Hasher, type PathHash } from '../hash/index.js';
@@ -40,6 +41,8 @@ async function isFile(path: string): Promise<boolean> {
 
 export class ObjectCache {
   readonly objectsDir: string;
+  /** What this store inserted, kept from a concurrent gc until releasePins (see pins.ts). */
+  private readonly pins: PinFile;
 
   /**
    * `hasher`, when given, vouches for objects already present through its stat cache (an object re-hashed
@@ -50,6 +53,12 @@ export class ObjectCache {
     private readonly hasher?: Hasher,
   ) {
     this.objectsDir = join(resolve(cacheDir), 'objects');
+    this.pins = new PinFile(cacheDir);
+  }
+
+  /** Lets gc remove what this store inserted: call once the lock names it (or the run failed). */
+  async releasePins(): Promise<void> {
+    await this.pins.release();
   }
 
   objectPath(sha256: string): string {
@@ -103,6 +112,7 @@ export class ObjectCache {
       await this.insertFile(abs, hash.sha256, relPath);
       return;
     }
+    await this.pins.add([hash.sha256]); // before its files, so gc keeps them as they arrive
     let entries = recentManifest(hash.sha256);
     if (!entries) {
       // Not hashed in this process: rebuild the manifest (cheap when the stat cache knows the files).
@@ -114,9 +124,10 @@ export class ObjectCache {
       }
     }
     const problems: string[] = [];
+    await this.pins.add(entries.map((e) => e.sha256));
     for (const e of entries) {
       try {
-        await this.insertFile(join(abs, e.path), e.sha256, `${toPosix(relPath)}/${e.path}`);
+        await this.storeFile(join(abs, e.path), e.sha256, `${toPosix(relPath)}/${e.path}`);
       } catch (err) {
         if (isDiskFull(err)) throw err; // the headline, not a note; the other files would fail alike
         problems.push((err as Error).message);
@@ -132,6 +143,11 @@ export class ObjectCache {
 
   /** Copies a file into the cache under sha256, verifying the copy's content first. */
   async insertFile(abs: string, sha256: string, label = abs): Promise<void> {
+    await this.pins.add([sha256]);
+    await this.storeFile(abs, sha256, label);
+  }
+
+  private async storeFile(abs: string, sha256: string, label: string): Promise<void> {
     const dest = this.objectPath(sha256);
     const [have, src] = await Promise.all([fs.stat(dest).catch(() => undefined), fs.stat(abs)]);
     // Present, the right size and intact: keep it. A truncated leftover or a corrupt object is replaced by

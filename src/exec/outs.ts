@@ -14,6 +14,8 @@ export interface ObjectStore {
   has(sha256: string): Promise<boolean>;
   insertPath(root: string, rel: string, hash: HashedPath): Promise<unknown>;
   checkoutPath(root: string, rel: string, sha256: string, isDir: boolean, isexec?: boolean): Promise<unknown>;
+  /** Lets gc remove what was inserted, once a lock names it. */
+  releasePins(): Promise<void>;
 }
 
 export interface PathHasher {

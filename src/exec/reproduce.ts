@@ -134,6 +134,7 @@ export async function reproduce(root: string, registry: HandlerRegistry, opts: R
       await registerWorkspace(session.cacheDir, root); // so gc from another workspace sharing the cache keeps our objects
       return await runSelected(session, opts);
     } finally {
+      await session.objects.releasePins(); // the lock names what the run stored
       await session.hasher.save();
     }
   } finally {

@@ -2,9 +2,10 @@
 // used unless it is verified first. A tampered folder manifest is refused by checkout.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ObjectCache } from '../../src/cache/objects.js';
 import { Rig } from '../rig.js';
 
 const rigs: Rig[] = [];
@@ -20,7 +21,8 @@ async function freshRig(files: Record<string, string>): Promise<Rig> {
 }
 
 const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
-const objectFile = (rig: Rig, hash: string, suffix = ''): string => join(rig.dir, '.cache', 'objects', hash.slice(0, 2), hash.slice(2) + suffix);
+const objectIn = (cache: string, hash: string, suffix = ''): string => join(cache, 'objects', hash.slice(0, 2), hash.slice(2) + suffix);
+const objectFile = (rig: Rig, hash: string, suffix = ''): string => objectIn(join(rig.dir, '.cache'), hash, suffix);
 
 describe('a tampered folder manifest in the cache', () => {
   it('is refused by checkout; no injected file is restored', async () => {
@@ -159,4 +161,47 @@ describe('a cache folder committed to a repo', () => {
     expect(staged).toContain('pipeline.lock');
     expect(staged.filter((f) => f.startsWith('.cache/'))).toEqual([]);
   });
+});
+
+// gc from one workspace while a repro in another, sharing the cache, has stored objects not yet in its lock.
+describe('gc and a concurrent repro sharing a cache', () => {
+  it('keeps objects a live process has pinned, and removes them once released', async () => {
+    const cache = (await freshRig({})).dir;
+    const env = { RALLYCUT_CACHE_DIR: cache };
+    const gcSide = await freshRig({ 'pipeline.yaml': 'stages: {}\n' });
+    const storing = await freshRig({ 'big.bin': 'x'.repeat(100_000) });
+    const store = new ObjectCache(cache);
+    const hash = sha('x'.repeat(100_000));
+    await store.insertFile(join(storing.dir, 'big.bin'), hash); // stored, no lock names it yet
+    expect((await gcSide.run(['gc'], env)).code).toBe(0);
+    expect(existsSync(objectIn(cache, hash))).toBe(true);
+    await store.releasePins();
+    expect((await gcSide.run(['gc'], env)).code).toBe(0);
+    expect(existsSync(objectIn(cache, hash))).toBe(false);
+  });
+
+  it("a repro storing a large folder out while gc runs in a loop elsewhere: every object its lock names exists", async () => {
+    const cache = (await freshRig({})).dir;
+    const env = { RALLYCUT_CACHE_DIR: cache };
+    const gcSide = await freshRig({ 'pipeline.yaml': 'stages: {}\n' });
+    const repro = await freshRig({
+      'pipeline.yaml': 'stages:\n  split:\n    cmd: mkdir -p d && head -c 800000 /dev/urandom | split -b 1000 -a 3 - d/part-\n    outs: [d]\n',
+    });
+    let done = false;
+    const running = repro.spawn(['repro'], env).finally(() => (done = true));
+    let rounds = 0;
+    while (!done) {
+      const gc = await gcSide.spawn(['gc'], env);
+      expect(gc.code, gc.stderr).toBe(0);
+      rounds++;
+    }
+    const res = await running;
+    expect(res.code, res.stderr).toBe(0);
+    expect(rounds).toBeGreaterThan(0);
+    await repro.remove('d');
+    const co = await repro.run(['checkout'], env);
+    expect(co.code, co.stderr).toBe(0);
+    expect(await fs.readdir(join(repro.dir, 'd'))).toHaveLength(800);
+    expect(await fs.readdir(join(cache, 'pins')).catch(() => [])).toEqual([]); // released at the end
+  }, 120_000);
 });

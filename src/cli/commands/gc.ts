@@ -1,12 +1,14 @@
 // `rallycut gc`: removes cache objects nothing refers to. Kept: every sha256 in pipeline.lock, and every
 // sha256 mentioned in a file under <cacheDir>/runs/ (run-cache records) or <cacheDir>/exps/ (experiments),
 // plus the files listed by any kept folder object. Scanning those records as text for 64-hex strings keeps
-// gc independent of their exact formats (a stray match only keeps an object, never drops one).
+// gc independent of their exact formats (a stray match only keeps an object, never drops one). Objects a
+// running repro elsewhere has stored but not yet locked are pinned (cache/pins.ts) and kept too.
 import { existsSync, promises as fs } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ObjectCache, type StoredObject } from '../../cache/objects.js';
 import { findStaleTemps, STALE_TEMP_MS, type TempFolder } from '../../cache/temps.js';
 import { otherWorkspaces } from '../../cache/workspaces.js';
+import { livePins } from '../../cache/pins.js';
 import { isInside } from '../../fsutil.js';
 import { readLock } from '../../lock.js';
 import type { LockFile } from '../../lock-types.js';
@@ -76,6 +78,10 @@ export async function collectGarbage(root: string, lock: LockFile, cacheDir: str
     for (const entry of Object.values(l.stages)) for (const p of [...entry.outs, ...entry.deps]) referenced.add(p.sha256);
   };
   keepLocked(lock);
+  // Order matters for runs elsewhere sharing the cache, which pin, store, lock, then unpin: listed objects
+  // first, then pins (a run pins before it stores), then locks and records (a run locks before it unpins).
+  const all = await objects.list();
+  for (const h of await livePins(cacheDir, dry)) referenced.add(h);
   // Other workspaces sharing this cache: their locks are honoured; a workspace that is gone is forgotten.
   let workspaces = 0;
   for (const w of await otherWorkspaces(cacheDir, root)) {
@@ -91,7 +97,6 @@ export async function collectGarbage(root: string, lock: LockFile, cacheDir: str
   if (opts.dropRunCache && !dry) await fs.rm(runsDir, { recursive: true, force: true });
   const expRecords = await scanRecords(join(cacheDir, 'exps'), referenced);
 
-  const all = await objects.list();
   // A kept folder keeps its files (a damaged manifest keeps nothing extra; doctor reports it).
   for (const o of all) {
     if (!o.isDir || !referenced.has(o.sha256)) continue;
@@ -101,9 +106,12 @@ export async function collectGarbage(root: string, lock: LockFile, cacheDir: str
       // reported by doctor
     }
   }
-  const doomed: StoredObject[] = all.filter((o) => !referenced.has(o.sha256));
+  let doomed: StoredObject[] = all.filter((o) => !referenced.has(o.sha256));
   const temps = await findStaleTemps(tempFolders(root, lock, cacheDir), STALE_TEMP_MS);
   if (!dry) {
+    // Once more just before deleting: a run may have pinned an object it found present meanwhile.
+    const late = await livePins(cacheDir, true);
+    doomed = doomed.filter((o) => !late.has(o.sha256));
     for (const o of doomed) await objects.remove(o);
     for (const t of temps) await fs.rm(t, { force: true });
   }
