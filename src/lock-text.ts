@@ -3,6 +3,7 @@
 // package loads only when a lock is written or its text is not in the parse cache (see src/parsed-cache.ts).
 import { isMap, isScalar, LineCounter, parseDocument, stringify, type Document, type YAMLMap } from 'yaml';
 import { configError, type Position } from './diagnostics.js';
+import { dict } from './dict.js';
 import { LOCK_SCHEMA_VERSION, type LockEntry, type LockFile, type LockedOut, type LockedPath } from './lock-types.js';
 import { outConflict, projectPath, reservedPaths, type ReservedPaths } from './paths/policy.js';
 import { LOCK_FILE } from './project.js';
@@ -106,7 +107,7 @@ export function parseLockText(text: string): Parsed {
     // e.g. an alias to an anchor that is not there: the parser accepts it, converting it throws.
     return fail([], `invalid YAML in ${LOCK_FILE}: ${(err as Error).message.split('\n')[0]}`);
   }
-  if (data === null || data === undefined) return { text, doc, lines, lock: { schema: LOCK_SCHEMA_VERSION, stages: {} } };
+  if (data === null || data === undefined) return { text, doc, lines, lock: { schema: LOCK_SCHEMA_VERSION, stages: dict() } };
   if (!isRecord(data)) return fail([], 'expected a map with `schema` and `stages`');
   const schema = data.schema;
   if (typeof schema !== 'string' && typeof schema !== 'number') return fail(['schema'], 'missing `schema` version');
@@ -116,7 +117,7 @@ export function parseLockText(text: string): Parsed {
   }
   const stagesRaw = data.stages ?? {};
   if (!isRecord(stagesRaw)) return fail(['stages'], '`stages` must be a map of stage name to entry');
-  const stages: Record<string, LockEntry> = {};
+  const stages = dict<LockEntry>();
   for (const [name, raw] of Object.entries(stagesRaw)) stages[name] = checkEntry(raw, ['stages', name], fail);
   return { text, doc, lines, lock: { schema: String(schema), stages } };
 }
@@ -216,7 +217,7 @@ function stageSlices(p: Parsed): Map<string, string> | undefined {
  */
 export function nextLockText(text: string | undefined, changes: Readonly<Record<string, LockEntry | null>>): string {
   const parsed = text === undefined ? undefined : parseLockText(text);
-  const stages: Record<string, LockEntry> = { ...(parsed?.lock.stages ?? {}) };
+  const stages = dict(parsed?.lock.stages ?? {});
   for (const [name, entry] of Object.entries(changes)) {
     if (entry === null) delete stages[name];
     else stages[name] = entry;
@@ -224,6 +225,6 @@ export function nextLockText(text: string | undefined, changes: Readonly<Record<
   const slices = parsed ? stageSlices(parsed) : undefined;
   const blocks = Object.keys(stages)
     .sort(byCodeUnits)
-    .map((name) => (!(name in changes) && slices?.get(name)) || stageBlock(name, stages[name]!));
+    .map((name) => (!Object.hasOwn(changes, name) && slices?.get(name)) || stageBlock(name, stages[name]!));
   return assemble(blocks);
 }

@@ -3,6 +3,7 @@
 // itself, writing included, is in lock-text.ts. Writes are atomic and stage by stage (see updateLock).
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
+import { dict } from './dict.js';
 import { writeFileAtomic } from './fsutil.js';
 import { LOCK_SCHEMA_VERSION, type LockEntry, type LockFile } from './lock-types.js';
 import { parseCacheEnabled, readRecord, recordKey, writeRecord } from './parsed-cache.js';
@@ -16,7 +17,7 @@ export function lockPath(root: string): string {
 }
 
 export function emptyLock(): LockFile {
-  return { schema: LOCK_SCHEMA_VERSION, stages: {} };
+  return { schema: LOCK_SCHEMA_VERSION, stages: dict() };
 }
 
 async function readLockText(root: string): Promise<string | undefined> {
@@ -35,7 +36,7 @@ export async function readLock(root: string, cacheDir: string = cacheDirFor(root
   // The record is only ever a lock that validated, so a broken lock is always reported by the parser.
   const key = recordKey('lock', [text]);
   const cached = (await readRecord(cacheDir, 'lock', [root], key)) as LockFile | undefined;
-  if (cached) return cached;
+  if (cached) return { ...cached, stages: dict(cached.stages) };
   const lock = (await import('./lock-text.js')).parseLock(text);
   await writeRecord(cacheDir, 'lock', [root], key, lock);
   return lock;
@@ -76,7 +77,7 @@ async function drain(root: string, file: string): Promise<void> {
       return;
     }
     pending.set(file, []);
-    const merged: Record<string, LockEntry | null> = {};
+    const merged = dict<LockEntry | null>();
     for (const u of batch) Object.assign(merged, u.changes);
     try {
       await applyChanges(root, merged);

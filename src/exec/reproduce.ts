@@ -2,6 +2,7 @@
 // reproduce() runs a pipeline DVC-style; planStatus() gives the static "what would run and why".
 import { availableParallelism } from 'node:os';
 import { failure, RallycutError, toDiagnostics, type Diagnostic } from '../diagnostics.js';
+import { dict } from '../dict.js';
 import type { HandlerRegistry } from '../handler.js';
 import type { LockEntry } from '../lock-types.js';
 import { updateLock } from '../lock.js';
@@ -176,7 +177,7 @@ async function runSelected(session: Session, opts: ReproOptions): Promise<ReproR
     // Parallel stages finish at any time: serialise lock writes, each rewriting only its own stage.
     const next = lockWrites.then(async () => {
       await updateLock(session.root, { [name]: entry });
-      session.lock = { ...session.lock, stages: { ...session.lock.stages, [name]: entry } };
+      session.lock = { ...session.lock, stages: dict([...Object.entries(session.lock.stages), [name, entry]]) };
     });
     lockWrites = next.catch(() => undefined);
     return next;

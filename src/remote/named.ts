@@ -6,6 +6,7 @@ import { promises as fs } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { configError } from '../diagnostics.js';
+import { dict } from '../dict.js';
 import { expandHome, toPosix, writeFileAtomic } from '../fsutil.js';
 import { remoteFromUrl, type Env } from './config.js';
 import type { Remote } from './remote.js';
@@ -37,7 +38,7 @@ export async function readRemotesConfig(root: string): Promise<RemotesConfig> {
   try {
     text = await fs.readFile(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { remotes: {} };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { remotes: dict() };
     throw err;
   }
   let doc: unknown;
@@ -47,7 +48,7 @@ export async function readRemotesConfig(root: string): Promise<RemotesConfig> {
     throw configError(`${CONFIG_FILE} is not valid YAML: ${(err as Error).message}`, { file: CONFIG_FILE });
   }
   const obj = doc as { core?: { remote?: unknown }; remotes?: unknown };
-  const remotes: Record<string, RemoteEntry> = {};
+  const remotes = dict<RemoteEntry>();
   if (obj.remotes !== undefined && (typeof obj.remotes !== 'object' || obj.remotes === null || Array.isArray(obj.remotes))) {
     throw configError(`${CONFIG_FILE}: 'remotes' must be a map of name → {url, endpoint?, region?}`, { file: CONFIG_FILE });
   }
