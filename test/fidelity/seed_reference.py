@@ -141,6 +141,57 @@ def cut_cases(rng: random.Random, n: int) -> list[dict]:
     return cases
 
 
+def seed_sample_ranges(rallies_ms: list[tuple[int, int]], fps: float, duration_ms: int) -> dict:
+    """training/sampler.py generate_training_samples: where each label's window starts may fall (the seed draws
+    them with random.randint inside these inclusive ranges), per rally and per gap. No rallies: no samples."""
+    if not rallies_ms:
+        return {"rallies": [], "gaps": []}
+    frame_count = int(duration_ms / 1000 * fps)
+    rallies = sorted(rallies_ms)
+    out_rallies = []
+    for start_ms, end_ms in rallies:
+        start, end = int(start_ms / 1000 * fps), int(end_ms / 1000 * fps)
+        if end - start < WINDOW_FRAMES * 2:
+            out_rallies.append({"service": None, "play": None})
+            continue
+        service_range = start + int(1.5 * fps) - start - WINDOW_FRAMES
+        play_start = start + int(0.5 * fps) + int(1.0 * fps)
+        play_range = end - int(0.5 * fps) - play_start - WINDOW_FRAMES
+        out_rallies.append({
+            "service": [start, start + service_range] if service_range > 0 else None,
+            "play": [play_start, play_start + play_range] if play_range > 0 else None,
+        })
+    min_gap = int(2.0 * fps)
+    gaps = []
+    first = int(rallies[0][0] / 1000 * fps)
+    if first > min_gap + WINDOW_FRAMES:
+        gaps.append((0, first))
+    for a, b in zip(rallies, rallies[1:]):
+        gs, ge = int(a[1] / 1000 * fps), int(b[0] / 1000 * fps)
+        if ge - gs > min_gap + WINDOW_FRAMES:
+            gaps.append((gs, ge))
+    last = int(rallies[-1][1] / 1000 * fps)
+    if frame_count - last > min_gap + WINDOW_FRAMES:
+        gaps.append((last, frame_count))
+    return {"rallies": out_rallies, "gaps": [[gs, ge - WINDOW_FRAMES] for gs, ge in gaps]}
+
+
+def sample_cases(rng: random.Random, n: int) -> list[dict]:
+    cases = []
+    for k in range(n):
+        fps = rng.choice([30.0, 29.97, 25.0, 24.0])  # proxy rates (sources above 40 fps have 30 fps proxies)
+        t = rng.randint(0, 6000)
+        rallies = []
+        for _ in range(0 if k % 10 == 0 else rng.randint(1, 8)):
+            d = rng.choice([rng.randint(600, 1200), rng.randint(3000, 30000)])
+            rallies.append((t, t + d))
+            t += d + rng.choice([rng.randint(500, 3000), rng.randint(4000, 30000)])
+        duration = t + rng.randint(0, 8000)
+        rng.shuffle(rallies)
+        cases.append({"fps": fps, "duration_ms": duration, "rallies": [list(r) for r in rallies], "seed_ranges": seed_sample_ranges(rallies, fps, duration)})
+    return cases
+
+
 def segment_cases(rng: random.Random, n: int) -> list[dict]:
     cases = []
     for k in range(n):
@@ -194,6 +245,7 @@ def main() -> None:
     files = {
         "temporal-segments.json": {"provenance": provenance + "; temporal/inference.py extract_segments_from_predictions + apply_anti_overmerge_segments", "cases": segment_cases(random.Random(22), 160)},
         "cut-padding.json": {"provenance": provenance + "; temporal/processor.py rally_segments_to_time_segments with the cutter's -2.0 s / +3.0 s padding", "cases": cut_cases(random.Random(5), 120)},
+        "training-samples.json": {"provenance": provenance + "; training/sampler.py generate_training_samples (start ranges; the seed draws inside them at random)", "cases": sample_cases(random.Random(11), 120)},
         "evaluate-matching.json": {"provenance": provenance + "; evaluation/ground_truth.py (ORDER BY start_ms) + evaluation/matching.py match_rallies, IoU 0.5", "cases": matching_cases(random.Random(8), 150)},
     }
     for name, data in files.items():
