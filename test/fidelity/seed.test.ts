@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { RallySpan } from '../../stages/lib/contracts.js';
 import { greedyMatch } from '../../stages/lib/metrics/matching.js';
 import { videoWindows } from '../../stages/prepare/samples.js';
+import { splitVideos, windowLabels } from '../../stages/temporal/data.js';
 import { declareParams, seedArchitecture } from '../../stages/temporal/models.js';
 import { inferenceChunks } from '../../stages/temporal/predict.js';
 import { paddedFrames, runsToSegments, segmentsMs, splitOvermerged } from '../../stages/temporal/segments.js';
@@ -37,6 +38,20 @@ interface SampleCase {
   duration_ms: number;
   rallies: Array<[number, number]>;
   seed_ranges: { rallies: Array<{ service: [number, number] | null; play: [number, number] | null }>; gaps: Array<[number, number]> };
+}
+
+interface LabelCase {
+  fps: number;
+  stride: number;
+  windows: number;
+  rallies: Array<[number, number]>;
+  seed_labels: number[];
+}
+
+interface SplitCase {
+  seed: number;
+  video_ids: string[];
+  seed_split: { train: string[]; val: string[] };
 }
 
 interface MatchingCase {
@@ -179,5 +194,21 @@ describe('training samples = the seed (training/sampler.py)', () => {
       }
     }
     expect(gapWindows).toBeGreaterThan(100);
+  });
+});
+
+describe('temporal labels and split = the seed', () => {
+  it('labels windows by centre with both rally ends included (generate_sequence_labels)', () => {
+    const { cases } = fixture<LabelCase>('temporal-labels.json');
+    const differing = cases.flatMap((c, k) => (JSON.stringify(Array.from(windowLabels(c.windows, c.stride, c.fps, spans(c.rallies)))) === JSON.stringify(c.seed_labels) ? [] : [k]));
+    expect(differing, `cases differing from the seed: ${differing.join(', ')}`).toEqual([]);
+  });
+
+  it("holds out the seed's videos: CPython's random.Random(seed).shuffle of the ids, first int(0.8·n) train", () => {
+    const { cases } = fixture<SplitCase>('temporal-split.json');
+    for (const [k, c] of cases.entries()) {
+      const ours = splitVideos([...c.video_ids].reverse().map((video_id) => ({ video_id })), c.seed);
+      expect({ train: ours.train.map((v) => v.video_id), val: ours.val.map((v) => v.video_id) }, `case ${k}`).toEqual(c.seed_split);
+    }
   });
 });
