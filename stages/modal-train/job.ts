@@ -6,13 +6,18 @@ import { configError, installedPath, type JobResources, type RemoteInput, type R
 
 export const DEFAULT_DATA = 'training_data';
 export const DEFAULT_BASE_MODEL = 'weights/videomae-base';
+/** The seed's starting point for a fresh fine-tune: its indoor game-state classifier, as HF files. When the
+ * folder is absent train.py starts from the Kinetics-finetuned VideoMAE-base, as the seed does. */
+export const GAME_STATE_MODEL = 'weights/videomae/game_state_classifier';
 export const DEFAULT_METRICS = 'metrics/modal-train.json';
 export const DEFAULT_EPOCHS = 25;
 export const DEFAULT_BATCH_SIZE = 8;
 
-/** The seed's Modal function: T4, 4 h, 16 GiB; the libraries train.py imports (pinned). */
+/** The seed's Modal function: T4, 4 h, 16 GiB; the libraries train.py imports (pinned). The full Debian
+ * image, not -slim: cv2 needs libglib, which -slim lacks. */
+export const TRAIN_IMAGE = 'python:3.11';
 export const TRAIN_RESOURCES: JobResources = {
-  image: 'python:3.11-slim',
+  image: TRAIN_IMAGE,
   pip: [
     'torch==2.4.1',
     'transformers==4.44.2',
@@ -120,9 +125,12 @@ export async function buildTrainJob(root: string, cacheDir: string, o: TrainOpti
     ...(await proxyInputs(root, cacheDir, data)),
     ...(o.resumeFromModel ? await baseModelInputs(root, o.baseModel ?? DEFAULT_BASE_MODEL) : []),
   ];
+  const gameState = o.resumeFromModel || o.tiny ? [] : await baseModelInputs(root, GAME_STATE_MODEL).catch(() => []);
+  inputs.push(...gameState);
   const args = ['python3', 'train.py', '--data-dir', 'data', '--output-dir', 'output', '--variant', o.variant, '--epochs', String(o.epochs ?? DEFAULT_EPOCHS), '--batch-size', String(o.batchSize ?? DEFAULT_BATCH_SIZE)];
   if (o.lr !== undefined) args.push('--lr', String(o.lr));
   if (o.resumeFromModel) args.push('--resume-from-model', 'base_model');
+  else if (gameState.length) args.push('--pretrained', 'base_model');
   if (o.tiny) args.push('--tiny');
   if (o.maxSteps !== undefined) args.push('--max-steps', String(o.maxSteps));
   return {

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Rig } from '../../test/rig.js';
 import { FAKE_TOKEN_SECRET, FakeModal } from '../../test/services/modal/server.js';
+import { buildTrainJob } from './job.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const STANDIN = resolve(HERE, 'standin/train_standin.py');
@@ -260,7 +261,7 @@ describe.skipIf(!hasPython)('RALLYCUT_MODAL_BACKEND=local: the job on this machi
     const r = await rig.run(['train', 'modal', '--script', STANDIN, '--max-steps', '150'], LOCAL);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('[modal-train] backend: local stand-in for Modal');
-    expect(r.stderr).toContain('Modal would use gpu T4, image python:3.11-slim torch==2.4.1');
+    expect(r.stderr).toContain('Modal would use gpu T4, image python:3.11 torch==2.4.1');
     expect(JSON.parse(rig.read('metrics/modal-train.json'))).toEqual({ global_step: 150, resumed_from_step: 0, samples: 40 });
   });
 });
@@ -301,6 +302,18 @@ describe('modal-train without the stand-in', () => {
   });
 });
 
+describe('the training job', () => {
+  it("starts a fresh fine-tune from the indoor game-state classifier when its HF files are there, as the seed does", async () => {
+    const rig = await project();
+    const cache = join(rig.dir, '.cache');
+    expect((await buildTrainJob(rig.dir, cache, { variant: 'beach' })).command).not.toContain('--pretrained'); // train.py: Kinetics
+    await rig.write({ 'weights/videomae/game_state_classifier/config.json': '{}', 'weights/videomae/game_state_classifier/model.safetensors': 'w' });
+    const job = await buildTrainJob(rig.dir, cache, { variant: 'beach' });
+    expect(job.command).toContain('--pretrained base_model');
+    expect(job.inputs.map((i) => i.path)).toEqual(expect.arrayContaining(['base_model/config.json', 'base_model/model.safetensors']));
+  });
+});
+
 describe.skipIf(!hasPython)('train.py (no torch here: syntax and the pure helpers)', () => {
   it('compiles, finds the highest checkpoint and computes macro-F1', async () => {
     const rig = await project();
@@ -325,6 +338,38 @@ describe.skipIf(!hasPython)('train.py (no torch here: syntax and the pure helper
     ].join('\n');
     const out = execFileSync('python3', ['-B', '-c', code], { encoding: 'utf8' });
     // F1 per class: no_play 1, play 2·2/(2·2+0+1) = 0.8, service 2·1/(2·1+1+0) = 0.6667 → mean 0.8222
-    expect(out.split('\n')).toEqual(['skipping checkpoint-1100: incomplete (no trainer_state.json)', 'checkpoint-1000', 'None', '0.8222', '']);
+    expect(out.split('\n')).toEqual(['deleted checkpoint-1100: incomplete (no trainer_state.json)', 'checkpoint-1000', 'None', '0.8222', '']);
+    // deleted, so Trainer's keep-3 rotation cannot count it and remove a good checkpoint in its place
+    expect((await fs.readdir(join(rig.dir, 'ck'))).sort()).toEqual(['checkpoint-100', 'checkpoint-1000', 'checkpoint-250', 'checkpoint-900', 'checkpoint-x']);
+  });
+
+  it('follows the seed: macro-F1 over the classes present, fp32 by default, warmup on transformers 4 and 5, its augmentation', () => {
+    if (spawnSync('python3', ['-c', 'import numpy']).status !== 0) return;
+    const code = [
+      'import sys, numpy as np',
+      `sys.path.insert(0, ${JSON.stringify(HERE)})`,
+      'import train',
+      // service absent from both: sklearn averages over no_play (2/3) and play (0.8) only
+      'print(round(train.macro_f1(np.array([0,1,1,0]), np.array([0,1,1,1])), 4))',
+      'print(train.parse_args([]).fp16, train.parse_args(["--fp16"]).fp16, train.parse_args([]).pretrained)',
+      'class V4:\n    def __init__(self, warmup_ratio=0.0, warmup_steps=0): pass',
+      'class V5:\n    def __init__(self, warmup_steps=0): pass',
+      'print(train.warmup_argument(V4, 0.1), train.warmup_argument(V5, 0.1))',
+      'class Fixed:\n    def __init__(self, r, u): self.r, self.u = r, u\n    def random(self): return self.r\n    def uniform(self, a, b): return self.u',
+      'f = np.arange(16 * 2 * 3 * 3, dtype=np.uint8).reshape(16, 2, 3, 3)',
+      'print(np.array_equal(train.augment_frames(f, Fixed(0.1, 1.0)), f[:, :, ::-1, :]), np.array_equal(train.augment_frames(f, Fixed(0.9, 1.0)), f))',
+      'print(int(train.augment_frames(np.full((16, 2, 2, 3), 100, np.uint8), Fixed(0.9, 1.1)).max()))',
+      'print(train.KINETICS, train.EARLY_STOPPING_PATIENCE, train.EARLY_STOPPING_THRESHOLD)',
+    ].join('\n');
+    const out = execFileSync('python3', ['-B', '-c', code], { encoding: 'utf8' });
+    expect(out.split('\n')).toEqual([
+      '0.7333',
+      'False True None',
+      "{'warmup_ratio': 0.1} {'warmup_steps': 0.1}",
+      'True True',
+      '110',
+      'MCG-NJU/videomae-base-finetuned-kinetics 5 0.01',
+      '',
+    ]);
   });
 });

@@ -5,7 +5,8 @@ import { drawTimeline } from '../demo/timeline.js';
 import { buildSamples, videoWindows, WINDOW } from './samples.js';
 
 const fps = 30;
-const frameOf = (ms: number): number => Math.round((ms * fps) / 1000);
+// the seed's conversion (training/sampler.py): int(ms / 1000 · fps)
+const frameOf = (ms: number): number => Math.trunc((ms / 1000) * fps);
 
 function randomVideo(seed: number): { video_id: string; fps: number; frames: number; rallies: RallySpan[] } {
   const t = drawTimeline(new Rng(seed), 150 + (seed % 60));

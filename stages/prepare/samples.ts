@@ -1,7 +1,8 @@
-// Training samples for the VideoMAE fine-tune, by the seed's rules (DESIGN §1). Every sample is a 16-frame
-// window of a proxy, at the proxy's frame rate:
-// - per rally of at least 32 frames: one `service` window inside its first 1.5 s, and three `play` windows
-//   inside [start + 1.5 s, end − 0.5 s];
+// Training samples for the VideoMAE fine-tune, by the seed's rules (DESIGN §1; rally-cut training/sampler.py).
+// Every sample is a 16-frame window of a proxy, at the proxy's frame rate, with times turned into frames by
+// int(ms / 1000 · fps) as the seed does; videos without rallies give none:
+// - per rally of at least 32 frames: one `service` window inside its first int(1.5·fps) frames, and three
+//   `play` windows inside [start + int(0.5·fps) + int(1.0·fps), end − int(0.5·fps)];
 // - per stretch without play longer than 2 s + 16 frames: up to three `no_play` windows, kept 1 s away from
 //   the rallies on either side. The stretches are the gaps between rallies plus the footage before the first
 //   and after the last rally.
@@ -15,6 +16,8 @@ export const WINDOW = 16;
 export const MIN_RALLY_FRAMES = 32;
 export const SERVICE_SECONDS = 1.5;
 export const PLAY_END_MARGIN_SECONDS = 0.5;
+/** Play windows start this long after the first PLAY_END_MARGIN_SECONDS of a rally (seed: 0.5 s + 1.0 s, each int()ed). */
+export const PLAY_AFTER_MARGIN_SECONDS = 1.0;
 export const GAP_MARGIN_SECONDS = 1;
 export const PLAY_PER_RALLY = 3;
 export const NO_PLAY_PER_GAP = 3;
@@ -59,10 +62,12 @@ function videoSeed(seed: number, videoId: string): number {
 type Unsplit = Omit<Sample, 'split'>;
 
 export function videoWindows(v: SampleVideo, seed: number): Unsplit[] {
+  if (v.rallies.length === 0) return []; // the seed skips videos without ground truth
   const rng = new Rng(videoSeed(seed, v.video_id));
   const fps = v.fps;
   const last = v.frames - 1;
-  const toFrame = (ms: number): number => Math.round((ms * fps) / 1000);
+  const toFrame = (ms: number): number => Math.trunc((ms / 1000) * fps);
+  const secondsToFrames = (sec: number): number => Math.trunc(sec * fps);
   const out: Unsplit[] = [];
   const push = (label: ClassLabel, group: string, start: number): void => {
     out.push({ video_id: v.video_id, label, start_frame: start, end_frame: start + WINDOW - 1, group });
@@ -73,15 +78,16 @@ export function videoWindows(v: SampleVideo, seed: number): Unsplit[] {
 
   spans.forEach((s, i) => {
     if (s.end - s.start < MIN_RALLY_FRAMES) return;
-    const serviceEnd = Math.min(s.end, s.start + Math.round(SERVICE_SECONDS * fps));
-    for (const st of spreadStarts(rng, s.start, serviceEnd - WINDOW, 1)) push('service', `rally${i}`, st);
-    const playLo = s.start + Math.round(SERVICE_SECONDS * fps);
-    const playHi = s.end - Math.round(PLAY_END_MARGIN_SECONDS * fps) - WINDOW;
-    for (const st of spreadStarts(rng, playLo, playHi, PLAY_PER_RALLY)) push('play', `rally${i}`, st);
+    // The seed draws a start in [lo, hi] only when hi > lo.
+    const serviceHi = Math.min(s.end, s.start + secondsToFrames(SERVICE_SECONDS)) - WINDOW;
+    if (serviceHi > s.start) for (const st of spreadStarts(rng, s.start, serviceHi, 1)) push('service', `rally${i}`, st);
+    const playLo = s.start + secondsToFrames(PLAY_END_MARGIN_SECONDS) + secondsToFrames(PLAY_AFTER_MARGIN_SECONDS);
+    const playHi = s.end - secondsToFrames(PLAY_END_MARGIN_SECONDS) - WINDOW;
+    if (playHi > playLo) for (const st of spreadStarts(rng, playLo, playHi, PLAY_PER_RALLY)) push('play', `rally${i}`, st);
   });
 
-  const margin = Math.round(GAP_MARGIN_SECONDS * fps);
-  const minGap = Math.round(2 * fps) + WINDOW;
+  const margin = secondsToFrames(GAP_MARGIN_SECONDS);
+  const minGap = secondsToFrames(2) + WINDOW;
   const bounds = [0, ...spans.flatMap((s) => [s.start, s.end]), last + 1];
   for (let g = 0; g + 1 < bounds.length; g += 2) {
     const from = bounds[g]!;

@@ -2,6 +2,7 @@
 // normalisation, the 80/20 video split, 500-window chunks and the shift/crop augmentation.
 import { createHash } from 'node:crypto';
 import type { RallySpan } from '../lib/contracts.js';
+import { PythonRandom } from '../lib/nn/python-random.js';
 import { Rng } from '../lib/nn/rng.js';
 
 export const WINDOW_FRAMES = 16;
@@ -24,12 +25,13 @@ export interface TemporalVideo {
   source: string;
 }
 
-/** DESIGN §1: a window is "rally" when its centre frame (start + 8) falls inside a labelled rally. */
+/** A window is "rally" when its centre frame (start + 8) falls inside a labelled rally, both ends included
+ * (the seed's generate_sequence_labels, centre mode). */
 export function windowLabels(numWindows: number, stride: number, fps: number, rallies: readonly RallySpan[]): Uint8Array {
   const labels = new Uint8Array(numWindows);
   for (let i = 0; i < numWindows; i++) {
     const ms = ((i * stride + WINDOW_FRAMES / 2) / fps) * 1000;
-    labels[i] = rallies.some((r) => ms >= r.start_ms && ms < r.end_ms) ? 1 : 0;
+    labels[i] = rallies.some((r) => ms >= r.start_ms && ms <= r.end_ms) ? 1 : 0;
   }
   return labels;
 }
@@ -69,14 +71,17 @@ export function normalise(x: Float32Array, norm: Normalisation): Float32Array {
   return out;
 }
 
-/** 80/20 split by video: shuffle the ids (sorted first, so input order does not matter) with the seed. */
-export function splitVideos<T extends { video_id: string }>(videos: readonly T[], seed: number, valFraction = 0.2): { train: T[]; val: T[] } {
+/**
+ * The seed's video_level_split: videos by id (the seed loads them ORDER BY id), shuffled by Python's
+ * random.Random(seed), the first int(0.8·n) for training and the rest for validation, so a dataset is split
+ * as the seed splits it. A single video is trained on (the seed would train on none).
+ */
+export function splitVideos<T extends { video_id: string }>(videos: readonly T[], seed: number, trainFraction = 0.8): { train: T[]; val: T[] } {
   const sorted = [...videos].sort((a, b) => (a.video_id < b.video_id ? -1 : a.video_id > b.video_id ? 1 : 0));
   if (sorted.length < 2) return { train: sorted, val: [] };
-  const order = new Rng(seed).shuffle(sorted.map((_, i) => i));
-  const nVal = Math.max(1, Math.round(sorted.length * valFraction));
-  const valIdx = new Set(order.slice(0, nVal));
-  return { train: sorted.filter((_, i) => !valIdx.has(i)), val: sorted.filter((_, i) => valIdx.has(i)) };
+  const shuffled = new PythonRandom(seed).shuffle(sorted);
+  const cut = Math.trunc(shuffled.length * trainFraction);
+  return { train: shuffled.slice(0, cut), val: shuffled.slice(cut) };
 }
 
 /** [start, end) window ranges of 500 with 50 overlapping; the last chunk ends at the video's end. */

@@ -137,7 +137,7 @@ const command: CommandSpec = {
     { name: 'lr', type: 'number', description: 'AdamW learning rate (cosine schedule)', default: DEFAULTS.lr },
     { name: 'patience', type: 'number', description: 'early-stopping patience in epochs', default: DEFAULTS.patience },
     { name: 'hidden-dim', type: 'number', description: 'projection width of v2/v3', default: DEFAULTS.hidden_dim },
-    { name: 'dropout', type: 'number', description: 'dropout of v2/v3', default: DEFAULTS.dropout },
+    { name: 'dropout', type: 'number', description: 'dropout (v1: on the smoothed logits; v2/v3: after the projection and between layers)', default: DEFAULTS.dropout },
     { name: 'seed', type: 'number', description: 'seed for init, split, augmentation and dropout', default: DEFAULTS.seed },
     { name: 'cv', type: 'string', description: "cross-validation: 'loo' (leave one video out) before the final fit", placeholder: 'loo' },
     { name: 'features', type: 'string', description: 'feature index', placeholder: 'PATH', default: DEFAULTS.features },

@@ -6,6 +6,8 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RallySpan } from '../../stages/lib/contracts.js';
 import { greedyMatch } from '../../stages/lib/metrics/matching.js';
+import { videoWindows } from '../../stages/prepare/samples.js';
+import { splitVideos, windowLabels } from '../../stages/temporal/data.js';
 import { declareParams, seedArchitecture } from '../../stages/temporal/models.js';
 import { inferenceChunks } from '../../stages/temporal/predict.js';
 import { paddedFrames, runsToSegments, segmentsMs, splitOvermerged } from '../../stages/temporal/segments.js';
@@ -29,6 +31,27 @@ interface CutCase {
   total_frames: number;
   segments_s: Array<[number, number]>;
   seed_frames: Array<[number, number]>;
+}
+
+interface SampleCase {
+  fps: number;
+  duration_ms: number;
+  rallies: Array<[number, number]>;
+  seed_ranges: { rallies: Array<{ service: [number, number] | null; play: [number, number] | null }>; gaps: Array<[number, number]> };
+}
+
+interface LabelCase {
+  fps: number;
+  stride: number;
+  windows: number;
+  rallies: Array<[number, number]>;
+  seed_labels: number[];
+}
+
+interface SplitCase {
+  seed: number;
+  video_ids: string[];
+  seed_split: { train: string[]; val: string[] };
 }
 
 interface MatchingCase {
@@ -140,5 +163,52 @@ describe('cut --temporal frames = the seed (rally_segments_to_time_segments with
       if (JSON.stringify(ours) !== JSON.stringify(c.seed_frames)) differing.push(k);
     }
     expect(differing, `cases differing from the seed: ${differing.join(', ')}`).toEqual([]);
+  });
+});
+
+describe('training samples = the seed (training/sampler.py)', () => {
+  const { cases } = fixture<SampleCase>('training-samples.json');
+  it(`all ${cases.length} generated videos: windows inside the seed's ranges, with its int() frames; none without rallies`, () => {
+    let gapWindows = 0;
+    for (const [k, c] of cases.entries()) {
+      const frames = Math.trunc((c.duration_ms / 1000) * c.fps);
+      const ours = videoWindows({ video_id: `v${k}`, fps: c.fps, frames, rallies: spans(c.rallies) }, 42);
+      if (c.rallies.length === 0) {
+        expect(ours, `case ${k}`).toEqual([]);
+        continue;
+      }
+      const within = (start: number, r: [number, number]): boolean => start >= r[0] && start <= r[1];
+      c.seed_ranges.rallies.forEach((r, i) => {
+        const mine = ours.filter((w) => w.group === `rally${i}`);
+        const service = mine.filter((w) => w.label === 'service');
+        const play = mine.filter((w) => w.label === 'play');
+        expect(service.length, `case ${k} rally ${i} service`).toBe(r.service ? 1 : 0);
+        expect(play.length, `case ${k} rally ${i} play`).toBe(r.play ? Math.min(3, r.play[1] - r.play[0] + 1) : 0);
+        for (const w of service) expect(within(w.start_frame, r.service!), `case ${k} rally ${i} service at ${w.start_frame}`).toBe(true);
+        for (const w of play) expect(within(w.start_frame, r.play!), `case ${k} rally ${i} play at ${w.start_frame}`).toBe(true);
+      });
+      // no_play: inside the seed's gaps (ours also keeps 1 s from the rallies; docs/fidelity.md)
+      for (const w of ours.filter((x) => x.label === 'no_play')) {
+        expect(c.seed_ranges.gaps.some((g) => within(w.start_frame, g)), `case ${k} no_play at ${w.start_frame}`).toBe(true);
+        gapWindows++;
+      }
+    }
+    expect(gapWindows).toBeGreaterThan(100);
+  });
+});
+
+describe('temporal labels and split = the seed', () => {
+  it('labels windows by centre with both rally ends included (generate_sequence_labels)', () => {
+    const { cases } = fixture<LabelCase>('temporal-labels.json');
+    const differing = cases.flatMap((c, k) => (JSON.stringify(Array.from(windowLabels(c.windows, c.stride, c.fps, spans(c.rallies)))) === JSON.stringify(c.seed_labels) ? [] : [k]));
+    expect(differing, `cases differing from the seed: ${differing.join(', ')}`).toEqual([]);
+  });
+
+  it("holds out the seed's videos: CPython's random.Random(seed).shuffle of the ids, first int(0.8·n) train", () => {
+    const { cases } = fixture<SplitCase>('temporal-split.json');
+    for (const [k, c] of cases.entries()) {
+      const ours = splitVideos([...c.video_ids].reverse().map((video_id) => ({ video_id })), c.seed);
+      expect({ train: ours.train.map((v) => v.video_id), val: ours.val.map((v) => v.video_id) }, `case ${k}`).toEqual(c.seed_split);
+    }
   });
 });

@@ -141,6 +141,107 @@ def cut_cases(rng: random.Random, n: int) -> list[dict]:
     return cases
 
 
+def seed_sample_ranges(rallies_ms: list[tuple[int, int]], fps: float, duration_ms: int) -> dict:
+    """training/sampler.py generate_training_samples: where each label's window starts may fall (the seed draws
+    them with random.randint inside these inclusive ranges), per rally and per gap. No rallies: no samples."""
+    if not rallies_ms:
+        return {"rallies": [], "gaps": []}
+    frame_count = int(duration_ms / 1000 * fps)
+    rallies = sorted(rallies_ms)
+    out_rallies = []
+    for start_ms, end_ms in rallies:
+        start, end = int(start_ms / 1000 * fps), int(end_ms / 1000 * fps)
+        if end - start < WINDOW_FRAMES * 2:
+            out_rallies.append({"service": None, "play": None})
+            continue
+        service_range = start + int(1.5 * fps) - start - WINDOW_FRAMES
+        play_start = start + int(0.5 * fps) + int(1.0 * fps)
+        play_range = end - int(0.5 * fps) - play_start - WINDOW_FRAMES
+        out_rallies.append({
+            "service": [start, start + service_range] if service_range > 0 else None,
+            "play": [play_start, play_start + play_range] if play_range > 0 else None,
+        })
+    min_gap = int(2.0 * fps)
+    gaps = []
+    first = int(rallies[0][0] / 1000 * fps)
+    if first > min_gap + WINDOW_FRAMES:
+        gaps.append((0, first))
+    for a, b in zip(rallies, rallies[1:]):
+        gs, ge = int(a[1] / 1000 * fps), int(b[0] / 1000 * fps)
+        if ge - gs > min_gap + WINDOW_FRAMES:
+            gaps.append((gs, ge))
+    last = int(rallies[-1][1] / 1000 * fps)
+    if frame_count - last > min_gap + WINDOW_FRAMES:
+        gaps.append((last, frame_count))
+    return {"rallies": out_rallies, "gaps": [[gs, ge - WINDOW_FRAMES] for gs, ge in gaps]}
+
+
+def sample_cases(rng: random.Random, n: int) -> list[dict]:
+    cases = []
+    for k in range(n):
+        fps = rng.choice([30.0, 29.97, 25.0, 24.0])  # proxy rates (sources above 40 fps have 30 fps proxies)
+        t = rng.randint(0, 6000)
+        rallies = []
+        for _ in range(0 if k % 10 == 0 else rng.randint(1, 8)):
+            d = rng.choice([rng.randint(600, 1200), rng.randint(3000, 30000)])
+            rallies.append((t, t + d))
+            t += d + rng.choice([rng.randint(500, 3000), rng.randint(4000, 30000)])
+        duration = t + rng.randint(0, 8000)
+        rng.shuffle(rallies)
+        cases.append({"fps": fps, "duration_ms": duration, "rallies": [list(r) for r in rallies], "seed_ranges": seed_sample_ranges(rallies, fps, duration)})
+    return cases
+
+
+def seed_window_labels(rallies_ms: list[tuple[int, int]], num_windows: int, fps: float, stride: int) -> list[int]:
+    """training/sampler.py generate_sequence_labels, labeling_mode="center" (window count given)."""
+    labels = []
+    for i in range(num_windows):
+        center_ms = ((i * stride + WINDOW_FRAMES // 2) / fps) * 1000
+        labels.append(1 if any(s <= center_ms <= e for s, e in rallies_ms) else 0)
+    return labels
+
+
+def seed_video_split(video_ids: list[str], seed: int) -> dict:
+    """temporal/training.py video_level_split (train_ratio 0.8) over videos loaded ORDER BY id, with
+    CPython's own random.Random: the seed's split itself, not a transcription of it."""
+    shuffled = sorted(video_ids)
+    random.Random(seed).shuffle(shuffled)
+    cut = int(len(shuffled) * 0.8)
+    return {"train": shuffled[:cut], "val": shuffled[cut:]}
+
+
+def label_cases(rng: random.Random, n: int) -> list[dict]:
+    cases = []
+    for _ in range(n):
+        fps = rng.choice([30.0, 29.97, 25.0, 60.0])
+        stride = max(1, round(48 * fps / 30))
+        windows = rng.randint(20, 120)
+        rallies, t = [], rng.randint(0, 5000)
+        while t < windows * stride / fps * 1000:
+            d = rng.randint(2000, 20000)
+            # ends that land exactly on a window centre, where inclusive and exclusive ends differ
+            if rng.random() < 0.5:
+                c = int(t / 1000 * fps / stride)
+                t = int(((c * stride + WINDOW_FRAMES // 2) / fps) * 1000)
+            e = t + d
+            if rng.random() < 0.5:
+                c = int(e / 1000 * fps / stride)
+                e = ((c * stride + WINDOW_FRAMES // 2) / fps) * 1000
+            rallies.append((t, e))
+            t = int(e) + rng.randint(3000, 20000)
+        cases.append({"fps": fps, "stride": stride, "windows": windows, "rallies": [list(r) for r in rallies], "seed_labels": seed_window_labels(rallies, windows, fps, stride)})
+    return cases
+
+
+def split_cases(rng: random.Random, n: int) -> list[dict]:
+    cases = []
+    for _ in range(n):
+        ids = ["%08x-%04x-4%03x-%04x-%012x" % (rng.getrandbits(32), rng.getrandbits(16), rng.getrandbits(12), rng.getrandbits(16), rng.getrandbits(48)) for _ in range(rng.randint(2, 60))]
+        seed = rng.choice([42, 42, 0, 7, 1234])
+        cases.append({"seed": seed, "video_ids": ids, "seed_split": seed_video_split(ids, seed)})
+    return cases
+
+
 def segment_cases(rng: random.Random, n: int) -> list[dict]:
     cases = []
     for k in range(n):
@@ -194,6 +295,9 @@ def main() -> None:
     files = {
         "temporal-segments.json": {"provenance": provenance + "; temporal/inference.py extract_segments_from_predictions + apply_anti_overmerge_segments", "cases": segment_cases(random.Random(22), 160)},
         "cut-padding.json": {"provenance": provenance + "; temporal/processor.py rally_segments_to_time_segments with the cutter's -2.0 s / +3.0 s padding", "cases": cut_cases(random.Random(5), 120)},
+        "training-samples.json": {"provenance": provenance + "; training/sampler.py generate_training_samples (start ranges; the seed draws inside them at random)", "cases": sample_cases(random.Random(11), 120)},
+        "temporal-labels.json": {"provenance": provenance + "; training/sampler.py generate_sequence_labels (centre mode)", "cases": label_cases(random.Random(3), 100)},
+        "temporal-split.json": {"provenance": "the seed's own code path: temporal/training.py video_level_split run with CPython's random module (mariiio/rally-cut analysis/ at commit 4bf9a106)", "cases": split_cases(random.Random(4), 60)},
         "evaluate-matching.json": {"provenance": provenance + "; evaluation/ground_truth.py (ORDER BY start_ms) + evaluation/matching.py match_rallies, IoU 0.5", "cases": matching_cases(random.Random(8), 150)},
     }
     for name, data in files.items():
