@@ -109,8 +109,8 @@ export const trainModalCommand: CommandSpec = {
     'Proxies, samples and weights are uploaded by content hash (only new files travel); checkpoints stay on the volume,\n' +
     'so a preempted or failed attempt (retried up to --retries times, with exponential backoff) resumes from the latest\n' +
     'one. Results (HF files, model.onnx, model.json, metrics) are downloaded and verified against hashes the job wrote.\n' +
-    'Credentials: MODAL_TOKEN_ID/MODAL_TOKEN_SECRET or ~/.modal.toml. RALLYCUT_MODAL_BACKEND=local selects a local\n' +
-    "stand-in for Modal's cloud (a folder as the volume, the job run on this machine) for tests and demos.",
+    'Credentials: MODAL_TOKEN_ID/MODAL_TOKEN_SECRET or ~/.modal.toml. RALLYCUT_MODAL_BACKEND=local runs the Modal\n' +
+    'job on this machine instead (a folder as the volume; no Modal account needed, and no GPU, image or secrets).',
   options: [
     { name: 'upload', type: 'boolean', description: 'Only upload everything the run needs (proxies, samples, script; base weights with --resume-from-model)' },
     { name: 'upload-videos', type: 'boolean', description: 'Only upload the proxies' },

@@ -1,10 +1,11 @@
-// The Modal executor's data movement and retries, on the LOCAL STAND-IN backend (Modal's cloud cannot be
-// reached from tests): content-addressed uploads, attempts with backoff, verified downloads, cleanup, and a
-// cmd: stage run by `repro` on executor: modal.
+// The Modal runner's data movement and retries on the LOCAL backend (RALLYCUT_MODAL_BACKEND=local's, the job
+// on this machine): content-addressed uploads, attempts with backoff, verified downloads, cleanup. A cmd:
+// stage run by `repro` on executor: modal goes through the real SDK to the fake Modal (test/services/modal/).
 import { mkdtempSync, promises as fs, readFileSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FakeModal } from '../../../test/services/modal/server.js';
 import { RallycutError } from '../../diagnostics.js';
 import { reproduce } from '../reproduce.js';
 import type { RemoteJob } from './job.js';
@@ -135,28 +136,40 @@ describe('modal runner on the local stand-in', () => {
   });
 });
 
-describe('repro with executor: modal (local stand-in)', () => {
-  it('runs a cmd: stage remotely and records its outs', async () => {
+describe('repro with executor: modal, through the SDK against the fake Modal', () => {
+  let fake: FakeModal;
+  beforeAll(async () => {
+    fake = await FakeModal.start();
+    Object.assign(process.env, fake.env());
+  });
+  afterAll(async () => fake.stop());
+
+  it('runs a cmd: stage remotely (a CPU job: a V2 Sandbox, output over the command router) and records its outs', async () => {
     const t = await setup();
     await t.write('pipeline.yaml', [
       'stages:',
       '  shout:',
-      '    cmd: mkdir -p out && tr a-z A-Z < data/words.txt > out/upper.txt',
-      '    executor: {name: modal, gpu: T4, retries: 1}',
+      '    cmd: mkdir -p out && tr a-z A-Z < data/words.txt > out/upper.txt && echo shouted',
+      '    executor: {name: modal, retries: 1, volume: shout}',
       '    deps: [data/words.txt]',
       '    outs: [out]',
       '',
     ].join('\n'));
     await t.write('data/words.txt', 'rally\n');
     let log = '';
-    const io = { env: { ...process.env, RALLYCUT_MODAL_BACKEND: 'local', RALLYCUT_CACHE_DIR: join(t.dir, 'cache'), RALLYCUT_PROGRESS: '0' }, err: (s: string) => void (log += s), signal: new AbortController().signal };
+    const io = { env: { ...process.env, RALLYCUT_CACHE_DIR: join(t.dir, 'cache'), RALLYCUT_PROGRESS: '0' }, err: (s: string) => void (log += s), signal: new AbortController().signal };
     const registry = { get: async () => undefined, names: async () => [] };
     const result = await reproduce(t.dir, registry, { executors: { modal: modalExecutor } }, io);
-    expect(result.errors).toEqual([]);
+    expect(result.errors, log).toEqual([]);
     expect(readFileSync(join(t.dir, 'out/upper.txt'), 'utf8')).toBe('RALLY\n');
-    expect(log).toContain('[shout] backend: local stand-in for Modal');
+    expect(log).toContain('[shout] backend: modal (app rallycut, volume shout at /data)');
     expect(log).toContain('[shout] uploaded 1 object');
-    expect(log).toContain('Modal would use gpu T4');
+    expect(log).toContain('[shout] shouted');
     expect(readFileSync(join(t.dir, 'pipeline.lock'), 'utf8')).toContain('executor: modal');
+    // Without a GPU every Sandbox is a V2 one, the job's included; nothing the fake lacks was called.
+    expect(fake.state.calls('SandboxCreate')).toEqual([]);
+    expect(fake.state.calls('SandboxCreateV2').length).toBe(3); // helper (upload), job, helper (download)
+    expect(fake.state.calls('SandboxStdioReadV2').length).toBeGreaterThan(0);
+    expect(fake.state.unexpected).toEqual([]);
   });
 });

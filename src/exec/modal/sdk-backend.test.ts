@@ -142,6 +142,19 @@ describe('ModalSdkBackend through modal@0.11.1 against the fake control plane', 
     expect(lines).not.toContain('step 9');
   });
 
+  it('an abort (Ctrl-C) terminates the running Sandbox', async () => {
+    const b = backend('abort');
+    const ctl = new AbortController();
+    const lines: string[] = [];
+    const code = await b.run(jobSpec('echo started; sleep 30; echo finished', { signal: ctl.signal }), (l) => {
+      lines.push(l);
+      if (l === 'started') ctl.abort();
+    });
+    expect(code).toBe(137);
+    expect(lines).toEqual(['started']);
+    expect(fake.state.calls('SandboxTerminateV2').at(-1)!.code).toBe('OK');
+  });
+
   it('retries RPCs answered UNAVAILABLE, with the same idempotency key and a growing attempt number', async () => {
     const b = backend('flaky');
     const start = fake.state.log.length;

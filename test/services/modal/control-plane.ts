@@ -93,7 +93,8 @@ export function controlPlane(state: FakeModalState, routerUrl: () => string): Re
 
   const getTaskId = async (req: Req): Promise<object> => {
     const sb = sandboxOf(state, str(req.sandboxId));
-    return sb.result ? { taskResult: resultProto(sb.result) } : { taskId: sb.spec.taskId };
+    // The task id stays known after the task ends (a job may exit before the SDK asks for it).
+    return { taskId: sb.spec.taskId, ...(sb.result ? { taskResult: resultProto(sb.result) } : {}) };
   };
   const wait = async (req: Req, ctx: CallContext): Promise<object> => {
     const sb = sandboxOf(state, str(req.sandboxId));
