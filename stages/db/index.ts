@@ -10,7 +10,7 @@ const jsonOption = { name: 'json', type: 'boolean', description: 'Print the resu
 const init: CommandSpec = {
   path: ['db', 'init'],
   summary: 'Create the labels schema (users, sessions, videos, session_videos, rallies) in an empty database',
-  description: `${DATABASE_NOTE}\nA database that already has the tables is checked instead, and left unchanged.`,
+  description: `${DATABASE_NOTE}\nA database that already has the tables is checked instead, and left unchanged; an embedded one made by an\nolder version gets the tables and columns it lacks.`,
   options: [jsonOption],
   async run(args, io) {
     const ctx = contextFromIO(io);
@@ -18,7 +18,10 @@ const init: CommandSpec = {
     try {
       const result = await initSchema(db);
       if (optBool(args, 'json')) io.out(stableJson({ ok: true, database: db.description, schema: result }));
-      else io.out(result === 'created' ? `created the labels schema in ${db.description}\n` : `the labels schema is already present in ${db.description}\n`);
+      else {
+        const said = { created: 'created the labels schema in', present: 'the labels schema is already present in', upgraded: 'added the missing tables and columns of the labels schema to' };
+        io.out(`${said[result]} ${db.description}\n`);
+      }
     } finally {
       await db.close();
     }

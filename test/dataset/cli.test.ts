@@ -69,7 +69,7 @@ describe('dataset commands as printed', () => {
       expect((await run(project.root, env, ['db', 'init'])).out).toContain('already present');
       const dry = await run(project.root, env, ['train', 'restore', '--name', 'seed', '--dry-run']);
       expect(dry.out).toMatch(/clip0\.mp4\s+add\s+v0\s+1/);
-      expect(dry.out).toContain('would add 2 videos and 2 rallies (0 videos already there); nothing changed');
+      expect(dry.out).toContain("would add 2 videos and 2 rallies (0 videos already there), create session 'Training: seed' adding 2 videos, owned by nobody (no users); nothing changed");
 
       const push = await run(project.root, env, ['train', 'push', '--name', 'seed']);
       expect(push.err).toContain(`remote: local folder ${join(project.cacheDir, 'remote')} (TRAINING_S3_BUCKET is not set; set it to back up to S3)`);
@@ -82,6 +82,16 @@ describe('dataset commands as printed', () => {
       const pulled = JSON.parse((await run(project.root, env, ['train', 'pull', '--name', 'seed', '--output', 'pulled', '--json'])).out);
       expect(pulled).toMatchObject({ ok: true, downloaded: 2, present: 0 });
       expect(await fs.readFile(join(project.root, 'pulled', 'ground_truth.json'), 'utf8')).toBe(await fs.readFile(join(project.root, 'training_datasets', 'seed', 'ground_truth.json'), 'utf8'));
+
+      // db check: fine after init; a column the app's schema types differently is named, as printed.
+      expect((await run(project.root, env, ['db', 'check'])).out).toMatch(/^the labels database postgresql:\/\/.* serves export and restore\n$/);
+      const { default: pg } = await import('pg');
+      const client = new pg.Client({ connectionString: tdb.url });
+      await client.connect();
+      await client.query(`ALTER TABLE rallies ALTER COLUMN status DROP DEFAULT, ALTER COLUMN status TYPE text`);
+      await client.end();
+      const bad = await run(project.root, env, ['db', 'check']).catch((e: unknown) => e as RallycutError);
+      expect(formatDiagnostics((bad as RallycutError).diagnostics)).toMatch(/error: the labels database postgresql:.* does not match the web app's schema: column rallies\.status has type text, not the enum "RallyStatus"\n/);
     } finally {
       await tdb.drop();
     }

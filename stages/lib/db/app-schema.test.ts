@@ -146,7 +146,52 @@ describe.each(databaseKinds())('a database that differs from the app schema, on 
     const exp = await fails('export');
     expect(exp).toContain('videos.status');
     expect(exp).not.toMatch(/rallies\.order|processing_status|team_id/);
-    // db init on such a database refuses too, naming the same columns, and changes nothing.
+    // db init on such a database refuses too, naming the same columns: a PostgreSQL database may be the
+    // app's, so it is never altered.
     await expect(initSchema(db)).rejects.toThrow(/rallies\.order is missing/);
+    expect(await db.query(`SELECT 1 FROM information_schema.columns WHERE table_name = 'rallies' AND column_name = 'order'`)).toEqual([]);
+  });
+});
+
+// What `db init` created before the app's full schema was mirrored (three tables, three enums).
+const OLD_SCHEMA = [
+  `CREATE TYPE "VideoStatus" AS ENUM ('PENDING', 'UPLOADED', 'DETECTING', 'DETECTED', 'ERROR')`,
+  `CREATE TYPE "RallyStatus" AS ENUM ('CONFIRMED', 'SUGGESTED')`,
+  `CREATE TYPE "RejectionReason" AS ENUM ('INSUFFICIENT_WINDOWS', 'TOO_SHORT', 'SPARSE_DENSITY')`,
+  `CREATE TABLE "users" ("id" TEXT NOT NULL, "email" TEXT, "name" TEXT, "created_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP, "updated_at" TIMESTAMP(3) NOT NULL, CONSTRAINT "users_pkey" PRIMARY KEY ("id"))`,
+  `CREATE TABLE "videos" ("id" TEXT NOT NULL, "user_id" TEXT REFERENCES users(id), "name" TEXT NOT NULL, "filename" TEXT NOT NULL, "s3_key" TEXT NOT NULL, "content_hash" TEXT NOT NULL,
+     "status" "VideoStatus" NOT NULL DEFAULT 'PENDING', "duration_ms" INTEGER, "width" INTEGER, "height" INTEGER, "fps" DOUBLE PRECISION, "file_size_bytes" BIGINT,
+     "deleted_at" TIMESTAMP(3), "proxy_s3_key" TEXT, "created_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP, "updated_at" TIMESTAMP(3) NOT NULL, CONSTRAINT "videos_pkey" PRIMARY KEY ("id"))`,
+  `CREATE TABLE "rallies" ("id" TEXT NOT NULL, "video_id" TEXT NOT NULL REFERENCES videos(id) ON DELETE CASCADE, "start_ms" INTEGER NOT NULL, "end_ms" INTEGER NOT NULL, "confidence" DOUBLE PRECISION,
+     "status" "RallyStatus" NOT NULL DEFAULT 'CONFIRMED', "rejection_reason" "RejectionReason", "score_a" INTEGER, "score_b" INTEGER, "serving_team" TEXT, "notes" TEXT,
+     "order" INTEGER NOT NULL DEFAULT 0, "created_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP, "updated_at" TIMESTAMP(3) NOT NULL, CONSTRAINT "rallies_pkey" PRIMARY KEY ("id"))`,
+  `INSERT INTO videos (id, name, filename, s3_key, content_hash, status, updated_at) VALUES ('old', 'old.mp4', 'old.mp4', 'k', 'h', 'DETECTED', now())`,
+  `INSERT INTO rallies (id, video_id, start_ms, end_ms, updated_at) VALUES ('r1', 'old', 1000, 2000, now())`,
+];
+
+describe('an embedded database from an older db init', () => {
+  it('gets the missing enums, tables, columns and indexes, keeps its rows, and then serves restore', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rallycut-old-db-'));
+    const db = await openDatabase({ cacheDir: dir, env: {} });
+    try {
+      for (const sql of OLD_SCHEMA) await db.query(sql);
+      await expect(checkSchema(db, 'restore')).rejects.toThrow(/table sessions is missing.*column videos\.processing_status is missing/);
+      expect(await initSchema(db)).toBe('upgraded');
+      expect(await initSchema(db)).toBe('present');
+      const { loadVideos, queryGroundTruth } = await import('./index.js');
+      await loadVideos(db, [{ id: 'new', filename: 'new.mp4', content_hash: 'n', rallies: [{ start_ms: 5, end_ms: 9 }] }]);
+      expect((await queryGroundTruth(db)).map((v) => [v.id, v.rallies])).toEqual([
+        ['new', [{ start_ms: 5, end_ms: 9 }]],
+        ['old', [{ start_ms: 1000, end_ms: 2000 }]],
+      ]);
+      expect(await db.query(`SELECT id, processing_status::text FROM videos ORDER BY id`)).toEqual([
+        { id: 'new', processing_status: 'SKIPPED' },
+        { id: 'old', processing_status: 'PENDING' },
+      ]);
+      const indexes = await db.query<{ indexname: string }>(`SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()`);
+      expect(INDEXES.filter((i) => !indexes.some((x) => x.indexname === i))).toEqual([]);
+    } finally {
+      await db.close();
+    }
   });
 });

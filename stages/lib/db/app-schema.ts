@@ -173,25 +173,33 @@ export function indexName(table: string, ix: IndexSpec): string {
   return `${table}_${ix.columns.join('_')}_${ix.unique ? 'key' : 'idx'}`;
 }
 
-function columnDdl(c: ColumnSpec): string {
+export function columnDdl(c: ColumnSpec): string {
   const type = isEnum(c.type) ? quote(c.type) : c.type;
   return `${quote(c.name)} ${type}${c.notNull ? ' NOT NULL' : ''}${c.default !== undefined ? ` DEFAULT ${c.default}` : ''}`;
 }
 
+export function enumDdl(name: string): string {
+  return `CREATE TYPE ${quote(name)} AS ENUM (${APP_ENUMS[name]!.map((v) => `'${v}'`).join(', ')})`;
+}
+
+export function tableDdl(t: TableSpec): string {
+  return `CREATE TABLE ${quote(t.name)} (\n  ${[...t.columns.map(columnDdl), `CONSTRAINT ${quote(`${t.name}_pkey`)} PRIMARY KEY ("id")`].join(',\n  ')}\n)`;
+}
+
+export function indexDdl(t: TableSpec, ix: IndexSpec): string {
+  return `CREATE ${ix.unique ? 'UNIQUE ' : ''}INDEX ${quote(indexName(t.name, ix))} ON ${quote(t.name)}(${ix.columns.map(quote).join(', ')})`;
+}
+
+export function foreignKeyDdl(t: TableSpec, fk: ForeignKeySpec): string {
+  return `ALTER TABLE ${quote(t.name)} ADD CONSTRAINT ${quote(`${t.name}_${fk.column}_fkey`)} FOREIGN KEY (${quote(fk.column)}) REFERENCES ${quote(fk.references)}("id") ON DELETE ${fk.onDelete} ON UPDATE CASCADE`;
+}
+
 /** The DDL `db init` runs, in Prisma's order: enums, tables, indexes, then foreign keys. */
 export function appSchemaDdl(): string[] {
-  const enumValues = (values: readonly string[]): string => values.map((v) => `'${v}'`).join(', ');
   return [
-    ...Object.entries(APP_ENUMS).map(([name, values]) => `CREATE TYPE ${quote(name)} AS ENUM (${enumValues(values)})`),
-    ...APP_TABLES.map((t) => `CREATE TABLE ${quote(t.name)} (\n  ${[...t.columns.map(columnDdl), `CONSTRAINT ${quote(`${t.name}_pkey`)} PRIMARY KEY ("id")`].join(',\n  ')}\n)`),
-    ...APP_TABLES.flatMap((t) =>
-      t.indexes.map((ix) => `CREATE ${ix.unique ? 'UNIQUE ' : ''}INDEX ${quote(indexName(t.name, ix))} ON ${quote(t.name)}(${ix.columns.map(quote).join(', ')})`),
-    ),
-    ...APP_TABLES.flatMap((t) =>
-      t.foreignKeys.map(
-        (fk) =>
-          `ALTER TABLE ${quote(t.name)} ADD CONSTRAINT ${quote(`${t.name}_${fk.column}_fkey`)} FOREIGN KEY (${quote(fk.column)}) REFERENCES ${quote(fk.references)}("id") ON DELETE ${fk.onDelete} ON UPDATE CASCADE`,
-      ),
-    ),
+    ...Object.keys(APP_ENUMS).map(enumDdl),
+    ...APP_TABLES.map(tableDdl),
+    ...APP_TABLES.flatMap((t) => t.indexes.map((ix) => indexDdl(t, ix))),
+    ...APP_TABLES.flatMap((t) => t.foreignKeys.map((fk) => foreignKeyDdl(t, fk))),
   ];
 }

@@ -5,6 +5,7 @@
 import { configError } from '../../../src/handler.js';
 import { APP_ENUMS, APP_TABLES, appSchemaDdl } from './app-schema.js';
 import type { Database, Queryable } from './connection.js';
+import { upgradeEmbedded } from './upgrade.js';
 
 export const SCHEMA_SQL: readonly string[] = appSchemaDdl();
 
@@ -107,18 +108,22 @@ export async function checkSchema(db: Queryable & { description: string }, use: 
   throw configError(`the labels database ${db.description} does not match the web app's schema: ${problems.join('; ')}`, {
     notes: [
       "point DATABASE_URL at the web app's database, or at an empty one and run 'rallycut db init'",
-      "an embedded database made by an older 'rallycut db init' lacks the newer columns: move <cache>/db aside and restore your datasets into a new one",
     ],
   });
 }
 
-export type InitResult = 'created' | 'present';
+export type InitResult = 'created' | 'present' | 'upgraded';
 
-/** Creates the schema in an empty database (one transaction); checks an existing one and leaves it alone. */
+/**
+ * Creates the schema in an empty database (one transaction). An existing one is checked and left alone,
+ * except an embedded database from an older `db init`, which gets what it lacks (upgrade.ts).
+ */
 export async function initSchema(db: Database): Promise<InitResult> {
-  if ((await presentTables(db)).size > 0) {
+  const present = await presentTables(db);
+  if (present.size > 0) {
+    const added = await upgradeEmbedded(db, present);
     await checkSchema(db, 'restore');
-    return 'present';
+    return added.length ? 'upgraded' : 'present';
   }
   await db.transaction(async (q) => {
     for (const sql of SCHEMA_SQL) await q.query(sql);
