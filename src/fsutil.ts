@@ -72,11 +72,30 @@ export async function createExclusive(target: string, data: string): Promise<boo
     await fs.link(tmp, target);
     return true;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    // A filesystem without hard links (FAT, some network mounts): still exclusive, but briefly empty.
+    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS') return createExclusiveInPlace(target, data);
     throw diskFullError(err, target);
   } finally {
     await fs.rm(tmp, { force: true });
   }
+}
+
+async function createExclusiveInPlace(target: string, data: string): Promise<boolean> {
+  let handle;
+  try {
+    handle = await fs.open(target, 'wx');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+  try {
+    await handle.writeFile(data);
+  } finally {
+    await handle.close();
+  }
+  return true;
 }
 
 /** Moves a finished temp file into place (same filesystem); the caller wrote and synced it. */

@@ -86,7 +86,8 @@ async function takeOver(path: string, stale: string, body: string): Promise<bool
     }
     const holder = await readOwner(token);
     if (!holder) return false; // that takeover just finished
-    if (!holder.owner || !ownerGone(holder.owner)) return false; // a live process is taking it over
+    // Tokens are written whole, so one naming no owner is damage, not a writer at work: passed over too.
+    if (holder.owner && !ownerGone(holder.owner)) return false; // a live process is taking it over
   }
 }
 

@@ -1,7 +1,8 @@
 // The per-project repro lock: waits for a live owner, takes over from a dead one (also when its pid was
 // reused), never judges a lock from another host.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync, mkdirSync, existsSync, readdirSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -65,6 +66,25 @@ describe('project lock', () => {
       expect({ round, most, takeovers }).toEqual({ round, most: 1, takeovers: 1 });
       expect(existsSync(projectLockPath(root))).toBe(false);
     }
+  });
+});
+
+describe('project lock: takeovers that crashed', () => {
+  it('passes over the token of a takeover whose process died, and a damaged one, and leaves none behind', async () => {
+    const deadPid = await new Promise<number>((r) => {
+      const child = spawn(process.execPath, ['-e', '0']);
+      child.on('exit', () => r(child.pid!));
+    });
+    const root = mkdtempSync(join(tmpdir(), 'rc-lock-'));
+    mkdirSync(join(root, '.cache'), { recursive: true });
+    const stale = JSON.stringify({ pid: deadPid, started: 'then', host: hostname() });
+    writeFileSync(projectLockPath(root), stale);
+    const token = (n: number): string => `${projectLockPath(root)}.takeover-${createHash('sha256').update(stale).digest('hex').slice(0, 16)}-${n}`;
+    writeFileSync(token(0), stale); // its taker died before removing the lock
+    writeFileSync(token(1), 'garbage');
+    const lock = await acquireProjectLock(root, { pollMs: 10, signal: AbortSignal.timeout(5000) });
+    expect(readdirSync(join(root, '.cache')).sort()).toEqual(['repro.lock']);
+    await lock.release();
   });
 });
 
