@@ -5,10 +5,10 @@
 // always has its objects there. Every object is re-hashed before it leaves, so a corrupt local copy is
 // never uploaded; --verify re-checks the remote's copies by hash, --force uploads everything again.
 import { promises as fs } from 'node:fs';
-import { tempPathFor } from '../fsutil.js';
 import type { Remote } from '../remote/remote.js';
 import { forEachLimit, listSizes } from '../remote/transfer.js';
 import { createProgress, type ProgressSink } from '../report/progress.js';
+import { tempPathFor } from '../fsutil.js';
 import { ObjectCache } from './objects.js';
 import { FILES_PREFIX, RUNS_PREFIX, errorMessage, localRunRecords, objectKey, runKey, wantedFromOuts, type WantedObject } from './remote-layout.js';
 
@@ -20,12 +20,12 @@ export interface PushOptions {
   jobs: number;
   /** List what is missing on the remote without uploading it. */
   dryRun?: boolean;
-  signal?: AbortSignal;
-  progressSink?: ProgressSink;
   /** Download each object the remote already has and check its hash; replace a corrupt one. */
   verify?: boolean;
   /** Upload every object again, present or not. */
   force?: boolean;
+  signal?: AbortSignal;
+  progressSink?: ProgressSink;
 }
 
 export interface PushResult {

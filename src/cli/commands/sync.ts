@@ -78,11 +78,11 @@ function pushCommand(): CommandSpec {
         objects: sel.objects,
         runCache: optBool(args, 'run-cache'),
         jobs,
+        verify: optBool(args, 'verify'),
+        force: optBool(args, 'force'),
         dryRun,
         signal: io.signal,
         progressSink: { write: io.err, isTTY: io.isTTY },
-        verify: optBool(args, 'verify'),
-        force: optBool(args, 'force'),
       });
       if (io.signal.aborted) throw failure('push interrupted; run it again to upload the rest');
       for (const k of r.corruptOnRemote) io.err(`corrupt on the remote (sha256 mismatch): ${k}; ${dryRun ? 'would upload' : 'uploading'} the local copy\n`);
