@@ -159,7 +159,8 @@ export class ObjectCache {
     }, `caching '${toPosix(label)}' as ${dest}`);
   }
 
-  private async intact(objectFile: string, sha256: string): Promise<boolean> {
+  /** Whether the file's bytes hash to sha256 (an object, or a downloaded copy of one). */
+  async intact(objectFile: string, sha256: string): Promise<boolean> {
     if (this.hasher) return (await this.hasher.hashPath(objectFile))?.sha256 === sha256;
     return (await sha256Of(objectFile)) === sha256;
   }

@@ -6,6 +6,10 @@ import { existsSync, promises as fs } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ObjectCache } from '../../src/cache/objects.js';
+import { objectKey } from '../../src/cache/remote-layout.js';
+import { resolveNamedRemote } from '../../src/remote/named.js';
+import type { Remote } from '../../src/remote/remote.js';
+import { freshBucket } from '../services/fresh.js';
 import { Rig } from '../rig.js';
 
 const rigs: Rig[] = [];
@@ -204,4 +208,56 @@ describe('gc and a concurrent repro sharing a cache', () => {
     expect(await fs.readdir(join(repro.dir, 'd'))).toHaveLength(800);
     expect(await fs.readdir(join(cache, 'pins')).catch(() => [])).toEqual([]); // released at the end
   }, 120_000);
+});
+
+// push: a corrupt local object never leaves; --verify re-checks the remote's copies; --force uploads again.
+describe.each([
+  ['folder', async (): Promise<{ url: string; args: string[]; env: Record<string, string> }> => ({ url: (await freshRig({})).dir, args: [], env: {} })],
+  [
+    's3 (s3rver)',
+    async (): Promise<{ url: string; args: string[]; env: Record<string, string> }> => {
+      const s3 = await freshBucket();
+      return { url: `s3://${s3.bucket}/c`, args: ['--endpoint', s3.endpoint], env: { AWS_ACCESS_KEY_ID: s3.env.AWS_ACCESS_KEY_ID!, AWS_SECRET_ACCESS_KEY: s3.env.AWS_SECRET_ACCESS_KEY! } };
+    },
+  ],
+])('push to a %s remote', (_kind, makeRemote) => {
+  const CONTENT = 'model weights\n';
+
+  async function pushable(): Promise<{ rig: Rig; env: Record<string, string>; remote: Remote }> {
+    const rig = await freshRig({ 'pipeline.yaml': `stages:\n  a:\n    cmd: printf 'model weights\\n' > a.bin\n    outs: [a.bin]\n` });
+    const made = await makeRemote();
+    const add = await rig.run(['remote', 'add', '-d', 'store', made.url, ...made.args], made.env);
+    expect(add.code, add.stderr).toBe(0);
+    expect((await rig.run(['repro'], made.env)).code).toBe(0);
+    return { rig, env: made.env, remote: (await resolveNamedRemote(rig.dir, undefined, made.env)).remote };
+  }
+  const flip = (text: string): string => String.fromCharCode(text.charCodeAt(0) ^ 1) + text.slice(1);
+
+  it('refuses a corrupt local object of the right size, naming it; nothing reaches the remote', async () => {
+    const { rig, env, remote } = await pushable();
+    const file = objectFile(rig, sha(CONTENT));
+    await fs.chmod(file, 0o644);
+    await fs.writeFile(file, flip(CONTENT));
+    const res = await rig.run(['push'], env);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain(`the local cache object ${file} is corrupt`);
+    expect(res.stderr).toContain("'rallycut repro'");
+    expect(await remote.getBytes(objectKey(sha(CONTENT), false))).toBeNull();
+  });
+
+  it('--verify finds a corrupt remote copy a size check misses and uploads a good one; --force uploads all again', async () => {
+    const { rig, env, remote } = await pushable();
+    expect((await rig.run(['push'], env)).code).toBe(0);
+    const key = objectKey(sha(CONTENT), false);
+    await remote.putBytes(key, flip(CONTENT)); // damaged at rest, same size
+    const plain = await rig.run(['push', '--json'], env);
+    expect(JSON.parse(plain.stdout)).toMatchObject({ uploaded: 0, alreadyPresent: 1 }); // a size check cannot tell
+    const verified = await rig.run(['push', '--verify'], env);
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(verified.stderr).toContain(`corrupt on the remote (sha256 mismatch): ${key}`);
+    expect(verified.stdout).toContain('1 object(s) uploaded');
+    expect((await remote.getBytes(key))?.toString()).toBe(CONTENT);
+    expect(JSON.parse((await rig.run(['push', '--verify', '--json'], env)).stdout)).toMatchObject({ uploaded: 0, corruptOnRemote: [] });
+    expect(JSON.parse((await rig.run(['push', '--force', '--json'], env)).stdout)).toMatchObject({ uploaded: 1 });
+  });
 });

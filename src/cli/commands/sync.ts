@@ -48,7 +48,12 @@ function mib(bytes: number): string {
   return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : bytes >= 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${bytes} B`;
 }
 
-const PUSH_OPTIONS: readonly OptionSpec[] = [...OPTIONS, { name: 'dry-run', short: 'n', type: 'boolean', description: 'Only report what the remote is missing (like a cloud status)' }];
+const PUSH_OPTIONS: readonly OptionSpec[] = [
+  ...OPTIONS,
+  { name: 'dry-run', short: 'n', type: 'boolean', description: 'Only report what the remote is missing (like a cloud status)' },
+  { name: 'verify', type: 'boolean', description: "Download the remote's copies and check their sha256; upload a corrupt one again" },
+  { name: 'force', type: 'boolean', description: 'Upload every object again, even those the remote has' },
+];
 
 function pushCommand(): CommandSpec {
   return {
@@ -57,6 +62,8 @@ function pushCommand(): CommandSpec {
     description:
       'Uploads the cache objects behind the outs (folders: their manifest and files) that the remote does not\n' +
       'have yet, found with one listing of the remote. Safe to interrupt: a rerun uploads only what is missing.\n' +
+      'Each object is re-hashed before it leaves: a corrupt local copy is named and not uploaded. --verify\n' +
+      "downloads the remote's copies and uploads a good one over any whose sha256 is wrong; --force uploads all.\n" +
       'Remote layout: files/sha256/ab/cdef… (files), …/ab/cdef….dir (folder manifests), runs/ab/KEY.json.',
     positionals: POSITIONALS,
     options: PUSH_OPTIONS,
@@ -72,12 +79,15 @@ function pushCommand(): CommandSpec {
         objects: sel.objects,
         runCache: optBool(args, 'run-cache'),
         jobs,
+        verify: optBool(args, 'verify'),
+        force: optBool(args, 'force'),
         dryRun,
         signal: io.signal,
         progressSink: { write: io.err, isTTY: io.isTTY },
         redact: redactorFor(io.env),
       });
       if (io.signal.aborted) throw failure('push interrupted; run it again to upload the rest');
+      for (const k of r.corruptOnRemote) io.err(`corrupt on the remote (sha256 mismatch): ${k}; ${dryRun ? 'would upload' : 'uploading'} the local copy\n`);
       const ok = r.failed.length === 0 && r.missingLocally.length === 0;
       if (optBool(args, 'json')) {
         if (ok) io.out(JSON.stringify({ ok: true, ...r, remoteName: name }, null, 2) + '\n');
