@@ -82,7 +82,7 @@ describe('a >50 MiB video under the app partial content_hash scheme', () => {
     await initSchema(d2);
     await restoreDataset(clone.ctx(e2), { name: 'big' });
     expect(await queryGroundTruth(d2)).toEqual([
-      { id: 'big', name: 'match.MOV', filename: 'match.MOV', s3_key: `restored/${contentHash}.mov`, content_hash: contentHash, duration_ms: 1_200_000, file_size_bytes: SIZE, rallies: [{ start_ms: 10_000, end_ms: 19_500 }] },
+      { id: 'big', name: 'match.MOV', filename: 'match.MOV', s3_key: `videos/unowned/big/match.MOV`, content_hash: contentHash, duration_ms: 1_200_000, file_size_bytes: SIZE, rallies: [{ start_ms: 10_000, end_ms: 19_500 }] },
     ]);
     await d2.close();
 
