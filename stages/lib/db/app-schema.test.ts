@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { databaseKinds, freshDatabase, type TestDatabase } from '../../../test/services/fresh.js';
+import { databaseKinds, freshDatabase, type DatabaseKind, type TestDatabase } from '../../../test/services/fresh.js';
 import { checkSchema, initSchema, openDatabase, type Database } from './index.js';
 
 type Row = [column: string, type: string, nullable: 'YES' | 'NO', defaultValue: string | null];
@@ -74,7 +74,8 @@ function normalDefault(d: string | null): string | null {
 
 const cacheDir = mkdtempSync(join(tmpdir(), 'rallycut-schema-'));
 
-describe.each(databaseKinds())('db init on %s', (kind) => {
+/** A fresh database of that kind with `db init` run on it, for the describe block that calls this. */
+function initialisedDatabase(kind: DatabaseKind): () => Database {
   let tdb: TestDatabase;
   let db: Database;
   beforeAll(async () => {
@@ -86,8 +87,14 @@ describe.each(databaseKinds())('db init on %s', (kind) => {
     await db?.close();
     await tdb?.drop();
   });
+  return () => db;
+}
+
+describe.each(databaseKinds())('db init on %s', (kind) => {
+  const database = initialisedDatabase(kind);
 
   it("creates the app's five tables column by column: types, nullability, defaults, timestamp(3)", async () => {
+    const db = database();
     const rows = await db.query<{ table_name: string; column_name: string; udt_name: string; is_nullable: 'YES' | 'NO'; column_default: string | null; datetime_precision: number | null }>(
       `SELECT table_name, column_name, udt_name, is_nullable, column_default, datetime_precision FROM information_schema.columns
         WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position`,
@@ -99,6 +106,7 @@ describe.each(databaseKinds())('db init on %s', (kind) => {
   });
 
   it('creates the enums, indexes and foreign keys', async () => {
+    const db = database();
     const enums = await db.query<{ typname: string; labels: string[] }>(
       `SELECT t.typname, array_agg(e.enumlabel::text ORDER BY e.enumsortorder) AS labels FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid GROUP BY t.typname`,
     );
@@ -114,20 +122,11 @@ describe.each(databaseKinds())('db init on %s', (kind) => {
 });
 
 describe.each(databaseKinds())('a database that differs from the app schema, on %s', (kind) => {
-  let tdb: TestDatabase;
-  let db: Database;
-  beforeAll(async () => {
-    tdb = await freshDatabase(kind);
-    db = await openDatabase({ cacheDir, env: { DATABASE_URL: tdb.url } });
-    await initSchema(db);
-  });
-  afterAll(async () => {
-    await db?.close();
-    await tdb?.drop();
-  });
-  const fails = (use: 'export' | 'restore') => checkSchema(db, use).then(() => 'passed', (e: Error) => e.message);
+  const database = initialisedDatabase(kind);
+  const fails = (use: 'export' | 'restore') => checkSchema(database(), use).then(() => 'passed', (e: Error) => e.message);
 
   it('names a missing column, a wrong enum, an enum without a value we write, and a NOT NULL column restore does not fill', async () => {
+    const db = database();
     expect(await fails('restore')).toBe('passed');
     await db.query(`ALTER TABLE rallies DROP COLUMN "order"`);
     await db.query(`ALTER TABLE videos ALTER COLUMN status DROP DEFAULT, ALTER COLUMN status TYPE text`);
