@@ -20,6 +20,8 @@ export interface LoadOptions {
   checkDeps?: boolean;
   /** Cache folder for compiled schema validators and parse records (default: the project's cache folder). */
   cacheDir?: string;
+  /** Stops loading a very large pipeline (SIGTERM, Ctrl-C). */
+  signal?: AbortSignal;
 }
 
 /** What the parse cache keeps of a resolved pipeline. */

@@ -10,7 +10,7 @@ import { outConflict, reservedPaths, type ReservedPaths } from '../paths/policy.
 import { cacheDirFor, DEFAULT_PARAMS_FILE } from '../project.js';
 import type { LoadOptions } from './load.js';
 import type { Context } from './interpolate.js';
-import { resolveStageEntry } from './resolve.js';
+import { MAX_STAGES, resolveStageEntry, yieldToSignals } from './resolve.js';
 import { validatePipelineConfig, type PipelineConfig } from './schema.js';
 import type { Pipeline, Stage } from './types.js';
 import { configAt, YamlSource } from './yaml-source.js';
@@ -45,9 +45,16 @@ export async function parsePipeline(root: string, file: string, text: string, re
 
   const reserved = reservedPaths({ root, cacheDir });
   const stages = new Map<string, Stage>();
-  for (const [name, stageConfig] of Object.entries(pc.stages ?? {})) {
+  const signal = opts.signal;
+  let entryCount = 0;
+  entries: for (const [name, stageConfig] of Object.entries(pc.stages ?? {})) {
     if (schema.badStages.has(name)) continue;
-    for (const stage of await resolveStageEntry({ source, registry, params, ctx, cacheDir, reserved, report }, name, stageConfig)) {
+    if (entryCount++ % 100 === 0) await yieldToSignals(signal);
+    for (const stage of await resolveStageEntry({ source, registry, params, ctx, cacheDir, reserved, report, ...(signal ? { signal } : {}) }, name, stageConfig)) {
+      if (stages.size === MAX_STAGES) {
+        report(configAt(stage.source, `the pipeline has more than ${MAX_STAGES} stages`, { notes: ['split it, or sweep with `rallycut exp run` instead of a matrix'] }));
+        break entries;
+      }
       if (stages.has(stage.name)) {
         report(configAt(stage.source, `stage name '${stage.name}' is defined twice`, { notes: [`first defined at ${stages.get(stage.name)!.source.file}:${stages.get(stage.name)!.source.start.line}`] }));
         continue;

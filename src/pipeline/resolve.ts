@@ -1,6 +1,6 @@
 // StageConfig (as written) → Stage (resolved): interpolation, foreach/matrix expansion, paths made
 // project-relative and checked, params checked against their files, handler `with:` validated.
-import type { Diagnostic } from '../diagnostics.js';
+import { failure, type Diagnostic } from '../diagnostics.js';
 import type { HandlerRegistry } from '../handler.js';
 import { getParam, type ParamsLoader } from '../params.js';
 import { projectPath, wdirConflict, type ReservedPaths } from '../paths/policy.js';
@@ -19,7 +19,18 @@ export interface ResolveEnv {
   readonly cacheDir?: string;
   /** Paths no wdir may be in (outs are checked once every stage is resolved, see parse.ts). */
   readonly reserved: ReservedPaths;
+  /** Checked between stages: a big matrix stops loading on SIGTERM or Ctrl-C. */
+  readonly signal?: AbortSignal;
   report(d: Diagnostic): void;
+}
+
+/** The most stages a pipeline may have: far above any real sweep, low enough to load in seconds. */
+export const MAX_STAGES = 5000;
+
+/** Awaiting settled promises never lets a signal handler run: the event loop gets a turn now and then. */
+export async function yieldToSignals(signal: AbortSignal | undefined): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  if (signal?.aborted) throw failure('interrupted while loading pipeline.yaml');
 }
 
 /** Expands one entry of `stages:` into its stages (several for foreach/matrix). */
@@ -34,7 +45,8 @@ export async function resolveStageEntry(env: ResolveEnv, name: string, config: S
   const items = expandItems(env, name, gen);
   const stages: Stage[] = [];
   const seen = new Set<string>();
-  for (const item of items) {
+  for (const [i, item] of items.entries()) {
+    if (i % 100 === 99) await yieldToSignals(env.signal);
     const full = `${name}@${item.suffix}`;
     if (seen.has(full)) {
       env.report(configAt(source, `foreach/matrix of stage '${name}' generates '${full}' twice`, { notes: ['items must give distinct names'] }));
@@ -60,6 +72,11 @@ function expandItems(env: ResolveEnv, name: string, gen: GeneratorConfig): Item[
   if (gen.foreach !== undefined) {
     const list = typedList(env, ['stages', name, 'foreach'], gen.foreach, true);
     if (list === undefined) return [];
+    const count = Array.isArray(list) ? list.length : Object.keys(list).length;
+    if (count > MAX_STAGES) {
+      env.report(configAt(env.source.range(['stages', name, 'foreach'], 'key'), `foreach of stage '${name}' would generate ${count} stages; at most ${MAX_STAGES} are allowed`));
+      return [];
+    }
     if (Array.isArray(list)) return list.map((item, i) => ({ suffix: isScalar(item) ? String(item) : String(i), vars: { item } }));
     return Object.entries(list).map(([key, item]) => ({ suffix: key, vars: { key, item } }));
   }
@@ -68,6 +85,12 @@ function expandItems(env: ResolveEnv, name: string, gen: GeneratorConfig): Item[
     const list = typedList(env, ['stages', name, 'matrix', axis], values, false);
     if (list === undefined || !Array.isArray(list)) return [];
     axes.push([axis, list]);
+  }
+  const count = axes.reduce((n, [, values]) => n * values.length, 1);
+  if (count > MAX_STAGES) {
+    const sizes = axes.map(([axis, values]) => `${axis}: ${values.length}`).join(' × ');
+    env.report(configAt(env.source.range(['stages', name, 'matrix'], 'key'), `matrix of stage '${name}' would generate ${count} stages (${sizes}); at most ${MAX_STAGES} are allowed`));
+    return [];
   }
   let combos: { parts: string[]; item: Record<string, unknown> }[] = [{ parts: [], item: {} }];
   for (const [axis, values] of axes) {
