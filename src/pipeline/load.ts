@@ -11,6 +11,7 @@ import type { HandlerRegistry } from '../handler.js';
 import type { ParamOverride } from '../params.js';
 import { readRecord, recordKey, sha256, writeRecord } from '../parsed-cache.js';
 import { cacheDirFor, PIPELINE_FILE } from '../project.js';
+import { decodeUtf8 } from '../utf8.js';
 import type { Pipeline, Stage } from './types.js';
 
 export interface LoadOptions {
@@ -33,12 +34,13 @@ interface PipelineRecord {
 
 export async function loadPipeline(root: string, registry: HandlerRegistry, opts: LoadOptions = {}): Promise<Pipeline> {
   const file = PIPELINE_FILE;
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await fs.readFile(join(root, file), 'utf8');
+    bytes = await fs.readFile(join(root, file));
   } catch (err) {
     throw configError(`cannot read ${file} in ${root} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
+  const text = decodeUtf8(bytes, file);
   const cacheDir = opts.cacheDir ?? cacheDirFor(root);
   // -S overrides (exp runs) make a one-off pipeline: not worth a record.
   const cacheable = !opts.paramOverrides?.length;
