@@ -31,6 +31,8 @@ export async function parsePipeline(root: string, file: string, text: string, re
 
   const problems: Diagnostic[] = [...schema.diagnostics];
   const report = (d: Diagnostic): void => void problems.push(d);
+  const warnings: Diagnostic[] = [];
+  const warn = (d: Diagnostic): void => void warnings.push(d);
   const params = new ParamsLoader(root, opts.paramOverrides ?? []);
   const pc = config as PipelineConfig;
   const ctx = await buildContext(root, source, params, pc.vars ?? [], report);
@@ -50,7 +52,7 @@ export async function parsePipeline(root: string, file: string, text: string, re
   entries: for (const [name, stageConfig] of Object.entries(pc.stages ?? {})) {
     if (schema.badStages.has(name)) continue;
     if (entryCount++ % 100 === 0) await yieldToSignals(signal);
-    for (const stage of await resolveStageEntry({ source, registry, params, ctx, cacheDir, reserved, report, ...(signal ? { signal } : {}) }, name, stageConfig)) {
+    for (const stage of await resolveStageEntry({ source, registry, params, ctx, cacheDir, reserved, report, warn, ...(signal ? { signal } : {}) }, name, stageConfig)) {
       if (stages.size === MAX_STAGES) {
         report(configAt(stage.source, `the pipeline has more than ${MAX_STAGES} stages`, { notes: ['split it, or sweep with `rallycut exp run` instead of a matrix'] }));
         break entries;
@@ -64,7 +66,7 @@ export async function parsePipeline(root: string, file: string, text: string, re
   }
   // Only now are all params files known (a later stage may read one an earlier stage writes).
   problems.push(...reservedOutDiagnostics(stages.values(), reservedPaths({ root, cacheDir, paramsFiles: params.texts.keys() })));
-  const pipeline: Pipeline = { root, file, stages, reads: [...params.texts.keys()] };
+  const pipeline: Pipeline = { root, file, stages, reads: [...params.texts.keys()], ...(warnings.length ? { warnings: sortByPosition(dedupe(warnings)) } : {}) };
   // Missing deps are only meaningful once every stage resolved (a skipped stage may be the producer).
   const complete = problems.length === 0;
   problems.push(...graphDiagnostics(pipeline));

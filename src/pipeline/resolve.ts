@@ -5,7 +5,7 @@ import type { HandlerRegistry } from '../handler.js';
 import { getParam, type ParamsLoader } from '../params.js';
 import { projectPath, wdirConflict, type ReservedPaths } from '../paths/policy.js';
 import { DEFAULT_PARAMS_FILE } from '../project.js';
-import { describe, hasInterpolation, interpolateDeep, interpolateString, interpolateTyped, suggest, type Context, type InterpolationProblem, type QuoteMode } from './interpolate.js';
+import { describe, hasInterpolation, interpolateDeep, interpolationsInQuotes, interpolateString, interpolateTyped, suggest, type Context, type InterpolationProblem, type QuoteMode } from './interpolate.js';
 import { validateWith, type StageBodyConfig, type GeneratorConfig } from './schema.js';
 import type { ExecutorConfig, OutKind, OutSpec, ParamRef, SourceRange, Stage, StageAction } from './types.js';
 import { configAt, type YamlPath, type YamlSource } from './yaml-source.js';
@@ -22,6 +22,7 @@ export interface ResolveEnv {
   /** Checked between stages: a big matrix stops loading on SIGTERM or Ctrl-C. */
   readonly signal?: AbortSignal;
   report(d: Diagnostic): void;
+  warn(d: Diagnostic): void;
 }
 
 /** The most stages a pipeline may have: far above any real sweep, low enough to load in seconds. */
@@ -210,7 +211,19 @@ async function resolveAction(env: ResolveEnv, name: string, body: StageBodyConfi
   if (body.cmd !== undefined) {
     if (body.with !== undefined) env.report(configAt(env.source.range([...path, 'with'], 'key'), `'with' only applies to handler stages; stage '${name}' has a cmd`));
     const list = Array.isArray(body.cmd) ? body.cmd : [body.cmd];
-    const commands = list.map((c, i) => text(Array.isArray(body.cmd) ? [...path, 'cmd', i] : [...path, 'cmd'], c, 'shell'));
+    const at = (i: number): YamlPath => (Array.isArray(body.cmd) ? [...path, 'cmd', i] : [...path, 'cmd']);
+    list.forEach((c, i) => {
+      for (const t of interpolationsInQuotes(c)) {
+        env.warn(
+          configAt(env.source.rangeWithin(at(i), t.expr, t.occurrence), `${t.expr} sits inside quotes in cmd: there its shell quoting does not hold, and a $(...) or backtick in the value would run`, {
+            subject: name,
+            severity: 'warning',
+            notes: ['drop the quotes around it: rallycut quotes every inserted value for the shell itself'],
+          }),
+        );
+      }
+    });
+    const commands = list.map((c, i) => text(at(i), c, 'shell'));
     return { kind: 'cmd', commands };
   }
   const handlerName = text([...path, 'handler'], body.handler!, 'none');

@@ -99,3 +99,30 @@ describe('a very large matrix', () => {
     expect(Date.now() - sent).toBeLessThan(20_000); // generous for a loaded machine: without the fix it runs to the end, saying nothing
   }, 60_000);
 });
+
+describe('a ${} inside the quotes of a cmd', () => {
+  it('is warned about at its position, with the quoted and the bare forms told apart', async () => {
+    const rig = newRig('rallycut-quoted-');
+    await rig.write({
+      'params/default.yaml': 'msg: hello\n',
+      'pipeline.yaml': [
+        'stages:',
+        '  a:',
+        `    cmd: echo "say \${msg}" > a.txt && echo '\${msg}' >> a.txt && echo \${msg} >> a.txt && echo "\\\${msg}" >> a.txt`,
+        '    params: [msg]',
+        '    outs: [a.txt]',
+        '',
+      ].join('\n'),
+    });
+    const res = await rig.run(['repro']);
+    expect(res.code, res.stderr).toBe(0);
+    const warnings = res.stderr.split('\n').filter((l) => l.includes('warning:'));
+    expect(warnings).toEqual([
+      'pipeline.yaml:3:20: warning: [a] ${msg} sits inside quotes in cmd: there its shell quoting does not hold, and a $(...) or backtick in the value would run',
+      'pipeline.yaml:3:45: warning: [a] ${msg} sits inside quotes in cmd: there its shell quoting does not hold, and a $(...) or backtick in the value would run',
+    ]);
+    // The warning is a warning: the stage ran; a no-op (from the parse cache) still warns.
+    expect(rig.read('a.txt').startsWith('say hello\nhello\nhello\n')).toBe(true);
+    expect((await rig.run(['status'])).stderr).toContain('pipeline.yaml:3:20: warning:');
+  });
+});
