@@ -17,6 +17,8 @@ export interface Diagnostic {
   subject?: string;
   /** Extra lines printed under the message (hints, a cycle path, a list of attempts). */
   notes?: string[];
+  /** A warning is printed but never thrown: the command goes on. */
+  severity?: 'warning';
 }
 
 /** Carries diagnostics through code that is not diagnostic-aware (handlers, libraries). */

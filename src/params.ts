@@ -3,11 +3,12 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { isScalar, parse as parseYaml } from 'yaml';
-import { configError, RallycutError, type Diagnostic } from './diagnostics.js';
+import { configError, RallycutError, toDiagnostics, type Diagnostic } from './diagnostics.js';
 import { getParam, setParam, splitKey } from './param-path.js';
 import type { ParamRef, ParamValues } from './pipeline/types.js';
 import { YamlSource } from './pipeline/yaml-source.js';
 import { DEFAULT_PARAMS_FILE } from './project.js';
+import { decodeUtf8 } from './utf8.js';
 
 export interface ParamsFile {
   readonly file: string; // posix, relative to the project root
@@ -47,13 +48,19 @@ export class ParamsLoader {
   readonly texts = new Map<string, string | null>();
 
   private async read(file: string): Promise<ParamsResult> {
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = await fs.readFile(join(this.root, file), 'utf8');
+      bytes = await fs.readFile(join(this.root, file));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') this.texts.set(file, null);
       return { ok: false, missing: code === 'ENOENT', diagnostics: [{ kind: 'config', message: `cannot read params file '${file}' (${code ?? (err as Error).message})`, file }] };
+    }
+    let text: string;
+    try {
+      text = decodeUtf8(bytes, file);
+    } catch (err) {
+      return { ok: false, missing: false, diagnostics: toDiagnostics(err) };
     }
     this.texts.set(file, text);
     return parseParamsText(file, text, this.overrides);

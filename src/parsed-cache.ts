@@ -85,6 +85,7 @@ export function jsonFaithful(v: unknown): boolean {
     for (let i = 0; i < v.length; i++) if (v[i] === undefined || !jsonFaithful(v[i])) return false; // holes too
     return true;
   }
-  if (typeof v !== 'object' || Object.getPrototypeOf(v) !== Object.prototype) return false;
+  // A null-prototype record (src/dict.ts) comes back as a plain object; its reader makes it one again.
+  if (typeof v !== 'object' || ![Object.prototype, null].includes(Object.getPrototypeOf(v) as object | null)) return false;
   return Object.entries(v).every(([k, x]) => k !== '__proto__' && (x === undefined || jsonFaithful(x)));
 }

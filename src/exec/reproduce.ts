@@ -90,6 +90,7 @@ export async function measurePlan(root: string, registry: HandlerRegistry, opts:
     const externalChecks = new Map<string, () => Promise<boolean>>();
     const unmeasurable = new Map<string, string>();
     for (const name of selected) {
+      if (io.signal.aborted) throw failure('interrupted while checking the stages');
       try {
         const m = await measureStage(session, stageOf(session, name), { runCache: opts.runCache ?? true });
         states.set(name, m.state);

@@ -116,6 +116,7 @@ export async function refuseUnsafeWrite(root: string, rel: string, doing: string
   const p = projectPath(toPosix(rel));
   const extra = { file: toPosix(rel), ...(opts.subject ? { subject: opts.subject } : {}) };
   if (!p.ok || p.path === '.' || p.path !== toPosix(rel)) throw failure(`'${toPosix(rel)}' is not a path inside the project; not ${doing} there`, extra);
-  if (opts.cacheDir !== undefined && isInside(opts.cacheDir, resolve(root, rel))) throw failure(`'${p.path}' lies inside the cache folder; not ${doing} there`, extra);
+  // (An exp workspace lives inside the cache: only a cache inside the project is reserved there.)
+  if (opts.cacheDir !== undefined && isInside(root, opts.cacheDir) && isInside(opts.cacheDir, resolve(root, rel))) throw failure(`'${p.path}' lies inside the cache folder; not ${doing} there`, extra);
   await refuseLinkedParents(root, p.path, doing, opts.subject ? { subject: opts.subject } : {});
 }

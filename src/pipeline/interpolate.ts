@@ -70,6 +70,32 @@ export function formatPath(parts: readonly (string | number)[]): string {
   return parts.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
 }
 
+/**
+ * The `${...}` of a shell command written inside the user's own quotes, where the quoting shellQuote()
+ * adds does not hold (in "…" its single quotes are literal; in '…' they close and reopen the user's): a
+ * `$(...)` or backtick in the value would run. `occurrence` counts every earlier appearance of the same
+ * text, as YamlSource.rangeWithin does.
+ */
+export function interpolationsInQuotes(cmd: string): { expr: string; occurrence: number }[] {
+  const found: { expr: string; occurrence: number }[] = [];
+  let quote = '';
+  for (let i = 0; i < cmd.length; i++) {
+    const c = cmd[i];
+    if (quote === "'" && c === "'") quote = '';
+    else if (c === '\\' && quote !== "'") i++;
+    else if (c === '"' && quote !== "'") quote = quote ? '' : '"';
+    else if (c === "'" && !quote) quote = "'";
+    else if (c === '$' && cmd[i + 1] === '{') {
+      const end = cmd.indexOf('}', i);
+      if (end < 0) break;
+      const expr = cmd.slice(i, end + 1);
+      if (quote) found.push({ expr, occurrence: cmd.slice(0, i).split(expr).length - 1 });
+      i = end;
+    }
+  }
+  return found;
+}
+
 /** Single-quotes `s` for /bin/sh unless it is made only of characters the shell leaves alone. */
 export function shellQuote(s: string): string {
   if (s !== '' && /^[A-Za-z0-9_./:=@%+,-]+$/.test(s)) return s;

@@ -5,12 +5,13 @@
 // stages/ too, so the handlers (names and `with` schemas) a record was resolved against are the running ones.
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { RallycutError, configError, dedupe, sortByPosition } from '../diagnostics.js';
+import { RallycutError, configError, dedupe, sortByPosition, type Diagnostic } from '../diagnostics.js';
 import { missingDepDiagnostics } from '../graph/build.js';
 import type { HandlerRegistry } from '../handler.js';
 import type { ParamOverride } from '../params.js';
 import { readRecord, recordKey, sha256, writeRecord } from '../parsed-cache.js';
 import { cacheDirFor, PIPELINE_FILE } from '../project.js';
+import { decodeUtf8 } from '../utf8.js';
 import type { Pipeline, Stage } from './types.js';
 
 export interface LoadOptions {
@@ -20,6 +21,8 @@ export interface LoadOptions {
   checkDeps?: boolean;
   /** Cache folder for compiled schema validators and parse records (default: the project's cache folder). */
   cacheDir?: string;
+  /** Stops loading a very large pipeline (SIGTERM, Ctrl-C). */
+  signal?: AbortSignal;
 }
 
 /** What the parse cache keeps of a resolved pipeline. */
@@ -27,16 +30,18 @@ interface PipelineRecord {
   /** Each file the resolution read → sha256 of its text, or null when it was absent. */
   reads: [string, string | null][];
   stages: [string, Stage][];
+  warnings?: Diagnostic[];
 }
 
 export async function loadPipeline(root: string, registry: HandlerRegistry, opts: LoadOptions = {}): Promise<Pipeline> {
   const file = PIPELINE_FILE;
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await fs.readFile(join(root, file), 'utf8');
+    bytes = await fs.readFile(join(root, file));
   } catch (err) {
     throw configError(`cannot read ${file} in ${root} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
+  const text = decodeUtf8(bytes, file);
   const cacheDir = opts.cacheDir ?? cacheDirFor(root);
   // -S overrides (exp runs) make a one-off pipeline: not worth a record.
   const cacheable = !opts.paramOverrides?.length;
@@ -56,7 +61,7 @@ export async function loadPipeline(root: string, registry: HandlerRegistry, opts
 }
 
 function toRecord(pipeline: Pipeline, reads: ReadonlyMap<string, string | null>): PipelineRecord {
-  return { reads: [...reads].map(([f, t]) => [f, t === null ? null : sha256(t)]), stages: [...pipeline.stages] };
+  return { reads: [...reads].map(([f, t]) => [f, t === null ? null : sha256(t)]), stages: [...pipeline.stages], ...(pipeline.warnings ? { warnings: [...pipeline.warnings] } : {}) };
 }
 
 async function cachedPipeline(root: string, cacheDir: string, key: string): Promise<Pipeline | undefined> {
@@ -64,7 +69,7 @@ async function cachedPipeline(root: string, cacheDir: string, key: string): Prom
   if (!rec) return undefined;
   const now = await Promise.all(rec.reads.map(([f]) => hashOrNull(join(root, f))));
   if (rec.reads.some(([, hash], i) => hash !== now[i])) return undefined;
-  return { root, file: PIPELINE_FILE, stages: new Map(rec.stages), reads: rec.reads.map(([f]) => f) };
+  return { root, file: PIPELINE_FILE, stages: new Map(rec.stages), reads: rec.reads.map(([f]) => f), ...(rec.warnings ? { warnings: rec.warnings } : {}) };
 }
 
 /** sha256 of the file's text; null when absent; '' (matching no record) when unreadable: the slow path reports it. */

@@ -10,7 +10,7 @@ import { outConflict, reservedPaths, type ReservedPaths } from '../paths/policy.
 import { cacheDirFor, DEFAULT_PARAMS_FILE } from '../project.js';
 import type { LoadOptions } from './load.js';
 import type { Context } from './interpolate.js';
-import { resolveStageEntry } from './resolve.js';
+import { MAX_STAGES, resolveStageEntry, yieldToSignals } from './resolve.js';
 import { validatePipelineConfig, type PipelineConfig } from './schema.js';
 import type { Pipeline, Stage } from './types.js';
 import { configAt, YamlSource } from './yaml-source.js';
@@ -31,6 +31,8 @@ export async function parsePipeline(root: string, file: string, text: string, re
 
   const problems: Diagnostic[] = [...schema.diagnostics];
   const report = (d: Diagnostic): void => void problems.push(d);
+  const warnings: Diagnostic[] = [];
+  const warn = (d: Diagnostic): void => void warnings.push(d);
   const params = new ParamsLoader(root, opts.paramOverrides ?? []);
   const pc = config as PipelineConfig;
   const ctx = await buildContext(root, source, params, pc.vars ?? [], report);
@@ -45,9 +47,16 @@ export async function parsePipeline(root: string, file: string, text: string, re
 
   const reserved = reservedPaths({ root, cacheDir });
   const stages = new Map<string, Stage>();
-  for (const [name, stageConfig] of Object.entries(pc.stages ?? {})) {
+  const signal = opts.signal;
+  let entryCount = 0;
+  entries: for (const [name, stageConfig] of Object.entries(pc.stages ?? {})) {
     if (schema.badStages.has(name)) continue;
-    for (const stage of await resolveStageEntry({ source, registry, params, ctx, cacheDir, reserved, report }, name, stageConfig)) {
+    if (entryCount++ % 100 === 0) await yieldToSignals(signal);
+    for (const stage of await resolveStageEntry({ source, registry, params, ctx, cacheDir, reserved, report, warn, ...(signal ? { signal } : {}) }, name, stageConfig)) {
+      if (stages.size === MAX_STAGES) {
+        report(configAt(stage.source, `the pipeline has more than ${MAX_STAGES} stages`, { notes: ['split it, or sweep with `rallycut exp run` instead of a matrix'] }));
+        break entries;
+      }
       if (stages.has(stage.name)) {
         report(configAt(stage.source, `stage name '${stage.name}' is defined twice`, { notes: [`first defined at ${stages.get(stage.name)!.source.file}:${stages.get(stage.name)!.source.start.line}`] }));
         continue;
@@ -57,7 +66,7 @@ export async function parsePipeline(root: string, file: string, text: string, re
   }
   // Only now are all params files known (a later stage may read one an earlier stage writes).
   problems.push(...reservedOutDiagnostics(stages.values(), reservedPaths({ root, cacheDir, paramsFiles: params.texts.keys() })));
-  const pipeline: Pipeline = { root, file, stages, reads: [...params.texts.keys()] };
+  const pipeline: Pipeline = { root, file, stages, reads: [...params.texts.keys()], ...(warnings.length ? { warnings: sortByPosition(dedupe(warnings)) } : {}) };
   // Missing deps are only meaningful once every stage resolved (a skipped stage may be the producer).
   const complete = problems.length === 0;
   problems.push(...graphDiagnostics(pipeline));

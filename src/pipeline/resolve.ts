@@ -1,11 +1,11 @@
 // StageConfig (as written) → Stage (resolved): interpolation, foreach/matrix expansion, paths made
 // project-relative and checked, params checked against their files, handler `with:` validated.
-import type { Diagnostic } from '../diagnostics.js';
+import { failure, type Diagnostic } from '../diagnostics.js';
 import type { HandlerRegistry } from '../handler.js';
 import { getParam, type ParamsLoader } from '../params.js';
 import { projectPath, wdirConflict, type ReservedPaths } from '../paths/policy.js';
 import { DEFAULT_PARAMS_FILE } from '../project.js';
-import { describe, hasInterpolation, interpolateDeep, interpolateString, interpolateTyped, suggest, type Context, type InterpolationProblem, type QuoteMode } from './interpolate.js';
+import { describe, hasInterpolation, interpolateDeep, interpolationsInQuotes, interpolateString, interpolateTyped, suggest, type Context, type InterpolationProblem, type QuoteMode } from './interpolate.js';
 import { validateWith, type StageBodyConfig, type GeneratorConfig } from './schema.js';
 import type { ExecutorConfig, OutKind, OutSpec, ParamRef, SourceRange, Stage, StageAction } from './types.js';
 import { configAt, type YamlPath, type YamlSource } from './yaml-source.js';
@@ -19,7 +19,19 @@ export interface ResolveEnv {
   readonly cacheDir?: string;
   /** Paths no wdir may be in (outs are checked once every stage is resolved, see parse.ts). */
   readonly reserved: ReservedPaths;
+  /** Checked between stages: a big matrix stops loading on SIGTERM or Ctrl-C. */
+  readonly signal?: AbortSignal;
   report(d: Diagnostic): void;
+  warn(d: Diagnostic): void;
+}
+
+/** The most stages a pipeline may have: far above any real sweep, low enough to load in seconds. */
+export const MAX_STAGES = 5000;
+
+/** Awaiting settled promises never lets a signal handler run: the event loop gets a turn now and then. */
+export async function yieldToSignals(signal: AbortSignal | undefined): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  if (signal?.aborted) throw failure('interrupted while loading pipeline.yaml');
 }
 
 /** Expands one entry of `stages:` into its stages (several for foreach/matrix). */
@@ -34,7 +46,8 @@ export async function resolveStageEntry(env: ResolveEnv, name: string, config: S
   const items = expandItems(env, name, gen);
   const stages: Stage[] = [];
   const seen = new Set<string>();
-  for (const item of items) {
+  for (const [i, item] of items.entries()) {
+    if (i % 100 === 99) await yieldToSignals(env.signal);
     const full = `${name}@${item.suffix}`;
     if (seen.has(full)) {
       env.report(configAt(source, `foreach/matrix of stage '${name}' generates '${full}' twice`, { notes: ['items must give distinct names'] }));
@@ -60,6 +73,11 @@ function expandItems(env: ResolveEnv, name: string, gen: GeneratorConfig): Item[
   if (gen.foreach !== undefined) {
     const list = typedList(env, ['stages', name, 'foreach'], gen.foreach, true);
     if (list === undefined) return [];
+    const count = Array.isArray(list) ? list.length : Object.keys(list).length;
+    if (count > MAX_STAGES) {
+      env.report(configAt(env.source.range(['stages', name, 'foreach'], 'key'), `foreach of stage '${name}' would generate ${count} stages; at most ${MAX_STAGES} are allowed`));
+      return [];
+    }
     if (Array.isArray(list)) return list.map((item, i) => ({ suffix: isScalar(item) ? String(item) : String(i), vars: { item } }));
     return Object.entries(list).map(([key, item]) => ({ suffix: key, vars: { key, item } }));
   }
@@ -68,6 +86,12 @@ function expandItems(env: ResolveEnv, name: string, gen: GeneratorConfig): Item[
     const list = typedList(env, ['stages', name, 'matrix', axis], values, false);
     if (list === undefined || !Array.isArray(list)) return [];
     axes.push([axis, list]);
+  }
+  const count = axes.reduce((n, [, values]) => n * values.length, 1);
+  if (count > MAX_STAGES) {
+    const sizes = axes.map(([axis, values]) => `${axis}: ${values.length}`).join(' × ');
+    env.report(configAt(env.source.range(['stages', name, 'matrix'], 'key'), `matrix of stage '${name}' would generate ${count} stages (${sizes}); at most ${MAX_STAGES} are allowed`));
+    return [];
   }
   let combos: { parts: string[]; item: Record<string, unknown> }[] = [{ parts: [], item: {} }];
   for (const [axis, values] of axes) {
@@ -187,7 +211,19 @@ async function resolveAction(env: ResolveEnv, name: string, body: StageBodyConfi
   if (body.cmd !== undefined) {
     if (body.with !== undefined) env.report(configAt(env.source.range([...path, 'with'], 'key'), `'with' only applies to handler stages; stage '${name}' has a cmd`));
     const list = Array.isArray(body.cmd) ? body.cmd : [body.cmd];
-    const commands = list.map((c, i) => text(Array.isArray(body.cmd) ? [...path, 'cmd', i] : [...path, 'cmd'], c, 'shell'));
+    const at = (i: number): YamlPath => (Array.isArray(body.cmd) ? [...path, 'cmd', i] : [...path, 'cmd']);
+    list.forEach((c, i) => {
+      for (const t of interpolationsInQuotes(c)) {
+        env.warn(
+          configAt(env.source.rangeWithin(at(i), t.expr, t.occurrence), `${t.expr} sits inside quotes in cmd: there its shell quoting does not hold, and a $(...) or backtick in the value would run`, {
+            subject: name,
+            severity: 'warning',
+            notes: ['drop the quotes around it: rallycut quotes every inserted value for the shell itself'],
+          }),
+        );
+      }
+    });
+    const commands = list.map((c, i) => text(at(i), c, 'shell'));
     return { kind: 'cmd', commands };
   }
   const handlerName = text([...path, 'handler'], body.handler!, 'none');

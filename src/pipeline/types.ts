@@ -1,6 +1,6 @@
 // The three views of a stage: StageConfig (as the user wrote it, see load.ts), Stage (resolved, readonly,
 // what planning and execution use) and LockEntry (what the machine recorded, see lock.ts).
-import type { Position } from '../diagnostics.js';
+import type { Diagnostic, Position } from '../diagnostics.js';
 
 export interface SourceRange {
   file: string; // relative to the project root
@@ -58,6 +58,8 @@ export interface Pipeline {
   readonly stages: ReadonlyMap<string, Stage>; // in file order
   /** The params and vars files the resolution read (project-relative): inputs of every stage's text. */
   readonly reads?: readonly string[];
+  /** Printed by whoever opens the pipeline for a run (see exec/open.ts). */
+  readonly warnings?: readonly Diagnostic[];
 }
 
 /** Tracked param values: file → dotted key → value. */

@@ -32,7 +32,7 @@ function codeFrame(source: string, d: Diagnostic): string[] {
 export function formatDiagnostic(d: Diagnostic, opts: PrintOptions = {}): string {
   const where = d.file ? `${d.file}${d.start ? `:${d.start.line}:${d.start.column}` : ''}: ` : '';
   const subject = d.subject ? `[${d.subject}] ` : '';
-  const lines = [`${where}error: ${subject}${d.message}`];
+  const lines = [`${where}${d.severity ?? 'error'}: ${subject}${d.message}`];
   if (d.file && d.start) {
     try {
       const path = isAbsolute(d.file) || !opts.root ? d.file : join(opts.root, d.file);

@@ -1,10 +1,13 @@
 // Smaller hardening items of issue #21: names that are Object.prototype members, a huge matrix and
 // SIGTERM while loading, a `${}` inside the user's own double quotes in a cmd.
-import { mkdtempSync, promises as fs } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Rig } from '../rig.js';
+import { RallycutError } from '../../src/diagnostics.js';
+import { load, writeProject } from '../../src/pipeline/test-project.js';
+import { distIsFresh, Rig } from '../rig.js';
 
 const rigs: Rig[] = [];
 const newRig = (prefix: string): Rig => {
@@ -50,5 +53,77 @@ describe('stage and remote names that are Object.prototype members', () => {
     } finally {
       await fs.rm(remote, { recursive: true, force: true });
     }
+  });
+});
+
+/** pipeline.yaml with one matrix stage of side × side items. */
+function bigMatrix(side: number): string {
+  const axis = JSON.stringify([...Array(side).keys()]);
+  return `stages:\n  m:\n    matrix:\n      x: ${axis}\n      y: ${axis}\n    do:\n      cmd: echo \${item.x} > o-\${item.x}-\${item.y}.txt\n      outs: [o-\${item.x}-\${item.y}.txt]\n`;
+}
+
+describe('a very large matrix', () => {
+  it('loading gives the event loop turns, so an abort (SIGTERM, Ctrl-C) stops it', async () => {
+    const root = writeProject({ 'pipeline.yaml': bigMatrix(70) }); // 4,900 stages, under the cap
+    try {
+      const controller = new AbortController();
+      let fired = false;
+      setTimeout(() => {
+        fired = true;
+        controller.abort();
+      }, 50);
+      const err = await load(root, { signal: controller.signal, cacheDir: join(root, '.cache') }).then(() => undefined, (e: unknown) => e);
+      expect(fired).toBe(true);
+      expect(err).toBeInstanceOf(RallycutError);
+      expect((err as RallycutError).message).toBe('interrupted while loading pipeline.yaml');
+    } finally {
+      await fs.rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('a real SIGTERM stops a status of 4,900 stages, saying so', async () => {
+    const rig = newRig('rallycut-sigterm-');
+    await rig.write({ 'pipeline.yaml': bigMatrix(70) });
+    const bin = join(import.meta.dirname, '..', '..', 'bin', 'rallycut');
+    const child = spawn(process.execPath, [bin, 'status'], { cwd: rig.dir, env: rig.env(distIsFresh() ? {} : { RALLYCUT_FROM_SOURCE: '1' }), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    // The cache folder appears while pipeline.yaml is read (the CLI's signal handlers are in place by then);
+    // should it not, 1.5 s is past the CLI's start and far before 4,900 stages are checked.
+    for (let waited = 0; !existsSync(join(rig.dir, '.cache')) && waited < 1500; waited += 20) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGTERM');
+    const sent = Date.now();
+    const code = await closed;
+    expect(stderr).toContain('interrupted');
+    expect(code).toBe(1);
+    expect(Date.now() - sent).toBeLessThan(20_000); // generous for a loaded machine: without the fix it runs to the end, saying nothing
+  }, 60_000);
+});
+
+describe('a ${} inside the quotes of a cmd', () => {
+  it('is warned about at its position, with the quoted and the bare forms told apart', async () => {
+    const rig = newRig('rallycut-quoted-');
+    await rig.write({
+      'params/default.yaml': 'msg: hello\n',
+      'pipeline.yaml': [
+        'stages:',
+        '  a:',
+        `    cmd: echo "say \${msg}" > a.txt && echo '\${msg}' >> a.txt && echo \${msg} >> a.txt && echo "\\\${msg}" >> a.txt`,
+        '    params: [msg]',
+        '    outs: [a.txt]',
+        '',
+      ].join('\n'),
+    });
+    const res = await rig.run(['repro']);
+    expect(res.code, res.stderr).toBe(0);
+    const warnings = res.stderr.split('\n').filter((l) => l.includes('warning:'));
+    expect(warnings).toEqual([
+      'pipeline.yaml:3:20: warning: [a] ${msg} sits inside quotes in cmd: there its shell quoting does not hold, and a $(...) or backtick in the value would run',
+      'pipeline.yaml:3:45: warning: [a] ${msg} sits inside quotes in cmd: there its shell quoting does not hold, and a $(...) or backtick in the value would run',
+    ]);
+    // The warning is a warning: the stage ran; a no-op (from the parse cache) still warns.
+    expect(rig.read('a.txt').startsWith('say hello\nhello\nhello\n')).toBe(true);
+    expect((await rig.run(['status'])).stderr).toContain('pipeline.yaml:3:20: warning:');
   });
 });
