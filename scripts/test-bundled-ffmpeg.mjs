@@ -15,7 +15,6 @@ export const FFMPEG_TESTS = [
   'stages/cut',
   'stages/lib/ffmpeg-caps.test.ts',
   'stages/lib/media',
-  'test/e2e/demo-builds.test.ts',
 ];
 
 const require = createRequire(import.meta.url);
