@@ -1,8 +1,7 @@
 // The demo's pictures must not depend on the ffmpeg build: the frames ffmpeg hands its encoder are compared
 // between the system ffmpeg and the bundled 4.1 (x264 differs between them, so the encoded bytes may not).
-import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { bundledFfmpeg, runTool, type FfmpegTools } from '../lib/ffmpeg.js';
+import { bundledFfmpeg, runTool, systemFfmpeg, type FfmpegTools } from '../lib/ffmpeg.js';
 import { ffmpegCapabilities } from '../lib/ffmpeg-caps.js';
 import { encodeArgs, feedFrames } from './generate.js';
 import { planDemo, type DemoConfig } from './plan.js';
@@ -21,15 +20,6 @@ const config: DemoConfig = {
 };
 
 
-function pathFfmpeg(): FfmpegTools | undefined {
-  try {
-    const ffmpeg = execFileSync('sh', ['-c', 'command -v ffmpeg'], { encoding: 'utf8' }).trim();
-    return ffmpeg && !ffmpeg.includes('node_modules') ? { ffmpeg, ffprobe: ffmpeg, source: 'path' } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** The frames ffmpeg hands the encoder, one md5 per frame with its timestamp (framemd5 without the header). */
 async function encoderInput(tools: FfmpegTools): Promise<string[]> {
   const caps = await ffmpegCapabilities({ tools });
@@ -41,7 +31,7 @@ async function encoderInput(tools: FfmpegTools): Promise<string[]> {
   return hashes;
 }
 
-const system = pathFfmpeg();
+const system = systemFfmpeg();
 const bundled = bundledFfmpeg();
 
 describe('demo pictures', () => {

@@ -1,12 +1,11 @@
 // Capability probes on the real builds (the system ffmpeg and the bundled 4.1), and the error a missing
 // feature gives. Stand-in binaries (shell scripts) show that a probe runs once per binary and version.
-import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RallycutError } from '../../src/handler.js';
-import { bundledFfmpeg, type FfmpegTools } from './ffmpeg.js';
+import { bundledFfmpeg, systemFfmpeg } from './ffmpeg.js';
 import { ffmpegCapabilities, fpsModeArgs, requireFfmpeg } from './ffmpeg-caps.js';
 
 let work: string;
@@ -16,16 +15,6 @@ beforeAll(async () => {
 afterAll(async () => {
   if (work) await fs.rm(work, { recursive: true, force: true });
 });
-
-function systemFfmpeg(): FfmpegTools | undefined {
-  try {
-    const ffmpeg = execFileSync('sh', ['-c', 'command -v ffmpeg'], { encoding: 'utf8' }).trim();
-    const ffprobe = execFileSync('sh', ['-c', 'command -v ffprobe'], { encoding: 'utf8' }).trim();
-    return ffmpeg && ffprobe && !ffmpeg.includes('node_modules') ? { ffmpeg, ffprobe, source: 'path' } : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 const bundled = bundledFfmpeg();
 const system = systemFfmpeg();

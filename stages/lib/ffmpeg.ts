@@ -1,7 +1,7 @@
 // Finding and running ffmpeg/ffprobe: PATH first (a system build), else the npm installer binaries.
 // Their versions go into stage fingerprints.
 import { execFile, spawn } from 'node:child_process';
-import { accessSync, chmodSync, constants, statSync } from 'node:fs';
+import { accessSync, chmodSync, constants, realpathSync, statSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { setPriority } from 'node:os';
@@ -49,6 +49,15 @@ function npmBinary(pkg: string): string | undefined {
 }
 
 let cached: FfmpegTools | undefined;
+
+/** The ffmpeg and ffprobe on PATH, unless they are the bundled ones (tests compare builds with it). */
+export function systemFfmpeg(): FfmpegTools | undefined {
+  const ffmpeg = onPath('ffmpeg');
+  const ffprobe = onPath('ffprobe');
+  const bundled = bundledFfmpeg();
+  if (!ffmpeg || !ffprobe || (bundled && realpathSync(ffmpeg) === realpathSync(bundled.ffmpeg))) return undefined;
+  return { ffmpeg, ffprobe, source: 'path' };
+}
 
 /** The npm-bundled ffmpeg and ffprobe, whatever PATH holds (tests compare builds with it). */
 export function bundledFfmpeg(): { ffmpeg: string; ffprobe: string } | undefined {
