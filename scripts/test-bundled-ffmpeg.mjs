@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, chmodSync, constants, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 
 /** Test files and folders that run ffmpeg (keep in step with the code that calls it). */
 export const FFMPEG_TESTS = [
@@ -37,9 +37,9 @@ try {
   const env = { ...process.env, PATH: `${shadow}${delimiter}${process.env.PATH ?? ''}` };
   delete env.RALLYCUT_FFMPEG;
   delete env.RALLYCUT_FFPROBE;
-  const version = spawnSync(join(shadow, 'ffmpeg'), ['-version'], { encoding: 'utf8' }).stdout.split('\n')[0];
+  const version = spawnSync(join(shadow, 'ffmpeg'), ['-version'], { encoding: 'utf8' }).stdout.match(/^\S+ version \S+/)?.[0];
   process.stderr.write(`\nffmpeg-dependent tests again with the bundled build first on PATH: ${version}\n`);
-  const run = spawnSync(process.execPath, [require.resolve('vitest/vitest.mjs'), 'run', ...FFMPEG_TESTS, ...process.argv.slice(2)], { env, stdio: 'inherit' });
+  const run = spawnSync(process.execPath, [join(dirname(require.resolve('vitest')), 'vitest.mjs'), 'run', ...FFMPEG_TESTS, ...process.argv.slice(2)], { env, stdio: 'inherit' });
   status = run.status ?? 1;
 } finally {
   rmSync(shadow, { recursive: true, force: true });

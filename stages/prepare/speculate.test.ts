@@ -9,7 +9,7 @@ import { generateDemo, type DemoDataset } from '../demo/generate.js';
 import { TRICKY_PROFILES } from '../../test/kit/videos.js';
 import { findFfmpeg, runTool } from '../lib/ffmpeg.js';
 import { ffmpegCapabilities, type FfmpegCapabilities } from '../lib/ffmpeg-caps.js';
-import { guessTiming, type TimingGuess } from '../lib/media/mp4-timing.js';
+import { children, guessTiming, type TimingGuess } from '../lib/media/mp4-timing.js';
 import { probeVideo } from '../lib/media/probe.js';
 import { ensureProxy, proxyArgs, type ProxyRequest } from './proxy.js';
 
@@ -58,8 +58,11 @@ describe('speculative encode', () => {
       const v = demo.videos[i]!;
       const { info, hit } = await ensureProxy(request(i, cacheDir, { source_sha256: Promise.resolve(v.sha256!) }));
       expect(hit).toBe(false);
-      expect((await proxyBytes(cacheDir, v.content_hash)).equals(bare.get(v.filename)!), v.filename).toBe(true);
+      const bytes = await proxyBytes(cacheDir, v.content_hash);
+      expect(bytes.equals(bare.get(v.filename)!), v.filename).toBe(true);
       expect(info.height).toBe(480);
+      // +faststart: the index (moov) comes before the media (mdat), so a player starts before the end arrives.
+      expect(children(bytes, 0, bytes.length).map((b) => b.type).filter((t) => t === 'moov' || t === 'mdat')).toEqual(['moov', 'mdat']);
     }
   });
 
