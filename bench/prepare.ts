@@ -22,6 +22,7 @@ import { writeDatasetFolder } from '../stages/demo/folder.js';
 import { generateDemo, type DemoDataset } from '../stages/demo/generate.js';
 import { DEFAULT_CONFIG, type DemoConfig } from '../stages/demo/plan.js';
 import { prepare } from '../stages/prepare/prepare.js';
+import { ffmpegCapabilities } from '../stages/lib/ffmpeg-caps.js';
 import { proxyArgs } from '../stages/prepare/proxy.js';
 import type { Bench } from './run.js';
 
@@ -90,13 +91,14 @@ async function overhead(work: string, tag: string, rounds: number): Promise<void
   const src = join(work, `src-${tag}`, demo.videos[0]!.path);
   const probe = await probeVideo(src);
   const { ffmpeg } = findFfmpeg();
+  const caps = await ffmpegCapabilities();
   const bare: { ms: number; cpu: number }[] = [];
   const wrapped: { ms: number; cpu: number }[] = [];
   const opts = { datasetDir: join(root, 'training_datasets', 'demo'), outputDir: join(root, 'training_data'), seed: 42, jobs: 1 };
   // One unmeasured prepare first: it asks ffmpeg/ffprobe for their versions once per process.
   if (tag === 'short') await prepare(context(root, join(work, `cache-${tag}-warm`), 1), opts);
   for (let i = 0; i < rounds; i++) {
-    const runBare = async (): Promise<void> => void bare.push(await measured(() => runTool(ffmpeg, proxyArgs(src, probe, join(work, `bare-${tag}-${i}.mp4`)))));
+    const runBare = async (): Promise<void> => void bare.push(await measured(() => runTool(ffmpeg, proxyArgs(src, probe, join(work, `bare-${tag}-${i}.mp4`), caps))));
     const runPrepare = async (): Promise<void> => {
       const self0 = process.cpuUsage();
       const run = await measured(() => prepare(context(root, join(work, `cache-${tag}-${i}`), 1), opts));
@@ -152,10 +154,11 @@ export const bench: Bench = {
       const run2 = (jobs: number, tag: string): Promise<{ ms: number; cpu: number }> =>
         measured(() => prepare(context(root2, join(work, `cache-two-${tag}`), jobs), { datasetDir: join(root2, 'training_datasets', 'demo'), outputDir: join(root2, 'training_data'), seed: 42, jobs }));
       const { ffmpeg } = findFfmpeg();
+      const caps = await ffmpegCapabilities();
       const srcs = demo.videos.map((v) => join(work, 'src-two', v.path));
       const probes = await Promise.all(srcs.map((p) => probeVideo(p)));
       const threads = Math.max(1, Math.floor(cores / 2)); // what prepare -j 2 gives each decoder
-      const bareRun = (i: number, tag: string, t?: number): Promise<unknown> => runTool(ffmpeg, proxyArgs(srcs[i]!, probes[i]!, join(work, `bare-two-${tag}-${i}.mp4`), t));
+      const bareRun = (i: number, tag: string, t?: number): Promise<unknown> => runTool(ffmpeg, proxyArgs(srcs[i]!, probes[i]!, join(work, `bare-two-${tag}-${i}.mp4`), caps, t));
       const bareSerial = (tag: string): Promise<{ ms: number; cpu: number }> => measured(async () => {
         for (let i = 0; i < srcs.length; i++) await bareRun(i, tag);
       });

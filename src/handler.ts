@@ -61,6 +61,22 @@ export function defineHandler<P>(handler: StageHandler<P>): RegisteredHandler {
 export interface HandlerRegistry {
   get(name: string): Promise<RegisteredHandler | undefined>;
   names(): Promise<string[]>;
+  /** The outside tools the handlers use (ffmpeg, onnxruntime, the database), for `rallycut doctor`. */
+  tools?(ctx: ToolContext): Promise<ToolReport[]>;
+}
+
+export interface ToolContext {
+  cacheDir: string;
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+/** One outside tool as `rallycut doctor` shows it: which one is in use, or why none can be. */
+export interface ToolReport {
+  name: string;
+  ok: boolean;
+  detail: string;
+  /** How to get a usable one (when not ok). */
+  hint?: string;
 }
 
 /** What a stages/<name>/index.ts exports by default. */

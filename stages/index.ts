@@ -26,4 +26,7 @@ export const handlerRegistry: HandlerRegistry = {
   async names() {
     return stageModules.flatMap((m) => (m.handlers ?? []).map((h) => h.name)).sort();
   },
+  async tools(ctx) {
+    return (await import('./tools.js')).toolReports(ctx);
+  },
 };

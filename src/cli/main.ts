@@ -21,6 +21,7 @@ const loadStages = (): Promise<StagesModule> => (stagesModule ??= import('../../
 const lazyRegistry: HandlerRegistry = {
   get: async (name) => (await loadStages()).handlerRegistry.get(name),
   names: async () => (await loadStages()).handlerRegistry.names(),
+  tools: async (ctx) => (await loadStages()).handlerRegistry.tools?.(ctx) ?? [],
 };
 
 // Paths only: a command's module loads when it runs (see commands/index.ts).

@@ -21,7 +21,9 @@ import { applyOverrides, formatClock, isHeuristicsModel, parseSetPairs, presetFo
 import { locateModel } from '../lib/model/registry.js';
 import { projectModelSettings } from '../lib/model/params.js';
 import { detectRallies, type Detection } from './detect.js';
-import { renderCut } from './render.js';
+import { CUT_FEATURES, renderCut } from './render.js';
+import { requireFfmpeg } from '../lib/ffmpeg-caps.js';
+import { DECODE_FEATURES } from '../extract-features/decode.js';
 import { loadTemporalModel } from '../temporal/api.js';
 
 export function toGroundTruth(d: Detection, filename: string): GroundTruth {
@@ -56,6 +58,8 @@ const command: CommandSpec = {
     const model = optString(args, 'model') ?? s.variant;
     const variant = locateModel(root, model, s.weightsDir).variant;
     const heuristics = applyOverrides(presetFor(isHeuristicsModel(variant) ? variant : 'indoor'), parseSetPairs(optStrings(args, 'set')), ' (--set)');
+    // Checked first: a build that cannot decode or cut as planned fails before minutes of detection.
+    await requireFfmpeg('cut', [...DECODE_FEATURES, ...CUT_FEATURES], { cacheDir: cacheDirFor(root, io.env), log: (m) => io.err(`${m}\n`) });
     const detection = await detectRallies(video, {
       root,
       cacheDir: cacheDirFor(root, io.env),

@@ -5,6 +5,12 @@ import { promises as fs } from 'node:fs';
 import { dirname, extname } from 'node:path';
 import { failure, tempPathFor } from '../../src/handler.js';
 import { findFfmpeg, runTool } from '../lib/ffmpeg.js';
+import type { FfmpegFeature } from '../lib/ffmpeg-caps.js';
+
+/** What cutting needs of ffmpeg (the re-encode path; a stream copy needs only the concat demuxer). */
+export const CUT_FEATURES: readonly FfmpegFeature[] = [
+  { filter: 'trim' }, { filter: 'setpts' }, { filter: 'concat' }, { filter: 'atrim' }, { filter: 'asetpts' }, { encoder: 'libx264' }, { encoder: 'aac' },
+];
 
 export interface CutSpan {
   startS: number;

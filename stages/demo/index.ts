@@ -75,7 +75,7 @@ export async function demoInit(ctx: DatasetContext, config: DemoConfig, opts: { 
   const generated = !dataset;
   if (!dataset) {
     const progress = ctx.progress('demo init', config.videos, 'videos');
-    dataset = await generateDemo({ dir, config, jobs: opts.jobs ?? availableParallelism(), progress, signal: ctx.signal });
+    dataset = await generateDemo({ dir, config, jobs: opts.jobs ?? availableParallelism(), cacheDir: ctx.cacheDir, log: ctx.log, progress, signal: ctx.signal });
     progress.done();
   }
   for (const v of dataset.videos) {

@@ -1,6 +1,5 @@
 // Per-frame positions of everything that moves in a demo video, simulated in TypeScript with the seeded
-// PRNG. ffmpeg then draws the boxes where this says (sendcmd → drawbox), which is far cheaper than overlaying
-// sprites and lets the motion be random rather than a sum of sines.
+// PRNG; render.ts draws the boxes where this says, so the motion can be random rather than a sum of sines.
 //
 // The label lives in the motion: in a rally players sprint between spots and the ball flies in arcs over the
 // net; its first second is the serve (server highlighted, ball tossed straight up). Between rallies players
@@ -13,7 +12,8 @@ export interface Box {
   name: string;
   w: number;
   h: number;
-  color: string;
+  /** 0xRRGGBB */
+  rgb: number;
 }
 
 /** Canvas geometry (pixels of the 480×270 drawing canvas, before the shaking crop). */
@@ -21,18 +21,18 @@ export const NET_Y = 150;
 const COURT = { left: 90, right: 410, top: 105, bottom: 265 };
 
 const PLAYERS = [
-  { home: [190, 122], w: 9, h: 22, color: '0x2050c0', far: true },
-  { home: [310, 126], w: 9, h: 22, color: '0x2050c0', far: true },
-  { home: [175, 200], w: 14, h: 34, color: '0xc03020', far: false },
-  { home: [320, 205], w: 14, h: 34, color: '0xc03020', far: false },
+  { home: [190, 122], w: 9, h: 22, rgb: 0x2050c0, far: true },
+  { home: [310, 126], w: 9, h: 22, rgb: 0x2050c0, far: true },
+  { home: [175, 200], w: 14, h: 34, rgb: 0xc03020, far: false },
+  { home: [320, 205], w: 14, h: 34, rgb: 0xc03020, far: false },
 ] as const;
 
 export const BOXES: readonly Box[] = [
-  { name: 'fan0', w: 7, h: 17, color: '0x2a3a5a' },
-  { name: 'fan1', w: 7, h: 17, color: '0x5a4a3a' },
-  { name: 'glow', w: 18, h: 38, color: '0xffe040' }, // server highlight, drawn under the players
-  ...PLAYERS.map((p, i) => ({ name: `p${i}`, w: p.w, h: p.h, color: p.color })),
-  { name: 'ball', w: 6, h: 6, color: '0xfafafa' },
+  { name: 'fan0', w: 7, h: 17, rgb: 0x2a3a5a },
+  { name: 'fan1', w: 7, h: 17, rgb: 0x5a4a3a },
+  { name: 'glow', w: 18, h: 38, rgb: 0xffe040 }, // server highlight, drawn under the players
+  ...PLAYERS.map((p, i) => ({ name: `p${i}`, w: p.w, h: p.h, rgb: p.rgb })),
+  { name: 'ball', w: 6, h: 6, rgb: 0xfafafa },
 ];
 
 /** x,y per box per frame; x = HIDDEN means not drawn. */
@@ -133,26 +133,4 @@ export function simulate(rng: Rng, rallies: readonly RallySpan[], fps: number, f
     out.push(frame.map(([x, y]) => [Math.round(x), Math.round(y)] as const));
   }
   return out;
-}
-
-/**
- * The sendcmd script: at each frame's time, move the boxes whose position changed. Times sit a quarter frame
- * early so that float rounding can never push a command after its frame.
- */
-export function sendcmdScript(frames: readonly Frame[], fps: number, offset: readonly [number, number]): string {
-  const lines: string[] = [];
-  let prev: Frame | undefined;
-  frames.forEach((frame, n) => {
-    const cmds: string[] = [];
-    frame.forEach(([x, y], i) => {
-      const before = prev?.[i];
-      const name = BOXES[i]!.name;
-      const px = x === HIDDEN ? HIDDEN : x + offset[0];
-      if (!before || before[0] !== x) cmds.push(`drawbox@${name} x ${px}`);
-      if (!before || before[1] !== y) cmds.push(`drawbox@${name} y ${y + offset[1]}`);
-    });
-    if (cmds.length) lines.push(`${Math.max(0, (n - 0.25) / fps).toFixed(5)} ${cmds.join(', ')};`);
-    prev = frame;
-  });
-  return lines.join('\n') + '\n';
 }

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { failure } from '../../src/handler.js';
 import { findFfmpeg } from '../lib/ffmpeg.js';
+import { fpsModeArgs, requireFfmpeg, type FfmpegCapabilities, type FfmpegFeature } from '../lib/ffmpeg-caps.js';
 import { WINDOW_FRAMES, neededFrames, windowStarts } from '../lib/features/windows.js';
 
 export const INPUT_SIZE = 224;
@@ -28,7 +29,10 @@ export function selectExpression(totalFrames: number, stride: number): string {
   return stride >= WINDOW_FRAMES ? `lt(mod(n\\,${stride})\\,${WINDOW_FRAMES})*lt(n\\,${end})` : `lt(n\\,${end})`;
 }
 
-export function ffmpegDecodeArgs(file: string, plan: DecodePlan, threads?: number): string[] {
+/** What decoding needs of ffmpeg: frame-exact select, scaling, and the pixel format conversion. */
+export const DECODE_FEATURES: readonly FfmpegFeature[] = [{ selectByFrameNumber: true }, { filter: 'select' }, { filter: 'scale' }, { filter: 'format' }];
+
+export function ffmpegDecodeArgs(file: string, plan: DecodePlan, caps: FfmpegCapabilities, threads?: number): string[] {
   return [
     '-nostdin',
     '-v',
@@ -40,8 +44,7 @@ export function ffmpegDecodeArgs(file: string, plan: DecodePlan, threads?: numbe
     '-sn',
     '-vf',
     `select='${selectExpression(plan.totalFrames, plan.stride)}',scale=${INPUT_SIZE}:${INPUT_SIZE}:flags=bilinear,format=rgb24`,
-    '-vsync',
-    '0',
+    ...fpsModeArgs(caps, 'passthrough'),
     '-frames:v',
     String(plan.frames.length),
     '-f',
@@ -63,9 +66,10 @@ export interface DecodedFrame {
  * Yields the planned frames in order. Fails (naming the file) when ffmpeg errors or delivers fewer
  * frames than planned; a video shorter than one window yields what it has and the caller repeats the last.
  */
-export async function* decodeFrames(file: string, plan: DecodePlan, opts: { signal?: AbortSignal; threads?: number } = {}): AsyncGenerator<DecodedFrame> {
+export async function* decodeFrames(file: string, plan: DecodePlan, opts: { signal?: AbortSignal; threads?: number; caps?: FfmpegCapabilities } = {}): AsyncGenerator<DecodedFrame> {
   const { ffmpeg } = findFfmpeg();
-  const child = spawn(ffmpeg, ffmpegDecodeArgs(file, plan, opts.threads), { stdio: ['ignore', 'pipe', 'pipe'], ...(opts.signal ? { signal: opts.signal } : {}) });
+  const caps = opts.caps ?? (await requireFfmpeg('extract-features', DECODE_FEATURES));
+  const child = spawn(ffmpeg, ffmpegDecodeArgs(file, plan, caps, opts.threads), { stdio: ['ignore', 'pipe', 'pipe'], ...(opts.signal ? { signal: opts.signal } : {}) });
   let stderr = '';
   child.stderr.on('data', (b: Buffer) => {
     stderr = (stderr + b.toString()).slice(-8000);

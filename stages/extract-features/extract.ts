@@ -9,6 +9,8 @@ import { BASE_STRIDE, strideFor, toVideoWindows, windowCount } from '../lib/feat
 import type { Classifier } from '../lib/model/session.js';
 import { sha256OfFile, type VideoInput } from './inputs.js';
 import { runVideo } from './pipeline.js';
+import { DECODE_FEATURES } from './decode.js';
+import { requireFfmpeg } from '../lib/ffmpeg-caps.js';
 
 export interface ExtractOptions {
   cacheDir: string;
@@ -50,6 +52,8 @@ function entryFor(input: VideoInput, record: FeatureRecord): FeatureIndexVideo {
 }
 
 export async function extractFeatures(inputs: readonly VideoInput[], opts: ExtractOptions): Promise<ExtractResult> {
+  // Before any video: a build that cannot decode as planned is one clear error, not one per video.
+  const caps = await requireFfmpeg('extract-features', DECODE_FEATURES, { cacheDir: opts.cacheDir, ...(opts.log ? { log: opts.log } : {}) });
   const baseStride = opts.baseStride ?? BASE_STRIDE;
   const plans = inputs.map((input) => {
     const stride = strideFor(input.fps, baseStride);
@@ -84,6 +88,7 @@ export async function extractFeatures(inputs: readonly VideoInput[], opts: Extra
           input.sha256 ? Promise.resolve(input.sha256) : sha256OfFile(input.path),
           runVideo(input.path, input.total_frames, stride, opts.model, {
             batch: opts.batch,
+            caps,
             ...(opts.signal ? { signal: opts.signal } : {}),
             onWindows: (n) => bar?.tick(n),
           }),

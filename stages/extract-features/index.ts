@@ -1,5 +1,4 @@
 // extract-features: the pipeline handler and `rallycut train extract-features`.
-import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import {
   cacheDirFor,
@@ -16,6 +15,7 @@ import {
   type StageContext,
   type StageModule,
 } from '../../src/handler.js';
+import { onnxruntimeVersion } from '../lib/model/onnxruntime.js';
 import { ffmpegVersions } from '../lib/ffmpeg.js';
 import { locateModel } from '../lib/model/registry.js';
 import { paramValue, projectModelSettings, settingsFrom } from '../lib/model/params.js';
@@ -37,10 +37,6 @@ interface ExtractParams {
   windows_out?: string;
 }
 
-export function onnxruntimeVersion(): string {
-  const require = createRequire(import.meta.url);
-  return (require('onnxruntime-node/package.json') as { version: string }).version;
-}
 
 interface RunArgs {
   root: string;

@@ -5,6 +5,7 @@ import type { Classifier } from '../lib/model/session.js';
 import { softmaxRows } from '../lib/model/session.js';
 import { windowCount } from '../lib/features/windows.js';
 import { WINDOW_FLOATS, frameSlots, normalisationTable, writeFrame } from './batcher.js';
+import type { FfmpegCapabilities } from '../lib/ffmpeg-caps.js';
 import { decodeFrames, planDecode } from './decode.js';
 
 export interface WindowOutputs {
@@ -21,6 +22,8 @@ export interface PipelineOptions {
   /** Called after each batch with the number of windows it finished. */
   onWindows?(n: number): void;
   ffmpegThreads?: number;
+  /** Of the ffmpeg in use, checked for DECODE_FEATURES (default: asked here). */
+  caps?: FfmpegCapabilities;
 }
 
 export async function runVideo(file: string, totalFrames: number, stride: number, model: Classifier, opts: PipelineOptions): Promise<WindowOutputs> {
@@ -62,7 +65,7 @@ export async function runVideo(file: string, totalFrames: number, stride: number
     });
   };
 
-  for await (const frame of decodeFrames(file, planDecode(totalFrames, stride), { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.ffmpegThreads ? { threads: opts.ffmpegThreads } : {}) })) {
+  for await (const frame of decodeFrames(file, planDecode(totalFrames, stride), { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.ffmpegThreads ? { threads: opts.ffmpegThreads } : {}), ...(opts.caps ? { caps: opts.caps } : {}) })) {
     for (const { window, slot } of slots.get(frame.index) ?? []) {
       const b = Math.floor(window / batchSize);
       let batch = open.get(b);

@@ -1,11 +1,12 @@
 // Finding and running ffmpeg/ffprobe: PATH first (a system build), else the npm installer binaries.
 // Their versions go into stage fingerprints.
 import { execFile, spawn } from 'node:child_process';
-import { accessSync, chmodSync, constants, statSync } from 'node:fs';
+import { accessSync, chmodSync, constants, realpathSync, statSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { setPriority } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
+import type { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { failure, stableJson, tempPathFor } from '../../src/handler.js';
 
@@ -49,6 +50,22 @@ function npmBinary(pkg: string): string | undefined {
 
 let cached: FfmpegTools | undefined;
 
+/** The ffmpeg and ffprobe on PATH, unless they are the bundled ones (tests compare builds with it). */
+export function systemFfmpeg(): FfmpegTools | undefined {
+  const ffmpeg = onPath('ffmpeg');
+  const ffprobe = onPath('ffprobe');
+  const bundled = bundledFfmpeg();
+  if (!ffmpeg || !ffprobe || (bundled && realpathSync(ffmpeg) === realpathSync(bundled.ffmpeg))) return undefined;
+  return { ffmpeg, ffprobe, source: 'path' };
+}
+
+/** The npm-bundled ffmpeg and ffprobe, whatever PATH holds (tests compare builds with it). */
+export function bundledFfmpeg(): { ffmpeg: string; ffprobe: string } | undefined {
+  const ffmpeg = npmBinary('@ffmpeg-installer/ffmpeg');
+  const ffprobe = npmBinary('@ffprobe-installer/ffprobe');
+  return ffmpeg && ffprobe ? { ffmpeg, ffprobe } : undefined;
+}
+
 /** RALLYCUT_FFMPEG / RALLYCUT_FFPROBE override; then PATH; then the npm binaries. */
 export function findFfmpeg(): FfmpegTools {
   if (cached) return cached;
@@ -58,14 +75,13 @@ export function findFfmpeg(): FfmpegTools {
   const pathFfmpeg = onPath('ffmpeg');
   const pathFfprobe = onPath('ffprobe');
   if (pathFfmpeg && pathFfprobe) return (cached = { ffmpeg: pathFfmpeg, ffprobe: pathFfprobe, source: 'path' });
-  const npmFfmpeg = npmBinary('@ffmpeg-installer/ffmpeg');
-  const npmFfprobe = npmBinary('@ffprobe-installer/ffprobe');
-  if (npmFfmpeg && npmFfprobe) return (cached = { ffmpeg: npmFfmpeg, ffprobe: npmFfprobe, source: 'npm' });
+  const bundled = bundledFfmpeg();
+  if (bundled) return (cached = { ...bundled, source: 'npm' });
   throw failure('ffmpeg/ffprobe not found: install ffmpeg, or run npm ci to get the bundled binaries');
 }
 
 /** Identity of a file (device, inode, size, mtime); it changes when the file is replaced. */
-function identity(path: string): string | undefined {
+export function identity(path: string): string | undefined {
   try {
     const st = statSync(path);
     return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
@@ -99,10 +115,11 @@ interface RememberedVersion {
   version: string;
 }
 
-async function readRemembered(file: string): Promise<Record<string, RememberedVersion>> {
+/** A JSON object remembered under <cache>/tools/ (entries per binary path); {} when absent or damaged. */
+export async function readRemembered<T>(file: string): Promise<Record<string, T>> {
   try {
     const data = JSON.parse(await readFile(file, 'utf8')) as unknown;
-    return data && typeof data === 'object' && !Array.isArray(data) ? (data as Record<string, RememberedVersion>) : {};
+    return data && typeof data === 'object' && !Array.isArray(data) ? (data as Record<string, T>) : {};
   } catch {
     return {}; // absent or damaged: asked again
   }
@@ -120,7 +137,7 @@ export async function ffmpegVersions(opts: { cacheDir?: string } = {}): Promise<
     return { ffmpeg, ffprobe };
   }
   const file = join(opts.cacheDir, VERSIONS_FILE);
-  const remembered = await readRemembered(file);
+  const remembered = await readRemembered<RememberedVersion>(file);
   let changed = false;
   const out: Record<string, string> = {};
   await Promise.all(
@@ -145,7 +162,7 @@ export async function ffmpegVersions(opts: { cacheDir?: string } = {}): Promise<
 }
 
 /** Temp file + rename, without fsync: a file torn by a crash fails to parse and is simply asked again. */
-async function remember(file: string, text: string): Promise<void> {
+export async function remember(file: string, text: string): Promise<void> {
   const tmp = tempPathFor(file);
   try {
     await mkdir(dirname(file), { recursive: true });
@@ -166,12 +183,27 @@ export interface RunOptions {
   subject?: string;
   /** Scheduling priority (nice, 0–19) of the process: a side job that must not slow the main one. */
   niceness?: number;
+  /** Writes the process's stdin, which is then ended (without it stdin is closed). It should stop quietly when
+   * the pipe breaks, since ffmpeg's exit status and stderr say why; if it rejects, that error is reported. */
+  feed?(stdin: Writable): Promise<void>;
 }
 
 /** Runs a binary, collecting stdout bytes and the stderr tail; rejects with the stderr tail on failure. */
 export function runTool(binary: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(opts.signal ? { signal: opts.signal } : {}) });
+    let feedError: unknown;
+    const child = spawn(binary, args, { stdio: [opts.feed ? 'pipe' : 'ignore', 'pipe', 'pipe'], ...(opts.signal ? { signal: opts.signal } : {}) });
+    if (opts.feed && child.stdin) {
+      const stdin = child.stdin;
+      stdin.on('error', () => undefined); // EPIPE when ffmpeg exits early: its exit status tells why
+      opts.feed(stdin).then(
+        () => stdin.end(),
+        (e: unknown) => {
+          feedError = e;
+          child.kill('SIGKILL');
+        },
+      );
+    }
     if (opts.niceness && child.pid !== undefined) {
       try {
         setPriority(child.pid, opts.niceness);
@@ -181,14 +213,15 @@ export function runTool(binary: string, args: readonly string[], opts: RunOption
     }
     const out: Buffer[] = [];
     let err = '';
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => {
+    child.stdout!.on('data', (b: Buffer) => out.push(b));
+    child.stderr!.on('data', (b: Buffer) => {
       err += b.toString();
       if (err.length > 64_000) err = err.slice(-32_000);
     });
     child.on('error', reject);
     child.on('close', (code, sig) => {
-      if (code === 0) resolve({ stdout: Buffer.concat(out), stderr: err });
+      if (feedError !== undefined) reject(feedError);
+      else if (code === 0) resolve({ stdout: Buffer.concat(out), stderr: err });
       else {
         const tail = err.trim().split('\n').slice(-3).join(' | ');
         reject(failure(`${binary.split('/').pop()} failed (${sig ?? `exit ${code}`}): ${tail}`, opts.subject ? { subject: opts.subject } : {}));

@@ -10,8 +10,8 @@ import { contentHashProblem } from '../lib/dataset/hashing.js';
 import { localVideoPath } from '../lib/dataset/layout.js';
 import { ShaCache } from '../lib/dataset/sha-cache.js';
 import { forEachLimit } from '../../src/handler.js';
-import { ffmpegVersions } from '../lib/ffmpeg.js';
-import { ensureProxy, type ProxyInfo } from './proxy.js';
+import { requireFfmpeg } from '../lib/ffmpeg-caps.js';
+import { ensureProxy, PROXY_FEATURES, type ProxyInfo } from './proxy.js';
 import { buildSamples, countSamples, WINDOW, type Sample, type SampleCounts } from './samples.js';
 
 export const PROXIES_FILE = 'proxies.json';
@@ -59,7 +59,7 @@ export async function prepare(ctx: DatasetContext, opts: PrepareOptions): Promis
   const shown = relative(ctx.root, opts.datasetDir) || '.';
   const ds = await readDataset(opts.datasetDir, shown);
   const videos = [...ds.manifest.videos].sort((a, b) => (a.video_id < b.video_id ? -1 : a.video_id > b.video_id ? 1 : 0));
-  const ffmpegVersion = (await ffmpegVersions({ cacheDir: ctx.cacheDir })).ffmpeg ?? 'unknown';
+  const caps = await requireFfmpeg('prepare', PROXY_FEATURES, { cacheDir: ctx.cacheDir, log: ctx.log });
   const shaCache = await ShaCache.open(ctx.cacheDir);
 
   const totalSeconds = videos.reduce((n, v) => n + v.duration_ms / 1000, 0);
@@ -104,7 +104,7 @@ export async function prepare(ctx: DatasetContext, opts: PrepareOptions): Promis
         content_hash: v.content_hash,
         source_sha256: checked,
         cacheDir: ctx.cacheDir,
-        ffmpegVersion,
+        caps,
         ...(decoderThreads ? { decoderThreads } : {}),
         ...(ctx.signal ? { signal: ctx.signal } : {}),
         onProgress: (s) => report(v.video_id, s),

@@ -10,6 +10,7 @@ import { mkdirSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { crashPoint, failure, stableJson, tempPathFor, writeFileAtomic } from '../../src/handler.js';
 import { findFfmpeg } from '../lib/ffmpeg.js';
+import { fpsModeArgs, type FfmpegCapabilities, type FfmpegFeature } from '../lib/ffmpeg-caps.js';
 import { guessTiming, type TimingGuess } from '../lib/media/mp4-timing.js';
 import { probeVideo, type VideoProbe } from '../lib/media/probe.js';
 import { startEncode, type EncodeJob } from './encode.js';
@@ -21,7 +22,11 @@ export const PROXY_FPS = 30;
 export const MAX_NATIVE_FPS = 40;
 // One encoder thread: x264's output bytes depend on its thread count, and a proxy must be the same file on
 // a 2-core CI runner and a 16-core workstation. Parallelism comes from encoding several videos at once (-j).
-const ENCODER = ['-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '24', '-g', '30', '-threads', '1'];
+// -tune fastdecode and +faststart are the seed's: proxies are decoded many times, and read from the front.
+const ENCODER = ['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'fastdecode', '-crf', '24', '-g', '30', '-threads', '1'];
+
+/** What prepare needs of ffmpeg. */
+export const PROXY_FEATURES: readonly FfmpegFeature[] = [{ filter: 'fps' }, { filter: 'scale' }, { encoder: 'libx264' }];
 
 export interface ProxyInfo {
   /** Relative to cacheDir, posix. */
@@ -60,18 +65,18 @@ export function proxySize(width: number, height: number): { width: number; heigh
 }
 
 /** The ffmpeg arguments of a proxy, exactly what the benchmark compares against. */
-export function proxyArgs(source: string, src: Pick<VideoProbe, 'fps' | 'avg_fps' | 'vfr'>, out: string, decoderThreads?: number): string[] {
+export function proxyArgs(source: string, src: Pick<VideoProbe, 'fps' | 'avg_fps' | 'vfr'>, out: string, caps: FfmpegCapabilities, decoderThreads?: number): string[] {
   const plan = proxyPlan(src);
   return [
     '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
     ...(decoderThreads ? ['-threads', String(decoderThreads)] : []),
     '-i', source,
     '-map', '0:v:0', '-vf', plan.filters,
-    ...(plan.fps ? ['-vsync', 'cfr'] : []), // -vsync, not -fps_mode: the bundled ffmpeg 4.1 predates -fps_mode
+    ...(plan.fps ? fpsModeArgs(caps, 'cfr') : []),
     ...ENCODER,
     '-pix_fmt', 'yuv420p', '-an', '-sn', '-dn',
     '-map_metadata', '-1', '-fflags', '+bitexact', '-flags:v', '+bitexact',
-    '-f', 'mp4', out,
+    '-movflags', '+faststart', '-f', 'mp4', out,
   ];
 }
 
@@ -84,7 +89,8 @@ export interface ProxyRequest {
    * a pending check runs alongside ffprobe and the speculative encode, and its failure stops them. */
   source_sha256: string | Promise<string>;
   cacheDir: string;
-  ffmpegVersion: string;
+  /** Of the ffmpeg in use (requireFfmpeg with PROXY_FEATURES); its version is part of the proxy's settings. */
+  caps: FfmpegCapabilities;
   signal?: AbortSignal;
   /** Decoder threads; set when several proxies are made at once so they share the cores instead of
    * oversubscribing them (the output bytes do not depend on it). Default: ffmpeg's choice. */
@@ -116,7 +122,7 @@ export async function ensureProxy(req: ProxyRequest): Promise<{ info: ProxyInfo;
   const rel = proxyRelPath(req.content_hash);
   const target = join(req.cacheDir, rel);
   const sidecarPath = target.replace(/\.mp4$/, '.json');
-  const settings = stableJson({ encoder: ENCODER, height: PROXY_HEIGHT, fps: PROXY_FPS, max_native_fps: MAX_NATIVE_FPS, ffmpeg: req.ffmpegVersion });
+  const settings = stableJson({ encoder: ENCODER, height: PROXY_HEIGHT, fps: PROXY_FPS, max_native_fps: MAX_NATIVE_FPS, ffmpeg: req.caps.version });
   const cached = await readSidecar(sidecarPath);
   if (cached && cached.settings === settings && cached.source_sha256 === (await req.source_sha256)) {
     const sha = await proxySha256(target, req.signal).catch(() => undefined);
@@ -136,7 +142,7 @@ export async function ensureProxy(req: ProxyRequest): Promise<{ info: ProxyInfo;
   const { ffmpeg } = findFfmpeg();
   let total = Infinity;
   const encode = (src: Pick<VideoProbe, 'fps' | 'avg_fps' | 'vfr'>): EncodeJob =>
-    startEncode(ffmpeg, proxyArgs(req.source, src, tmp, req.decoderThreads), req.subject, (s) => req.onProgress?.(Math.min(s, total), total), signal);
+    startEncode(ffmpeg, proxyArgs(req.source, src, tmp, req.caps, req.decoderThreads), req.subject, (s) => req.onProgress?.(Math.min(s, total), total), signal);
   // ffmpeg first: nothing else (ffprobe's spawn included) sits between here and its start.
   const guess = req.predict ? await req.predict(req.source) : guessTiming(req.source);
   let job: EncodeJob | undefined;

@@ -8,13 +8,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDemo, type DemoDataset } from '../demo/generate.js';
 import { TRICKY_PROFILES } from '../../test/kit/videos.js';
 import { findFfmpeg, runTool } from '../lib/ffmpeg.js';
-import { guessTiming, type TimingGuess } from '../lib/media/mp4-timing.js';
+import { ffmpegCapabilities, type FfmpegCapabilities } from '../lib/ffmpeg-caps.js';
+import { children, guessTiming, type TimingGuess } from '../lib/media/mp4-timing.js';
 import { probeVideo } from '../lib/media/probe.js';
 import { ensureProxy, proxyArgs, type ProxyRequest } from './proxy.js';
 
 
 let work: string;
 let demo: DemoDataset;
+let caps: FfmpegCapabilities;
 /** Per source: the bytes of the bare ffmpeg command with ffprobe's answer. */
 const bare = new Map<string, Buffer>();
 
@@ -22,7 +24,7 @@ const source = (i: number): string => join(work, 'demo', demo.videos[i]!.path);
 
 function request(i: number, cacheDir: string, extra: Partial<ProxyRequest> = {}): ProxyRequest {
   const v = demo.videos[i]!;
-  return { source: source(i), subject: v.filename, content_hash: v.content_hash, source_sha256: v.sha256!, cacheDir, ffmpegVersion: 'test', ...extra };
+  return { source: source(i), subject: v.filename, content_hash: v.content_hash, source_sha256: v.sha256!, cacheDir, caps, ...extra };
 }
 
 beforeAll(async () => {
@@ -33,9 +35,10 @@ beforeAll(async () => {
     jobs: 2,
   });
   const { ffmpeg } = findFfmpeg();
+  caps = await ffmpegCapabilities();
   for (let i = 0; i < demo.videos.length; i++) {
     const out = join(work, `bare-${i}.mp4`);
-    await runTool(ffmpeg, proxyArgs(source(i), await probeVideo(source(i)), out));
+    await runTool(ffmpeg, proxyArgs(source(i), await probeVideo(source(i)), out, caps));
     bare.set(demo.videos[i]!.filename, await fs.readFile(out));
   }
 });
@@ -55,8 +58,11 @@ describe('speculative encode', () => {
       const v = demo.videos[i]!;
       const { info, hit } = await ensureProxy(request(i, cacheDir, { source_sha256: Promise.resolve(v.sha256!) }));
       expect(hit).toBe(false);
-      expect((await proxyBytes(cacheDir, v.content_hash)).equals(bare.get(v.filename)!), v.filename).toBe(true);
+      const bytes = await proxyBytes(cacheDir, v.content_hash);
+      expect(bytes.equals(bare.get(v.filename)!), v.filename).toBe(true);
       expect(info.height).toBe(480);
+      // +faststart: the index (moov) comes before the media (mdat), so a player starts before the end arrives.
+      expect(children(bytes, 0, bytes.length).map((b) => b.type).filter((t) => t === 'moov' || t === 'mdat')).toEqual(['moov', 'mdat']);
     }
   });
 

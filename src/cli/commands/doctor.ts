@@ -1,5 +1,6 @@
 // `rallycut doctor`: re-hashes every object in the cache (on the hashing pool, with progress) and names
-// the corrupt ones, with the locked outs that refer to them. Exit 1 when any is corrupt.
+// the corrupt ones, with the locked outs that refer to them; then says which outside tools the stages
+// would use (ffmpeg, onnxruntime, the database). Exit 1 when an object is corrupt or a tool unusable.
 import { promises as fs } from 'node:fs';
 import { ObjectCache, type StoredObject } from '../../cache/objects.js';
 import { failure } from '../../diagnostics.js';
@@ -9,6 +10,7 @@ import { cacheDirFor, requireProjectRoot } from '../../project.js';
 import { createProgress } from '../../report/progress.js';
 import { optBool, type ParsedArgs } from '../args.js';
 import type { CommandIO, CommandSpec } from '../command.js';
+import type { HandlerRegistry } from '../../handler.js';
 
 export interface DoctorProblem {
   sha256: string;
@@ -64,10 +66,10 @@ export async function checkCache(cacheDir: string, usedBy: ReadonlyMap<string, s
   return { checked: all.length, bytes, problems };
 }
 
-export function doctorCommand(): CommandSpec {
+export function doctorCommand(registry?: HandlerRegistry): CommandSpec {
   return {
     path: ['doctor'],
-    summary: 'Re-hash every cache object and report the corrupt ones',
+    summary: 'Re-hash every cache object and report the corrupt ones; say which ffmpeg, onnxruntime and database are used',
     options: [
       { name: 'remove-corrupt', type: 'boolean', description: 'Delete corrupt objects so `repro` can rebuild them' },
       { name: 'json', type: 'boolean', description: 'Print a machine-readable result on stdout' },
@@ -79,18 +81,25 @@ export function doctorCommand(): CommandSpec {
       for (const [stage, entry] of Object.entries(lock.stages)) {
         for (const o of entry.outs) usedBy.set(o.sha256, [...(usedBy.get(o.sha256) ?? []), `${stage}: ${o.path}`]);
       }
-      const result = await checkCache(cacheDirFor(root, io.env), usedBy);
+      const cacheDir = cacheDirFor(root, io.env);
+      const result = await checkCache(cacheDir, usedBy);
+      const tools = (await registry?.tools?.({ cacheDir, env: io.env })) ?? [];
+      const unusable = tools.filter((t) => !t.ok);
       const remove = optBool(args, 'remove-corrupt');
       if (remove) for (const p of result.problems) await fs.rm(p.path, { force: true });
       const json = optBool(args, 'json');
       // On failure the CLI prints {ok: false, errors} for --json itself; the notes then name every corrupt object.
       if (json) {
-        if (!result.problems.length) io.out(JSON.stringify({ ok: true, ...result }, null, 2) + '\n');
+        if (!result.problems.length && !unusable.length) io.out(JSON.stringify({ ok: true, ...result, tools }, null, 2) + '\n');
       } else {
         for (const p of result.problems) {
           io.out(`corrupt ${p.sha256}${p.isDir ? '.dir' : ''}: ${p.problem}${p.usedBy.length ? ` (used by ${p.usedBy.join(', ')})` : ''}\n`);
         }
         io.out(`Checked ${result.checked} object(s); ${result.problems.length} corrupt${remove && result.problems.length ? ' (removed)' : ''}\n`);
+        if (tools.length) io.out(`Tools:\n${tools.map((t) => `  ${t.name.padEnd(12)} ${t.ok ? 'ok     ' : 'UNUSABLE'} ${t.detail}\n`).join('')}`);
+      }
+      if (unusable.length && !result.problems.length) {
+        throw failure(`${unusable.map((t) => t.name).join(', ')} unusable`, { notes: unusable.map((t) => `${t.name}: ${t.detail}${t.hint ? `; ${t.hint}` : ''}`) });
       }
       if (result.problems.length) {
         throw failure(`${result.problems.length} corrupt object(s) in the cache`, {

@@ -15,7 +15,7 @@ const FILES: readonly CommandFile[] = [
   { paths: [['status']], load: async (r) => [(await import('./status.js')).statusCommand(r)] },
   { paths: [['checkout']], load: async () => [(await import('./checkout.js')).checkoutCommand()] },
   { paths: [['gc']], load: async () => [(await import('./gc.js')).gcCommand()] },
-  { paths: [['doctor']], load: async () => [(await import('./doctor.js')).doctorCommand()] },
+  { paths: [['doctor']], load: async (r) => [(await import('./doctor.js')).doctorCommand(r)] },
   { paths: [['dag']], load: async (r) => [(await import('./dag.js')).dagCommand(r)] },
   {
     paths: [['exp', 'run'], ['exp', 'queue', 'start'], ['exp', 'exec'], ['exp', 'show'], ['exp', 'diff'], ['exp', 'apply'], ['exp', 'remove']],

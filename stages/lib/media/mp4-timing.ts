@@ -19,7 +19,7 @@ export interface TimingGuess {
 const MAX_MOOV_BYTES = 16 * 1024 * 1024;
 const MAX_TOP_LEVEL_BOXES = 1000;
 
-interface Box {
+export interface Box {
   type: string;
   /** Offset of the payload and its length, within the buffer the box was found in. */
   start: number;
@@ -27,7 +27,7 @@ interface Box {
 }
 
 /** Child boxes of a container payload buf[start, end). */
-function children(buf: Buffer, start: number, end: number): Box[] {
+export function children(buf: Buffer, start: number, end: number): Box[] {
   const out: Box[] = [];
   let at = start;
   while (at + 8 <= end) {

@@ -8,6 +8,7 @@ import { configError, failure } from '../../../src/handler.js';
 import type { ModelLocation, ModelSpec } from './registry.js';
 import { readModelSpec } from './registry.js';
 import { SessionWorker } from './worker.js';
+import { importOnnxRuntime } from './onnxruntime.js';
 
 export interface ClassifierOutput {
   /** n×3 logits. */
@@ -109,7 +110,7 @@ export async function loadClassifier(location: ModelLocation, opts: LoadOptions 
     executionMode: 'sequential' as const,
     ...(opts.threads ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {}),
   };
-  const { InferenceSession, Tensor } = await import('onnxruntime-node'); // loaded only when a model runs
+  const { InferenceSession, Tensor } = await importOnnxRuntime(); // loaded only when a model runs
   let session: ort.InferenceSession;
   try {
     session = await InferenceSession.create(bytes, options);
