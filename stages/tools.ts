@@ -8,7 +8,7 @@ import { DECODE_FEATURES } from './extract-features/decode.js';
 import { toDiagnostics } from '../src/handler.js';
 import { findFfmpeg } from './lib/ffmpeg.js';
 import { describeFfmpeg, GET_FFMPEG, requireFfmpeg } from './lib/ffmpeg-caps.js';
-import { redactUrl } from './lib/db/connection.js';
+import { redactDatabaseUrl } from './lib/db/connection.js';
 import { importOnnxRuntime, onnxruntimeVersion } from './lib/model/onnxruntime.js';
 import { PROXY_FEATURES } from './prepare/proxy.js';
 
@@ -35,7 +35,7 @@ async function onnxruntimeReport(): Promise<ToolReport> {
 function databaseReport(ctx: ToolContext): ToolReport {
   const url = ctx.env.DATABASE_URL;
   return url
-    ? { name: 'database', ok: true, detail: `PostgreSQL at ${redactUrl(url)} (DATABASE_URL)` }
+    ? { name: 'database', ok: true, detail: `PostgreSQL at ${redactDatabaseUrl(url)} (DATABASE_URL)` }
     : { name: 'database', ok: true, detail: `embedded PGlite in ${ctx.cacheDir}/db (no PostgreSQL needed; set DATABASE_URL to use one)` };
 }
 

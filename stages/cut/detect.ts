@@ -11,8 +11,8 @@ import { loadClassifier } from '../lib/model/session.js';
 import { extractFeatures } from '../extract-features/extract.js';
 import { inputsFromFiles, type VideoInput } from '../extract-features/inputs.js';
 import type { Progress } from '../../src/handler.js';
-import { ffmpegVersions } from '../lib/ffmpeg.js';
-import { ensureProxy, MAX_NATIVE_FPS } from '../prepare/proxy.js';
+import { requireFfmpeg } from '../lib/ffmpeg-caps.js';
+import { ensureProxy, MAX_NATIVE_FPS, PROXY_FEATURES } from '../prepare/proxy.js';
 import { predictSegments, type TemporalModel } from '../temporal/api.js';
 import { paddedFrames } from '../temporal/segments.js';
 
@@ -66,7 +66,7 @@ async function classifiedInput(source: VideoInput, opts: DetectOptions): Promise
     content_hash: source.content_hash,
     source_sha256: source.sha256 ?? source.content_hash,
     cacheDir: opts.cacheDir,
-    ffmpegVersion: (await ffmpegVersions({ cacheDir: opts.cacheDir })).ffmpeg ?? 'unknown',
+    caps: await requireFfmpeg('cut', PROXY_FEATURES, { cacheDir: opts.cacheDir }),
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
   return { ...source, path: join(opts.cacheDir, info.proxy_path), sha256: info.proxy_sha256, fps: info.fps, total_frames: info.frames };
