@@ -165,6 +165,27 @@ async function resolveBody(env: ResolveEnv, name: string, body: StageBodyConfig,
   };
 }
 
+/**
+ * A multi-line `cmd:` string as DVC runs it: one command per line, so a failing line stops the stage
+ * (one `sh -c` over the whole text would go on after it). Blank lines are dropped; a line ending in `\`
+ * continues on the next.
+ */
+function commandLines(cmd: string): string[] {
+  const lines: string[] = [];
+  let pending = '';
+  for (const line of cmd.split(/\r?\n/)) {
+    if (line.endsWith('\\')) {
+      pending += line.slice(0, -1);
+      continue;
+    }
+    const whole = pending + line;
+    pending = '';
+    if (whole.trim()) lines.push(whole);
+  }
+  if (pending.trim()) lines.push(pending);
+  return lines;
+}
+
 type TextFn = (p: YamlPath, value: string, quote: QuoteMode) => string;
 
 /** A path written as a mapping key (`- data/x: {cache: false}`): the key's own text holds any `${}`. */
@@ -186,8 +207,9 @@ async function resolveAction(env: ResolveEnv, name: string, body: StageBodyConfi
   }
   if (body.cmd !== undefined) {
     if (body.with !== undefined) env.report(configAt(env.source.range([...path, 'with'], 'key'), `'with' only applies to handler stages; stage '${name}' has a cmd`));
-    const list = Array.isArray(body.cmd) ? body.cmd : [body.cmd];
-    const commands = list.map((c, i) => text(Array.isArray(body.cmd) ? [...path, 'cmd', i] : [...path, 'cmd'], c, 'shell'));
+    if (Array.isArray(body.cmd)) return { kind: 'cmd', commands: body.cmd.map((c, i) => text([...path, 'cmd', i], c, 'shell')) };
+    text([...path, 'cmd'], body.cmd, 'shell'); // reports problems positioned in the whole string
+    const commands = commandLines(body.cmd).map((line) => interpolateString(line, env.ctx, 'shell').value);
     return { kind: 'cmd', commands };
   }
   const handlerName = text([...path, 'handler'], body.handler!, 'none');

@@ -1,0 +1,33 @@
+// Behaviours that match DVC's own tests (named in each case), end to end on temp projects.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Rig } from '../rig.js';
+
+let rig: Rig;
+beforeEach(() => {
+  rig = new Rig();
+});
+afterEach(async () => rig.cleanup());
+
+describe('multi-line cmd (DVC test_repro_list_of_commands_raise_and_stops_after_failure)', () => {
+  for (const [form, cmdYaml] of [
+    ['a `cmd: |` block', 'cmd: |\n      echo foo > foo\n      failed_command\n      echo bar > bar'],
+    ['a cmd list', 'cmd:\n      - echo foo > foo\n      - failed_command\n      - echo bar > bar'],
+  ] as const) {
+    it(`${form} stops at the first failing line, names it, and records nothing`, async () => {
+      await rig.write({ 'pipeline.yaml': `stages:\n  multi:\n    ${cmdYaml}\n    outs: [bar]\n` });
+      const res = await rig.run(['repro']);
+      expect(res.code).not.toBe(0);
+      expect(res.stderr).toContain('failed_command');
+      expect(rig.read('foo')).toBe('foo\n');
+      expect(rig.exists('bar')).toBe(false);
+      expect(rig.exists('pipeline.lock') ? rig.read('pipeline.lock') : '').not.toContain('multi');
+    });
+  }
+
+  it('a line ending in a backslash continues on the next line', async () => {
+    await rig.write({ 'pipeline.yaml': 'stages:\n  cont:\n    cmd: |\n      echo one \\\n        two > out.txt\n\n      echo three >> out.txt\n    outs: [out.txt]\n' });
+    const res = await rig.run(['repro']);
+    expect(res.code, res.stderr).toBe(0);
+    expect(rig.read('out.txt')).toBe('one two\nthree\n');
+  });
+});
