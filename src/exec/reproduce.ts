@@ -6,7 +6,7 @@ import { dict } from '../dict.js';
 import type { HandlerRegistry } from '../handler.js';
 import type { LockEntry } from '../lock-types.js';
 import { updateLock } from '../lock.js';
-import { decide, expandTargets, plan, runCacheEligible, selectStages, type PlanItem, type StageState } from '../graph/plan.js';
+import { decide, plan, runCacheEligible, selectStages, type PlanItem, type StageState } from '../graph/plan.js';
 import type { ParamOverride } from '../params.js';
 import type { Stage } from '../pipeline/types.js';
 import type { Executor } from './executor.js';
@@ -56,10 +56,9 @@ export interface ReproResult {
 
 export type ReproIO = SessionIO;
 
-function forcedSet(graph: Session['graph'], selected: readonly string[], opts: ReproOptions): Set<string> {
-  if (!opts.force) return new Set();
-  if (!opts.targets?.length) return new Set(selected);
-  return new Set(graph.resolveTargets ? graph.resolveTargets(opts.targets) : expandTargets(graph.order(), opts.targets));
+/** As DVC's force_state: -f forces every selected stage (the targets' upstream, or downstream with --downstream; -s only the targets). */
+function forcedSet(selected: readonly string[], opts: ReproOptions): Set<string> {
+  return opts.force ? new Set(selected) : new Set();
 }
 
 function upstreamWithin(session: Session, selected: ReadonlySet<string>) {
@@ -101,7 +100,7 @@ export async function measurePlan(root: string, registry: HandlerRegistry, opts:
       }
     }
     const items = plan(selected, states, upstreamWithin(session, new Set(selected)), {
-      forced: forcedSet(session.graph, selected, opts),
+      forced: forcedSet(selected, opts),
       runCache: opts.runCache ?? true,
       unmeasurable,
     });
@@ -168,7 +167,7 @@ export function noopResult(items: readonly PlanItem[]): ReproResult | undefined 
 
 async function runSelected(session: Session, opts: ReproOptions): Promise<ReproResult> {
   const selected = selectStages(session.graph, { targets: opts.targets ?? [], single: opts.single ?? false, downstream: opts.downstream ?? false });
-  const forced = forcedSet(session.graph, selected, opts);
+  const forced = forcedSet(selected, opts);
   const outcomes = new Map<string, StageOutcome>();
   const errors: Diagnostic[] = [];
   const executors: Readonly<Record<string, Executor>> = opts.executors ?? {};
