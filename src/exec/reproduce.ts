@@ -18,6 +18,7 @@ import { schedule, type NotStarted } from './scheduler.js';
 import { externalCheck, measureStage, type MeasuredStage, type Session, type SessionIO } from './session.js';
 import { openSession } from './open.js';
 import { redactorFor } from '../redact.js';
+import { isWithin } from '../paths/policy.js';
 
 export interface ReproOptions {
   readonly targets?: readonly string[];
@@ -259,7 +260,7 @@ async function execute(session: Session, m: MeasuredStage, executors: Readonly<R
       subject: stage.name,
       file: stage.source.file,
       start: stage.source.start,
-      notes: ['no stage produced it and it is not in the workspace'],
+      notes: missingDepNotes(session, stage.name, m.state.fingerprint.missingDeps),
     });
   }
   const executor = executors[stage.executor.name] ?? executorFor(stage.executor.name);
@@ -282,6 +283,16 @@ async function execute(session: Session, m: MeasuredStage, executors: Readonly<R
     else delete entry.stamp;
   }
   return entry;
+}
+
+/** Why each missing dep is missing: a frozen producer whose recorded out the cache lacks, or no producer. */
+function missingDepNotes(session: Session, consumer: string, deps: readonly string[]): string[] {
+  const frozenUpstream = [...session.graph.depsOf(consumer)].map((n) => session.pipeline.stages.get(n)).filter((s) => s?.frozen);
+  return deps.map((dep) => {
+    const stage = frozenUpstream.find((s) => s!.outs.some((o) => o.path === dep || isWithin(dep, o.path)));
+    if (stage) return `'${dep}' is an out of frozen stage '${stage.name}', and the cache lacks its recorded copy (pull it, or unfreeze the stage)`;
+    return `no stage produced '${dep}' and it is not in the workspace`;
+  });
 }
 
 async function saveRunRecord(session: Session, m: MeasuredStage, entry: LockEntry): Promise<void> {

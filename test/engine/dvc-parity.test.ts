@@ -31,3 +31,40 @@ describe('multi-line cmd (DVC test_repro_list_of_commands_raise_and_stops_after_
     expect(rig.read('out.txt')).toBe('one two\nthree\n');
   });
 });
+
+describe('a frozen stage with a deleted out', () => {
+  const cmd = Rig.stageCmd;
+  const pipeline = (frozen: boolean): string => `stages:
+  make:
+    cmd: '${cmd('make', 'cp in.txt made.txt')}'
+    deps: [in.txt]
+    outs: [made.txt]
+    frozen: ${frozen}
+  use:
+    cmd: '${cmd('use', 'cp made.txt used.txt')}'
+    deps: [made.txt]
+    outs: [used.txt]
+`;
+  beforeEach(async () => {
+    await rig.write({ 'pipeline.yaml': pipeline(false), 'in.txt': 'x\n' });
+    expect((await rig.run(['repro'])).code).toBe(0);
+    await rig.write({ 'pipeline.yaml': pipeline(true) });
+    await rig.remove('made.txt');
+    await rig.invocations();
+  });
+
+  it('is restored from the cache during repro (the stage still does not run)', async () => {
+    const res = await rig.run(['repro']);
+    expect(res.code, res.stderr).toBe(0);
+    expect(rig.read('made.txt')).toBe('x\n');
+    expect(await rig.invocations()).toEqual([]);
+  });
+
+  it('names the frozen producer when the cache lacks the object', async () => {
+    await rig.remove('.cache/objects');
+    const res = await rig.run(['repro']);
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toContain("frozen stage 'make'");
+    expect(res.stderr).not.toContain('no stage produced it');
+  });
+});
