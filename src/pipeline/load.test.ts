@@ -200,6 +200,12 @@ stages:
     expect(ex.ranges?.outs[1]?.start).toEqual({ line: 5, column: 40 });
   });
 
+  it('reads an empty deps/params/outs/metrics/plots key as an empty list, as DVC does', async () => {
+    const root = writeProject({ 'pipeline.yaml': 'stages:\n  a:\n    cmd: x\n    deps:\n    params:\n    outs:\n    metrics:\n    plots:\n' });
+    const a = (await load(root)).stages.get('a')!;
+    expect([a.deps, a.params, a.outs]).toEqual([[], [], []]);
+  });
+
   it('rejects modal options on a local executor', async () => {
     const root = writeProject({ 'pipeline.yaml': 'stages:\n  a:\n    cmd: x\n    executor: {name: local, gpu: T4}\n' });
     expect((await loadErrors(root)).map(where)).toEqual(["pipeline.yaml:4:29 executor option 'gpu' only applies to executor 'modal'"]);
