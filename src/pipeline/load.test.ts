@@ -126,6 +126,12 @@ stages:
     expect(p.stages.get('grid@small-0.1')!.source.start).toEqual({ line: 13, column: 3 });
   });
 
+  it('defines ${key} in matrix stages as the generated name suffix (DVC test_matrix_key_present)', async () => {
+    const root = writeProject({ 'pipeline.yaml': 'stages:\n  build:\n    matrix: {os: [win], pyv: [3.7], dict: [{arg1: 1}], list: [[out1, out11]]}\n    do: {cmd: "echo ${key}"}\n' });
+    const p = await load(root);
+    expect(p.stages.get('build@win-3.7-dict0-list0')!.action).toEqual({ kind: 'cmd', commands: ['echo win-3.7-dict0-list0'] });
+  });
+
   it('reads vars from inline maps and files, and applies -S overrides before interpolation', async () => {
     const root = writeProject({
       'params/default.yaml': PARAMS,

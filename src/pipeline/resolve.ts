@@ -73,7 +73,10 @@ function expandItems(env: ResolveEnv, name: string, gen: GeneratorConfig): Item[
   for (const [axis, values] of axes) {
     combos = combos.flatMap((c) => values.map((v, i) => ({ parts: [...c.parts, isScalar(v) ? String(v) : `${axis}${i}`], item: { ...c.item, [axis]: v } })));
   }
-  return combos.map((c) => ({ suffix: c.parts.join('-'), vars: { item: c.item } }));
+  return combos.map((c) => {
+    const suffix = c.parts.join('-');
+    return { suffix, vars: { key: suffix, item: c.item } }; // DVC's ${key} in a matrix: the name suffix
+  });
 }
 
 function typedList(env: ResolveEnv, path: YamlPath, value: unknown, allowMap: boolean): unknown[] | Record<string, unknown> | undefined {
