@@ -80,13 +80,13 @@ function expandItems(env: ResolveEnv, name: string, gen: GeneratorConfig): Item[
 }
 
 function typedList(env: ResolveEnv, path: YamlPath, value: unknown, allowMap: boolean): unknown[] | Record<string, unknown> | undefined {
-  let v = value;
-  if (typeof value === 'string') {
-    const r = interpolateTyped(value, env.ctx);
-    reportProblems(env, path, r.problems);
-    if (r.problems.length) return undefined;
-    v = r.value;
-  }
+  // `${...}` anywhere in the data resolves, as in DVC (a whole-string `${x}` keeps x's type).
+  let failed = false;
+  const v = interpolateDeep(value, env.ctx, (p, problem) => {
+    failed = true;
+    reportProblems(env, [...path, ...p], [problem]);
+  });
+  if (failed) return undefined;
   if (Array.isArray(v)) return v;
   if (allowMap && v !== null && typeof v === 'object') return v as Record<string, unknown>;
   env.report(configAt(env.source.range(path), `${path[path.length - 1] === 'foreach' ? 'foreach' : `matrix axis '${String(path[path.length - 1])}'`} must be a list${allowMap ? ' or a mapping' : ''}, got ${describe(v)}`));
