@@ -5,7 +5,7 @@ import type { HandlerRegistry } from '../handler.js';
 import { getParam, type ParamsLoader } from '../params.js';
 import { projectPath, wdirConflict, type ReservedPaths } from '../paths/policy.js';
 import { DEFAULT_PARAMS_FILE } from '../project.js';
-import { describe, hasInterpolation, interpolateDeep, interpolateString, interpolateTyped, suggest, type Context, type InterpolationProblem, type QuoteMode } from './interpolate.js';
+import { describe, hasInterpolation, interpolateDeep, interpolateString, suggest, type Context, type InterpolationProblem, type QuoteMode } from './interpolate.js';
 import { validateWith, type StageBodyConfig, type GeneratorConfig } from './schema.js';
 import type { ExecutorConfig, OutKind, OutSpec, ParamRef, SourceRange, Stage, StageAction } from './types.js';
 import { configAt, type YamlPath, type YamlSource } from './yaml-source.js';
