@@ -68,3 +68,21 @@ describe('a frozen stage with a deleted out', () => {
     expect(res.stderr).not.toContain('no stage produced it');
   });
 });
+
+describe('an unknown command', () => {
+  it('is an error (exit 2) naming it with a did-you-mean, with or without --help', async () => {
+    for (const args of [['reprod'], ['reprod', '--help'], ['statu', '-h']]) {
+      const res = await rig.run(args);
+      expect(res.code, args.join(' ')).toBe(2);
+      expect(res.stdout).not.toContain('Commands:');
+      expect(res.stderr).toContain(`unknown command '${args[0]}'`);
+      expect(res.stderr).toContain(`did you mean '${args[0] === 'statu' ? 'status' : 'repro'}'?`);
+    }
+  });
+
+  it('a group still lists its commands with --help', async () => {
+    const res = await rig.run(['exp', '--help']);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain('exp run');
+  });
+});
