@@ -1,7 +1,8 @@
 // CLI entry: picks the command, parses its flags, runs it, prints diagnostics with the one printer and
 // returns the exit code. The only place that turns errors into exit codes.
 import { fileURLToPath } from 'node:url';
-import { exitCodeFor, RallycutError, toDiagnostics } from '../diagnostics.js';
+import { exitCodeFor, RallycutError, toDiagnostics, type Diagnostic } from '../diagnostics.js';
+import { suggest } from '../pipeline/interpolate.js';
 import { ignoreCacheInGit } from '../cache/gitignore.js';
 import { cacheDirFor, findProjectRoot } from '../project.js';
 import { formatDiagnostics } from '../report/printer.js';
@@ -60,6 +61,16 @@ function topHelp(commands: readonly CommandSpec[], prefix: readonly string[] = [
   return lines.join('\n') + '\n';
 }
 
+/** The words typed as a command (options left out), with the closest known command as a hint. */
+function unknownCommand(commands: readonly CommandSpec[], argv: readonly string[], inGroup: boolean): Diagnostic {
+  const words = argv.filter((a) => !a.startsWith('-'));
+  const typed = words.slice(0, inGroup ? 2 : 1).join(' ') || argv.join(' ');
+  const candidates = [...new Set(commands.filter((c) => !inGroup || c.path[0] === argv[0]).map((c) => c.path.slice(0, inGroup ? 2 : 1).join(' ')))];
+  const close = suggest(typed, candidates);
+  const notes = [...(close ? [`did you mean '${close}'?`] : []), "run 'rallycut --help' for the list"];
+  return { kind: 'config', message: `unknown command '${typed}'`, notes };
+}
+
 export function usageLine(cmd: CommandSpec): string {
   return `rallycut ${cmd.path.join(' ')}${cmd.options.length ? ' [options]' : ''}${(cmd.positionals ?? [])
     .map((p) => ` ${p.required ? '' : '['}${p.name.toUpperCase()}${p.variadic ? '...' : ''}${p.required ? '' : ']'}`)
@@ -95,12 +106,12 @@ export async function main(argv: readonly string[], io: CommandIO = defaultIO())
   const commands = inEngine ? [] : await allCommands();
   const found = inEngine ? { cmd: await inEngine.cmd.load(), rest: inEngine.rest } : findCommand(commands, argv);
   if (!found) {
-    const groupHelp = commands.some((c) => c.path[0] === argv[0]) && argv.length === 1;
-    if (groupHelp || (argv.length === 2 && (argv[1] === '--help' || argv[1] === '-h'))) {
+    const isGroup = commands.some((c) => c.path[0] === argv[0]);
+    if (isGroup && (argv.length === 1 || (argv.length === 2 && (argv[1] === '--help' || argv[1] === '-h')))) {
       io.out(topHelp(commands, [argv[0]!]));
       return 0;
     }
-    io.err(formatDiagnostics([{ kind: 'config', message: `unknown command '${argv.join(' ')}'`, notes: ["run 'rallycut --help' for the list"] }]));
+    io.err(formatDiagnostics([unknownCommand(commands, argv, isGroup)]));
     return 2;
   }
   const { cmd, rest } = found;

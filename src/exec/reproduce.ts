@@ -6,7 +6,7 @@ import { dict } from '../dict.js';
 import type { HandlerRegistry } from '../handler.js';
 import type { LockEntry } from '../lock-types.js';
 import { updateLock } from '../lock.js';
-import { decide, expandTargets, plan, runCacheEligible, selectStages, type PlanItem, type StageState } from '../graph/plan.js';
+import { decide, plan, runCacheEligible, selectStages, type PlanItem, type StageState } from '../graph/plan.js';
 import type { ParamOverride } from '../params.js';
 import type { Stage } from '../pipeline/types.js';
 import type { Executor } from './executor.js';
@@ -18,6 +18,7 @@ import { schedule, type NotStarted } from './scheduler.js';
 import { externalCheck, measureStage, type MeasuredStage, type Session, type SessionIO } from './session.js';
 import { openSession } from './open.js';
 import { redactorFor } from '../redact.js';
+import { isWithin } from '../paths/policy.js';
 
 export interface ReproOptions {
   readonly targets?: readonly string[];
@@ -56,10 +57,9 @@ export interface ReproResult {
 
 export type ReproIO = SessionIO;
 
-function forcedSet(graph: Session['graph'], selected: readonly string[], opts: ReproOptions): Set<string> {
-  if (!opts.force) return new Set();
-  if (!opts.targets?.length) return new Set(selected);
-  return new Set(graph.resolveTargets ? graph.resolveTargets(opts.targets) : expandTargets(graph.order(), opts.targets));
+/** As DVC's force_state: -f forces every selected stage (the targets' upstream, or downstream with --downstream; -s only the targets). */
+function forcedSet(selected: readonly string[], opts: ReproOptions): Set<string> {
+  return opts.force ? new Set(selected) : new Set();
 }
 
 function upstreamWithin(session: Session, selected: ReadonlySet<string>) {
@@ -102,7 +102,7 @@ export async function measurePlan(root: string, registry: HandlerRegistry, opts:
       }
     }
     const items = plan(selected, states, upstreamWithin(session, new Set(selected)), {
-      forced: forcedSet(session.graph, selected, opts),
+      forced: forcedSet(selected, opts),
       runCache: opts.runCache ?? true,
       unmeasurable,
     });
@@ -169,7 +169,7 @@ export function noopResult(items: readonly PlanItem[]): ReproResult | undefined 
 
 async function runSelected(session: Session, opts: ReproOptions): Promise<ReproResult> {
   const selected = selectStages(session.graph, { targets: opts.targets ?? [], single: opts.single ?? false, downstream: opts.downstream ?? false });
-  const forced = forcedSet(session.graph, selected, opts);
+  const forced = forcedSet(selected, opts);
   const outcomes = new Map<string, StageOutcome>();
   const errors: Diagnostic[] = [];
   const executors: Readonly<Record<string, Executor>> = opts.executors ?? {};
@@ -261,7 +261,7 @@ async function execute(session: Session, m: MeasuredStage, executors: Readonly<R
       subject: stage.name,
       file: stage.source.file,
       start: stage.source.start,
-      notes: ['no stage produced it and it is not in the workspace'],
+      notes: missingDepNotes(session, stage.name, m.state.fingerprint.missingDeps),
     });
   }
   const executor = executors[stage.executor.name] ?? executorFor(stage.executor.name);
@@ -284,6 +284,16 @@ async function execute(session: Session, m: MeasuredStage, executors: Readonly<R
     else delete entry.stamp;
   }
   return entry;
+}
+
+/** Why each missing dep is missing: a frozen producer whose recorded out the cache lacks, or no producer. */
+function missingDepNotes(session: Session, consumer: string, deps: readonly string[]): string[] {
+  const frozenUpstream = [...session.graph.depsOf(consumer)].map((n) => session.pipeline.stages.get(n)).filter((s) => s?.frozen);
+  return deps.map((dep) => {
+    const stage = frozenUpstream.find((s) => s!.outs.some((o) => o.path === dep || isWithin(dep, o.path)));
+    if (stage) return `'${dep}' is an out of frozen stage '${stage.name}', and the cache lacks its recorded copy (pull it, or unfreeze the stage)`;
+    return `no stage produced '${dep}' and it is not in the workspace`;
+  });
 }
 
 async function saveRunRecord(session: Session, m: MeasuredStage, entry: LockEntry): Promise<void> {

@@ -161,7 +161,12 @@ export function alwaysRunsForLackOfDeps(stage: Stage, fp: Fingerprint): boolean 
 /** DVC's rules for one stage. */
 export function decide(state: StageState, opts: DecideOptions = {}): { decision: Decision; reasons: string[] } {
   const { stage, fingerprint: fp, locked } = state;
-  if (stage.frozen) return { decision: 'frozen', reasons: ['frozen'] };
+  if (stage.frozen) {
+    // Its recorded outs still stand: put back the ones the cache can (as checkout would), never run it.
+    const { problems } = outProblems(state.outs, locked);
+    const reasons = ['frozen', ...problems.map((p) => p.reason)];
+    return { decision: problems.length > 0 && problems.every((p) => p.restorable) ? 'restore-outs' : 'frozen', reasons };
+  }
   const reasons: string[] = [];
   let mustRun = false; // reasons the run-cache cannot answer
   if (opts.forced) {

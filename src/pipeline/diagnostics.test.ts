@@ -237,6 +237,24 @@ stages:
     ]);
   });
 
+  it('rejects ${...} inside inline vars (as DVC does), pointing at it', async () => {
+    const root = writeProject({ 'pipeline.yaml': 'vars:\n  - foo: 1\n  - bar: {baz: "x-${foo}"}\nstages:\n  a:\n    cmd: echo ${bar.baz}\n' });
+    expect((await loadErrors(root)).map(where)).toEqual(["pipeline.yaml:3:19 vars cannot use ${...} ('${foo}'); write the value itself"]);
+  });
+
+  it('resolves ${...} inside foreach and matrix data, as DVC does; an unknown name is positioned', async () => {
+    const root = writeProject({
+      'params/default.yaml': PARAMS,
+      'pipeline.yaml': 'stages:\n  a:\n    foreach: {model2: "${dataset.name}", m3: "${train.lr}"}\n    do: {cmd: "echo ${key}-${item}"}\n  g:\n    matrix: {n: ["${train.epochs}"]}\n    do: {cmd: "echo ${item.n}"}\n',
+    });
+    const p = await load(root);
+    expect(p.stages.get('a@model2')!.action).toEqual({ kind: 'cmd', commands: ['echo model2-demo'] });
+    expect(p.stages.get('a@m3')!.action).toEqual({ kind: 'cmd', commands: ['echo m3-0.01'] });
+    expect(p.stages.get('g@5')!.action).toEqual({ kind: 'cmd', commands: ['echo 5'] });
+    writeProject({ 'pipeline.yaml': 'stages:\n  a:\n    foreach: [x, "${nope}"]\n    do: {cmd: "echo ${item}"}\n' }, root);
+    expect((await loadErrors(root)).map(where)).toEqual(["pipeline.yaml:3:19 'nope' is not defined (in '${nope}')"]);
+  });
+
   it('rejects an override of a key the params file lacks', async () => {
     const root = writeProject({ 'params/default.yaml': PARAMS, 'pipeline.yaml': 'stages:\n  a:\n    cmd: echo\n' });
     const [d] = await loadErrors(root, { paramOverrides: [{ file: 'params/default.yaml', key: 'train.momentum', value: 0.9 }] });

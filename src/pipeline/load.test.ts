@@ -126,6 +126,12 @@ stages:
     expect(p.stages.get('grid@small-0.1')!.source.start).toEqual({ line: 13, column: 3 });
   });
 
+  it('defines ${key} in matrix stages as the generated name suffix (DVC test_matrix_key_present)', async () => {
+    const root = writeProject({ 'pipeline.yaml': 'stages:\n  build:\n    matrix: {os: [win], pyv: [3.7], dict: [{arg1: 1}], list: [[out1, out11]]}\n    do: {cmd: "echo ${key}"}\n' });
+    const p = await load(root);
+    expect(p.stages.get('build@win-3.7-dict0-list0')!.action).toEqual({ kind: 'cmd', commands: ['echo win-3.7-dict0-list0'] });
+  });
+
   it('reads vars from inline maps and files, and applies -S overrides before interpolation', async () => {
     const root = writeProject({
       'params/default.yaml': PARAMS,
@@ -198,6 +204,12 @@ stages:
     expect(ex.action).toEqual({ kind: 'handler', handler: 'export-dataset', with: { name: 'demo', tags: ['small', 'big'], limit: 10 } });
     expect(ex.outs.map((o) => [o.path, o.cache])).toEqual([['data/demo.json', true], ['out/demo', false]]);
     expect(ex.ranges?.outs[1]?.start).toEqual({ line: 5, column: 40 });
+  });
+
+  it('reads an empty deps/params/outs/metrics/plots key as an empty list, as DVC does', async () => {
+    const root = writeProject({ 'pipeline.yaml': 'stages:\n  a:\n    cmd: x\n    deps:\n    params:\n    outs:\n    metrics:\n    plots:\n' });
+    const a = (await load(root)).stages.get('a')!;
+    expect([a.deps, a.params, a.outs]).toEqual([[], [], []]);
   });
 
   it('rejects modal options on a local executor', async () => {

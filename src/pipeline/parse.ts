@@ -9,11 +9,11 @@ import { ParamsLoader } from '../params.js';
 import { outConflict, reservedPaths, type ReservedPaths } from '../paths/policy.js';
 import { cacheDirFor, DEFAULT_PARAMS_FILE } from '../project.js';
 import type { LoadOptions } from './load.js';
-import type { Context } from './interpolate.js';
+import { interpolateDeep, type Context } from './interpolate.js';
 import { MAX_STAGES, resolveStageEntry, yieldToSignals } from './resolve.js';
 import { validatePipelineConfig, type PipelineConfig } from './schema.js';
 import type { Pipeline, Stage } from './types.js';
-import { configAt, YamlSource } from './yaml-source.js';
+import { configAt, YamlSource, type YamlPath } from './yaml-source.js';
 
 /**
  * pipeline.yaml's text → the resolved Pipeline, or every problem at once. Also returns the params/vars files
@@ -127,6 +127,7 @@ async function buildContext(root: string, source: YamlSource, params: ParamsLoad
       if (file === DEFAULT_PARAMS_FILE) continue;
       label = file;
     } else {
+      rejectInterpolation(source, ['vars', i], item, report);
       values = item;
       label = `vars[${i}]`;
     }
@@ -135,6 +136,13 @@ async function buildContext(root: string, source: YamlSource, params: ParamsLoad
     );
   }
   return ctx;
+}
+
+/** Inline vars are data, never templates: DVC refuses `${...}` in them, and so do we (at the `${`). */
+function rejectInterpolation(source: YamlSource, at: YamlPath, value: unknown, report: (d: Diagnostic) => void): void {
+  interpolateDeep(value, {}, (p, problem) => {
+    report(configAt(source.rangeWithin([...at, ...p], problem.expr, problem.occurrence), `vars cannot use \${...} ('${problem.expr}'); write the value itself`));
+  });
 }
 
 function merge(target: Record<string, unknown>, src: Record<string, unknown>, label: string, origin: Map<string, string>, conflict: (key: string, prior: string) => void, prefix = ''): void {

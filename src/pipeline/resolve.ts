@@ -97,17 +97,20 @@ function expandItems(env: ResolveEnv, name: string, gen: GeneratorConfig): Item[
   for (const [axis, values] of axes) {
     combos = combos.flatMap((c) => values.map((v, i) => ({ parts: [...c.parts, isScalar(v) ? String(v) : `${axis}${i}`], item: { ...c.item, [axis]: v } })));
   }
-  return combos.map((c) => ({ suffix: c.parts.join('-'), vars: { item: c.item } }));
+  return combos.map((c) => {
+    const suffix = c.parts.join('-');
+    return { suffix, vars: { key: suffix, item: c.item } }; // DVC's ${key} in a matrix: the name suffix
+  });
 }
 
 function typedList(env: ResolveEnv, path: YamlPath, value: unknown, allowMap: boolean): unknown[] | Record<string, unknown> | undefined {
-  let v = value;
-  if (typeof value === 'string') {
-    const r = interpolateTyped(value, env.ctx);
-    reportProblems(env, path, r.problems);
-    if (r.problems.length) return undefined;
-    v = r.value;
-  }
+  // `${...}` anywhere in the data resolves, as in DVC (a whole-string `${x}` keeps x's type).
+  let failed = false;
+  const v = interpolateDeep(value, env.ctx, (p, problem) => {
+    failed = true;
+    reportProblems(env, [...path, ...p], [problem]);
+  });
+  if (failed) return undefined;
   if (Array.isArray(v)) return v;
   if (allowMap && v !== null && typeof v === 'object') return v as Record<string, unknown>;
   env.report(configAt(env.source.range(path), `${path[path.length - 1] === 'foreach' ? 'foreach' : `matrix axis '${String(path[path.length - 1])}'`} must be a list${allowMap ? ' or a mapping' : ''}, got ${describe(v)}`));
@@ -189,6 +192,27 @@ async function resolveBody(env: ResolveEnv, name: string, body: StageBodyConfig,
   };
 }
 
+/**
+ * A multi-line `cmd:` string as DVC runs it: one command per line, so a failing line stops the stage
+ * (one `sh -c` over the whole text would go on after it). Blank lines are dropped; a line ending in `\`
+ * continues on the next.
+ */
+function commandLines(cmd: string): string[] {
+  const lines: string[] = [];
+  let pending = '';
+  for (const line of cmd.split(/\r?\n/)) {
+    if (line.endsWith('\\')) {
+      pending += line.slice(0, -1);
+      continue;
+    }
+    const whole = pending + line;
+    pending = '';
+    if (whole.trim()) lines.push(whole);
+  }
+  if (pending.trim()) lines.push(pending);
+  return lines;
+}
+
 type TextFn = (p: YamlPath, value: string, quote: QuoteMode) => string;
 
 /** A path written as a mapping key (`- data/x: {cache: false}`): the key's own text holds any `${}`. */
@@ -223,7 +247,9 @@ async function resolveAction(env: ResolveEnv, name: string, body: StageBodyConfi
         );
       }
     });
-    const commands = list.map((c, i) => text(at(i), c, 'shell'));
+    if (Array.isArray(body.cmd)) return { kind: 'cmd', commands: body.cmd.map((c, i) => text(at(i), c, 'shell')) };
+    text([...path, 'cmd'], body.cmd, 'shell'); // reports problems positioned in the whole string
+    const commands = commandLines(body.cmd).map((line) => interpolateString(line, env.ctx, 'shell').value);
     return { kind: 'cmd', commands };
   }
   const handlerName = text([...path, 'handler'], body.handler!, 'none');

@@ -18,11 +18,12 @@ export interface StageBodyConfig {
   handler?: string;
   with?: Record<string, unknown>;
   wdir?: string;
-  deps?: string[];
-  params?: (string | Record<string, string[] | null>)[];
-  outs?: PathItem[];
-  metrics?: PathItem[];
-  plots?: PathItem[];
+  // null: the key written with nothing after it, which DVC reads as an empty list
+  deps?: string[] | null;
+  params?: (string | Record<string, string[] | null>)[] | null;
+  outs?: PathItem[] | null;
+  metrics?: PathItem[] | null;
+  plots?: PathItem[] | null;
   frozen?: boolean;
   always_changed?: boolean;
   executor?: string | ({ name: string } & Record<string, unknown>);
@@ -89,9 +90,9 @@ export const stageBodySchema = {
     handler: { type: 'string', minLength: 1 },
     with: { type: 'object' },
     wdir: { type: 'string', minLength: 1 },
-    deps: { type: 'array', items: { type: 'string', minLength: 1 } },
+    deps: { type: ['array', 'null'], items: { type: 'string', minLength: 1 } },
     params: {
-      type: 'array',
+      type: ['array', 'null'],
       items: {
         type: ['string', 'object'],
         minLength: 1,
@@ -99,9 +100,9 @@ export const stageBodySchema = {
         additionalProperties: { type: ['array', 'null'], items: { type: 'string', minLength: 1 } },
       },
     },
-    outs: { type: 'array', items: pathItem('out') },
-    metrics: { type: 'array', items: pathItem('metric') },
-    plots: { type: 'array', items: pathItem('plot') },
+    outs: { type: ['array', 'null'], items: pathItem('out') },
+    metrics: { type: ['array', 'null'], items: pathItem('metric') },
+    plots: { type: ['array', 'null'], items: pathItem('plot') },
     frozen: { type: 'boolean' },
     always_changed: { type: 'boolean' },
     executor: executorSchema,
@@ -266,7 +267,8 @@ function formatYamlPath(path: YamlPath): string {
 }
 
 function typeWords(t: unknown): string {
-  const list = Array.isArray(t) ? t : [t];
+  const all: unknown[] = Array.isArray(t) ? t : String(t).split(',');
+  const list = all.length > 1 ? all.filter((x) => x !== 'null') : all; // an empty key is allowed, not asked for
   const words = list.map((x) => (x === 'array' ? 'a list' : x === 'object' ? 'a mapping' : x === 'integer' ? 'an integer' : `a ${String(x)}`));
   return words.length > 1 ? `${words.slice(0, -1).join(', ')} or ${words[words.length - 1]}` : words[0] ?? 'valid';
 }

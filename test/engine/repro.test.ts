@@ -128,7 +128,10 @@ describe('repro', () => {
 
   it('targets bring their upstream; -s runs only the target; -f forces; --downstream follows', async () => {
     await repro();
-    expect((await repro('b', '-f')).ran).toEqual(['b']);
+    expect((await repro('b', '-f')).ran).toEqual(['a', 'b']); // as DVC: -f forces the upstream it brings too
+    expect((await repro('b', '-f', '-s')).ran).toEqual(['b']);
+    // Forced all the way down, though b.txt comes out byte-identical (DVC reruns them too).
+    expect((await repro('b', '-f', '--downstream')).ran).toEqual(['b', 'c']);
     await rig.write({ 'in.txt': 'q\n' });
     expect((await repro('b', '-s')).ran).toEqual([]); // a is stale, but -s leaves it alone and a.txt is as before
     expect((await repro('a', '--downstream')).ran).toEqual(['a', 'b', 'c']);

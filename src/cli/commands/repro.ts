@@ -50,7 +50,7 @@ export function reproCommand(registry: HandlerRegistry): CommandSpec {
       'earlier run is restored from the run-cache. Independent stages run in parallel.',
     positionals: [{ name: 'target', description: 'Stages: NAME, NAME@item, a foreach/matrix group NAME, or the path of an out', variadic: true }],
     options: [
-      { name: 'force', short: 'f', type: 'boolean', description: 'Run the targets (all stages without targets) even if unchanged' },
+      { name: 'force', short: 'f', type: 'boolean', description: 'Run every selected stage (the targets and their upstream, or as -s/--downstream select) even if unchanged' },
       { name: 'single-item', short: 's', type: 'boolean', description: 'Only the targets, not their upstream' },
       { name: 'downstream', type: 'boolean', description: 'The targets and everything downstream of them' },
       { name: 'dry', type: 'boolean', description: 'Show what would run and why; run nothing' },

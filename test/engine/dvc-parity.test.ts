@@ -1,0 +1,88 @@
+// Behaviours that match DVC's own tests (named in each case), end to end on temp projects.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Rig } from '../rig.js';
+
+let rig: Rig;
+beforeEach(() => {
+  rig = new Rig();
+});
+afterEach(async () => rig.cleanup());
+
+describe('multi-line cmd (DVC test_repro_list_of_commands_raise_and_stops_after_failure)', () => {
+  for (const [form, cmdYaml] of [
+    ['a `cmd: |` block', 'cmd: |\n      echo foo > foo\n      failed_command\n      echo bar > bar'],
+    ['a cmd list', 'cmd:\n      - echo foo > foo\n      - failed_command\n      - echo bar > bar'],
+  ] as const) {
+    it(`${form} stops at the first failing line, names it, and records nothing`, async () => {
+      await rig.write({ 'pipeline.yaml': `stages:\n  multi:\n    ${cmdYaml}\n    outs: [bar]\n` });
+      const res = await rig.run(['repro']);
+      expect(res.code).not.toBe(0);
+      expect(res.stderr).toContain('failed_command');
+      expect(rig.read('foo')).toBe('foo\n');
+      expect(rig.exists('bar')).toBe(false);
+      expect(rig.exists('pipeline.lock') ? rig.read('pipeline.lock') : '').not.toContain('multi');
+    });
+  }
+
+  it('a line ending in a backslash continues on the next line', async () => {
+    await rig.write({ 'pipeline.yaml': 'stages:\n  cont:\n    cmd: |\n      echo one \\\n        two > out.txt\n\n      echo three >> out.txt\n    outs: [out.txt]\n' });
+    const res = await rig.run(['repro']);
+    expect(res.code, res.stderr).toBe(0);
+    expect(rig.read('out.txt')).toBe('one two\nthree\n');
+  });
+});
+
+describe('a frozen stage with a deleted out', () => {
+  const cmd = Rig.stageCmd;
+  const pipeline = (frozen: boolean): string => `stages:
+  make:
+    cmd: '${cmd('make', 'cp in.txt made.txt')}'
+    deps: [in.txt]
+    outs: [made.txt]
+    frozen: ${frozen}
+  use:
+    cmd: '${cmd('use', 'cp made.txt used.txt')}'
+    deps: [made.txt]
+    outs: [used.txt]
+`;
+  beforeEach(async () => {
+    await rig.write({ 'pipeline.yaml': pipeline(false), 'in.txt': 'x\n' });
+    expect((await rig.run(['repro'])).code).toBe(0);
+    await rig.write({ 'pipeline.yaml': pipeline(true) });
+    await rig.remove('made.txt');
+    await rig.invocations();
+  });
+
+  it('is restored from the cache during repro (the stage still does not run)', async () => {
+    const res = await rig.run(['repro']);
+    expect(res.code, res.stderr).toBe(0);
+    expect(rig.read('made.txt')).toBe('x\n');
+    expect(await rig.invocations()).toEqual([]);
+  });
+
+  it('names the frozen producer when the cache lacks the object', async () => {
+    await rig.remove('.cache/objects');
+    const res = await rig.run(['repro']);
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toContain("frozen stage 'make'");
+    expect(res.stderr).not.toContain('no stage produced it');
+  });
+});
+
+describe('an unknown command', () => {
+  it('is an error (exit 2) naming it with a did-you-mean, with or without --help', async () => {
+    for (const args of [['reprod'], ['reprod', '--help'], ['statu', '-h']]) {
+      const res = await rig.run(args);
+      expect(res.code, args.join(' ')).toBe(2);
+      expect(res.stdout).not.toContain('Commands:');
+      expect(res.stderr).toContain(`unknown command '${args[0]}'`);
+      expect(res.stderr).toContain(`did you mean '${args[0] === 'statu' ? 'status' : 'repro'}'?`);
+    }
+  });
+
+  it('a group still lists its commands with --help', async () => {
+    const res = await rig.run(['exp', '--help']);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain('exp run');
+  });
+});
