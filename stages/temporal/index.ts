@@ -36,7 +36,7 @@ export interface TemporalParams {
   iou?: number;
 }
 
-export const DEFAULTS = { model: 'v1', epochs: 50, lr: 1e-4, weight_decay: 0.01, patience: 10, hidden_dim: 128, dropout: 0.4, seed: 42, cv: 'none', features: 'features/index.json', out: 'weights/temporal', metrics: 'metrics/temporal.json', iou: 0.5 } as const;
+export const DEFAULTS = { model: 'v2', epochs: 50, lr: 1e-4, weight_decay: 0.01, patience: 10, hidden_dim: 128, dropout: 0.4, seed: 42, cv: 'none', features: 'features/index.json', out: 'weights/temporal', metrics: 'metrics/temporal.json', iou: 0.5 } as const;
 
 const schema = {
   type: 'object',
