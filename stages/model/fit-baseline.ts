@@ -19,11 +19,11 @@ import { strideFor, toVideoWindows, windowStarts } from '../lib/features/windows
 import { probeVideo } from '../lib/media/probe.js';
 import { runVideo } from '../extract-features/pipeline.js';
 
-/** Mostly what extract-features sees in the pipeline (prepare's 480p/30 fps proxies), plus raw 60 fps for `cut`. */
+/** What the classifier sees: 30 fps only (prepare's 480p proxies; `cut` classifies sources above 40 fps on their 30 fps proxy). */
 export const FIT_PROFILES: readonly VideoProfile[] = [
   { width: 854, height: 480, fps: 30, ext: 'mp4', rotate: false, vfr: false },
   { width: 480, height: 270, fps: 30, ext: 'mp4', rotate: false, vfr: false },
-  { width: 640, height: 360, fps: 60, ext: 'mp4', rotate: false, vfr: false },
+  { width: 640, height: 360, fps: 30, ext: 'mp4', rotate: false, vfr: false },
 ];
 
 export function windowLabel(centreMs: number, rallies: readonly RallySpan[]): number {
