@@ -65,27 +65,27 @@ export function isDiskFull(err: unknown): boolean {
  * place (link() fails when the name exists), so the file is never seen empty or half-written. False when it
  * exists.
  */
-export async function createExclusive(target: string, data: string): Promise<boolean> {
+export async function createExclusive(target: string, data: string, mode = 0o666): Promise<boolean> {
   const tmp = tempPathFor(target);
   try {
-    await fs.writeFile(tmp, data);
+    await fs.writeFile(tmp, data, { mode });
     await fs.link(tmp, target);
     return true;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') return false;
     // A filesystem without hard links (FAT, some network mounts): still exclusive, but briefly empty.
-    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS') return createExclusiveInPlace(target, data);
+    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS') return createExclusiveInPlace(target, data, mode);
     throw diskFullError(err, target);
   } finally {
     await fs.rm(tmp, { force: true });
   }
 }
 
-async function createExclusiveInPlace(target: string, data: string): Promise<boolean> {
+async function createExclusiveInPlace(target: string, data: string, mode: number): Promise<boolean> {
   let handle;
   try {
-    handle = await fs.open(target, 'wx');
+    handle = await fs.open(target, 'wx', mode);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw err;

@@ -40,7 +40,7 @@ async function readOrCreateKey(file: string): Promise<Buffer | undefined> {
     await fs.mkdir(dirname(file), { recursive: true, mode: 0o700 });
     // Exclusive: of two first runs at once, one key wins and both use it. A damaged key is replaced.
     const key = randomBytes(KEY_BYTES).toString('hex');
-    if (!(await createExclusive(file, key)) && !(await read())) await writeFileAtomic(file, key);
+    if (!(await createExclusive(file, key, 0o600)) && !(await read())) await writeFileAtomic(file, key);
     await fs.chmod(file, 0o600);
   } catch {
     return undefined; // the folder is not writable: sealing off
