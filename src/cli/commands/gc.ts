@@ -97,11 +97,13 @@ export async function collectGarbage(root: string, lock: LockFile, cacheDir: str
   if (opts.dropRunCache && !dry) await fs.rm(runsDir, { recursive: true, force: true });
   const expRecords = await scanRecords(join(cacheDir, 'exps'), referenced);
 
-  // A kept folder keeps its files (a damaged manifest keeps nothing extra; doctor reports it).
-  for (const o of all) {
-    if (!o.isDir || !referenced.has(o.sha256)) continue;
+  // A kept folder keeps its files (a damaged manifest keeps nothing extra; doctor reports it). Every
+  // referenced hash is looked up, not only the folders listed above: a run elsewhere may have stored its
+  // manifest after the listing, then locked it and released its pins, while its files were listed.
+  for (const h of [...referenced]) {
+    if (!existsSync(objects.dirObjectPath(h))) continue;
     try {
-      for (const e of await objects.readManifest(o.sha256)) referenced.add(e.sha256);
+      for (const e of await objects.readManifest(h)) referenced.add(e.sha256);
     } catch {
       // reported by doctor
     }
