@@ -11,7 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { failure } from './diagnostics.js';
 import { createExclusive } from './fsutil.js';
-import { currentOwner, ownerGone } from './process.js';
+import { currentOwner, ownerGone, parseProcessOwner } from './process.js';
 import { sleep } from './sleep.js';
 
 export interface LockOwner {
@@ -50,20 +50,14 @@ async function readOwner(path: string): Promise<{ owner: LockOwner | undefined; 
 /** The owner a lock names; a bare pid is the format of older embedded-database locks. */
 function parseOwner(text: string): LockOwner | undefined {
   if (/^\d+$/.test(text.trim())) return Number(text) > 0 ? { pid: Number(text), started: '' } : undefined;
-  let parsed: Partial<LockOwner> | null;
+  let parsed: unknown;
   try {
-    parsed = JSON.parse(text) as Partial<LockOwner> | null;
+    parsed = JSON.parse(text);
   } catch {
     return undefined;
   }
-  // Never 0 or negative: kill(0 or -n, 0) asks about whole process groups, which are always alive.
-  if (typeof parsed?.pid !== 'number' || !Number.isInteger(parsed.pid) || parsed.pid <= 0) return undefined;
-  return {
-    pid: parsed.pid,
-    started: String(parsed.started ?? ''),
-    ...(typeof parsed.host === 'string' ? { host: parsed.host } : {}),
-    ...(typeof parsed.pidStart === 'string' ? { pidStart: parsed.pidStart } : {}),
-  };
+  const owner = parseProcessOwner(parsed);
+  return owner && { ...owner, started: String((parsed as { started?: unknown }).started ?? '') };
 }
 
 /**

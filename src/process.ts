@@ -18,6 +18,14 @@ export function currentOwner(): ProcessOwner {
   return { pid: process.pid, host: hostname(), ...(pidStart !== undefined ? { pidStart } : {}) };
 }
 
+/** A recorded owner read back from a file (untrusted JSON); undefined unless it names a usable pid. */
+export function parseProcessOwner(value: unknown): ProcessOwner | undefined {
+  const o = value !== null && typeof value === 'object' ? (value as Partial<Record<keyof ProcessOwner, unknown>>) : {};
+  // Never 0 or negative: kill(0 or -n, 0) asks about whole process groups, which are always alive.
+  if (typeof o.pid !== 'number' || !Number.isInteger(o.pid) || o.pid <= 0) return undefined;
+  return { pid: o.pid, ...(typeof o.host === 'string' ? { host: o.host } : {}), ...(typeof o.pidStart === 'string' ? { pidStart: o.pidStart } : {}) };
+}
+
 /** Whether the owner is certainly gone. Only judged on the same host (another host's pids mean nothing here). */
 export function ownerGone(owner: ProcessOwner): boolean {
   if (owner.host !== undefined && owner.host !== hostname()) return false;

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { currentOwner, ownerGone, type ProcessOwner } from '../process.js';
+import { currentOwner, ownerGone, parseProcessOwner } from '../process.js';
 
 const FOLDER = 'pins';
 const SUFFIX = '.pins';
@@ -61,7 +61,7 @@ export async function livePins(cacheDir: string, dry: boolean): Promise<Set<stri
     const [text, st] = await Promise.all([fs.readFile(file, 'utf8').catch(() => undefined), fs.stat(file).catch(() => undefined)]);
     if (text === undefined || !st) continue; // released meanwhile
     const [head = '', ...lines] = text.split('\n');
-    const owner = parseOwner(head);
+    const owner = parseProcessOwner(parseJson(head));
     // No owner: a file caught empty, just made (live), or damaged (judged by age like another host's).
     const old = Date.now() - st.mtimeMs > FOREIGN_MAX_AGE_MS;
     const gone = owner ? ownerGone(owner) || (owner.host !== hostname() && old) : old;
@@ -74,11 +74,9 @@ export async function livePins(cacheDir: string, dry: boolean): Promise<Set<stri
   return pinned;
 }
 
-function parseOwner(line: string): ProcessOwner | undefined {
+function parseJson(text: string): unknown {
   try {
-    const o = JSON.parse(line) as Partial<ProcessOwner>;
-    if (typeof o.pid !== 'number') return undefined;
-    return { pid: o.pid, ...(typeof o.host === 'string' ? { host: o.host } : {}), ...(typeof o.pidStart === 'string' ? { pidStart: o.pidStart } : {}) };
+    return JSON.parse(text);
   } catch {
     return undefined;
   }

@@ -5,7 +5,7 @@ import { join, posix, resolve } from 'node:path';
 import { configError } from '../diagnostics.js';
 import { toPosix, writeFileAtomic, createExclusive } from '../fsutil.js';
 import type { ParamOverride } from '../params.js';
-import { ownerGone, type ProcessOwner } from '../process.js';
+import { ownerGone, parseProcessOwner, type ProcessOwner } from '../process.js';
 import { stableJson } from '../report/printer.js';
 
 export type ExpStatus = 'queued' | 'running' | 'success' | 'failed';
@@ -118,8 +118,9 @@ function checkRecord(data: unknown, name: string, cacheDir: string): ExpRecord {
 
 /** A `running` record whose process is gone shows as failed: it will never record a result. */
 function withLiveness(rec: ExpRecord): ExpRecord {
-  if (rec.status !== 'running' || !rec.owner || typeof rec.owner.pid !== 'number' || !ownerGone(rec.owner)) return rec;
-  return { ...rec, status: 'failed', error: rec.error ?? `its process (pid ${rec.owner.pid}) ended without recording a result` };
+  const owner = rec.status === 'running' ? parseProcessOwner(rec.owner) : undefined;
+  if (!owner || !ownerGone(owner)) return rec;
+  return { ...rec, status: 'failed', error: rec.error ?? `its process (pid ${owner.pid}) ended without recording a result` };
 }
 
 export async function readRecord(cacheDir: string, name: string): Promise<ExpRecord> {
