@@ -88,3 +88,32 @@ export const CRASH_POINTS = [
   'checkpoint.write',
   'prepare.proxy-write',
 ] as const;
+
+// Pause points: RALLYCUT_PAUSE_AT=name:N holds the process at the Nth hit of a point until a test lets it go,
+// so a test can interleave two processes at an exact step (e.g. both have read a stale lock; one takes it
+// over while the other waits). The process creates `<RALLYCUT_PAUSE_DIR>/<name>.paused` (holding its pid)
+// and goes on once `<name>.resume` exists there; the test waits for the one and writes the other, both events.
+const pauseHit = armedPoints('RALLYCUT_PAUSE_AT');
+
+/** Marks a step another process may be interleaved with. Costs one env lookup when no pause is armed. */
+export async function pausePoint(name: string): Promise<void> {
+  const armed = pauseHit(name);
+  const dir = process.env.RALLYCUT_PAUSE_DIR;
+  if (!armed || armed.hit !== armed.at || !dir) return;
+  const { existsSync, watch, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const resume = join(dir, `${name}.resume`);
+  await new Promise<void>((go) => {
+    const watcher = watch(dir, () => {
+      if (existsSync(resume)) {
+        watcher.close();
+        go();
+      }
+    });
+    writeFileSync(join(dir, `${name}.paused`), String(process.pid)); // after the watch: a quick resume is not missed
+    if (existsSync(resume)) {
+      watcher.close();
+      go();
+    }
+  });
+}

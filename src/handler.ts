@@ -86,8 +86,8 @@ export interface StageModule {
 }
 
 export type { CommandSpec, CommandIO } from './cli/command.js';
-export type { OptionSpec, ParsedArgs, PositionalSpec } from './cli/args.js';
-export { optBool, optNumber, optString, optStrings } from './cli/args.js';
+export type { OptionSpec, ParsedArgs, PositionalSpec } from './args.js';
+export { optBool, optNumber, optString, optStrings } from './args.js';
 export type { Diagnostic, Position } from './diagnostics.js';
 export { RallycutError, configError, failure, toDiagnostics } from './diagnostics.js';
 export type { Progress } from './report/progress.js';

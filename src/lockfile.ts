@@ -10,6 +10,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { failure } from './diagnostics.js';
+import { pausePoint } from './crash.js';
 import { createExclusive } from './fsutil.js';
 import { currentOwner, ownerGone, parseProcessOwner } from './process.js';
 import { sleep } from './sleep.js';
@@ -86,7 +87,21 @@ async function takeOver(path: string, stale: string, body: string): Promise<bool
 }
 
 /** Takes the lock file at `path` (its folder must exist): waits while a live process holds it, takes over a dead one's. */
-export async function acquireLockFile(path: string, opts: AcquireOptions = {}): Promise<FileLock> {
+export function acquireLockFile(path: string, opts: AcquireOptions = {}): Promise<FileLock> {
+  return takeLockFile(path, opts, false);
+}
+
+/**
+ * Takes the lock file at `path` as acquireLockFile does (a dead owner's is taken over, atomically), but
+ * instead of waiting while a live process holds it, returns that owner.
+ */
+export function tryLockFile(path: string, opts: Pick<AcquireOptions, 'onStale' | 'signal'> = {}): Promise<FileLock | LockOwner> {
+  return takeLockFile(path, opts, true);
+}
+
+function takeLockFile(path: string, opts: AcquireOptions, giveUp: false): Promise<FileLock>;
+function takeLockFile(path: string, opts: AcquireOptions, giveUp: true): Promise<FileLock | LockOwner>;
+async function takeLockFile(path: string, opts: AcquireOptions, giveUp: boolean): Promise<FileLock | LockOwner> {
   const me: LockOwner & { nonce: string } = { ...currentOwner(), started: new Date().toISOString(), nonce: randomBytes(8).toString('hex') };
   const body = JSON.stringify(me) + '\n';
   let announced = false;
@@ -110,6 +125,7 @@ export async function acquireLockFile(path: string, opts: AcquireOptions = {}): 
     if (!owner) emptySince ??= Date.now();
     const stale = owner ? ownerGone(owner) : Date.now() - (emptySince ?? Date.now()) > 2000;
     if (stale) {
+      await pausePoint('lockfile.stale'); // tests: another process takes the same stale lock over meanwhile
       if (await takeOver(path, current.text, body)) {
         if (owner) opts.onStale?.(owner);
         emptySince = undefined;
@@ -118,6 +134,7 @@ export async function acquireLockFile(path: string, opts: AcquireOptions = {}): 
       }
       continue;
     }
+    if (owner && giveUp) return owner;
     if (owner && !announced) {
       announced = true;
       opts.onWait?.(owner);

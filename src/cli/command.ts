@@ -1,5 +1,5 @@
 // The contract for CLI commands. Engine commands live in src/cli/commands/, domain commands in stages/.
-import type { OptionSpec, ParsedArgs, PositionalSpec } from './args.js';
+import type { OptionSpec, ParsedArgs, PositionalSpec } from '../args.js';
 
 export interface CommandIO {
   cwd: string;

@@ -3,7 +3,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatHelp } from './args.js';
+import { formatHelp } from '../args.js';
 import type { CommandSpec } from './command.js';
 import { allCommands, usageLine } from './main.js';
 

@@ -7,7 +7,7 @@ import { ignoreCacheInGit } from '../cache/gitignore.js';
 import { cacheDirFor, findProjectRoot } from '../project.js';
 import { formatDiagnostics } from '../report/printer.js';
 import { redactDiagnostics, redactorFor } from '../redact.js';
-import { formatHelp, parseArgs } from './args.js';
+import { formatHelp, parseArgs } from '../args.js';
 import type { CommandIO, CommandSpec } from './command.js';
 import { engineCommands, engineCommandTable } from './commands/index.js';
 import type { HandlerRegistry } from '../handler.js';

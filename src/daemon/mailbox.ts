@@ -6,15 +6,16 @@
 // - order: the daemon's watches share one inotify queue, which the kernel keeps in order. The event of a
 //   request therefore reaches the daemon after the events of every write that finished before it, so the
 //   daemon has always seen those changes before it reads the question.
-// Only node built-ins here: this file is bundled into the client (dist/cli/daemon-client.cjs).
-import { existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+// Only node built-ins and process.ts here: this file is bundled into the client (dist/cli/daemon-client.cjs).
+// The daemon's side (taking the folder, serving requests) is mailbox-server.ts.
+import { existsSync, lstatSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { processAlive } from '../process.js';
+import { ownerGone, parseProcessOwner } from '../process.js';
 
-const PID_FILE = 'pid';
-const REQUEST = '.req';
-const REPLY = '.res';
+export const PID_FILE = 'pid';
+export const REQUEST = '.req';
+export const REPLY = '.res';
 
 /** The daemon folder of `root`: per user, under the temp dir, named by a hash of the root. */
 export function mailboxDir(root: string, env: NodeJS.ProcessEnv): string {
@@ -50,17 +51,18 @@ export function privateBase(dir: string): boolean {
   return st.uid === uid && (st.mode & 0o022) === 0;
 }
 
-/** The pid of the daemon serving `dir`, when one is alive. */
+/** The pid of the daemon serving `dir`, when one is alive (its pid file is a lock file: src/lockfile.ts). */
 export function daemonPid(dir: string): number | undefined {
   if (!privateBase(dir)) return undefined;
-  let pid: number;
+  let recorded: unknown;
   try {
-    pid = Number(readFileSync(join(dir, PID_FILE), 'utf8'));
+    recorded = JSON.parse(readFileSync(join(dir, PID_FILE), 'utf8'));
   } catch {
     return undefined;
   }
-  if (!Number.isInteger(pid) || pid <= 0) return undefined; // never signal 0 (our own process group)
-  return processAlive(pid) ? pid : undefined;
+  // A bare number is the pid file of an older version. parseProcessOwner never names pid 0 (our own process group).
+  const owner = parseProcessOwner(typeof recorded === 'number' ? { pid: recorded } : recorded);
+  return owner && !ownerGone(owner) ? owner.pid : undefined;
 }
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
@@ -95,85 +97,4 @@ export function ask(dir: string, request: unknown, timeoutMs: number): unknown {
   }
   rmSync(reqFile, { force: true });
   return undefined;
-}
-
-export interface Mailbox {
-  close(): void;
-}
-
-/** Makes this process the folder's owner (its pid file, created exclusively), taking over from a dead one. */
-function claim(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  if (!privateBase(dir)) throw new Error(`${dirname(dir)} must be a folder of this user's that others cannot write (chmod 700 it, or set RALLYCUT_DAEMON_DIR)`);
-  // Written whole, then linked into place: link() fails if the name exists, so the pid file is created
-  // exclusively and is never seen empty.
-  const mine = join(dir, `${PID_FILE}.${process.pid}`);
-  writeFileSync(mine, String(process.pid));
-  try {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        linkSync(mine, join(dir, PID_FILE));
-        break;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
-        const owner = daemonPid(dir);
-        if (owner !== undefined) throw new Error(`a daemon (pid ${owner}) already serves ${dir}`);
-        rmSync(join(dir, PID_FILE), { force: true }); // left by a killed daemon
-      }
-    }
-  } finally {
-    rmSync(mine, { force: true });
-  }
-  // What a dead daemon left, but requests: one may already be for us (openMailbox serves them).
-  for (const name of readdirSync(dir)) if (name !== PID_FILE && !name.endsWith(REQUEST)) rmSync(join(dir, name), { recursive: true, force: true });
-}
-
-/**
- * Serves `dir` until closed: each request file is read, removed and answered with `handle`'s result.
- * Throws when a live daemon owns the folder.
- */
-export function openMailbox(dir: string, handle: (request: unknown) => Promise<unknown>): Mailbox {
-  claim(dir);
-  const serve = (name: string): void => {
-    if (!name.endsWith(REQUEST)) return;
-    const file = join(dir, name);
-    let request: unknown;
-    try {
-      request = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-      unlinkSync(file);
-    } catch {
-      return; // withdrawn, or already served (a rename reports twice)
-    }
-    const id = name.slice(0, -REQUEST.length);
-    const reply = (body: unknown): void => {
-      try {
-        const tmp = join(dir, id + '.reply-tmp');
-        writeFileSync(tmp, JSON.stringify(body));
-        renameSync(tmp, join(dir, id + REPLY));
-      } catch {
-        // the mailbox was closed meanwhile: the client falls back after its timeout
-      }
-    };
-    handle(request).then(reply, (err: unknown) => reply({ kind: 'miss', reason: `the daemon failed: ${(err as Error).message}` }));
-  };
-  const watcher: FSWatcher = watch(dir, (_type, name) => {
-    if (typeof name === 'string') serve(name);
-  });
-  for (const name of readdirSync(dir)) serve(name); // requests sent before the watch was set
-  return {
-    close() {
-      watcher.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-/** Removes replies nobody collected (their client timed out) older than maxAgeMs. */
-export function sweepReplies(dir: string, maxAgeMs: number): void {
-  const now = Date.now();
-  for (const name of readdirSync(dir)) {
-    if (!name.endsWith(REPLY)) continue;
-    const st = statSync(join(dir, name), { throwIfNoEntry: false });
-    if (st && now - st.mtimeMs > maxAgeMs) rmSync(join(dir, name), { force: true });
-  }
 }

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseArgs } from '../../src/cli/args.js';
+import { parseArgs } from '../../src/args.js';
 import { RallycutError } from '../../src/handler.js';
 import { loadVideoFeatures, readFeatureIndex } from '../lib/features/index.js';
 import { loadTemporalModel, predictSegmentsMs } from './api.js';

@@ -3,7 +3,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseArgs } from '../../src/cli/args.js';
+import { parseArgs } from '../../src/args.js';
 import { RallycutError, type CommandIO, type CommandSpec } from '../../src/handler.js';
 import { formatDiagnostics } from '../../src/report/printer.js';
 import exportModule from '../../stages/export-dataset/index.js';

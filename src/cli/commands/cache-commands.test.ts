@@ -9,7 +9,7 @@ import { Hasher } from '../../hash/index.js';
 import type { LockedOut } from '../../lock-types.js';
 import { updateLock } from '../../lock.js';
 import { formatDiagnostics } from '../../report/printer.js';
-import { parseArgs } from '../args.js';
+import { parseArgs } from '../../args.js';
 import type { CommandSpec } from '../command.js';
 import { checkoutCommand } from './checkout.js';
 import { doctorCommand } from './doctor.js';

@@ -10,7 +10,7 @@ import type { LockFile, LockedOut } from '../../lock-types.js';
 import { acquireProjectLock, waitingMessage } from '../../exec/projectlock.js';
 import { cacheDirFor, requireProjectRoot } from '../../project.js';
 import { registerWorkspace } from '../../cache/workspaces.js';
-import { optBool, type ParsedArgs } from '../args.js';
+import { optBool, type ParsedArgs } from '../../args.js';
 import type { CommandIO, CommandSpec } from '../command.js';
 
 export interface LockedOutRef {

@@ -11,7 +11,7 @@ import type { HandlerRegistry } from '../../handler.js';
 import { requireProjectRoot } from '../../project.js';
 import { DAEMON_LOG as LOG_FILE, spawnDaemon } from '../../daemon/spawn.js';
 import { sleep } from '../../sleep.js';
-import { optBool, type ParsedArgs } from '../args.js';
+import { optBool, type ParsedArgs } from '../../args.js';
 import type { CommandIO, CommandSpec } from '../command.js';
 import { redactorFor } from '../../redact.js';
 

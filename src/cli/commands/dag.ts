@@ -1,5 +1,5 @@
 // `rallycut dag`: the stage graph as a listing (default), Graphviz dot, Mermaid, or JSON.
-import { optBool, type ParsedArgs } from '../args.js';
+import { optBool, type ParsedArgs } from '../../args.js';
 import type { CommandIO, CommandSpec } from '../command.js';
 import { configError } from '../../diagnostics.js';
 import { buildGraph, type PipelineGraph } from '../../graph/build.js';

@@ -8,7 +8,7 @@ import { digestFiles, parseManifest, sha256Text } from '../../hash/index.js';
 import { readLock } from '../../lock.js';
 import { cacheDirFor, requireProjectRoot } from '../../project.js';
 import { createProgress } from '../../report/progress.js';
-import { optBool, type ParsedArgs } from '../args.js';
+import { optBool, type ParsedArgs } from '../../args.js';
 import type { CommandIO, CommandSpec } from '../command.js';
 import type { HandlerRegistry } from '../../handler.js';
 

@@ -14,7 +14,7 @@ import { loadPipeline } from '../../pipeline/load.js';
 import { fromRecord, resolveSnapshot, snapshotAt, trackedFiles, type Snapshot } from '../../exp/snapshot.js';
 import { buildExpTable, diffSnapshots, toCsv } from '../../exp/table.js';
 import { removeWorkspace } from '../../exp/workspace.js';
-import { optBool, optNumber, optString, optStrings, type ParsedArgs } from '../args.js';
+import { optBool, optNumber, optString, optStrings, type ParsedArgs } from '../../args.js';
 import type { CommandIO, CommandSpec } from '../command.js';
 import { formatDiff } from './metrics.js';
 

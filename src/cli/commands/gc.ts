@@ -15,7 +15,7 @@ import type { LockFile } from '../../lock-types.js';
 import { acquireProjectLock, waitingMessage } from '../../exec/projectlock.js';
 import { cacheDirFor, requireProjectRoot } from '../../project.js';
 import { formatNumber } from '../../report/printer.js';
-import { optBool, type ParsedArgs } from '../args.js';
+import { optBool, type ParsedArgs } from '../../args.js';
 import type { CommandIO, CommandSpec } from '../command.js';
 
 const SHA_GLOBAL = /[0-9a-f]{64}/g;

@@ -6,7 +6,7 @@ import { cacheDirFor, requireProjectRoot } from '../../project.js';
 import { formatTable, type Cell } from '../../report/printer.js';
 import { resolveSnapshot, snapshotAt, trackedFiles, type Snapshot } from '../../exp/snapshot.js';
 import { diffSnapshots, type DiffRow } from '../../exp/table.js';
-import { optBool, type ParsedArgs } from '../args.js';
+import { optBool, type ParsedArgs } from '../../args.js';
 import type { CommandIO, CommandSpec } from '../command.js';
 
 export function formatDiff(rows: readonly DiffRow[], a: string, b: string): string {

@@ -11,7 +11,7 @@ import { comparisonCharts, curveCharts, htmlTable, renderReport, timelineCharts,
 import { readAll, readRecord } from '../../exp/records.js';
 import { fromRecord } from '../../exp/snapshot.js';
 import { buildExpTable } from '../../exp/table.js';
-import { optBool, optString, type ParsedArgs } from '../args.js';
+import { optBool, optString, type ParsedArgs } from '../../args.js';
 import type { CommandIO, CommandSpec } from '../command.js';
 
 function openInBrowser(file: string, io: CommandIO): void {

@@ -5,7 +5,7 @@ import { remoteFromUrl } from '../../remote/config.js';
 import { CONFIG_FILE, checkEndpoint, checkRemoteName, normalizeRemoteUrl, readRemotesConfig, writeRemotesConfig } from '../../remote/named.js';
 import { requireProjectRoot } from '../../project.js';
 import { redactorFor } from '../../redact.js';
-import { optBool, optString, type ParsedArgs } from '../args.js';
+import { optBool, optString, type ParsedArgs } from '../../args.js';
 import type { CommandIO, CommandSpec } from '../command.js';
 
 function nameArg(args: ParsedArgs): string {

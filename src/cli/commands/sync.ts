@@ -10,9 +10,9 @@ import { acquireProjectLock, waitingMessage } from '../../exec/projectlock.js';
 import { readLock } from '../../lock.js';
 import { resolveNamedRemote } from '../../remote/named.js';
 import { cacheDirFor, requireProjectRoot } from '../../project.js';
-import { optBool, optNumber, optString, type ParsedArgs } from '../args.js';
+import { optBool, optNumber, optString, type ParsedArgs } from '../../args.js';
 import type { CommandIO, CommandSpec } from '../command.js';
-import type { OptionSpec, PositionalSpec } from '../args.js';
+import type { OptionSpec, PositionalSpec } from '../../args.js';
 import { checkoutOuts, selectOuts, type CheckoutItem, type LockedOutRef } from './checkout.js';
 
 const DEFAULT_JOBS = 8;

@@ -1,5 +1,5 @@
 // Argument parsing from a declarative spec; also renders --help. Unknown flags are config errors.
-import { configError } from '../diagnostics.js';
+import { configError } from './diagnostics.js';
 
 export type OptionType = 'string' | 'number' | 'boolean' | 'strings';
 
