@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { dict } from './dict.js';
 import { writeFileAtomic } from './fsutil.js';
 import { LOCK_SCHEMA_VERSION, type LockEntry, type LockFile } from './lock-types.js';
-import { parseCacheEnabled, readRecord, recordKey, writeRecord } from './parsed-cache.js';
+import { cachedParse, parseCacheEnabled, rememberParse } from './parsed-cache.js';
 import { cacheDirFor, LOCK_FILE } from './project.js';
 
 export { LOCK_SCHEMA_VERSION } from './lock-types.js';
@@ -34,12 +34,14 @@ export async function readLock(root: string, cacheDir: string = cacheDirFor(root
   const text = await readLockText(root);
   if (text === undefined) return emptyLock();
   // The record is only ever a lock that validated, so a broken lock is always reported by the parser.
-  const key = recordKey('lock', [text]);
-  const cached = (await readRecord(cacheDir, 'lock', [root], key)) as LockFile | undefined;
-  if (cached) return { ...cached, stages: dict(cached.stages) };
-  const lock = (await import('./lock-text.js')).parseLock(text);
-  await writeRecord(cacheDir, 'lock', [root], key, lock);
-  return lock;
+  return cachedParse<LockFile>({
+    cacheDir,
+    kind: 'lock',
+    slot: [root],
+    inputs: [text],
+    parse: async () => ({ value: (await import('./lock-text.js')).parseLock(text) }),
+    revive: (record) => ({ ...(record as LockFile), stages: dict((record as LockFile).stages) }),
+  });
 }
 
 // ---- updating ----
@@ -103,5 +105,5 @@ async function applyChanges(root: string, changes: Readonly<Record<string, LockE
   } catch {
     return;
   }
-  await writeRecord(cacheDirFor(root), 'lock', [root], recordKey('lock', [next]), lock);
+  await rememberParse(cacheDirFor(root), 'lock', [root], [next], lock);
 }

@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { RallycutError } from './diagnostics.js';
 import type { ParamOverride } from './params.js';
-import { readRecord, recordKey, writeRecord } from './parsed-cache.js';
+import { cachedParse } from './parsed-cache.js';
 
 /** The file's values (overrides applied); throws the parser's positioned diagnostics when it is broken. */
 export async function readParamsValues(root: string, file: string, overrides: readonly ParamOverride[], cacheDir: string): Promise<unknown> {
@@ -17,15 +17,18 @@ export async function readParamsValues(root: string, file: string, overrides: re
     if (!result.ok) throw new RallycutError(result.diagnostics);
     return result.params.values;
   }
-  // Overridden values (exp runs) are not stored: they belong to one run, not to the file.
-  const cacheable = !overrides.some((o) => o.file === file);
-  const key = recordKey('params', [text]);
-  if (cacheable) {
-    const cached = await readRecord(cacheDir, 'params', [root, file], key);
-    if (cached !== undefined) return cached;
-  }
-  const result = (await import('./params.js')).parseParamsText(file, text, overrides);
-  if (!result.ok) throw new RallycutError(result.diagnostics);
-  if (cacheable) await writeRecord(cacheDir, 'params', [root, file], key, result.params.values);
-  return result.params.values;
+  return cachedParse<unknown>({
+    cacheDir,
+    kind: 'params',
+    slot: [root, file],
+    inputs: [text],
+    // Overridden values (exp runs) are not stored: they belong to one run, not to the file.
+    cacheable: !overrides.some((o) => o.file === file),
+    async parse() {
+      const result = (await import('./params.js')).parseParamsText(file, text, overrides);
+      if (!result.ok) throw new RallycutError(result.diagnostics);
+      return { value: result.params.values };
+    },
+    revive: (record) => record,
+  });
 }

@@ -21,7 +21,7 @@ export function sha256(text: string): string {
 }
 
 /** The key of a record: the build and every input, each part length-prefixed so no two lists collide. */
-export function recordKey(kind: string, parts: readonly string[]): string {
+function recordKey(kind: string, parts: readonly string[]): string {
   const h = createHash('sha256').update(`${BUILD_ID ?? ''}\0${kind}\0`);
   for (const p of parts) h.update(`${p.length}:`).update(p);
   return h.digest('hex');
@@ -41,7 +41,7 @@ interface StoredRecord {
 }
 
 /** The stored value, or undefined when there is none for this exact key (or it cannot be read). */
-export async function readRecord(cacheDir: string, kind: string, slot: readonly string[], key: string): Promise<unknown> {
+async function readRecord(cacheDir: string, kind: string, slot: readonly string[], key: string): Promise<unknown> {
   if (!parseCacheEnabled()) return undefined;
   try {
     const text = await unseal(await fs.readFile(slotFile(cacheDir, kind, slot), 'utf8'));
@@ -58,7 +58,7 @@ export async function readRecord(cacheDir: string, kind: string, slot: readonly 
  * costs the next run a parse. Temp file + rename (not writeFileAtomic) so the crash and fault points that
  * tests count stay on the writes that matter.
  */
-export async function writeRecord(cacheDir: string, kind: string, slot: readonly string[], key: string, value: unknown): Promise<void> {
+async function writeRecord(cacheDir: string, kind: string, slot: readonly string[], key: string, value: unknown): Promise<void> {
   if (!parseCacheEnabled() || !jsonFaithful(value)) return;
   const sealed = await seal(JSON.stringify({ key, value } satisfies StoredRecord));
   if (sealed === undefined) return;
@@ -88,4 +88,40 @@ export function jsonFaithful(v: unknown): boolean {
   // A null-prototype record (src/dict.ts) comes back as a plain object; its reader makes it one again.
   if (typeof v !== 'object' || ![Object.prototype, null].includes(Object.getPrototypeOf(v) as object | null)) return false;
   return Object.entries(v).every(([k, x]) => k !== '__proto__' && (x === undefined || jsonFaithful(x)));
+}
+
+/** One parse that goes through the records: what it reads, how to parse it, and how a record becomes a value again. */
+export interface CachedParse<T> {
+  readonly cacheDir: string;
+  /** The record's kind ('lock', 'pipeline', 'params'). */
+  readonly kind: string;
+  /** Which record: one per slot (e.g. [root] or [root, file]). */
+  readonly slot: readonly string[];
+  /** The exact texts the value is parsed from: the record is used only for these. */
+  readonly inputs: readonly string[];
+  /** False: parse without reading or writing a record (a one-off input, such as -S overrides). */
+  readonly cacheable?: boolean;
+  /** Parses the inputs: the value, and what to store of it (omitted: the value itself). Errors are thrown, never stored. */
+  parse(): Promise<{ readonly value: T; readonly record?: unknown }>;
+  /** A stored record as the value parsing would give (errors included); undefined when it no longer holds. */
+  revive(record: unknown): Promise<T | undefined> | T | undefined;
+}
+
+/** The value of `p`: from its record when one matches the inputs (and revives), else parsed and recorded. */
+export async function cachedParse<T>(p: CachedParse<T>): Promise<T> {
+  const cacheable = p.cacheable !== false;
+  const key = recordKey(p.kind, p.inputs);
+  if (cacheable) {
+    const stored = await readRecord(p.cacheDir, p.kind, p.slot, key);
+    const value = stored === undefined ? undefined : await p.revive(stored);
+    if (value !== undefined) return value;
+  }
+  const parsed = await p.parse();
+  if (cacheable) await writeRecord(p.cacheDir, p.kind, p.slot, key, 'record' in parsed ? parsed.record : parsed.value);
+  return parsed.value;
+}
+
+/** Stores what parsing `inputs` gave, ahead of the next read (e.g. a lock just written, while its parser is loaded). */
+export function rememberParse(cacheDir: string, kind: string, slot: readonly string[], inputs: readonly string[], record: unknown): Promise<void> {
+  return writeRecord(cacheDir, kind, slot, recordKey(kind, inputs), record);
 }

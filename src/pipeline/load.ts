@@ -9,7 +9,7 @@ import { RallycutError, configError, dedupe, sortByPosition, type Diagnostic } f
 import { missingDepDiagnostics } from '../graph/build.js';
 import type { HandlerRegistry } from '../handler.js';
 import type { ParamOverride } from '../params.js';
-import { readRecord, recordKey, sha256, writeRecord } from '../parsed-cache.js';
+import { cachedParse, sha256 } from '../parsed-cache.js';
 import { cacheDirFor, PIPELINE_FILE } from '../project.js';
 import { decodeUtf8 } from '../utf8.js';
 import type { Pipeline, Stage } from './types.js';
@@ -42,34 +42,36 @@ export async function loadPipeline(root: string, registry: HandlerRegistry, opts
     throw configError(`cannot read ${file} in ${root} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
   const text = decodeUtf8(bytes, file);
-  const cacheDir = opts.cacheDir ?? cacheDirFor(root);
-  // -S overrides (exp runs) make a one-off pipeline: not worth a record.
-  const cacheable = !opts.paramOverrides?.length;
-  const key = recordKey('pipeline', [text]);
-  let pipeline = cacheable ? await cachedPipeline(root, cacheDir, key) : undefined;
-  if (!pipeline) {
-    const parsed = await (await import('./parse.js')).parsePipeline(root, file, text, registry, opts);
-    if (cacheable) await writeRecord(cacheDir, 'pipeline', [root], key, toRecord(parsed.pipeline, parsed.reads));
-    return parsed.pipeline; // parse.ts checked the deps itself
-  }
-  // A stored pipeline had no problems, and graph checks depend on nothing else (only deps on disk can differ).
-  if (opts.checkDeps !== false) {
-    const missing = missingDepDiagnostics(pipeline);
-    if (missing.length) throw new RallycutError(sortByPosition(dedupe(missing)));
-  }
-  return pipeline;
+  return cachedParse<Pipeline>({
+    cacheDir: opts.cacheDir ?? cacheDirFor(root),
+    kind: 'pipeline',
+    slot: [root],
+    inputs: [text],
+    // -S overrides (exp runs) make a one-off pipeline: not worth a record.
+    cacheable: !opts.paramOverrides?.length,
+    async parse() {
+      const parsed = await (await import('./parse.js')).parsePipeline(root, file, text, registry, opts); // checks the deps itself
+      return { value: parsed.pipeline, record: toRecord(parsed.pipeline, parsed.reads) };
+    },
+    revive: (record) => revivePipeline(root, record as PipelineRecord, opts),
+  });
 }
 
 function toRecord(pipeline: Pipeline, reads: ReadonlyMap<string, string | null>): PipelineRecord {
   return { reads: [...reads].map(([f, t]) => [f, t === null ? null : sha256(t)]), stages: [...pipeline.stages], ...(pipeline.warnings ? { warnings: [...pipeline.warnings] } : {}) };
 }
 
-async function cachedPipeline(root: string, cacheDir: string, key: string): Promise<Pipeline | undefined> {
-  const rec = (await readRecord(cacheDir, 'pipeline', [root], key)) as PipelineRecord | undefined;
-  if (!rec) return undefined;
+/** The stored pipeline while every file its resolution read is unchanged; its missing deps are reported as parsing would. */
+async function revivePipeline(root: string, rec: PipelineRecord, opts: LoadOptions): Promise<Pipeline | undefined> {
   const now = await Promise.all(rec.reads.map(([f]) => hashOrNull(join(root, f))));
   if (rec.reads.some(([, hash], i) => hash !== now[i])) return undefined;
-  return { root, file: PIPELINE_FILE, stages: new Map(rec.stages), reads: rec.reads.map(([f]) => f), ...(rec.warnings ? { warnings: rec.warnings } : {}) };
+  const pipeline: Pipeline = { root, file: PIPELINE_FILE, stages: new Map(rec.stages), reads: rec.reads.map(([f]) => f), ...(rec.warnings ? { warnings: rec.warnings } : {}) };
+  // A stored pipeline had no problems, and graph checks depend on nothing else (only deps on disk can differ).
+  if (opts.checkDeps !== false) {
+    const missing = missingDepDiagnostics(pipeline);
+    if (missing.length) throw new RallycutError(sortByPosition(dedupe(missing)));
+  }
+  return pipeline;
 }
 
 /** sha256 of the file's text; null when absent; '' (matching no record) when unreadable: the slow path reports it. */
