@@ -2,12 +2,13 @@
 // bytes the CLI prints, and any change made just before a command (in place, in a new folder, a deleted
 // out, a param, the pipeline) makes that command run the normal way. Real processes throughout: the
 // daemon, `node bin/rallycut` clients, inotify.
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ask, daemonPid, mailboxDir } from '../../src/daemon/mailbox.js';
 import { PROTOCOL_VERSION, type CommandResponse, type DaemonStatus } from '../../src/daemon/protocol.js';
 import { processAlive } from '../../src/process.js';
+import { daemonsIn } from '../kit/daemons.js';
 import { makeVideos, writeDataset } from '../kit/pushable.js';
 import { distIsFresh, Rig, type RunResult } from '../rig.js';
 
@@ -304,19 +305,4 @@ async function waitFor(done: () => boolean | Promise<boolean>, ms = 20_000): Pro
     if (Date.now() > deadline) throw new Error('timed out');
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-
-/** Pids of the daemon processes whose working folder is dir (Linux /proc). */
-function daemonsIn(dir: string): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      if (readlinkSync(`/proc/${name}/cwd`) === dir && readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('daemon\0run')) pids.push(Number(name));
-    } catch {
-      // gone, or not ours
-    }
-  }
-  return pids;
 }
