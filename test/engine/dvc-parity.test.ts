@@ -86,3 +86,16 @@ describe('an unknown command', () => {
     expect(res.stdout).toContain('exp run');
   });
 });
+
+describe('a mapping in cmd (DVC test_cmd_dict, default parsing config)', () => {
+  it('reaches the command as the words DVC gives it: --key value, --flag for true, lists as nargs, dotted nested keys', async () => {
+    await rig.write({
+      'params/default.yaml': `opts:\n  foo: foo\n  bar: 2\n  string: spaced string\n  bool: true\n  bool-false: false\n  list: [1, 2, foo, quoted string]\n  nested: {foo: foo}\n  evil: $(touch pwned)\n`,
+      'pipeline.yaml': "stages:\n  args:\n    cmd: printf '%s\\n' ${opts} > args.txt\n    outs: [args.txt]\n",
+    });
+    const res = await rig.run(['repro']);
+    expect(res.code, res.stderr).toBe(0);
+    expect(rig.read('args.txt').split('\n').filter(Boolean)).toEqual(['--foo', 'foo', '--bar', '2', '--string', 'spaced string', '--bool', '--list', '1', '2', 'foo', 'quoted string', '--nested.foo', 'foo', '--evil', '$(touch pwned)']);
+    expect(rig.exists('pwned')).toBe(false);
+  });
+});
