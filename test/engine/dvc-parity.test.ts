@@ -1,4 +1,5 @@
 // Behaviours that match DVC's own tests (named in each case), end to end on temp projects.
+import { execFileSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Rig } from '../rig.js';
 
@@ -97,5 +98,29 @@ describe('a mapping in cmd (DVC test_cmd_dict, default parsing config)', () => {
     expect(res.code, res.stderr).toBe(0);
     expect(rig.read('args.txt').split('\n').filter(Boolean)).toEqual(['--foo', 'foo', '--bar', '2', '--string', 'spaced string', '--bool', '--list', '1', '2', 'foo', 'quoted string', '--nested.foo', 'foo', '--evil', '$(touch pwned)']);
     expect(rig.exists('pwned')).toBe(false);
+  });
+});
+
+describe('params diff lists every params file the pipeline reads (DVC params diff: tracked params and vars)', () => {
+  it('a tracked file at the project root and a vars file, changed since HEAD, are listed as status names them', async () => {
+    await rig.write({
+      'other_params.yaml': 'xyz: 1\n',
+      'config/vars.yaml': 'size: 8\n',
+      'pipeline.yaml': 'vars: [config/vars.yaml]\nstages:\n  a:\n    cmd: echo ${size} > a.txt\n    params: [{other_params.yaml: [xyz]}]\n    outs: [a.txt]\n',
+    });
+    const git = (...args: string[]): void => void execFileSync('git', ['-c', 'user.email=t@t', '-c', 'user.name=t', ...args], { cwd: rig.dir, stdio: 'ignore' });
+    expect((await rig.run(['repro'])).code).toBe(0);
+    git('init', '-q', '-b', 'main');
+    git('add', '.');
+    git('commit', '-q', '-m', 'init');
+    await rig.write({ 'other_params.yaml': 'xyz: 2\n', 'config/vars.yaml': 'size: 16\n' });
+    const status = await rig.run(['status']);
+    expect(status.stdout).toContain('param other_params.yaml:xyz changed');
+    const diff = await rig.run(['params', 'diff', '--json']);
+    expect(diff.code, diff.stderr).toBe(0);
+    expect((JSON.parse(diff.stdout) as { params: { key: string; a: unknown; b: unknown }[] }).params).toEqual([
+      expect.objectContaining({ key: 'config/vars.yaml:size', a: 8, b: 16 }),
+      expect.objectContaining({ key: 'other_params.yaml:xyz', a: 1, b: 2 }),
+    ]);
   });
 });
