@@ -124,3 +124,52 @@ describe('params diff lists every params file the pipeline reads (DVC params dif
     ]);
   });
 });
+
+describe('uncached outs and the run-cache (DVC stage/cache.py: _can_hash, _uncached_outs; test_uncached_outs_are_cached)', () => {
+  const cmd = Rig.stageCmd;
+  it('a reverted input restores cache: false metrics, plots and outs from the run-cache, and the lock comes back byte-identical', async () => {
+    await rig.write({
+      'in.txt': 'one\n',
+      'pipeline.yaml': `stages:
+  eval:
+    cmd: '${cmd('eval', 'cp in.txt model.txt && wc -c < in.txt > m.json && cat in.txt > p.csv && cat in.txt in.txt > u.txt')}'
+    deps: [in.txt]
+    outs: [model.txt, u.txt: { cache: false }]
+    metrics: [m.json: { cache: false }]
+    plots: [p.csv: { cache: false }]
+`,
+    });
+    expect((await rig.run(['repro'])).code).toBe(0);
+    const lock = rig.read('pipeline.lock');
+    const metric = rig.read('m.json');
+    expect(lock).toContain('cache: false');
+    await rig.write({ 'in.txt': 'two two\n' });
+    expect((await rig.run(['repro'])).code).toBe(0);
+    expect(rig.read('m.json')).not.toBe(metric);
+    await rig.invocations();
+
+    await rig.write({ 'in.txt': 'one\n' });
+    const back = await rig.run(['repro']);
+    expect(back.code, back.stderr).toBe(0);
+    expect(await rig.invocations()).toEqual([]);
+    expect(back.stderr).toContain('[eval] restored from run-cache');
+    expect(rig.read('m.json')).toBe(metric);
+    expect(rig.read('p.csv')).toBe('one\n');
+    expect(rig.read('u.txt')).toBe('one\none\n');
+    expect(rig.read('pipeline.lock')).toBe(lock);
+  });
+
+  it('a persist out still keeps the stage out of the run-cache', async () => {
+    await rig.write({
+      'in.txt': 'one\n',
+      'pipeline.yaml': `stages:\n  log:\n    cmd: '${cmd('log', 'cat in.txt >> log.txt')}'\n    deps: [in.txt]\n    outs: [log.txt: { persist: true }]\n`,
+    });
+    expect((await rig.run(['repro'])).code).toBe(0);
+    await rig.write({ 'in.txt': 'two\n' });
+    expect((await rig.run(['repro'])).code).toBe(0);
+    await rig.write({ 'in.txt': 'one\n' });
+    await rig.invocations();
+    expect((await rig.run(['repro'])).code).toBe(0);
+    expect(await rig.invocations()).toEqual(['log']);
+  });
+});
