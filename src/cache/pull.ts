@@ -63,7 +63,7 @@ export async function pullCache(opts: PullOptions): Promise<PullResult> {
       continue;
     }
     records.push({ key, record });
-    wanted.push(...wantedFromOuts(record.outs, (o) => `run-cache ${record.stage} ${o.path}`));
+    wanted.push(...wantedFromOuts(record.outs, (o) => `run-cache ${record.stage} ${o.path}`, { runRecord: true }));
   }
 
   // Only the files get a bar: manifests are small, and fetching them first is what makes the total known.
@@ -130,7 +130,7 @@ export async function pullCache(opts: PullOptions): Promise<PullResult> {
 
   // 3. Run records whose outs are all in the cache now (a record without its outs would only mislead repro).
   for (const { key, record } of records) {
-    const outs = record.outs.filter((o) => o.cache !== false);
+    const outs = record.outs; // uncached outs too: the record's objects include them
     if ((await Promise.all(outs.map((o) => cache.has(o.sha256)))).every(Boolean)) {
       await runCache.save(key, record);
       result.runsDownloaded++;

@@ -102,7 +102,7 @@ export async function pushCache(opts: PushOptions): Promise<PushResult> {
   }
   if (opts.runCache) {
     for (const r of await localRunRecords(opts.cacheDir)) {
-      const wanted = wantedFromOuts(r.record.outs, (o) => `run-cache ${r.record.stage} ${o.path}`);
+      const wanted = wantedFromOuts(r.record.outs, (o) => `run-cache ${r.record.stage} ${o.path}`, { runRecord: true });
       const lists = await Promise.all(wanted.map((w) => uploadsFor(cache, w, [])));
       // A record whose outs are not all cached here would be useless elsewhere: keep it local.
       if (lists.some((l) => l === undefined)) {

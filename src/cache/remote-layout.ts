@@ -36,8 +36,9 @@ export interface WantedObject {
   label: string;
 }
 
-export function wantedFromOuts(outs: readonly LockedOut[], label: (o: LockedOut) => string): WantedObject[] {
-  return outs.filter((o) => o.cache !== false).map((o) => ({ sha256: o.sha256, isDir: o.nfiles !== undefined, label: label(o) }));
+/** A lock's uncached outs have no object; a run record's do (the run-cache stores them, see exec/outs.ts). */
+export function wantedFromOuts(outs: readonly LockedOut[], label: (o: LockedOut) => string, opts: { runRecord?: boolean } = {}): WantedObject[] {
+  return outs.filter((o) => opts.runRecord || o.cache !== false).map((o) => ({ sha256: o.sha256, isDir: o.nfiles !== undefined, label: label(o) }));
 }
 
 export interface LocalRunRecord {

@@ -90,11 +90,23 @@ export function isDirOut(o: LockedOut): boolean {
   return o.nfiles !== undefined;
 }
 
-/** True when every cached out's object is in the store (non-cached outs cannot be restored). */
+/** True when every out's object is in the store (a run record's uncached outs too: saving it stored them). */
 export async function allObjectsPresent(outs: readonly LockedOut[], objects: ObjectStore): Promise<boolean> {
+  for (const o of outs) if (!(await objects.has(o.sha256))) return false;
+  return true;
+}
+
+/**
+ * Stores the uncached outs of a finished run in the object store, for a run record to name: the run-cache
+ * can then restore them like the others (as DVC's run-cache commits `cache: false` outs). The lock still
+ * says `cache: false`, so `checkout`, `push` of the lock and `status` treat them as before.
+ */
+export async function storeUncachedOuts(root: string, outs: readonly LockedOut[], hasher: PathHasher, objects: ObjectStore): Promise<boolean> {
   for (const o of outs) {
-    if (o.cache === false) return false;
-    if (!(await objects.has(o.sha256))) return false;
+    if (o.cache !== false) continue;
+    const h = await hasher.hashPath(o.path);
+    if (!h || h.sha256 !== o.sha256) return false; // changed since the run: no record rather than a wrong one
+    await objects.insertPath(root, o.path, { ...h, path: o.path });
   }
   return true;
 }

@@ -11,7 +11,7 @@ import type { ParamOverride } from '../params.js';
 import type { Stage } from '../pipeline/types.js';
 import type { Executor } from './executor.js';
 import { executorFor, executors as builtInExecutors } from './executors.js';
-import { checkoutOuts, clearOuts, collectOuts } from './outs.js';
+import { checkoutOuts, clearOuts, collectOuts, storeUncachedOuts } from './outs.js';
 import { acquireProjectLock, waitingMessage } from './projectlock.js';
 import { registerWorkspace } from '../cache/workspaces.js';
 import { schedule, type NotStarted } from './scheduler.js';
@@ -299,6 +299,8 @@ function missingDepNotes(session: Session, consumer: string, deps: readonly stri
 async function saveRunRecord(session: Session, m: MeasuredStage, entry: LockEntry): Promise<void> {
   const { stage, fingerprint } = m.state;
   if (!runCacheEligible(stage, fingerprint) || fingerprint.missingDeps.length) return;
+  // The objects first: a record must never name an object the store lacks.
+  if (!(await storeUncachedOuts(session.root, entry.outs, session.hasher, session.objects))) return;
   await session.runCache.save(m.key, { stage: stage.name, outs: entry.outs, log: m.captured, created: new Date().toISOString() });
 }
 

@@ -2,10 +2,9 @@
 // run a queue N at a time as separate `rallycut exp exec NAME` processes.
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import { join, relative } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { join } from 'node:path';
 import { toDiagnostics } from '../diagnostics.js';
-import { writeFileAtomic, toPosix } from '../fsutil.js';
+import { writeFileAtomic } from '../fsutil.js';
 import type { HandlerRegistry } from '../handler.js';
 import { installedPath } from '../install.js';
 import { readLock } from '../lock.js';
@@ -18,6 +17,7 @@ import { configError } from '../diagnostics.js';
 import { currentOwner } from '../process.js';
 import { checkName, createRecord, expsDir, flattenScalars, freshName, readRecord, recordPath, workspacesDir, writeRecord, type ExpRecord } from './records.js';
 import { createWorkspace, headCommit, workspaceRoot } from './workspace.js';
+import { paramsFiles, snapshotAt } from './snapshot.js';
 import { redactorFor } from '../redact.js';
 
 export async function queueExperiments(root: string, cacheDir: string, sets: readonly (readonly ParamOverride[])[], name?: string): Promise<ExpRecord[]> {
@@ -36,25 +36,6 @@ export async function queueExperiments(root: string, cacheDir: string, sets: rea
     recs.push(rec);
   }
   return recs;
-}
-
-async function readParamsTree(root: string): Promise<Record<string, unknown>> {
-  const out: Record<string, unknown> = {};
-  const walk = async (dir: string): Promise<void> => {
-    let entries;
-    try {
-      entries = await fs.readdir(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-      const abs = join(dir, e.name);
-      if (e.isDirectory()) await walk(abs);
-      else if (/\.ya?ml$/.test(e.name)) out[toPosix(relative(root, abs))] = parseYaml(await fs.readFile(abs, 'utf8')) ?? {};
-    }
-  };
-  await walk(join(root, 'params'));
-  return out;
 }
 
 /** Runs one recorded experiment to completion (success or failed) and returns its final record. */
@@ -89,9 +70,15 @@ export async function runExperiment(root: string, cacheDir: string, registry: Ha
 }
 
 async function collectResults(ws: string, registry: HandlerRegistry, rec: ExpRecord, cacheDir: string): Promise<void> {
-  rec.params = await readParamsTree(ws);
+  const loaded = await loadPipeline(ws, registry, { checkDeps: false, cacheDir }).then(
+    (pipeline) => ({ pipeline }),
+    (error: unknown) => ({ error }),
+  );
+  // The same files `params diff` reads in a checkout, so an experiment compares with it key for key.
+  rec.params = (await snapshotAt(ws, { params: await paramsFiles(ws, 'pipeline' in loaded ? loaded.pipeline : undefined), metrics: [] }))?.params ?? {};
   rec.lock = await readLock(ws).catch(() => null);
-  const pipeline = await loadPipeline(ws, registry, { checkDeps: false, cacheDir });
+  if (!('pipeline' in loaded)) throw loaded.error;
+  const { pipeline } = loaded;
   const data = await collectProjectData(ws, pipeline);
   rec.metrics = Object.fromEntries(Object.entries(data.metrics).map(([file, v]) => [file, flattenScalars(v)]));
   rec.charts = { curves: data.curves, videos: data.videos };

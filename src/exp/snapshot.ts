@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { toPosix } from '../fsutil.js';
 import type { HandlerRegistry } from '../handler.js';
 import { loadPipeline } from '../pipeline/load.js';
+import type { Pipeline } from '../pipeline/types.js';
 import { readAll, readRecord, flattenScalars, type ExpRecord } from './records.js';
 
 export interface Snapshot {
@@ -28,25 +29,36 @@ function parseText(path: string, text: string): unknown {
   }
 }
 
-/** Lists params files (under params/) and metrics files (from pipeline.yaml) of the checkout. */
-export async function trackedFiles(root: string, registry: HandlerRegistry): Promise<{ params: string[]; metrics: string[] }> {
-  const params: string[] = [];
+/**
+ * The params files `params diff` compares: every YAML file under params/, and every other file the pipeline
+ * takes values from (a stage's `params:` file, a `vars` file), wherever it sits in the project. DVC lists
+ * both kinds too (tracked params, and the values `${}` used from vars files).
+ */
+export async function paramsFiles(root: string, pipeline: Pipeline | undefined): Promise<string[]> {
+  const params = new Set<string>();
   const walk = async (dir: string): Promise<void> => {
     for (const e of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {
       const abs = join(dir, e.name);
       if (e.isDirectory()) await walk(abs);
-      else if (/\.ya?ml$/.test(e.name)) params.push(toPosix(relative(root, abs)));
+      else if (/\.ya?ml$/.test(e.name)) params.add(toPosix(relative(root, abs)));
     }
   };
   await walk(join(root, 'params'));
-  let metrics: string[] = [];
+  for (const f of pipeline?.reads ?? []) params.add(f);
+  for (const stage of pipeline?.stages.values() ?? []) for (const ref of stage.params) params.add(ref.file);
+  return [...params].sort();
+}
+
+/** Lists params files (see paramsFiles) and metrics files (from pipeline.yaml) of the checkout. */
+export async function trackedFiles(root: string, registry: HandlerRegistry): Promise<{ params: string[]; metrics: string[] }> {
+  let pipeline: Pipeline | undefined;
   try {
-    const pipeline = await loadPipeline(root, registry, { checkDeps: false });
-    metrics = [...pipeline.stages.values()].flatMap((s) => s.outs.filter((o) => o.kind === 'metric').map((o) => o.path));
+    pipeline = await loadPipeline(root, registry, { checkDeps: false });
   } catch {
-    // A broken pipeline.yaml still lets params be compared.
+    // A broken pipeline.yaml still lets the params under params/ be compared.
   }
-  return { params: params.sort(), metrics: [...new Set(metrics)].sort() };
+  const metrics = [...(pipeline?.stages.values() ?? [])].flatMap((s) => s.outs.filter((o) => o.kind === 'metric').map((o) => o.path));
+  return { params: await paramsFiles(root, pipeline), metrics: [...new Set(metrics)].sort() };
 }
 
 /** Files at a git revision in one `git cat-file --batch` call; undefined when the revision does not exist. */

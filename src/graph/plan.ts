@@ -142,15 +142,13 @@ function outProblems(outs: readonly OutState[], locked: LockEntry | undefined): 
   return { problems, setChanged };
 }
 
-/** Stages whose results the run-cache may store and replay. */
+/**
+ * Stages whose results the run-cache may store and replay. As DVC's `_can_hash`: a persist out rules it
+ * out (its content depends on earlier runs), an uncached one does not: the run-cache stores a copy of it
+ * itself (DVC's `_uncached_outs`), so reverting an input restores an uncached metric like any other out.
+ */
 export function runCacheEligible(stage: Stage, fp: Fingerprint): boolean {
-  return (
-    !stage.alwaysChanged &&
-    !fp.stampUnknown &&
-    !alwaysRunsForLackOfDeps(stage, fp) &&
-    stage.outs.length > 0 &&
-    stage.outs.every((o) => o.cache && !o.persist)
-  );
+  return !stage.alwaysChanged && !fp.stampUnknown && !alwaysRunsForLackOfDeps(stage, fp) && stage.outs.length > 0 && stage.outs.every((o) => !o.persist);
 }
 
 /** DVC's "callback stage": nothing to compare, so it always runs. */

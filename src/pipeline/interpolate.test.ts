@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { interpolateString, interpolateTyped, parseExpression, shellQuote } from './interpolate.js';
+import { commandArgs, interpolateString, interpolateTyped, parseExpression, shellQuote } from './interpolate.js';
 
 const ctx = { train: { lr: 0.01, layers: [64, 32], on: true }, name: "it's", empty: '' };
 
@@ -33,5 +33,20 @@ describe('interpolation', () => {
     expect(interpolateTyped('${train.layers}', ctx).value).toEqual([64, 32]);
     expect(interpolateTyped('${train.lr}', ctx).value).toBe(0.01);
     expect(interpolateTyped('v${train.lr}', ctx).value).toBe('v0.01');
+  });
+
+  it('expands a mapping in cmd into --key value arguments (DVC test_cmd_dict, default parsing config)', () => {
+    const opts = { foo: 'foo', bar: 2, string: 'spaced string', bool: true, 'bool-false': false, list: [1, 2, 'foo', 'quoted string'], nested: { foo: 'foo' } };
+    expect(interpolateString('python script.py ${opts}', { opts }, 'shell')).toEqual({
+      value: "python script.py --foo foo --bar 2 --string 'spaced string' --bool --list 1 2 foo 'quoted string' --nested.foo foo",
+      problems: [],
+    });
+    expect(commandArgs({ evil: '$(touch x)', 'we ird': 1, none: [], off: false })).toBe("--evil '$(touch x)' '--we ird' 1");
+    expect(commandArgs({ a: { b: [1, [2]] } })).toEqual({ problem: "'a.b' holds a nested list or mapping, or a null" });
+    expect(commandArgs({ a: null })).toEqual({ problem: "'a' is null" });
+    const r = interpolateString('run ${opts} ${list}', { opts: { a: null }, list: [1] }, 'shell');
+    expect(r.problems.map((p) => p.message)).toEqual(["'opts' cannot be inserted into cmd: 'a' is null", "'list' is a list and cannot be inserted into text"]);
+    // Elsewhere (paths, handler text) a mapping is still an error.
+    expect(interpolateString('${opts}', { opts: { a: 1 } }, 'none').problems).toHaveLength(1);
   });
 });

@@ -108,6 +108,42 @@ function scalarText(value: unknown): string | undefined {
   return undefined;
 }
 
+function isMapping(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/**
+ * A mapping inserted into a command, as DVC's `to_str` does with its defaults (parsing.bool: store_true,
+ * parsing.list: nargs): `--key value` per entry, nested mappings as dotted keys, `true` as a bare `--flag`,
+ * `false` left out, a list as `--key a b c`. Every word is shell-quoted.
+ */
+export function commandArgs(value: Readonly<Record<string, unknown>>): string | { problem: string } {
+  const words: string[] = [];
+  const walk = (obj: Readonly<Record<string, unknown>>, prefix: string): string | undefined => {
+    for (const [k, v] of Object.entries(obj)) {
+      const key = prefix + k;
+      const flag = shellQuote(`--${key}`);
+      if (isMapping(v)) {
+        const problem = walk(v, `${key}.`);
+        if (problem) return problem;
+      } else if (typeof v === 'boolean') {
+        if (v) words.push(flag);
+      } else if (Array.isArray(v)) {
+        const items = v.map(scalarText);
+        if (items.some((t) => t === undefined)) return `'${key}' holds a nested list or mapping, or a null`;
+        if (items.length) words.push(flag, ...items.map((t) => shellQuote(t!)));
+      } else {
+        const t = scalarText(v);
+        if (t === undefined) return `'${key}' is null`;
+        words.push(flag, shellQuote(t));
+      }
+    }
+    return undefined;
+  };
+  const problem = walk(value, '');
+  return problem ? { problem } : words.join(' ');
+}
+
 /** Interpolates every `${...}` in `text` into a string. `\${` stays a literal `${`. */
 export function interpolateString(text: string, ctx: Context, quote: QuoteMode): { value: string; problems: InterpolationProblem[] } {
   const problems: InterpolationProblem[] = [];
@@ -124,6 +160,12 @@ export function interpolateString(text: string, ctx: Context, quote: QuoteMode):
     const found = lookup(ctx, parts);
     if (!found.ok) {
       problems.push({ message: `${found.message} (in '${whole}')`, expr: whole, occurrence, notes: found.notes });
+      return whole;
+    }
+    if (quote === 'shell' && isMapping(found.value)) {
+      const args = commandArgs(found.value);
+      if (typeof args === 'string') return args;
+      problems.push({ message: `'${formatPath(parts)}' cannot be inserted into cmd: ${args.problem}`, expr: whole, occurrence, notes: ['a mapping becomes --key value arguments: values must be strings, numbers, booleans or lists of them'] });
       return whole;
     }
     const s = scalarText(found.value);

@@ -12,7 +12,7 @@ import type { LoadOptions } from './load.js';
 import { interpolateDeep, type Context } from './interpolate.js';
 import { MAX_STAGES, resolveStageEntry, yieldToSignals } from './resolve.js';
 import { validatePipelineConfig, type PipelineConfig } from './schema.js';
-import type { Pipeline, Stage } from './types.js';
+import type { Pipeline, SourceRange, Stage } from './types.js';
 import { configAt, YamlSource, type YamlPath } from './yaml-source.js';
 
 /**
@@ -35,7 +35,10 @@ export async function parsePipeline(root: string, file: string, text: string, re
   const warn = (d: Diagnostic): void => void warnings.push(d);
   const params = new ParamsLoader(root, opts.paramOverrides ?? []);
   const pc = config as PipelineConfig;
-  const ctx = await buildContext(root, source, params, pc.vars ?? [], report);
+  const { ctx, origin, broken } = await buildContext(root, source, params, pc.vars ?? [], report);
+  // Every name a broken file held would be reported once per use ("'x' is not defined", dozens of them on
+  // the default pipeline): the file's own error is the one to fix.
+  if (broken) throw new RallycutError(sortByPosition(dedupe(problems)));
 
   // Every -S override must name an existing key, even in a file no stage reads.
   for (const overrideFile of new Set((opts.paramOverrides ?? []).map((o) => o.file))) {
@@ -89,13 +92,28 @@ function reservedOutDiagnostics(stages: Iterable<Stage>, reserved: ReservedPaths
   return problems;
 }
 
+/** The interpolation context and, per dotted key, the params file (or `vars[i]`) that defined it. */
+export interface BuiltContext {
+  ctx: Context;
+  origin: ReadonlyMap<string, string>;
+  /** A params or vars file could not be read (broken YAML, missing file or key): names it holds are unknown. */
+  broken: boolean;
+}
+
 /** The interpolation context: params/default.yaml (as DVC reads params.yaml), then each `vars` entry. */
-async function buildContext(root: string, source: YamlSource, params: ParamsLoader, vars: readonly (string | Record<string, unknown>)[], report: (d: Diagnostic) => void): Promise<Context> {
+async function buildContext(root: string, source: YamlSource, params: ParamsLoader, vars: readonly (string | Record<string, unknown>)[], report: (d: Diagnostic) => void): Promise<BuiltContext> {
   const ctx: Record<string, unknown> = {};
   const origin = new Map<string, string>();
+  let broken = false;
   const defaults = await params.load(DEFAULT_PARAMS_FILE);
   if (defaults.ok) merge(ctx, defaults.params.values as Record<string, unknown>, DEFAULT_PARAMS_FILE, origin, () => undefined);
-  else if (!defaults.missing) defaults.diagnostics.forEach(report);
+  else if (!defaults.missing) {
+    defaults.diagnostics.forEach(report);
+    broken = true;
+  }
+  // As DVC's Context.merge_from: a file listed whole twice is read once; listing it whole and in part, or
+  // the same key of it twice, is an error.
+  const imported = new Map<string, 'all' | Set<string>>([[DEFAULT_PARAMS_FILE, 'all']]);
 
   for (let i = 0; i < vars.length; i++) {
     const item = vars[i]!;
@@ -111,20 +129,36 @@ async function buildContext(root: string, source: YamlSource, params: ParamsLoad
         report(configAt(range, `vars file '${file}' is outside the project`));
         continue;
       }
-      if (file === DEFAULT_PARAMS_FILE && !keys) continue; // already loaded
+      if (file === DEFAULT_PARAMS_FILE) {
+        // Loaded first, whole; naming it (or some of its keys) again adds nothing.
+        if (keys) for (const k of keys) await checkVarsKey(params, file, k, range, report);
+        continue;
+      }
+      const before = imported.get(file);
+      if (before === 'all' && !keys) continue;
+      const again = before === 'all' ? 'it is already loaded whole' : before && !keys ? 'some of its keys are already loaded' : before && keys?.some((k) => before.has(k)) ? `key '${keys.find((k) => before.has(k))}' of it is already loaded` : undefined;
+      if (again) {
+        report(configAt(range, `cannot load vars '${item}': ${again}`, { notes: ['list a vars file once, whole or by keys (as in DVC)'] }));
+        continue;
+      }
       const loaded = await params.load(file);
       if (!loaded.ok) {
         if (loaded.missing) report(configAt(range, `vars file '${file}' does not exist`));
         else loaded.diagnostics.forEach(report);
+        broken = true;
         continue;
       }
       const all = loaded.params.values as Record<string, unknown>;
       values = {};
       for (const k of keys ?? Object.keys(all)) {
         if (k in all) values[k] = all[k];
-        else report(configAt(range, `vars file '${file}' has no key '${k}'`));
+        else {
+          report(configAt(range, `vars file '${file}' has no key '${k}'`));
+          broken = true;
+        }
       }
-      if (file === DEFAULT_PARAMS_FILE) continue;
+      if (keys) imported.set(file, new Set([...(before instanceof Set ? before : []), ...keys]));
+      else imported.set(file, 'all');
       label = file;
     } else {
       rejectInterpolation(source, ['vars', i], item, report);
@@ -135,7 +169,12 @@ async function buildContext(root: string, source: YamlSource, params: ParamsLoad
       report(configAt(range, `var '${key}' is already defined by ${prior}`, { notes: ['vars may add keys but not redefine them (as in DVC)'] })),
     );
   }
-  return ctx;
+  return { ctx, origin, broken };
+}
+
+async function checkVarsKey(params: ParamsLoader, file: string, key: string, range: SourceRange, report: (d: Diagnostic) => void): Promise<void> {
+  const loaded = await params.load(file);
+  if (loaded.ok && !(key in (loaded.params.values as Record<string, unknown>))) report(configAt(range, `vars file '${file}' has no key '${key}'`));
 }
 
 /** Inline vars are data, never templates: DVC refuses `${...}` in them, and so do we (at the `${`). */

@@ -44,6 +44,7 @@ export async function resolveStageEntry(env: ResolveEnv, name: string, config: S
   }
   const gen = config as GeneratorConfig;
   const items = expandItems(env, name, gen);
+  warnIfOverwriting(env, name, gen, items);
   const stages: Stage[] = [];
   const seen = new Set<string>();
   for (const [i, item] of items.entries()) {
@@ -58,6 +59,20 @@ export async function resolveStageEntry(env: ResolveEnv, name: string, config: S
     if (stage) stages.push(stage);
   }
   return stages;
+}
+
+/** As DVC: a `vars` or params key named like a generated one (`item`, `key`) is shadowed in the generated stages. */
+function warnIfOverwriting(env: ResolveEnv, name: string, gen: GeneratorConfig, items: readonly Item[]): void {
+  const shadowed = ['key', 'item'].filter((k) => items.some((i) => k in i.vars) && Object.prototype.hasOwnProperty.call(env.ctx, k));
+  if (!shadowed.length) return;
+  const field = gen.foreach !== undefined ? 'foreach' : 'matrix';
+  env.warn(
+    configAt(env.source.range(['stages', name, field], 'key'), `${shadowed.join(' and ')} ${shadowed.length === 1 ? 'is' : 'are'} already specified, will be overwritten for stages generated from '${name}'`, {
+      subject: name,
+      severity: 'warning',
+      notes: [`inside ${field}, \${${shadowed[0]}} is the generated value; rename the var to reach it`],
+    }),
+  );
 }
 
 interface Item {

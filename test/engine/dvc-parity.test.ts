@@ -1,4 +1,5 @@
 // Behaviours that match DVC's own tests (named in each case), end to end on temp projects.
+import { execFileSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Rig } from '../rig.js';
 
@@ -84,5 +85,91 @@ describe('an unknown command', () => {
     const res = await rig.run(['exp', '--help']);
     expect(res.code).toBe(0);
     expect(res.stdout).toContain('exp run');
+  });
+});
+
+describe('a mapping in cmd (DVC test_cmd_dict, default parsing config)', () => {
+  it('reaches the command as the words DVC gives it: --key value, --flag for true, lists as nargs, dotted nested keys', async () => {
+    await rig.write({
+      'params/default.yaml': `opts:\n  foo: foo\n  bar: 2\n  string: spaced string\n  bool: true\n  bool-false: false\n  list: [1, 2, foo, quoted string]\n  nested: {foo: foo}\n  evil: $(touch pwned)\n`,
+      'pipeline.yaml': "stages:\n  args:\n    cmd: printf '%s\\n' ${opts} > args.txt\n    outs: [args.txt]\n",
+    });
+    const res = await rig.run(['repro']);
+    expect(res.code, res.stderr).toBe(0);
+    expect(rig.read('args.txt').split('\n').filter(Boolean)).toEqual(['--foo', 'foo', '--bar', '2', '--string', 'spaced string', '--bool', '--list', '1', '2', 'foo', 'quoted string', '--nested.foo', 'foo', '--evil', '$(touch pwned)']);
+    expect(rig.exists('pwned')).toBe(false);
+  });
+});
+
+describe('params diff lists every params file the pipeline reads (DVC params diff: tracked params and vars)', () => {
+  it('a tracked file at the project root and a vars file, changed since HEAD, are listed as status names them', async () => {
+    await rig.write({
+      'other_params.yaml': 'xyz: 1\n',
+      'config/vars.yaml': 'size: 8\n',
+      'pipeline.yaml': 'vars: [config/vars.yaml]\nstages:\n  a:\n    cmd: echo ${size} > a.txt\n    params: [{other_params.yaml: [xyz]}]\n    outs: [a.txt]\n',
+    });
+    const git = (...args: string[]): void => void execFileSync('git', ['-c', 'user.email=t@t', '-c', 'user.name=t', ...args], { cwd: rig.dir, stdio: 'ignore' });
+    expect((await rig.run(['repro'])).code).toBe(0);
+    git('init', '-q', '-b', 'main');
+    git('add', '.');
+    git('commit', '-q', '-m', 'init');
+    await rig.write({ 'other_params.yaml': 'xyz: 2\n', 'config/vars.yaml': 'size: 16\n' });
+    const status = await rig.run(['status']);
+    expect(status.stdout).toContain('param other_params.yaml:xyz changed');
+    const diff = await rig.run(['params', 'diff', '--json']);
+    expect(diff.code, diff.stderr).toBe(0);
+    expect((JSON.parse(diff.stdout) as { params: { key: string; a: unknown; b: unknown }[] }).params).toEqual([
+      expect.objectContaining({ key: 'config/vars.yaml:size', a: 8, b: 16 }),
+      expect.objectContaining({ key: 'other_params.yaml:xyz', a: 1, b: 2 }),
+    ]);
+  });
+});
+
+describe('uncached outs and the run-cache (DVC stage/cache.py: _can_hash, _uncached_outs; test_uncached_outs_are_cached)', () => {
+  const cmd = Rig.stageCmd;
+  it('a reverted input restores cache: false metrics, plots and outs from the run-cache, and the lock comes back byte-identical', async () => {
+    await rig.write({
+      'in.txt': 'one\n',
+      'pipeline.yaml': `stages:
+  eval:
+    cmd: '${cmd('eval', 'cp in.txt model.txt && wc -c < in.txt > m.json && cat in.txt > p.csv && cat in.txt in.txt > u.txt')}'
+    deps: [in.txt]
+    outs: [model.txt, u.txt: { cache: false }]
+    metrics: [m.json: { cache: false }]
+    plots: [p.csv: { cache: false }]
+`,
+    });
+    expect((await rig.run(['repro'])).code).toBe(0);
+    const lock = rig.read('pipeline.lock');
+    const metric = rig.read('m.json');
+    expect(lock).toContain('cache: false');
+    await rig.write({ 'in.txt': 'two two\n' });
+    expect((await rig.run(['repro'])).code).toBe(0);
+    expect(rig.read('m.json')).not.toBe(metric);
+    await rig.invocations();
+
+    await rig.write({ 'in.txt': 'one\n' });
+    const back = await rig.run(['repro']);
+    expect(back.code, back.stderr).toBe(0);
+    expect(await rig.invocations()).toEqual([]);
+    expect(back.stderr).toContain('[eval] restored from run-cache');
+    expect(rig.read('m.json')).toBe(metric);
+    expect(rig.read('p.csv')).toBe('one\n');
+    expect(rig.read('u.txt')).toBe('one\none\n');
+    expect(rig.read('pipeline.lock')).toBe(lock);
+  });
+
+  it('a persist out still keeps the stage out of the run-cache', async () => {
+    await rig.write({
+      'in.txt': 'one\n',
+      'pipeline.yaml': `stages:\n  log:\n    cmd: '${cmd('log', 'cat in.txt >> log.txt')}'\n    deps: [in.txt]\n    outs: [log.txt: { persist: true }]\n`,
+    });
+    expect((await rig.run(['repro'])).code).toBe(0);
+    await rig.write({ 'in.txt': 'two\n' });
+    expect((await rig.run(['repro'])).code).toBe(0);
+    await rig.write({ 'in.txt': 'one\n' });
+    await rig.invocations();
+    expect((await rig.run(['repro'])).code).toBe(0);
+    expect(await rig.invocations()).toEqual(['log']);
   });
 });
