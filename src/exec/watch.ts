@@ -18,6 +18,12 @@ export interface WatchHooks {
   onRunEnd?(result: ReproResult | undefined, error?: unknown): void;
   /** The watcher is set up (after the first run). */
   onReady?(): void;
+  /** A change to a watched path was seen (before the debounce). */
+  onChange?(path: string): void;
+  /** The debounce ended while a run was going: one rerun follows it. */
+  onRerunQueued?(): void;
+  /** A debounced batch of changes touched no stage: nothing runs. */
+  onNothingToRun?(changed: readonly string[]): void;
 }
 
 export interface WatchOptions extends ReproOptions {
@@ -70,7 +76,7 @@ export async function watchPipeline(root: string, registry: HandlerRegistry, opt
     if (changed.includes(PIPELINE_FILE)) await refresh();
     if (!pipeline) return;
     const targets = changed.length ? affectedStages(pipeline, changed) : undefined;
-    if (targets && !targets.length) return;
+    if (targets && !targets.length) return void hooks.onNothingToRun?.(changed);
     hooks.onRunStart?.(targets ?? [], changed);
     io.err(`[watch] ${changed.length ? `changed: ${changed.join(', ')}; ` : ''}running ${targets ? targets.join(', ') + ' and downstream' : 'the pipeline'}\n`);
     try {
@@ -84,16 +90,21 @@ export async function watchPipeline(root: string, registry: HandlerRegistry, opt
     }
   };
 
-  const start = (): void => {
+  // `initial`: the first run, of the whole pipeline. Later runs need changes: a debounce timer that fires
+  // after a rerun already took its changes starts nothing.
+  const start = (initial = false): void => {
     if (running) {
       rerunQueued = true; // exactly one rerun, however many changes arrive meanwhile
+      hooks.onRerunQueued?.();
       return;
     }
+    if (!initial && !pending.size) return;
+    clearTimeout(timer);
     const changed = [...pending].sort();
     pending.clear();
     running = runOnce(changed).finally(() => {
       running = undefined;
-      if ((rerunQueued || pending.size) && !io.signal.aborted) {
+      if (rerunQueued && !io.signal.aborted) {
         rerunQueued = false;
         start();
       }
@@ -104,12 +115,13 @@ export async function watchPipeline(root: string, registry: HandlerRegistry, opt
     const rel = toPosix(relative(root, abs));
     if (!isInside(root, abs) || rel.startsWith('.rallycut-tmp-') || rel.includes('/.rallycut-tmp-')) return;
     pending.add(rel);
+    hooks.onChange?.(rel);
     clearTimeout(timer);
-    timer = setTimeout(start, debounceMs);
+    timer = setTimeout(() => start(), debounceMs);
   };
 
   await refresh();
-  start();
+  start(true);
   await running;
   if (io.signal.aborted) return;
   // Loaded here, not at the top: only --watch needs chokidar, and every CLI start would pay for it.

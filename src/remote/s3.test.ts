@@ -1,3 +1,4 @@
+import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { freshBucket } from '../../test/services/fresh.js';
 import { remoteSuite } from './remote.suite.js';
@@ -25,5 +26,43 @@ describe('S3 errors a user can fix', () => {
     const err = (await remote.putBytes('datasets/x/manifest.json', '{}').catch((e: unknown) => e)) as Error;
     expect(err.message).toMatch(/credentials refused by s3:\/\/b-[0-9a-f]+\/training/);
     expect(err.message).not.toContain('wrong-secret-value');
+  });
+});
+
+// An unfinished multipart upload keeps its parts (and S3 bills them) until someone aborts it; no listing of
+// objects shows it. The test s3rver implements ListMultipartUploads/AbortMultipartUpload for these checks.
+describe('S3 multipart uploads that do not finish are aborted', () => {
+  const MiB = 1024 * 1024;
+  async function setup(): Promise<{ remote: S3Remote; leftover: () => Promise<string[]> }> {
+    const s3 = await freshBucket();
+    const remote = new S3Remote({ bucket: s3.bucket, prefix: 'training', region: 'us-east-1', endpoint: s3.endpoint, credentials: { accessKeyId: s3.env.AWS_ACCESS_KEY_ID!, secretAccessKey: s3.env.AWS_SECRET_ACCESS_KEY! }, partSize: 5 * MiB, queueSize: 2 });
+    const leftover = async (): Promise<string[]> => {
+      const res = await s3.client.send(new ListMultipartUploadsCommand({ Bucket: s3.bucket }));
+      return (res.Uploads ?? []).map((u) => `${u.Key} ${u.UploadId}`);
+    };
+    return { remote, leftover };
+  }
+
+  it('when the user aborts after the first part, before the call returns', async () => {
+    const { remote, leftover } = await setup();
+    const controller = new AbortController();
+    const put = remote.putBytes('videos/big.mp4', new Uint8Array(21 * MiB), { signal: controller.signal, onProgress: () => controller.abort() });
+    await expect(put).rejects.toThrow(/abort/i);
+    expect(await leftover()).toEqual([]);
+    expect(await remote.getBytes('videos/big.mp4')).toBeNull();
+  });
+
+  it('when the server refuses a part, with the refusal as the error', async () => {
+    const { remote, leftover } = await setup();
+    const put = remote.putBytes('videos/refuse-part-3.mp4', new Uint8Array(21 * MiB));
+    await expect(put).rejects.toThrow(/BadDigest/);
+    expect(await leftover()).toEqual([]);
+  });
+
+  it('a finished upload leaves nothing behind either (the listing works)', async () => {
+    const { remote, leftover } = await setup();
+    await remote.putBytes('videos/ok.mp4', new Uint8Array(11 * MiB));
+    expect(await leftover()).toEqual([]);
+    expect((await remote.getBytes('videos/ok.mp4'))?.length).toBe(11 * MiB);
   });
 });

@@ -14,6 +14,7 @@ import { commitTemp, tempPathFor } from '../fsutil.js';
 import { redactUrl } from '../redact.js';
 import { sleep } from '../sleep.js';
 import { byteCounter, checkKey } from './local.js';
+import { trackMultipart } from './s3-multipart.js';
 import type { PutOptions, Remote, RemoteObject, TransferOptions } from './remote.js';
 
 // The SDK warns on every process that Node 20 support ends in 2027; the project supports Node 20 (package.json
@@ -158,8 +159,11 @@ export class S3Remote implements Remote {
 
   private async uploadOnce(key: string, body: Readable | Uint8Array | string, opts: PutOptions): Promise<void> {
     const [{ Upload }, client] = await Promise.all([import('@aws-sdk/lib-storage'), this.client()]);
+    // Cancels this attempt's requests when the caller aborts; the tracked client aborts what is left after.
+    const controller = new AbortController();
+    const tracked = trackMultipart(client, controller.signal);
     const upload = new Upload({
-      client,
+      client: tracked.client,
       params: {
         Bucket: this.cfg.bucket,
         Key: this.fullKey(key),
@@ -169,16 +173,24 @@ export class S3Remote implements Remote {
       },
       partSize: this.cfg.partSize ?? 16 * 1024 * 1024,
       queueSize: this.cfg.queueSize ?? 4,
-      leavePartsOnError: false,
+      // The tracked client aborts the upload itself, after the failure, keeping the failure as the error.
+      leavePartsOnError: true,
+      abortController: controller,
     });
     if (opts.onProgress) upload.on('httpUploadProgress', (p) => p.loaded !== undefined && opts.onProgress!(p.loaded));
     // Each progress event is one finished part: a kill here leaves an unfinished multipart upload behind.
     upload.on('httpUploadProgress', () => crashPoint('remote.upload-part'));
     crashPoint('remote.upload');
-    const onAbort = (): void => void upload.abort().catch(() => undefined);
+    const onAbort = (): void => controller.abort();
+    if (opts.signal?.aborted) onAbort();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       await upload.done();
+    } catch (err) {
+      // Stop the attempt's other requests too (a failed part leaves its siblings running), then abort it.
+      controller.abort();
+      await tracked.settle().catch(() => undefined); // best effort: the upload's own failure is the error to show
+      throw err;
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
     }
