@@ -16,7 +16,7 @@ import {
   type StageModule,
 } from '../../src/handler.js';
 import { onnxruntimeVersion } from '../lib/model/onnxruntime.js';
-import { ffmpegVersions } from '../lib/ffmpeg.js';
+import { describeFfmpegVersion, ffmpegVersions } from '../lib/ffmpeg.js';
 import { locateModel } from '../lib/model/registry.js';
 import { paramValue, projectModelSettings, settingsFrom } from '../lib/model/params.js';
 import { loadClassifier } from '../lib/model/session.js';
@@ -100,6 +100,7 @@ const handler = defineHandler<ExtractParams>({
     },
     additionalProperties: false,
   },
+  describeVersion: describeFfmpegVersion,
   async versions(ctx) {
     // Remembered per binary in <cache>/tools/versions.json: a repro does not start ffmpeg just to ask.
     return { ...(await ffmpegVersions({ cacheDir: ctx.cacheDir })), 'onnxruntime-node': onnxruntimeVersion() };
