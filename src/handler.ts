@@ -36,6 +36,8 @@ export interface StageHandler<P> {
   readonly schema: Readonly<Record<string, unknown>>;
   /** Versions of the tools the handler uses (ffmpeg, onnxruntime…); part of the fingerprint. */
   versions?(ctx: StageContext): Promise<Record<string, string>>;
+  /** A short name for one of those versions in `status`/`repro` reasons, e.g. "4.1.0 (bundled)"; the lock keeps the full string. */
+  describeVersion?(tool: string, version: string): string | undefined;
   /** Fingerprint of external state (DB rows, a remote listing). null means always run. */
   stamp?(ctx: StageContext, p: P): Promise<string | null>;
   /** Writes exactly its declared outs. Throws RallycutError with diagnostics on failure. */

@@ -109,7 +109,7 @@ export async function measureStage(session: Session, stage: Stage, opts: { runCa
   const locked = session.lock.stages[stage.name];
   const outs = await measureOuts(session, stage, locked);
   const key = runCacheKey(fingerprint.entry);
-  const state: StageState = { stage, fingerprint, locked, outs, runCacheHit: false };
+  const state: StageState = { stage, fingerprint, locked, outs, runCacheHit: false, describeVersion: handler?.describeVersion?.bind(handler) };
   const measured: MeasuredStage = { state, ctx, handler, captured, key, locked };
   return opts.runCache ? withRunCache(session, measured) : measured;
 }

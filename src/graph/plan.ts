@@ -5,6 +5,7 @@ import type { Fingerprint } from '../fingerprint.js';
 import { canonicalJson } from '../fingerprint.js';
 import type { LockEntry, LockedOut } from '../lock-types.js';
 import type { OutSpec, Stage } from '../pipeline/types.js';
+import { toolVersionChange, type VersionDescriber } from './tool-version.js';
 
 export type Decision = 'run' | 'skip' | 'restore-outs' | 'run-cache' | 'frozen';
 
@@ -44,6 +45,8 @@ export interface StageState {
   readonly outs: readonly OutState[];
   /** The run-cache holds an entry for this fingerprint with all its objects present. */
   readonly runCacheHit: boolean;
+  /** The handler's short names for its tool versions, for reasons (the lock keeps the full strings). */
+  readonly describeVersion?: VersionDescriber | undefined;
 }
 
 export interface DecideOptions {
@@ -82,7 +85,7 @@ function same(a: unknown, b: unknown): boolean {
 }
 
 /** Why the stage's inputs differ from what pipeline.lock recorded (empty: unchanged). */
-export function inputChanges(fp: Fingerprint, locked: LockEntry): string[] {
+export function inputChanges(fp: Fingerprint, locked: LockEntry, describeVersion?: VersionDescriber): string[] {
   const e = fp.entry;
   const reasons: string[] = [];
   if (!same(e.cmd, locked.cmd)) reasons.push('cmd changed');
@@ -111,7 +114,7 @@ export function inputChanges(fp: Fingerprint, locked: LockEntry): string[] {
   const vNow = e.versions ?? {};
   const vBefore = locked.versions ?? {};
   for (const tool of [...new Set([...Object.keys(vNow), ...Object.keys(vBefore)])].sort()) {
-    if (vNow[tool] !== vBefore[tool]) reasons.push(`tool ${tool} version ${vBefore[tool] ?? 'none'} → ${vNow[tool] ?? 'none'}`);
+    if (vNow[tool] !== vBefore[tool]) reasons.push(toolVersionChange(tool, vBefore[tool], vNow[tool], describeVersion));
   }
   if (e.stamp !== locked.stamp) reasons.push('external state changed (stamp)');
   return reasons;
@@ -184,7 +187,7 @@ export function decide(state: StageState, opts: DecideOptions = {}): { decision:
     mustRun = true;
   }
   if (!locked) reasons.push('not in pipeline.lock yet');
-  else reasons.push(...inputChanges(fp, locked));
+  else reasons.push(...inputChanges(fp, locked, state.describeVersion));
   const { problems, setChanged } = outProblems(state.outs, locked);
   if (locked) reasons.push(...setChanged);
   for (const up of opts.upstreamRunning ?? []) reasons.push(`upstream '${up}' will run`);

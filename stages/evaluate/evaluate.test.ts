@@ -88,7 +88,7 @@ describe('evaluate in a project (heuristics over the feature store)', () => {
   const total = pattern.length * stride;
 
   async function setup(withSecondVideo: boolean): Promise<void> {
-    const key = featureKey({ content_hash: 'h1', stride, model_sha256: 'm' });
+    const key = featureKey({ content_hash: 'h1', decoded_sha256: 's1', stride, model_sha256: 'm' });
     await writeVideoFeatures(join(root, '.cache'), { key, content_hash: 'h1', source_sha256: 's1', fps, total_frames: total, stride, model: { variant: 'beach', sha256: 'm' }, probs, features: null });
     const index: FeatureIndex = {
       version: 1,

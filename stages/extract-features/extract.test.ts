@@ -76,6 +76,21 @@ describe('extract-features', () => {
     expect(Array.from((await loadVideoFeatures(cacheDir, entry)).probs)).toEqual(Array.from(stored.probs));
   });
 
+  it('keeps one entry per decoded file: the original (cut) and the proxy (the pipeline) of a video stay cached side by side', async () => {
+    const cacheDir = join(dir, 'cache-two-files');
+    const proxy = join(dir, 'proxy.mkv');
+    await makeSolidVideo(proxy, '40a040', 200);
+    const original = (await inputsFromFiles([video], dir)).inputs[0]!;
+    const fromProxy = { ...(await inputsFromFiles([proxy], dir)).inputs[0]!, video_id: original.video_id, content_hash: original.content_hash };
+    const logs: string[] = [];
+    const opts = { cacheDir, model, variant: 'indoor', batch: 4, log: (m: string) => logs.push(m) };
+    expect((await extractFeatures([original], opts)).outcomes[0]!.status).toBe('computed');
+    expect((await extractFeatures([fromProxy], opts)).outcomes[0]!.status).toBe('computed');
+    expect((await extractFeatures([original], opts)).outcomes[0]!.status).toBe('cached');
+    expect((await extractFeatures([fromProxy], opts)).outcomes[0]!.status).toBe('cached');
+    expect(logs.filter((l) => l.includes('recomputing'))).toEqual([]);
+  });
+
   it('normalises RGB exactly as the contract says (channel order, 1/255, ImageNet mean/std)', async () => {
     const g = new GraphBuilder();
     const x = g.input('pixel_values', ['batch', 16, 3, 224, 224]);

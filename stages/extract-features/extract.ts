@@ -1,4 +1,4 @@
-// extract-features for a list of videos: cache lookup by (content_hash, stride, model sha256), decode +
+// extract-features for a list of videos: cache lookup by (content_hash, decoded file's sha256, stride, model sha256), decode +
 // inference for the misses, verified writes into the feature store, and the small features/index.json.
 // One video's failure never costs the others: they are finished and cached, then a summary is thrown.
 import { join } from 'node:path';
@@ -57,7 +57,7 @@ export async function extractFeatures(inputs: readonly VideoInput[], opts: Extra
   const baseStride = opts.baseStride ?? BASE_STRIDE;
   const plans = inputs.map((input) => {
     const stride = strideFor(input.fps, baseStride);
-    return { input, stride, windows: windowCount(input.total_frames, stride), key: featureKey({ content_hash: input.content_hash, stride, model_sha256: opts.model.sha256 }) };
+    return { input, stride, windows: windowCount(input.total_frames, stride) };
   });
   const total = plans.reduce((s, p) => s + p.windows, 0);
   const bar = opts.progress?.('extract-features', total, 'windows');
@@ -66,33 +66,33 @@ export async function extractFeatures(inputs: readonly VideoInput[], opts: Extra
   let computeSeconds = 0;
 
   for (const plan of plans) {
-    const { input, stride, key } = plan;
+    const { input, stride } = plan;
     try {
+      // The decoded file's hash is part of the key (featureKey); prepare and `cut` know it up front.
+      const sourceSha = input.sha256 ?? (await sha256OfFile(input.path));
+      const key = featureKey({ content_hash: input.content_hash, decoded_sha256: sourceSha, stride, model_sha256: opts.model.sha256 });
       let record: FeatureRecord | null = null;
       let probs: Float32Array | null = null;
       if (!opts.force) {
         const found = await lookupVideoFeatures(opts.cacheDir, key);
-        if (found.status === 'hit' && (!input.sha256 || found.value.record.source_sha256 === input.sha256)) {
+        if (found.status === 'hit' && found.value.record.source_sha256 === sourceSha) {
           record = found.value.record;
           probs = found.value.probs;
         } else if (found.status === 'corrupt') {
           opts.log?.(`${input.filename}: cached features are corrupt (${found.reason}); recomputing`);
         } else if (found.status === 'hit') {
-          opts.log?.(`${input.filename}: the decoded file changed since its features were cached; recomputing`);
+          opts.log?.(`${input.filename}: cached features record another decoded file than their key; recomputing`);
         }
       }
       const cached = record !== null;
       if (!record) {
         const started = performance.now();
-        const [sourceSha, out] = await Promise.all([
-          input.sha256 ? Promise.resolve(input.sha256) : sha256OfFile(input.path),
-          runVideo(input.path, input.total_frames, stride, opts.model, {
-            batch: opts.batch,
-            caps,
-            ...(opts.signal ? { signal: opts.signal } : {}),
-            onWindows: (n) => bar?.tick(n),
-          }),
-        ]);
+        const out = await runVideo(input.path, input.total_frames, stride, opts.model, {
+          batch: opts.batch,
+          caps,
+          ...(opts.signal ? { signal: opts.signal } : {}),
+          onWindows: (n) => bar?.tick(n),
+        });
         computeSeconds += (performance.now() - started) / 1000;
         computedWindows += out.numWindows;
         record = await writeVideoFeatures(opts.cacheDir, {

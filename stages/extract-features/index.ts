@@ -16,7 +16,7 @@ import {
   type StageModule,
 } from '../../src/handler.js';
 import { onnxruntimeVersion } from '../lib/model/onnxruntime.js';
-import { ffmpegVersions } from '../lib/ffmpeg.js';
+import { describeFfmpegVersion, ffmpegVersions } from '../lib/ffmpeg.js';
 import { locateModel } from '../lib/model/registry.js';
 import { paramValue, projectModelSettings, settingsFrom } from '../lib/model/params.js';
 import { loadClassifier } from '../lib/model/session.js';
@@ -86,7 +86,7 @@ async function runExtract(a: RunArgs): Promise<ExtractResult> {
 
 const handler = defineHandler<ExtractParams>({
   name: 'extract-features',
-  summary: 'Window probabilities and features for every prepared video (cached by content hash, stride, model)',
+  summary: 'Window probabilities and features for every prepared video (cached by video, decoded file, stride and model)',
   schema: {
     type: 'object',
     properties: {
@@ -100,6 +100,7 @@ const handler = defineHandler<ExtractParams>({
     },
     additionalProperties: false,
   },
+  describeVersion: describeFfmpegVersion,
   async versions(ctx) {
     // Remembered per binary in <cache>/tools/versions.json: a repro does not start ffmpeg just to ask.
     return { ...(await ffmpegVersions({ cacheDir: ctx.cacheDir })), 'onnxruntime-node': onnxruntimeVersion() };
@@ -133,7 +134,7 @@ const command: CommandSpec = {
   summary: 'Classify 16-frame windows of each video with the ONNX model; cache probabilities and features',
   description:
     'Reads training_data/proxies.json (from prepare), or the VIDEO files given. Decodes only the frames the windows use, ' +
-    'runs the model in batches and caches the results under the cache folder by (content hash, stride, model hash). ' +
+    'runs the model in batches and caches the results under the cache folder by (content hash, sha256 of the decoded file, stride, model hash). ' +
     'Writes features/index.json.',
   positionals: [{ name: 'video', description: 'Video files to process instead of the proxies index', variadic: true }],
   options: [

@@ -6,7 +6,8 @@ export interface ManifestVideo {
   filename: string;
   video_id: string;
   content_hash: string; // the web app's dedup key; opaque for files > 50 MiB
-  duration_ms: number;
+  /** Absent or null when the labels database does not know it (manifests from other tools). */
+  duration_ms?: number | null;
   rally_count: number;
   sha256?: string; // full-file SHA-256, recorded by export-dataset and verified on every later use
   size_bytes?: number;

@@ -5,7 +5,7 @@ import { promises as fs, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ffmpegVersions, findFfmpeg } from './ffmpeg.js';
+import { bundledFfmpeg, describeFfmpegVersion, ffmpegVersions, findFfmpeg, toolVersion } from './ffmpeg.js';
 
 let work: string;
 let log: string;
@@ -87,5 +87,19 @@ describe('ffmpegVersions', () => {
     expect(await ffmpegVersions()).toEqual({ ffmpeg: 'ffmpeg version 10.0-two', ffprobe: 'ffprobe version 10.0-two' });
     expect(await ffmpegVersions()).toEqual({ ffmpeg: 'ffmpeg version 10.0-two', ffprobe: 'ffprobe version 10.0-two' });
     expect((await runs()).slice(before.length)).toEqual(['ffprobe']);
+  });
+});
+
+describe('describeFfmpegVersion', () => {
+  it('names the bundled build by its release and any other by its version token', async () => {
+    const bundled = bundledFfmpeg();
+    if (bundled) {
+      // The bundled banner says only "N-47683-g0e8eb07980-static …"; its installer package knows the release.
+      const [ffmpeg, ffprobe] = await Promise.all([toolVersion(bundled.ffmpeg), toolVersion(bundled.ffprobe)]);
+      expect(describeFfmpegVersion('ffmpeg', ffmpeg)).toMatch(/^\d+\.\d+(\.\d+)? \(bundled\)$/);
+      expect(describeFfmpegVersion('ffprobe', ffprobe)).toMatch(/^\d+\.\d+(\.\d+)? \(bundled\)$/);
+    }
+    expect(describeFfmpegVersion('ffmpeg', 'ffmpeg version 5.1.9-0+deb12u1 Copyright (c) 2000-2026 the FFmpeg developers')).toBe('5.1.9-0+deb12u1 (system)');
+    expect(describeFfmpegVersion('onnxruntime-node', '1.20.0')).toBeUndefined();
   });
 });

@@ -66,6 +66,43 @@ export function bundledFfmpeg(): { ffmpeg: string; ffprobe: string } | undefined
   return ffmpeg && ffprobe ? { ffmpeg, ffprobe } : undefined;
 }
 
+interface BundledBuild {
+  /** The release the installer package names, e.g. "4.1.0". */
+  release: string;
+  /** The git hash in the build's version line, e.g. "0e8eb07980". */
+  hash: string;
+}
+
+const bundledBuilds = new Map<string, BundledBuild | null>();
+
+/** The installer package's release and build hash ({ version: "20181210-g0e8eb07980" } beside package.json). */
+function bundledBuild(pkg: string): BundledBuild | undefined {
+  if (!bundledBuilds.has(pkg)) {
+    let found: BundledBuild | null = null;
+    try {
+      const mod = require(pkg) as { path?: string; version?: string };
+      const hash = /-g?([0-9a-f]{7,})$/.exec(mod.version ?? '')?.[1];
+      const release = mod.path ? (require(join(dirname(mod.path), 'package.json')) as { version?: string }).version : undefined;
+      if (hash && release) found = { release, hash };
+    } catch {
+      // no bundled build here
+    }
+    bundledBuilds.set(pkg, found);
+  }
+  return bundledBuilds.get(pkg) ?? undefined;
+}
+
+/**
+ * ffmpeg/ffprobe versions as `status` and `repro` name them: "4.1.0 (bundled)" for the npm build (its
+ * banner says only "N-47683-g0e8eb07980-static"), "5.1.9-0+deb12u1 (system)" for any other.
+ */
+export function describeFfmpegVersion(tool: string, version: string): string | undefined {
+  const token = /^\S+ version (\S+)/.exec(version)?.[1];
+  if (!token || (tool !== 'ffmpeg' && tool !== 'ffprobe')) return undefined;
+  const bundled = bundledBuild(tool === 'ffmpeg' ? '@ffmpeg-installer/ffmpeg' : '@ffprobe-installer/ffprobe');
+  return bundled && token.includes(bundled.hash) ? `${bundled.release} (bundled)` : `${token} (system)`;
+}
+
 /** RALLYCUT_FFMPEG / RALLYCUT_FFPROBE override; then PATH; then the npm binaries. */
 export function findFfmpeg(): FfmpegTools {
   if (cached) return cached;

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { configError, defineHandler, optBool, optNumber, optString, stableJson, type CommandSpec, type ParamValues, type StageModule } from '../../src/handler.js';
 import { contextFromIO } from '../lib/dataset/context.js';
 import { checkDatasetName, datasetDir } from '../lib/dataset/layout.js';
-import { ffmpegVersions } from '../lib/ffmpeg.js';
+import { describeFfmpegVersion, ffmpegVersions } from '../lib/ffmpeg.js';
 import { prepare, PROXIES_FILE, SAMPLES_FILE } from './prepare.js';
 
 export const DEFAULT_OUTPUT = 'training_data';
@@ -43,6 +43,7 @@ const handler = defineHandler<PrepareParams>({
     required: ['name'],
     additionalProperties: false,
   },
+  describeVersion: describeFfmpegVersion,
   versions: (ctx) => ffmpegVersions({ cacheDir: ctx.cacheDir }),
   async run(ctx, p) {
     const name = checkDatasetName(p.name);

@@ -86,6 +86,25 @@ describe('prepare', () => {
     expect(await Promise.all(index.videos.map(async (v) => (await fs.stat(join(root, 'cache', v.proxy_path))).mtimeMs))).toEqual(mtimes);
     expect(await fs.readFile(join(root, 'training_data', 'samples.json'), 'utf8')).toBe(samplesBefore);
 
+    // A manifest without durations (the labels database may lack them): the progress total counts what is
+    // known and grows as each video finishes, never NaN.
+    const manifestPath = join(opts.datasetDir, 'manifest.json');
+    const manifest = await readJson<{ videos: Record<string, unknown>[] }>(manifestPath);
+    delete manifest.videos[0]!.duration_ms;
+    manifest.videos[1]!.duration_ms = null;
+    await fs.writeFile(manifestPath, JSON.stringify(manifest));
+    const seen: number[] = [];
+    const watching: DatasetContext = {
+      ...context(root, []),
+      progress: (_label, total) => {
+        seen.push(total);
+        return { tick: () => undefined, update: (d) => void seen.push(d), setTotal: (t) => void seen.push(t), done: () => undefined };
+      },
+    };
+    expect((await prepare(watching, opts)).reused).toBe(3);
+    expect(seen.length).toBeGreaterThan(3);
+    expect(seen.every((n) => Number.isFinite(n))).toBe(true);
+
     const samples = await readJson<SamplesFile>(join(root, 'training_data', 'samples.json'));
     expect(samples.seed).toBe(42);
     expect(samples.counts.train.service + samples.counts.val.service).toBeGreaterThan(0);

@@ -13,6 +13,7 @@ import { forEachLimit } from '../../src/handler.js';
 import { requireFfmpeg } from '../lib/ffmpeg-caps.js';
 import { ensureProxy, PROXY_FEATURES, type ProxyInfo } from './proxy.js';
 import { buildSamples, countSamples, WINDOW, type Sample, type SampleCounts } from './samples.js';
+import type { ManifestVideo } from '../lib/contracts.js';
 
 export const PROXIES_FILE = 'proxies.json';
 export const SAMPLES_FILE = 'samples.json';
@@ -55,6 +56,11 @@ export interface PrepareResult {
   reused: number;
 }
 
+/** The manifest's duration of a video in seconds, when it records one. */
+function manifestSeconds(v: ManifestVideo): number | undefined {
+  return typeof v.duration_ms === 'number' && Number.isFinite(v.duration_ms) ? v.duration_ms / 1000 : undefined;
+}
+
 export async function prepare(ctx: DatasetContext, opts: PrepareOptions): Promise<PrepareResult> {
   const shown = relative(ctx.root, opts.datasetDir) || '.';
   const ds = await readDataset(opts.datasetDir, shown);
@@ -62,7 +68,8 @@ export async function prepare(ctx: DatasetContext, opts: PrepareOptions): Promis
   const caps = await requireFfmpeg('prepare', PROXY_FEATURES, { cacheDir: ctx.cacheDir, log: ctx.log });
   const shaCache = await ShaCache.open(ctx.cacheDir);
 
-  const totalSeconds = videos.reduce((n, v) => n + v.duration_ms / 1000, 0);
+  // A manifest may lack a video's duration: the total counts the known ones and grows as the others finish.
+  let totalSeconds = videos.reduce((n, v) => n + (manifestSeconds(v) ?? 0), 0);
   const progress = ctx.progress(`prepare ${ds.manifest.name}`, Math.round(totalSeconds), 's');
   const doneSeconds = new Map<string, number>();
   const report = (id: string, s: number): void => {
@@ -109,7 +116,12 @@ export async function prepare(ctx: DatasetContext, opts: PrepareOptions): Promis
         ...(ctx.signal ? { signal: ctx.signal } : {}),
         onProgress: (s) => report(v.video_id, s),
       });
-      report(v.video_id, v.duration_ms / 1000);
+      const seconds = manifestSeconds(v);
+      if (seconds === undefined) {
+        totalSeconds += info.duration_ms / 1000;
+        progress.setTotal(Math.round(totalSeconds));
+      }
+      report(v.video_id, seconds ?? info.duration_ms / 1000);
       if (hit) reused++;
       else made++;
       ctx.log(

@@ -28,7 +28,7 @@ export async function writeSyntheticProject(root: string, o: SynthOptions & { wi
       probs[i * 3 + 2] = play * 0.2;
     }
     const content_hash = `hash-${v.video_id}`;
-    const key = featureKey({ content_hash, stride: v.stride, model_sha256: 'synthetic' });
+    const key = featureKey({ content_hash, decoded_sha256: content_hash, stride: v.stride, model_sha256: 'synthetic' });
     await writeVideoFeatures(cacheDir, { key, content_hash, source_sha256: content_hash, fps: v.fps, total_frames: v.total_frames, stride: v.stride, model: { variant: 'synthetic', sha256: 'synthetic' }, probs, features: withFeatures ? v.x : null });
     index.videos.push({ video_id: v.video_id, filename: v.filename, content_hash, sha256: content_hash, fps: v.fps, total_frames: v.total_frames, stride: v.stride, num_windows: n, key });
   }

@@ -18,6 +18,7 @@ function fakeWorld() {
     summary: 'writes with.text to its out',
     schema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'], additionalProperties: false },
     versions: async () => ({ writer: world.version }),
+    describeVersion: (tool, v) => `${v} (${tool}'s own words)`,
     stamp: async () => {
       if (world.stamp instanceof Error) throw world.stamp;
       return world.stamp;
@@ -64,7 +65,7 @@ describe('handler stages', () => {
     expect(await go()).toBe(0);
     world.version = '2.0';
     expect(await go()).toBe(1);
-    expect(log).toContain('tool writer version 1.0 → 2.0');
+    expect(log).toContain("tool writer 1.0 (writer's own words) → 2.0 (writer's own words)");
     world.stamp = 'rows=2';
     expect(await go()).toBe(1);
     expect(log).toContain('external state changed (stamp)');

@@ -89,8 +89,19 @@ describe('decide', () => {
 
   it('runs on a tool version change and on a stamp change', () => {
     const s = stage('a');
-    expect(decide(state(s, { versions: { ffmpeg: '5.1' } }, { versions: { ffmpeg: '6.0' } })).reasons).toEqual(['tool ffmpeg version 5.1 → 6.0']);
+    expect(decide(state(s, { versions: { ffmpeg: '5.1' } }, { versions: { ffmpeg: '6.0' } })).reasons).toEqual(['tool ffmpeg 5.1 → 6.0']);
     expect(decide(state(s, { stamp: 'rows:10' }, { stamp: 'rows:11' })).reasons).toEqual(['external state changed (stamp)']);
+  });
+
+  it('names a changed tool by its version, not the whole banner the lock keeps', () => {
+    const bundled = 'ffmpeg version N-47683-g0e8eb07980-static https://example.invalid/ffmpeg/  Copyright (c) 2000-2018 the FFmpeg developers';
+    const system = 'ffmpeg version 5.1.9-0+deb12u1 Copyright (c) 2000-2026 the FFmpeg developers';
+    const st = state(stage('a'), { versions: { ffmpeg: bundled } }, { versions: { ffmpeg: system } });
+    expect(decide(st).reasons).toEqual(['tool ffmpeg N-47683-g0e8eb07980-static → 5.1.9-0+deb12u1']);
+    const described = { ...st, describeVersion: (_tool: string, v: string) => (v === bundled ? '4.1.0 (bundled)' : undefined) };
+    expect(decide(described).reasons).toEqual(['tool ffmpeg 4.1.0 (bundled) → 5.1.9-0+deb12u1']);
+    const odd = state(stage('a'), { versions: { tool: 'a build string without the usual version word, long enough to cut' } }, { versions: {} });
+    expect(decide(odd).reasons).toEqual(['tool tool a build string without the usual versio… → none']);
   });
 
   it('always runs when the stamp is null (external state unknown)', () => {

@@ -22,8 +22,10 @@ describe('window plan', () => {
 describe('feature store', () => {
   it('round-trips arrays and detects a corrupted file', async () => {
     const cache = await mkdtemp(join(tmpdir(), 'rc-feat-'));
-    const key = featureKey({ content_hash: 'abc', stride: 48, model_sha256: 'm' });
-    expect(key).not.toBe(featureKey({ content_hash: 'abc', stride: 96, model_sha256: 'm' }));
+    const key = featureKey({ content_hash: 'abc', decoded_sha256: 's', stride: 48, model_sha256: 'm' });
+    expect(key).not.toBe(featureKey({ content_hash: 'abc', decoded_sha256: 's', stride: 96, model_sha256: 'm' }));
+    // The same video decoded from another file (its proxy instead of the original) is another entry.
+    expect(key).not.toBe(featureKey({ content_hash: 'abc', decoded_sha256: 'proxy', stride: 48, model_sha256: 'm' }));
     const probs = new Float32Array([0.7, 0.2, 0.1, 0.1, 0.8, 0.1]);
     const features = new Float32Array([1, 2, 3, 4, 5, 6, 7, 8]);
     await writeVideoFeatures(cache, { key, content_hash: 'abc', source_sha256: 's', fps: 30, total_frames: 70, stride: 48, model: { variant: 'indoor', sha256: 'm' }, probs, features });

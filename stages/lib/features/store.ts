@@ -1,5 +1,5 @@
 // The feature store: per-video window arrays under <cacheDir>/features/, keyed by
-// (content_hash, stride, model sha256). Each entry is two files written atomically:
+// (content_hash, sha256 of the decoded file, stride, model sha256). Each entry is two files written atomically:
 //   <key>.f32   little-endian float32: N×3 class probabilities, then N×D features (D may be 0)
 //   <key>.json  FeatureRecord metadata, including the .f32 byte length and sha256
 // Readers verify length and hash, so a truncated or corrupted array is detected, never used silently.
@@ -48,8 +48,13 @@ export function featurePaths(cacheDir: string, key: string): { data: string; met
   return { data: join(featuresDir(cacheDir), `${key}.f32`), meta: join(featuresDir(cacheDir), `${key}.json`) };
 }
 
-export function featureKey(parts: { content_hash: string; stride: number; model_sha256: string }): string {
-  const text = stableJson({ format: FEATURE_FORMAT, content_hash: parts.content_hash, stride: parts.stride, model: parts.model_sha256 });
+/**
+ * One entry per (video, decoded file, stride, model). The decoded file is part of the key because one video
+ * is decoded from different files: `cut` reads the original (up to 40 fps), the pipeline reads prepare's
+ * proxy. Keyed by the video alone, each evicted the other's entry.
+ */
+export function featureKey(parts: { content_hash: string; decoded_sha256: string; stride: number; model_sha256: string }): string {
+  const text = stableJson({ format: FEATURE_FORMAT, content_hash: parts.content_hash, decoded: parts.decoded_sha256, stride: parts.stride, model: parts.model_sha256 });
   return createHash('sha256').update(text).digest('hex').slice(0, 40);
 }
 
