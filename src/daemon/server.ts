@@ -25,7 +25,7 @@ import { statusCommand, statusOutput } from '../cli/commands/status.js';
 import { toDiagnostics } from '../diagnostics.js';
 import { dryResult, measurePlan, noopResult, unchangedLine, type MeasuredPlan } from '../exec/reproduce.js';
 import { projectLockPath } from '../exec/projectlock.js';
-import type { HandlerRegistry } from '../handler.js';
+import type { HandlerRegistry } from '../handler-contract.js';
 import { CACHE_DIR, cacheDirFor, PIPELINE_FILE } from '../project.js';
 import { mailboxDir, openMailbox, sweepReplies, type Mailbox } from './mailbox.js';
 import { envDifference, envKey, PROTOCOL_VERSION, type Answer, type CommandRequest, type CommandResponse, type DaemonRequest, type DaemonStatus } from './protocol.js';

@@ -3,13 +3,13 @@
 import { availableParallelism } from 'node:os';
 import { failure, RallycutError, toDiagnostics, type Diagnostic } from '../diagnostics.js';
 import { dict } from '../dict.js';
-import type { HandlerRegistry } from '../handler.js';
+import type { HandlerRegistry } from '../handler-contract.js';
 import type { LockEntry } from '../lock-types.js';
 import { updateLock } from '../lock.js';
 import { decide, plan, runCacheEligible, selectStages, type PlanItem, type StageState } from '../graph/plan.js';
 import type { ParamOverride } from '../params.js';
 import type { Stage } from '../pipeline/types.js';
-import type { Executor } from './executor.js';
+import { stageGroup, type Executor } from './executor.js';
 import { executorFor, executors as builtInExecutors } from './executors.js';
 import { checkoutOuts, clearOuts, collectOuts } from './outs.js';
 import { acquireProjectLock, waitingMessage } from './projectlock.js';
@@ -19,6 +19,7 @@ import { externalCheck, measureStage, type MeasuredStage, type Session, type Ses
 import { openSession } from './open.js';
 import { redactorFor } from '../redact.js';
 import { isWithin } from '../paths/policy.js';
+
 
 export interface ReproOptions {
   readonly targets?: readonly string[];
@@ -173,6 +174,7 @@ async function runSelected(session: Session, opts: ReproOptions): Promise<ReproR
   const outcomes = new Map<string, StageOutcome>();
   const errors: Diagnostic[] = [];
   const executors: Readonly<Record<string, Executor>> = opts.executors ?? {};
+  const shared = new Map<string, unknown>(); // executors' per-repro state (sandbox budgets)
   let lockWrites = Promise.resolve();
   const writeLock = (name: string, entry: LockEntry): Promise<void> => {
     // Parallel stages finish at any time: serialise lock writes, each rewriting only its own stage.
@@ -214,7 +216,7 @@ async function runSelected(session: Session, opts: ReproOptions): Promise<ReproR
           } catch (err) {
             // A damaged or half-collected cache is no reason to fail: run the stage instead.
             session.io.err(`[${name}] run-cache restore failed (${toDiagnostics(err)[0]?.message ?? 'unknown error'}), running instead\n`);
-            const entry = await execute(session, m, executors);
+            const entry = await execute(session, m, executors, shared);
             await writeLock(name, entry);
             await saveRunRecord(session, m, entry);
             record('ran', reasons);
@@ -228,7 +230,7 @@ async function runSelected(session: Session, opts: ReproOptions): Promise<ReproR
         }
         case 'run':
           session.io.err(`[${name}] running${why}\n`);
-          const entry = await execute(session, m, executors);
+          const entry = await execute(session, m, executors, shared);
           await writeLock(name, entry);
           await saveRunRecord(session, m, entry);
           record('ran', reasons);
@@ -248,13 +250,14 @@ async function runSelected(session: Session, opts: ReproOptions): Promise<ReproR
     jobs: session.jobs,
     keepGoing: opts.keepGoing ?? false,
     signal: session.io.signal,
+    poolOf: (name) => executorPool(stageOf(session, name)),
   });
   await lockWrites;
   const stages = selected.map((n) => outcomes.get(n)).filter((o): o is StageOutcome => o !== undefined);
   return { ok: result.failed.length === 0 && result.notStarted.length === 0, stages, notStarted: result.notStarted, errors };
 }
 
-async function execute(session: Session, m: MeasuredStage, executors: Readonly<Record<string, Executor>>): Promise<LockEntry> {
+async function execute(session: Session, m: MeasuredStage, executors: Readonly<Record<string, Executor>>, shared: Map<string, unknown>): Promise<LockEntry> {
   const { stage } = m.state;
   if (m.state.fingerprint.missingDeps.length) {
     throw failure(`missing dep${m.state.fingerprint.missingDeps.length > 1 ? 's' : ''} ${m.state.fingerprint.missingDeps.map((d) => `'${d}'`).join(', ')}`, {
@@ -272,6 +275,7 @@ async function execute(session: Session, m: MeasuredStage, executors: Readonly<R
   await executor.run({
     stage,
     ctx: m.ctx,
+    shared,
     ...(m.handler ? { handler: m.handler, handlerParams: stage.action.kind === 'handler' ? stage.action.with : undefined } : {}),
   });
   const outs = await collectOuts(session.root, stage, session.hasher, session.objects);
@@ -300,6 +304,14 @@ async function saveRunRecord(session: Session, m: MeasuredStage, entry: LockEntr
   const { stage, fingerprint } = m.state;
   if (!runCacheEligible(stage, fingerprint) || fingerprint.missingDeps.length) return;
   await session.runCache.save(m.key, { stage: stage.name, outs: entry.outs, log: m.captured, created: new Date().toISOString() });
+}
+
+/** A stage whose executor options set `concurrency` runs in its group's own pool, not against -j. */
+function executorPool(stage: Stage): { key: string; limit: number } | undefined {
+  const raw = stage.executor.options.concurrency;
+  const limit = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) ? Number(raw) : undefined;
+  if (limit === undefined || !(limit >= 1)) return undefined; // an invalid value fails in the executor, naming it
+  return { key: `${stage.executor.name}:${stageGroup(stage.name)}`, limit };
 }
 
 /** Turns a result into the error the CLI reports (exit 1), naming what failed and what never started. */

@@ -6,7 +6,7 @@ import { join, relative } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { toDiagnostics } from '../diagnostics.js';
 import { writeFileAtomic, toPosix } from '../fsutil.js';
-import type { HandlerRegistry } from '../handler.js';
+import type { HandlerRegistry } from '../handler-contract.js';
 import { installedPath } from '../install.js';
 import { readLock } from '../lock.js';
 import { applyOverrides, type ParamOverride } from '../params.js';
