@@ -1,6 +1,6 @@
 // Any handler stage as a remote job: its run() executes in a Node image from the bundled CLI (dist/cli),
-// through the hidden `rallycut stage-run` command. What travels, by content hash (only what the volume
-// lacks is uploaded): the CLI's files, the stage's deps, the content-store files the handler reads
+// through `rallycut stage-run`. What travels, by content hash (only what the volume lacks is uploaded): the
+// CLI's files as one archive (app-archive.ts), the stage's deps, the content-store files the handler reads
 // (StageHandler.remoteIO) and a small spec of the stage. What comes back, verified by sha256: the declared
 // outs, and the new files of the store folders the handler fills, merged into the local stores.
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { join, relative, sep } from 'node:path';
 import { configError, failure } from '../../diagnostics.js';
 import type { RegisteredHandler, RemoteInput, RemoteJob, RemoteOutput, StageContext } from '../../handler-contract.js';
 import { installRoot } from '../../install.js';
+import { appArchive } from './app-archive.js';
 import { isInside } from '../../fsutil.js';
 import type { Stage } from '../../pipeline/types.js';
 import { stableJson } from '../../report/printer.js';
@@ -18,6 +19,7 @@ export const NODE_IMAGE = 'node:20-bookworm';
 /** The remote cache folder, relative to the job's workdir (the project's mirror). */
 export const REMOTE_CACHE = '.cache';
 export const STAGE_SPEC = '.rallycut/stage.json';
+export const APP_ARCHIVE = '.rallycut/app.tar';
 /** Packages the bundle inlines (scripts/bundle.mjs INLINED): not needed in the image. */
 const INLINED = new Set(['yaml', '@dagrejs/graphlib']);
 
@@ -98,7 +100,8 @@ export async function handlerJob(stage: Stage, handler: RegisteredHandler, param
     inputs.push({ local, path });
   };
   const app = installRoot();
-  for (const f of await appFiles(app)) add(f, `.rallycut/app/${posixRel(app, f)}`);
+  const archive = await appArchive(ctx.cacheDir, app, await appFiles(app));
+  inputs.push({ local: archive.path, path: APP_ARCHIVE, sha256: archive.sha256 });
   for (const dep of stage.deps) for (const f of await filesUnder(join(ctx.root, dep))) add(f, jobPathOf(ctx, f, 'dep'));
   for (const f of io.inputs) add(f, jobPathOf(ctx, f, 'input'));
 
@@ -122,11 +125,13 @@ export async function handlerJob(stage: Stage, handler: RegisteredHandler, param
     ...stage.outs.map((o) => ({ path: o.path, local: join(ctx.root, o.path) })),
     ...io.stores.map((s, i) => ({ path: stores[i]!, local: join(ctx.cacheDir, s), merge: true })),
   ];
-  // --preserve-symlinks: the app's files are links into the volume's objects/, and its chunks import
-  // each other by relative path; the image's packages are linked in as the app's node_modules.
+  // The app is unpacked fresh each attempt; the image's npm packages are linked in as its node_modules.
   const command = [
-    `ln -sfn ${NODE_PACKAGES_DIR}/node_modules .rallycut/app/node_modules`,
-    `node --preserve-symlinks --preserve-symlinks-main .rallycut/app/bin/rallycut stage-run ${shellQuote(STAGE_SPEC)}`,
+    'rm -rf .rallycut/app',
+    'mkdir -p .rallycut/app',
+    `tar -xf ${APP_ARCHIVE} -C .rallycut/app`,
+    `ln -s ${NODE_PACKAGES_DIR}/node_modules .rallycut/app/node_modules`,
+    `node .rallycut/app/bin/rallycut stage-run ${shellQuote(STAGE_SPEC)}`,
   ].join(' && ');
   return {
     name: stage.name,
