@@ -9,7 +9,8 @@ import { updateLock } from '../lock.js';
 import { decide, plan, runCacheEligible, selectStages, type PlanItem, type StageState } from '../graph/plan.js';
 import type { ParamOverride } from '../params.js';
 import type { Stage } from '../pipeline/types.js';
-import { stageGroup, type Executor } from './executor.js';
+import { stageGroup, type Executor, type StageRunRequest } from './executor.js';
+import { estimateModal, type RemoteEstimate } from './modal/estimate.js';
 import { executorFor, executors as builtInExecutors } from './executors.js';
 import { checkoutOuts, clearOuts, collectOuts } from './outs.js';
 import { acquireProjectLock, waitingMessage } from './projectlock.js';
@@ -51,6 +52,8 @@ export interface ReproResult {
   readonly ok: boolean;
   /** Set for --dry: the static plan instead of outcomes. */
   readonly plan?: readonly PlanItem[];
+  /** Set for --dry when stages would run on Modal: uploads and sandbox-hours at most, per GPU. */
+  readonly remote?: readonly RemoteEstimate[];
   readonly stages: readonly StageOutcome[];
   readonly notStarted: readonly NotStarted[];
   readonly errors: readonly Diagnostic[];
@@ -80,21 +83,25 @@ export interface MeasuredPlan {
   readonly externalChecks: ReadonlyMap<string, () => Promise<boolean>>;
   /** The files the pipeline's resolution read besides pipeline.yaml (params and vars files). */
   readonly pipelineReads: readonly string[];
+  /** With `estimate`: what the stages that would run on Modal would cost at most. */
+  readonly remote?: readonly RemoteEstimate[];
 }
 
 /** planStatus() with the measured states behind it (the daemon judges from them what it may remember). */
-export async function measurePlan(root: string, registry: HandlerRegistry, opts: ReproOptions, io: ReproIO): Promise<MeasuredPlan> {
+export async function measurePlan(root: string, registry: HandlerRegistry, opts: ReproOptions, io: ReproIO, estimate = false): Promise<MeasuredPlan> {
   const session = await openSession(root, registry, jobsOf(opts), io, opts.paramOverrides ?? []);
   try {
     const selected = selectStages(session.graph, { targets: opts.targets ?? [], single: opts.single ?? false, downstream: opts.downstream ?? false });
     const states = new Map<string, StageState>();
     const externalChecks = new Map<string, () => Promise<boolean>>();
     const unmeasurable = new Map<string, string>();
+    const measured = new Map<string, MeasuredStage>();
     for (const name of selected) {
       if (io.signal.aborted) throw failure('interrupted while checking the stages');
       try {
         const m = await measureStage(session, stageOf(session, name), { runCache: opts.runCache ?? true });
         states.set(name, m.state);
+        measured.set(name, m);
         const check = externalCheck(m);
         if (check) externalChecks.set(name, check);
       } catch (err) {
@@ -107,7 +114,11 @@ export async function measurePlan(root: string, registry: HandlerRegistry, opts:
       runCache: opts.runCache ?? true,
       unmeasurable,
     });
-    return { items, states, externalChecks, pipelineReads: session.pipeline.reads ?? [] };
+    const modal = estimate
+      ? items.filter((i) => i.decision === 'run' && measured.get(i.stage)?.state.stage.executor.name === 'modal').map((i) => runRequest(measured.get(i.stage)!))
+      : [];
+    const remote = modal.length ? await estimateModal(modal) : undefined;
+    return { items, states, externalChecks, pipelineReads: session.pipeline.reads ?? [], ...(remote ? { remote } : {}) };
   } finally {
     await session.hasher.save();
   }
@@ -123,8 +134,16 @@ function stageOf(session: Session, name: string): Stage {
   return stage;
 }
 
+function runRequest(m: MeasuredStage, shared?: Map<string, unknown>): StageRunRequest {
+  const stage = m.state.stage;
+  return { stage, ctx: m.ctx, ...(shared ? { shared } : {}), ...(m.handler ? { handler: m.handler, handlerParams: stage.action.kind === 'handler' ? stage.action.with : undefined } : {}) };
+}
+
 export async function reproduce(root: string, registry: HandlerRegistry, opts: ReproOptions, io: ReproIO): Promise<ReproResult> {
-  if (opts.dry) return dryResult(await planStatus(root, registry, opts, io));
+  if (opts.dry) {
+    const measured = await measurePlan(root, registry, opts, io, true);
+    return { ...dryResult(measured.items), ...(measured.remote ? { remote: measured.remote } : {}) };
+  }
   const lock = await acquireProjectLock(root, {
     signal: io.signal,
     onWait: (o) => io.err(waitingMessage(o)),
@@ -272,12 +291,7 @@ async function execute(session: Session, m: MeasuredStage, executors: Readonly<R
     throw failure(`executor '${stage.executor.name}' is not available`, { subject: stage.name, notes: [`available: ${Object.keys({ ...builtInExecutors, ...executors }).sort().join(', ')}`] });
   }
   await clearOuts(session.root, stage);
-  await executor.run({
-    stage,
-    ctx: m.ctx,
-    shared,
-    ...(m.handler ? { handler: m.handler, handlerParams: stage.action.kind === 'handler' ? stage.action.with : undefined } : {}),
-  });
+  await executor.run(runRequest(m, shared));
   const outs = await collectOuts(session.root, stage, session.hasher, session.objects);
   const entry: LockEntry = { ...m.state.fingerprint.entry, outs };
   // A stage may change the external state its stamp describes (push changes the remote listing): record

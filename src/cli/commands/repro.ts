@@ -6,6 +6,7 @@ import { configError, printedAsJson } from '../../diagnostics.js';
 import { requireProjectRoot } from '../../project.js';
 import { reproduce, resultError, type ReproOptions, type ReproResult } from '../../exec/reproduce.js';
 import { formatPlan } from './status.js';
+import { formatEstimate } from '../../exec/modal/estimate.js';
 import { watchPipeline } from '../../exec/watch.js';
 
 export function reproOptions(args: ParsedArgs): ReproOptions {
@@ -79,5 +80,5 @@ export function reproCommand(registry: HandlerRegistry): CommandSpec {
 /** What repro prints on stdout for a result (the daemon prints the same for the no-ops it answers). */
 export function reproOutput(result: ReproResult, json: boolean): string {
   if (json) return JSON.stringify(result, null, 2) + '\n';
-  return result.plan ? formatPlan(result.plan) : formatSummary(result);
+  return result.plan ? formatPlan(result.plan) + (result.remote ?? []).map(formatEstimate).join('') : formatSummary(result);
 }
