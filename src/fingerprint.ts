@@ -1,7 +1,7 @@
 // A stage's fingerprint: the lock entry it would get if it ran now, minus its outs. Comparing it with the
 // recorded entry tells why a stage must run; hashing it keys the run-cache.
 import { createHash } from 'node:crypto';
-import type { RegisteredHandler, StageContext } from './handler.js';
+import type { RegisteredHandler, StageContext } from './handler-contract.js';
 import type { LockEntry, LockedPath } from './lock-types.js';
 import type { ParamValues, Stage } from './pipeline/types.js';
 import { sortKeysDeep } from './report/printer.js';

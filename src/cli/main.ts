@@ -10,7 +10,7 @@ import { redactDiagnostics, redactorFor } from '../redact.js';
 import { formatHelp, parseArgs } from '../args.js';
 import type { CommandIO, CommandSpec } from './command.js';
 import { engineCommands, engineCommandTable } from './commands/index.js';
-import type { HandlerRegistry } from '../handler.js';
+import type { HandlerRegistry } from '../handler-contract.js';
 
 // stages/ (the domain handlers and their commands, with their libraries) is loaded only when needed: a
 // pipeline stage names a handler, or the command is a domain command. A no-op `repro` of a shell-command

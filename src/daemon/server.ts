@@ -19,7 +19,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { projectLockPath } from '../exec/projectlock.js';
-import type { HandlerRegistry } from '../handler.js';
+import type { HandlerRegistry } from '../handler-contract.js';
 import { CACHE_DIR, cacheDirFor } from '../project.js';
 import { Debounced } from './debounce.js';
 import { mailboxDir } from './mailbox.js';

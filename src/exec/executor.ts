@@ -1,6 +1,6 @@
 // The Executor seam: runs one resolved stage with its deps available and brings back its outs.
 // Implementations: local.ts (default) and modal/ (Modal Sandboxes; a local stand-in backend for tests).
-import type { RegisteredHandler, StageContext } from '../handler.js';
+import type { RegisteredHandler, StageContext } from '../handler-contract.js';
 import type { Stage } from '../pipeline/types.js';
 
 export interface StageRunRequest {
@@ -10,10 +10,18 @@ export interface StageRunRequest {
   readonly handlerParams?: unknown;
   /** Context passed to handlers; also carries root, cacheDir, log, progress and signal for cmd stages. */
   readonly ctx: StageContext;
+  /** State one repro shares among its stages' executor calls (e.g. a sandbox budget per foreach group). */
+  readonly shared?: Map<string, unknown>;
 }
 
 export interface Executor {
   readonly name: string;
   /** Resolves when the stage's outs are in place in the workspace; throws RallycutError otherwise. */
   run(request: StageRunRequest): Promise<void>;
+}
+
+/** A foreach/matrix item belongs to its group: `extract@v1` → `extract` (budgets and pools are per group). */
+export function stageGroup(name: string): string {
+  const at = name.indexOf('@');
+  return at < 0 ? name : name.slice(0, at);
 }

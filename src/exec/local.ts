@@ -3,7 +3,7 @@
 // prefixes them with the stage name and captures them for the run-cache.
 import { spawn } from 'node:child_process';
 import { failure, RallycutError } from '../diagnostics.js';
-import type { StageContext } from '../handler.js';
+import type { StageContext } from '../handler-contract.js';
 import type { Executor, StageRunRequest } from './executor.js';
 import { lineSplitter } from './lines.js';
 

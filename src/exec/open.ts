@@ -3,7 +3,7 @@
 import { ObjectCache } from '../cache/objects.js';
 import { RunCache } from '../cache/runcache.js';
 import { buildGraph } from '../graph/build.js';
-import type { HandlerRegistry } from '../handler.js';
+import type { HandlerRegistry } from '../handler-contract.js';
 import { Hasher } from '../hash/index.js';
 import { readLock } from '../lock.js';
 import { getParam } from '../param-path.js';

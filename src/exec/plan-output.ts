@@ -2,6 +2,7 @@
 // (src/daemon/) prints the same bytes for the no-ops it answers.
 import type { PlanItem } from '../graph/plan.js';
 import type { ReproResult } from './reproduce.js';
+import { formatEstimate } from './modal/estimate.js';
 
 const LABEL: Record<PlanItem['decision'], string> = {
   run: 'would run',
@@ -42,7 +43,7 @@ export function formatSummary(result: ReproResult): string {
 /** What repro prints on stdout for a result. */
 export function reproOutput(result: ReproResult, json: boolean): string {
   if (json) return JSON.stringify(result, null, 2) + '\n';
-  return result.plan ? formatPlan(result.plan) : formatSummary(result);
+  return result.plan ? formatPlan(result.plan) + (result.remote ?? []).map(formatEstimate).join('') : formatSummary(result);
 }
 
 /** What status prints for a plan. */

@@ -3,13 +3,14 @@
 import { availableParallelism } from 'node:os';
 import { failure, RallycutError, toDiagnostics, type Diagnostic } from '../diagnostics.js';
 import { dict } from '../dict.js';
-import type { HandlerRegistry } from '../handler.js';
+import type { HandlerRegistry } from '../handler-contract.js';
 import type { LockEntry } from '../lock-types.js';
 import { updateLock } from '../lock.js';
 import { decide, plan, runCacheEligible, selectStages, type PlanItem, type StageState } from '../graph/plan.js';
 import type { ParamOverride } from '../params.js';
 import type { Stage } from '../pipeline/types.js';
-import type { Executor } from './executor.js';
+import { stageGroup, type Executor, type StageRunRequest } from './executor.js';
+import { estimateModal, type RemoteEstimate } from './modal/estimate.js';
 import { executorFor, executors as builtInExecutors } from './executors.js';
 import { checkoutOuts, clearOuts, collectOuts, storeUncachedOuts } from './outs.js';
 import { acquireProjectLock, waitingMessage } from './projectlock.js';
@@ -19,6 +20,7 @@ import { externalCheck, measureStage, type MeasuredStage, type Session, type Ses
 import { openSession } from './open.js';
 import { redactorFor } from '../redact.js';
 import { isWithin } from '../paths/policy.js';
+
 
 export interface ReproOptions {
   readonly targets?: readonly string[];
@@ -50,6 +52,8 @@ export interface ReproResult {
   readonly ok: boolean;
   /** Set for --dry: the static plan instead of outcomes. */
   readonly plan?: readonly PlanItem[];
+  /** Set for --dry when stages would run on Modal: uploads and sandbox-hours at most, per GPU. */
+  readonly remote?: readonly RemoteEstimate[];
   readonly stages: readonly StageOutcome[];
   readonly notStarted: readonly NotStarted[];
   readonly errors: readonly Diagnostic[];
@@ -79,21 +83,25 @@ export interface MeasuredPlan {
   readonly externalChecks: ReadonlyMap<string, () => Promise<boolean>>;
   /** The files the pipeline's resolution read besides pipeline.yaml (params and vars files). */
   readonly pipelineReads: readonly string[];
+  /** With `estimate`: what the stages that would run on Modal would cost at most. */
+  readonly remote?: readonly RemoteEstimate[];
 }
 
 /** planStatus() with the measured states behind it (the daemon judges from them what it may remember). */
-export async function measurePlan(root: string, registry: HandlerRegistry, opts: ReproOptions, io: ReproIO): Promise<MeasuredPlan> {
+export async function measurePlan(root: string, registry: HandlerRegistry, opts: ReproOptions, io: ReproIO, estimate = false): Promise<MeasuredPlan> {
   const session = await openSession(root, registry, jobsOf(opts), io, opts.paramOverrides ?? []);
   try {
     const selected = selectStages(session.graph, { targets: opts.targets ?? [], single: opts.single ?? false, downstream: opts.downstream ?? false });
     const states = new Map<string, StageState>();
     const externalChecks = new Map<string, () => Promise<boolean>>();
     const unmeasurable = new Map<string, string>();
+    const measured = new Map<string, MeasuredStage>();
     for (const name of selected) {
       if (io.signal.aborted) throw failure('interrupted while checking the stages');
       try {
         const m = await measureStage(session, stageOf(session, name), { runCache: opts.runCache ?? true });
         states.set(name, m.state);
+        measured.set(name, m);
         const check = externalCheck(m);
         if (check) externalChecks.set(name, check);
       } catch (err) {
@@ -106,7 +114,11 @@ export async function measurePlan(root: string, registry: HandlerRegistry, opts:
       runCache: opts.runCache ?? true,
       unmeasurable,
     });
-    return { items, states, externalChecks, pipelineReads: session.pipeline.reads ?? [] };
+    const modal = estimate
+      ? items.filter((i) => i.decision === 'run' && measured.get(i.stage)?.state.stage.executor.name === 'modal').map((i) => runRequest(measured.get(i.stage)!))
+      : [];
+    const remote = modal.length ? await estimateModal(modal) : undefined;
+    return { items, states, externalChecks, pipelineReads: session.pipeline.reads ?? [], ...(remote ? { remote } : {}) };
   } finally {
     await session.hasher.save();
   }
@@ -122,8 +134,16 @@ function stageOf(session: Session, name: string): Stage {
   return stage;
 }
 
+function runRequest(m: MeasuredStage, shared?: Map<string, unknown>): StageRunRequest {
+  const stage = m.state.stage;
+  return { stage, ctx: m.ctx, ...(shared ? { shared } : {}), ...(m.handler ? { handler: m.handler, handlerParams: stage.action.kind === 'handler' ? stage.action.with : undefined } : {}) };
+}
+
 export async function reproduce(root: string, registry: HandlerRegistry, opts: ReproOptions, io: ReproIO): Promise<ReproResult> {
-  if (opts.dry) return dryResult(await planStatus(root, registry, opts, io));
+  if (opts.dry) {
+    const measured = await measurePlan(root, registry, opts, io, true);
+    return { ...dryResult(measured.items), ...(measured.remote ? { remote: measured.remote } : {}) };
+  }
   const lock = await acquireProjectLock(root, {
     signal: io.signal,
     onWait: (o) => io.err(waitingMessage(o)),
@@ -173,6 +193,7 @@ async function runSelected(session: Session, opts: ReproOptions): Promise<ReproR
   const outcomes = new Map<string, StageOutcome>();
   const errors: Diagnostic[] = [];
   const executors: Readonly<Record<string, Executor>> = opts.executors ?? {};
+  const shared = new Map<string, unknown>(); // executors' per-repro state (sandbox budgets)
   let lockWrites = Promise.resolve();
   const writeLock = (name: string, entry: LockEntry): Promise<void> => {
     // Parallel stages finish at any time: serialise lock writes, each rewriting only its own stage.
@@ -214,7 +235,7 @@ async function runSelected(session: Session, opts: ReproOptions): Promise<ReproR
           } catch (err) {
             // A damaged or half-collected cache is no reason to fail: run the stage instead.
             session.io.err(`[${name}] run-cache restore failed (${toDiagnostics(err)[0]?.message ?? 'unknown error'}), running instead\n`);
-            const entry = await execute(session, m, executors);
+            const entry = await execute(session, m, executors, shared);
             await writeLock(name, entry);
             await saveRunRecord(session, m, entry);
             record('ran', reasons);
@@ -228,7 +249,7 @@ async function runSelected(session: Session, opts: ReproOptions): Promise<ReproR
         }
         case 'run':
           session.io.err(`[${name}] running${why}\n`);
-          const entry = await execute(session, m, executors);
+          const entry = await execute(session, m, executors, shared);
           await writeLock(name, entry);
           await saveRunRecord(session, m, entry);
           record('ran', reasons);
@@ -248,13 +269,14 @@ async function runSelected(session: Session, opts: ReproOptions): Promise<ReproR
     jobs: session.jobs,
     keepGoing: opts.keepGoing ?? false,
     signal: session.io.signal,
+    poolOf: (name) => executorPool(stageOf(session, name)),
   });
   await lockWrites;
   const stages = selected.map((n) => outcomes.get(n)).filter((o): o is StageOutcome => o !== undefined);
   return { ok: result.failed.length === 0 && result.notStarted.length === 0, stages, notStarted: result.notStarted, errors };
 }
 
-async function execute(session: Session, m: MeasuredStage, executors: Readonly<Record<string, Executor>>): Promise<LockEntry> {
+async function execute(session: Session, m: MeasuredStage, executors: Readonly<Record<string, Executor>>, shared: Map<string, unknown>): Promise<LockEntry> {
   const { stage } = m.state;
   if (m.state.fingerprint.missingDeps.length) {
     throw failure(`missing dep${m.state.fingerprint.missingDeps.length > 1 ? 's' : ''} ${m.state.fingerprint.missingDeps.map((d) => `'${d}'`).join(', ')}`, {
@@ -269,11 +291,7 @@ async function execute(session: Session, m: MeasuredStage, executors: Readonly<R
     throw failure(`executor '${stage.executor.name}' is not available`, { subject: stage.name, notes: [`available: ${Object.keys({ ...builtInExecutors, ...executors }).sort().join(', ')}`] });
   }
   await clearOuts(session.root, stage);
-  await executor.run({
-    stage,
-    ctx: m.ctx,
-    ...(m.handler ? { handler: m.handler, handlerParams: stage.action.kind === 'handler' ? stage.action.with : undefined } : {}),
-  });
+  await executor.run(runRequest(m, shared));
   const outs = await collectOuts(session.root, stage, session.hasher, session.objects);
   const entry: LockEntry = { ...m.state.fingerprint.entry, outs };
   // A stage may change the external state its stamp describes (push changes the remote listing): record
@@ -302,6 +320,14 @@ async function saveRunRecord(session: Session, m: MeasuredStage, entry: LockEntr
   // The objects first: a record must never name an object the store lacks.
   if (!(await storeUncachedOuts(session.root, entry.outs, session.hasher, session.objects))) return;
   await session.runCache.save(m.key, { stage: stage.name, outs: entry.outs, log: m.captured, created: new Date().toISOString() });
+}
+
+/** A stage whose executor options set `concurrency` runs in its group's own pool, not against -j. */
+function executorPool(stage: Stage): { key: string; limit: number } | undefined {
+  const raw = stage.executor.options.concurrency;
+  const limit = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) ? Number(raw) : undefined;
+  if (limit === undefined || !(limit >= 1)) return undefined; // an invalid value fails in the executor, naming it
+  return { key: `${stage.executor.name}:${stageGroup(stage.name)}`, limit };
 }
 
 /** Turns a result into the error the CLI reports (exit 1), naming what failed and what never started. */

@@ -6,6 +6,11 @@ export interface ScheduleOptions {
   readonly jobs: number;
   readonly keepGoing: boolean;
   readonly signal?: AbortSignal;
+  /**
+   * A stage in a pool runs against the pool's own limit instead of `jobs` (a foreach on a remote executor
+   * with `concurrency: 16` starts 16 sandboxes at once on a 2-core machine).
+   */
+  readonly poolOf?: (name: string) => { readonly key: string; readonly limit: number } | undefined;
 }
 
 export interface NotStarted {
@@ -38,6 +43,8 @@ export async function schedule(
   const notStarted: NotStarted[] = [];
   const jobs = Math.max(1, Math.floor(opts.jobs));
   let running = 0;
+  let local = 0;
+  const inPool = new Map<string, number>();
   let stopReason: string | undefined;
 
   return new Promise<ScheduleResult>((resolve) => {
@@ -62,15 +69,20 @@ export async function schedule(
       }
       if (!stopReason) {
         for (const n of names) {
-          if (running >= jobs) break;
           if (state.get(n) !== 'pending') continue;
+          const pool = opts.poolOf?.(n);
+          if (pool ? (inPool.get(pool.key) ?? 0) >= Math.max(1, pool.limit) : local >= jobs) continue;
           if (!deps.get(n)!.every((d) => state.get(d) === 'ok')) continue;
           state.set(n, 'running');
           running++;
+          if (pool) inPool.set(pool.key, (inPool.get(pool.key) ?? 0) + 1);
+          else local++;
           void runOne(n)
             .catch(() => false)
             .then((ok) => {
               running--;
+              if (pool) inPool.set(pool.key, inPool.get(pool.key)! - 1);
+              else local--;
               state.set(n, ok ? 'ok' : 'failed');
               (ok ? succeeded : failed).push(n);
               if (!ok && !opts.keepGoing && !stopReason) stopReason = `stopped after '${n}' failed`;

@@ -4,7 +4,7 @@ import { isAbsolute, join } from 'node:path';
 import { RunCache, type RunRecord } from '../cache/runcache.js';
 import { failure } from '../diagnostics.js';
 import { measureFingerprint, runCacheKey, type Fingerprint } from '../fingerprint.js';
-import type { HandlerRegistry, RegisteredHandler, StageContext } from '../handler.js';
+import type { HandlerRegistry, RegisteredHandler, StageContext } from '../handler-contract.js';
 import type { LockEntry, LockFile } from '../lock-types.js';
 import type { ParamValues, Pipeline, Stage } from '../pipeline/types.js';
 import { redactorFor, type Redactor } from '../redact.js';

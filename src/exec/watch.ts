@@ -6,7 +6,7 @@ import { join, relative } from 'node:path';
 import type { FSWatcher } from 'chokidar';
 import { toDiagnostics } from '../diagnostics.js';
 import { isInside, toPosix } from '../fsutil.js';
-import type { HandlerRegistry } from '../handler.js';
+import type { HandlerRegistry } from '../handler-contract.js';
 import { loadPipeline } from '../pipeline/load.js';
 import type { Pipeline } from '../pipeline/types.js';
 import { PIPELINE_FILE } from '../project.js';

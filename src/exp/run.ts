@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { toDiagnostics } from '../diagnostics.js';
 import { writeFileAtomic } from '../fsutil.js';
-import type { HandlerRegistry } from '../handler.js';
+import type { HandlerRegistry } from '../handler-contract.js';
 import { installedPath } from '../install.js';
 import { readLock } from '../lock.js';
 import { applyOverrides, type ParamOverride } from '../params.js';

@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { toPosix } from '../fsutil.js';
-import type { HandlerRegistry } from '../handler.js';
+import type { HandlerRegistry } from '../handler-contract.js';
 import { loadPipeline } from '../pipeline/load.js';
 import type { Pipeline } from '../pipeline/types.js';
 import { readAll, readRecord, flattenScalars, type ExpRecord } from './records.js';

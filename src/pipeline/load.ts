@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { RallycutError, configError, dedupe, sortByPosition, type Diagnostic } from '../diagnostics.js';
 import { missingDepDiagnostics } from '../graph/build.js';
-import type { HandlerRegistry } from '../handler.js';
+import type { HandlerRegistry } from '../handler-contract.js';
 import type { ParamOverride } from '../params.js';
 import { cachedParse, sha256 } from '../parsed-cache.js';
 import { cacheDirFor, PIPELINE_FILE } from '../project.js';

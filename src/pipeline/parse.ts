@@ -4,7 +4,7 @@
 import { posix } from 'node:path';
 import { RallycutError, configError, dedupe, sortByPosition, type Diagnostic } from '../diagnostics.js';
 import { graphDiagnostics, missingDepDiagnostics } from '../graph/build.js';
-import type { HandlerRegistry } from '../handler.js';
+import type { HandlerRegistry } from '../handler-contract.js';
 import { ParamsLoader } from '../params.js';
 import { outConflict, reservedPaths, type ReservedPaths } from '../paths/policy.js';
 import { cacheDirFor, DEFAULT_PARAMS_FILE } from '../project.js';

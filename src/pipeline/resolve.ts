@@ -1,7 +1,7 @@
 // StageConfig (as written) → Stage (resolved): interpolation, foreach/matrix expansion, paths made
 // project-relative and checked, params checked against their files, handler `with:` validated.
 import { failure, type Diagnostic } from '../diagnostics.js';
-import type { HandlerRegistry } from '../handler.js';
+import type { HandlerRegistry } from '../handler-contract.js';
 import { getParam, type ParamsLoader } from '../params.js';
 import { projectPath, wdirConflict, type ReservedPaths } from '../paths/policy.js';
 import { DEFAULT_PARAMS_FILE } from '../project.js';

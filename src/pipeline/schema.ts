@@ -58,7 +58,7 @@ const pathItem = (kind: string) => ({
   description: kind,
 });
 
-export const MODAL_OPTIONS = ['gpu', 'image', 'timeout', 'memory', 'cpu', 'volume', 'retries', 'secrets', 'env', 'pip'] as const;
+export const MODAL_OPTIONS = ['gpu', 'image', 'timeout', 'memory', 'cpu', 'volume', 'retries', 'secrets', 'env', 'pip', 'apt', 'concurrency', 'max_sandboxes'] as const;
 
 const executorSchema = {
   if: { type: 'string' },
@@ -77,6 +77,9 @@ const executorSchema = {
       retries: { type: ['integer', 'string'] },
       secrets: { type: 'array', items: { type: 'string' } },
       pip: { type: 'array', items: { type: 'string' } },
+      apt: { type: 'array', items: { type: 'string' } },
+      concurrency: { type: ['integer', 'string'] },
+      max_sandboxes: { type: ['integer', 'string'] },
       env: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
     },
     additionalProperties: false,

@@ -105,6 +105,12 @@ const handler = defineHandler<ExtractParams>({
     // Remembered per binary in <cache>/tools/versions.json: a repro does not start ffmpeg just to ask.
     return { ...(await ffmpegVersions({ cacheDir: ctx.cacheDir })), 'onnxruntime-node': onnxruntimeVersion() };
   },
+  // On a remote executor: the proxies travel (from the proxy store), ffmpeg comes from the image, and the
+  // feature arrays it computes come back into the local feature store, so a later local run finds them.
+  async remoteIO(ctx, p) {
+    const inputs = await readProxies(resolve(ctx.root, p.proxies ?? DEFAULT_PROXIES), ctx.root, ctx.cacheDir);
+    return { inputs: inputs.map((i) => i.path), stores: ['features'], resources: { apt: ['ffmpeg'] } };
+  },
   async run(ctx, p) {
     const s = settingsFrom((k) => paramValue(ctx.params, k));
     const inputs = await readProxies(resolve(ctx.root, p.proxies ?? DEFAULT_PROXIES), ctx.root, ctx.cacheDir);

@@ -3,19 +3,15 @@
 // --upload-model only upload; --download fetches the last finished run; --cleanup empties the volume.
 import { join } from 'node:path';
 import {
-  backoffFrom,
   cacheDirFor,
   configError,
   findProjectRoot,
-  ModalJobRunner,
   optBool,
   optNumber,
   optString,
   optStrings,
-  resolveSettings,
-  runRemoteJob,
-  selectBackend,
   stableJson,
+  withModalRunner,
   type CommandIO,
   type CommandSpec,
   type ParsedArgs,
@@ -147,22 +143,18 @@ export const trainModalCommand: CommandSpec = {
     const exec = executorOptions(args);
     const print = (summary: Record<string, unknown>, text: string): void => io.out(optBool(args, 'json') ? stableJson({ ok: true, ...summary }) : text + '\n');
 
+    const runCtx = { env: ctx.env, cacheDir: ctx.cacheDir, subject: SUBJECT, signal: ctx.signal, log: ctx.log };
     if (!actions.length) {
       const job = await buildTrainJob(ctx.root, ctx.cacheDir, opts);
-      await runRemoteJob(job, exec, ctx);
+      await withModalRunner(exec, job.resources ?? TRAIN_RESOURCES, runCtx, {}, (runner) => runner.run(job));
       print({ action: 'train', model: job.outputs[0]!.local, metrics: job.outputs[1]!.local }, `Trained ${opts.variant}: ${job.outputs[0]!.local}`);
       return;
     }
-    const settings = resolveSettings(exec, TRAIN_RESOURCES, { subject: SUBJECT });
-    const backend = selectBackend(settings.volume, ctx.env, ctx.cacheDir);
-    try {
-      await backend.checkCredentials();
-      ctx.log(`backend: ${backend.description}`);
-      const backoffMs = backoffFrom(ctx.env);
-      const runner = new ModalJobRunner(backend, settings, { log: ctx.log, subject: SUBJECT, signal: ctx.signal, ...(backoffMs !== undefined ? { backoffMs } : {}) });
+    await withModalRunner(exec, TRAIN_RESOURCES, runCtx, {}, async (runner) => {
+      const volume = runner.settings.volume;
       if (actions.includes('cleanup')) {
         const freed = await runner.cleanup();
-        print({ action: 'cleanup', volume: settings.volume, bytes_freed: freed }, `Freed ${freed} bytes (${(freed / 1e6).toFixed(1)} MB) on volume ${settings.volume}`);
+        print({ action: 'cleanup', volume, bytes_freed: freed }, `Freed ${freed} bytes (${(freed / 1e6).toFixed(1)} MB) on volume ${volume}`);
         return;
       }
       if (actions.includes('download')) {
@@ -173,9 +165,7 @@ export const trainModalCommand: CommandSpec = {
       }
       const job = uploadSubset(await buildTrainJob(ctx.root, ctx.cacheDir, opts), args);
       const r = await runner.sync(job);
-      print({ action: 'upload', uploaded: r.uploaded, present: r.present, bytes: r.bytes }, `Uploaded ${r.uploaded} files (${r.bytes} bytes); ${r.present} were already on volume ${settings.volume}`);
-    } finally {
-      await backend.close();
-    }
+      print({ action: 'upload', uploaded: r.uploaded, present: r.present, bytes: r.bytes }, `Uploaded ${r.uploaded} files (${r.bytes} bytes); ${r.present} were already on volume ${volume}`);
+    });
   },
 };

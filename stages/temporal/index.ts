@@ -15,6 +15,7 @@ import {
   type CommandSpec,
   type StageModule,
 } from '../../src/handler.js';
+import { featurePaths, readFeatureIndex } from '../lib/features/index.js';
 import { MODEL_VERSIONS, type ModelVersion } from './models.js';
 import { runTemporal, type TemporalOptions, type TemporalReport } from './run.js';
 
@@ -121,6 +122,11 @@ const handler = defineHandler<TemporalParams>({
   name: 'temporal',
   summary: 'Train the temporal rally model (v1/v2/v3) on extracted window features',
   schema,
+  // On a remote executor: the feature arrays the index names travel with it (they live in the cache's store).
+  async remoteIO(ctx, p) {
+    const index = await readFeatureIndex(resolve(ctx.root, p.features ?? DEFAULTS.features));
+    return { inputs: index.videos.flatMap((v) => Object.values(featurePaths(ctx.cacheDir, v.key))), stores: [] };
+  },
   async run(ctx, p) {
     const opts = await resolveOptions(ctx.root, p);
     await runTemporal({ cacheDir: ctx.cacheDir, jobs: Math.max(1, ctx.jobs), log: (l) => ctx.log(l), progress: (l, t, u) => ctx.progress(l, t, u) }, opts);

@@ -7,7 +7,7 @@ import { ask, daemonPid, mailboxDir } from '../../daemon/mailbox.js';
 import type { DaemonStatus } from '../../daemon/protocol.js';
 import { runDaemon } from '../../daemon/server.js';
 import { failure } from '../../diagnostics.js';
-import type { HandlerRegistry } from '../../handler.js';
+import type { HandlerRegistry } from '../../handler-contract.js';
 import { requireProjectRoot } from '../../project.js';
 import { DAEMON_LOG as LOG_FILE, spawnDaemon } from '../../daemon/spawn.js';
 import { sleep } from '../../sleep.js';

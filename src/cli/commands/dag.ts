@@ -3,7 +3,7 @@ import { optBool, type ParsedArgs } from '../../args.js';
 import type { CommandIO, CommandSpec } from '../command.js';
 import { configError } from '../../diagnostics.js';
 import { buildGraph, type PipelineGraph } from '../../graph/build.js';
-import type { HandlerRegistry } from '../../handler.js';
+import type { HandlerRegistry } from '../../handler-contract.js';
 import { loadPipeline } from '../../pipeline/load.js';
 import type { Stage } from '../../pipeline/types.js';
 import { requireProjectRoot } from '../../project.js';

@@ -10,7 +10,7 @@ import { cacheDirFor, requireProjectRoot } from '../../project.js';
 import { createProgress } from '../../report/progress.js';
 import { optBool, type ParsedArgs } from '../../args.js';
 import type { CommandIO, CommandSpec } from '../command.js';
-import type { HandlerRegistry } from '../../handler.js';
+import type { HandlerRegistry } from '../../handler-contract.js';
 
 export interface DoctorProblem {
   sha256: string;

@@ -1,7 +1,7 @@
 // `rallycut exp ...`: params-file experiments (run, queue, show, diff, apply, remove).
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import type { HandlerRegistry } from '../../handler.js';
+import type { HandlerRegistry } from '../../handler-contract.js';
 import { configError, failure } from '../../diagnostics.js';
 import { writeFileAtomic } from '../../fsutil.js';
 import { applyOverrides } from '../../params.js';

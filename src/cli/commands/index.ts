@@ -2,7 +2,7 @@
 // handler registry; list them here with the command paths they define. A command's module (and all it
 // imports: yaml, ajv, the executors…) is loaded only when that command runs, so the CLI's start-up reads
 // this table, not the commands. index.test.ts checks the paths against the real specs.
-import type { HandlerRegistry } from '../../handler.js';
+import type { HandlerRegistry } from '../../handler-contract.js';
 import type { CommandSpec } from '../command.js';
 
 interface CommandFile {
@@ -25,6 +25,7 @@ const FILES: readonly CommandFile[] = [
   { paths: [['plots', 'show'], ['plots', 'diff']], load: async (r) => (await import('./plots.js')).plotsCommands(r) },
   { paths: [['remote', 'add'], ['remote', 'list'], ['remote', 'remove'], ['remote', 'default']], load: async () => (await import('./remote.js')).remoteCommands() },
   { paths: [['push'], ['pull']], load: async () => (await import('./sync.js')).syncCommands() },
+  { paths: [['stage-run']], load: async (r) => [(await import('./stage-run.js')).stageRunCommand(r)] },
   { paths: [['daemon', 'start'], ['daemon', 'stop'], ['daemon', 'status'], ['daemon', 'run']], load: async (r) => (await import('./daemon.js')).daemonCommands(r) },
 ];
 

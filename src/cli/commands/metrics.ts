@@ -1,6 +1,6 @@
 // `rallycut metrics show|diff` and `rallycut params diff`: the checkout against HEAD (or pipeline.lock's
 // param values outside git), or any two of: an experiment, "workspace", "lock", a git revision.
-import type { HandlerRegistry } from '../../handler.js';
+import type { HandlerRegistry } from '../../handler-contract.js';
 import { readLock } from '../../lock.js';
 import { cacheDirFor, requireProjectRoot } from '../../project.js';
 import { formatTable, type Cell } from '../../report/printer.js';

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { HandlerRegistry } from '../../handler.js';
+import type { HandlerRegistry } from '../../handler-contract.js';
 import { writeFileAtomic } from '../../fsutil.js';
 import { loadPipeline } from '../../pipeline/load.js';
 import { cacheDirFor, requireProjectRoot } from '../../project.js';

@@ -1,5 +1,5 @@
 // `rallycut repro`: bring the pipeline's outputs up to date (DVC semantics, parallel, cached).
-import type { HandlerRegistry } from '../../handler.js';
+import type { HandlerRegistry } from '../../handler-contract.js';
 import { optBool, optNumber, type ParsedArgs } from '../../args.js';
 import type { CommandIO, CommandSpec } from '../command.js';
 import { printedAsJson } from '../../diagnostics.js';

@@ -1,5 +1,5 @@
 // `rallycut status`: which stages would run, and why (the static view: no stage runs).
-import type { HandlerRegistry } from '../../handler.js';
+import type { HandlerRegistry } from '../../handler-contract.js';
 import { optBool, type ParsedArgs } from '../../args.js';
 import type { CommandIO, CommandSpec } from '../command.js';
 import { requireProjectRoot } from '../../project.js';

@@ -11,7 +11,14 @@ export const DEFAULT_VOLUME = 'rallycut-training';
 export interface ImageSpec {
   readonly base: string;
   readonly pip: readonly string[];
+  /** Debian packages (apt-get install). */
+  readonly apt?: readonly string[];
+  /** npm packages installed under NODE_PACKAGES_DIR (the runtime of a Node job). */
+  readonly npm?: readonly string[];
 }
+
+/** Where a Node image holds the npm packages of the remote CLI; the job links it as the app's node_modules. */
+export const NODE_PACKAGES_DIR = '/opt/rallycut';
 
 export interface JobSpec {
   /** Shell script run with `sh -c`; $RALLYCUT_VOLUME is set to the volume root. */

@@ -1,46 +1,61 @@
 // The `modal` executor: runs a stage's job in a Modal Sandbox (or the local stand-in) and brings back its
-// outs. Order matters: credentials are checked before anything is hashed or uploaded.
+// outs. cmd: stages and handlers with their own remoteJob describe the job; any other handler stage runs
+// its run() remotely from the bundled CLI (handler-job.ts). Credentials are checked before anything is
+// hashed or uploaded (withModalRunner).
 import { failure, RallycutError } from '../../diagnostics.js';
-import type { StageContext } from '../../handler.js';
-import type { Executor, StageRunRequest } from '../executor.js';
+import type { StageContext } from '../../handler-contract.js';
+import type { Stage } from '../../pipeline/types.js';
+import { stageGroup, type Executor, type StageRunRequest } from '../executor.js';
+import { handlerJob } from './handler-job.js';
 import { deriveCmdJob, type RemoteJob } from './job.js';
 import { resolveSettings } from './options.js';
-import { ModalJobRunner, notForModal } from './runner.js';
-import { backoffFrom, selectBackend } from './select.js';
+import { withModalRunner } from './with-runner.js';
 
-/** Runs one job end to end: credentials → upload → attempts → verified download. */
-export async function runRemoteJob(job: RemoteJob, options: Readonly<Record<string, unknown>>, ctx: StageContext, where: { file?: string; start?: { line: number; column: number } } = {}): Promise<void> {
-  const settings = resolveSettings(options, job.resources ?? {}, { subject: ctx.stage, ...where });
-  const backend = selectBackend(settings.volume, ctx.env, ctx.cacheDir);
+/** Counts the job Sandboxes a group started in this repro; refuses one past its max_sandboxes. */
+function budgetFor(stage: Stage, max: number | undefined, shared: Map<string, unknown> | undefined): (() => void) | undefined {
+  if (max === undefined) return undefined;
+  const key = `modal-sandboxes:${stageGroup(stage.name)}`;
+  const store = shared ?? new Map<string, unknown>();
+  return () => {
+    const used = (store.get(key) as number | undefined) ?? 0;
+    if (used >= max) {
+      throw failure(`the sandbox budget of stage '${stageGroup(stage.name)}' is spent: max_sandboxes ${max} were started in this repro`, {
+        subject: stage.name,
+        file: stage.source.file,
+        start: stage.source.start,
+        notes: ['raise executor option max_sandboxes, or rerun: finished items are cached and do not start sandboxes again'],
+      });
+    }
+    store.set(key, used + 1);
+  };
+}
+
+/** The job a stage runs remotely. */
+export async function remoteJobFor(req: StageRunRequest): Promise<RemoteJob> {
+  const { stage, ctx } = req;
+  if (stage.action.kind === 'cmd') return deriveCmdJob(stage, ctx.root);
+  if (!req.handler) throw failure(`no handler '${stage.action.handler}' is registered`, { subject: stage.name });
   try {
-    await backend.checkCredentials();
-    ctx.log(`backend: ${backend.description}`);
-    const backoffMs = backoffFrom(ctx.env);
-    const runner = new ModalJobRunner(backend, settings, { log: (l) => ctx.log(l), subject: ctx.stage, signal: ctx.signal, ...(backoffMs !== undefined ? { backoffMs } : {}) });
-    const { hashes } = await runner.sync(job);
-    await runner.attempts(job, hashes);
-    await runner.fetch(job);
-  } finally {
-    await backend.close();
+    if (req.handler.remoteJob) return await req.handler.remoteJob(ctx, req.handlerParams);
+    return await handlerJob(stage, req.handler, req.handlerParams, ctx);
+  } catch (err) {
+    if (err instanceof RallycutError) throw err;
+    throw failure(`handler '${stage.action.handler}' could not describe its job: ${err instanceof Error ? err.message : String(err)}`, { subject: stage.name });
   }
+}
+
+function runContext(ctx: StageContext, admit?: () => void) {
+  return { env: ctx.env, cacheDir: ctx.cacheDir, subject: ctx.stage, signal: ctx.signal, log: (l: string) => ctx.log(l), ...(admit ? { admit } : {}) };
 }
 
 export const modalExecutor: Executor = {
   name: 'modal',
   async run(req: StageRunRequest): Promise<void> {
     const { stage, ctx } = req;
-    let job: RemoteJob;
-    if (stage.action.kind === 'cmd') job = await deriveCmdJob(stage, ctx.root);
-    else {
-      if (!req.handler) throw failure(`no handler '${stage.action.handler}' is registered`, { subject: stage.name });
-      if (!req.handler.remoteJob) throw notForModal(stage.action.handler, stage.name);
-      try {
-        job = await req.handler.remoteJob(ctx, req.handlerParams);
-      } catch (err) {
-        if (err instanceof RallycutError) throw err;
-        throw failure(`handler '${stage.action.handler}' could not describe its job: ${err instanceof Error ? err.message : String(err)}`, { subject: stage.name });
-      }
-    }
-    await runRemoteJob(job, stage.executor.options, ctx, { file: stage.source.file, start: stage.source.start });
+    const job = await remoteJobFor(req);
+    const where = { file: stage.source.file, start: stage.source.start };
+    const settings = resolveSettings(stage.executor.options, job.resources ?? {}, { subject: stage.name, ...where });
+    const admit = budgetFor(stage, settings.maxSandboxes, req.shared);
+    await withModalRunner(stage.executor.options, job.resources ?? {}, runContext(ctx, admit), where, (runner) => runner.run(job));
   },
 };

@@ -3,38 +3,10 @@
 import { promises as fs } from 'node:fs';
 import { join, posix, relative, sep } from 'node:path';
 import type { Stage } from '../../pipeline/types.js';
-import type { JobResources } from './options.js';
+import type { RemoteInput, RemoteJob } from '../../handler-contract.js';
 import { shellQuote } from './request.js';
 
-export interface RemoteInput {
-  /** Absolute local file. */
-  readonly local: string;
-  /** Where the job sees it, relative to its workdir (posix). */
-  readonly path: string;
-  /** When the caller already knows it (e.g. prepare recorded each proxy's hash); computed otherwise. */
-  readonly sha256?: string;
-}
-
-export interface RemoteOutput {
-  /** File or folder the job writes, relative to its workdir (posix). */
-  readonly path: string;
-  /** Absolute local destination; replaced atomically once every file is verified. */
-  readonly local: string;
-}
-
-export interface RemoteJob {
-  /** The job's folder on the volume is work/<name>; it persists between attempts and runs (checkpoints). */
-  readonly name: string;
-  readonly inputs: readonly RemoteInput[];
-  /** Shell command run in the workdir. */
-  readonly command: string;
-  readonly env?: Readonly<Record<string, string>>;
-  readonly outputs: readonly RemoteOutput[];
-  /** Defaults for the container (image, pip, gpu, timeout, memory); the stage's executor options win. */
-  readonly resources?: JobResources;
-  /** Paths in the workdir deleted before the first attempt (e.g. checkpoints for a fresh start). */
-  readonly clean?: readonly string[];
-}
+export type { RemoteInput, RemoteJob, RemoteOutput } from '../../handler-contract.js';
 
 export const OUTS_MANIFEST = '.rallycut/outs.sha256';
 

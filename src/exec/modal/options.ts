@@ -2,22 +2,14 @@
 // Values may arrive as strings after ${} interpolation, so numbers and units are parsed here:
 // timeout: seconds or "90s" / "30m" / "4h"; memory: MiB or "512Mi" / "16Gi" / "16GB".
 import { configError } from '../../diagnostics.js';
+import type { JobResources } from '../../handler-contract.js';
 import { DEFAULT_VOLUME, type ImageSpec } from './backend.js';
+
+export type { JobResources } from '../../handler-contract.js';
 
 export const DEFAULT_IMAGE = 'python:3.11-slim';
 export const DEFAULT_TIMEOUT_S = 3600;
 export const DEFAULT_RETRIES = 2;
-
-/** Resource defaults a job may bring (e.g. modal-train: T4, 4 h, 16 GiB, torch + transformers). */
-export interface JobResources {
-  readonly image?: string;
-  readonly pip?: readonly string[];
-  readonly gpu?: string;
-  /** Seconds. */
-  readonly timeout?: number;
-  /** MiB. */
-  readonly memory?: number;
-}
 
 export interface ModalSettings {
   readonly volume: string;
@@ -29,9 +21,13 @@ export interface ModalSettings {
   readonly retries: number;
   readonly secrets: readonly string[];
   readonly env: Readonly<Record<string, string>>;
+  /** Job Sandboxes of one stage (a foreach: all its items) running at once; bounded by -j when unset. */
+  readonly concurrency?: number;
+  /** Job Sandboxes one repro may start for the stage (a foreach: all its items, retries included). */
+  readonly maxSandboxes?: number;
 }
 
-type Where = { subject: string; file?: string; start?: { line: number; column: number } };
+export type Where = { subject: string; file?: string; start?: { line: number; column: number } };
 
 function bad(where: Where, key: string, want: string, got: unknown): never {
   throw configError(`executor option '${key}' of stage '${where.subject}' must be ${want}, got ${JSON.stringify(got)}`, where);
@@ -62,6 +58,12 @@ function parseCount(value: unknown, where: Where, key: string): number {
   return bad(where, key, 'a whole number from 0 to 10', value);
 }
 
+function parsePositive(value: unknown, where: Where, key: string): number {
+  const n = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+  if (typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 10_000) return n;
+  return bad(where, key, 'a whole number from 1 to 10000', value);
+}
+
 function parseStrings(value: unknown, where: Where, key: string): string[] {
   if (value === undefined) return [];
   if (Array.isArray(value) && value.every((v) => typeof v === 'string' && v.length > 0)) return [...(value as string[])];
@@ -70,7 +72,7 @@ function parseStrings(value: unknown, where: Where, key: string): string[] {
 
 /** Stage options win over the job's defaults; the job's pip packages and the stage's are both installed. */
 export function resolveSettings(options: Readonly<Record<string, unknown>>, defaults: JobResources, where: Where): ModalSettings {
-  const known = new Set(['gpu', 'image', 'pip', 'timeout', 'memory', 'cpu', 'volume', 'retries', 'secrets', 'env']);
+  const known = new Set(['gpu', 'image', 'pip', 'apt', 'timeout', 'memory', 'cpu', 'volume', 'retries', 'secrets', 'env', 'concurrency', 'max_sandboxes']);
   for (const key of Object.keys(options)) if (!known.has(key)) bad(where, key, `one of ${[...known].join(', ')} (unknown option)`, options[key]);
   const str = (key: string): string | undefined => {
     const v = options[key];
@@ -93,9 +95,12 @@ export function resolveSettings(options: Readonly<Record<string, unknown>>, defa
     for (const [k, v] of Object.entries(options.env as Record<string, unknown>)) env[k] = String(v);
   }
   const pip = [...new Set([...(defaults.pip ?? []), ...parseStrings(options.pip, where, 'pip')])];
+  const apt = [...new Set([...(defaults.apt ?? []), ...parseStrings(options.apt, where, 'apt')])];
+  const concurrency = options.concurrency !== undefined ? parsePositive(options.concurrency, where, 'concurrency') : undefined;
+  const maxSandboxes = options.max_sandboxes !== undefined ? parsePositive(options.max_sandboxes, where, 'max_sandboxes') : undefined;
   return {
     volume,
-    image: { base: str('image') ?? defaults.image ?? DEFAULT_IMAGE, pip },
+    image: { base: str('image') ?? defaults.image ?? DEFAULT_IMAGE, pip, ...(apt.length ? { apt } : {}), ...(defaults.npm?.length ? { npm: defaults.npm } : {}) },
     ...(gpu ? { gpu } : {}),
     timeoutMs: Math.round(timeout * 1000),
     ...(memory !== undefined ? { memoryMiB: memory } : {}),
@@ -103,5 +108,7 @@ export function resolveSettings(options: Readonly<Record<string, unknown>>, defa
     retries: options.retries !== undefined ? parseCount(options.retries, where, 'retries') : DEFAULT_RETRIES,
     secrets: parseStrings(options.secrets, where, 'secrets'),
     env,
+    ...(concurrency !== undefined ? { concurrency } : {}),
+    ...(maxSandboxes !== undefined ? { maxSandboxes } : {}),
   };
 }

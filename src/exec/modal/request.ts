@@ -2,18 +2,21 @@
 // Kept apart from sdk-backend.ts so it is unit-tested without a network or credentials; the types come
 // from the real SDK so a change in its API shows up at type-check time.
 import type { SandboxCreateParams } from 'modal';
-import { VOLUME_MOUNT, type ImageSpec, type JobSpec } from './backend.js';
+import { NODE_PACKAGES_DIR, VOLUME_MOUNT, type ImageSpec, type JobSpec } from './backend.js';
 
 /** POSIX shell single-quoting. */
 export function shellQuote(s: string): string {
   return /^[A-Za-z0-9_./:=@%+,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Dockerfile commands layered on the registry image: one pip install of the sorted package list. */
+/** Dockerfile commands layered on the registry image: apt, npm, then pip, each one sorted install. */
 export function imageCommands(image: ImageSpec): string[] {
-  if (!image.pip.length) return [];
-  const pkgs = [...image.pip].sort().map(shellQuote).join(' ');
-  return [`RUN python3 -m pip install --no-cache-dir ${pkgs}`];
+  const list = (pkgs: readonly string[]): string => [...pkgs].sort().map(shellQuote).join(' ');
+  const out: string[] = [];
+  if (image.apt?.length) out.push(`RUN apt-get update && apt-get install -y --no-install-recommends ${list(image.apt)} && rm -rf /var/lib/apt/lists/*`);
+  if (image.npm?.length) out.push(`RUN mkdir -p ${NODE_PACKAGES_DIR} && cd ${NODE_PACKAGES_DIR} && npm install --omit=dev --no-audit --no-fund ${list(image.npm)}`);
+  if (image.pip.length) out.push(`RUN python3 -m pip install --no-cache-dir ${list(image.pip)}`);
+  return out;
 }
 
 export interface SandboxRequest {

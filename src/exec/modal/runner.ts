@@ -20,6 +20,8 @@ export interface RunnerOptions {
   readonly signal: AbortSignal;
   /** First retry delay; doubles for each later one. */
   readonly backoffMs?: number;
+  /** Called before each attempt's Sandbox starts; throws to refuse it (a sandbox budget). */
+  readonly admit?: () => void;
 }
 
 export interface SyncResult {
@@ -83,13 +85,14 @@ export class ModalJobRunner {
     for (let n = 1; n <= total; n++) {
       // Only the first attempt cleans (e.g. --fresh); later ones must resume from what the first left.
       const script = jobScript(n === 1 ? job : { ...job, clean: [] }, hashes);
+      this.opts.admit?.();
       const started = Date.now();
       let reason: string;
       try {
         const code = await this.backend.run(
           {
             script,
-            env: { ...s.env, ...(job.env ?? {}), RALLYCUT_ATTEMPT: String(n) },
+            env: { ...s.env, ...(job.env ?? {}), ...(s.gpu ? { RALLYCUT_GPU: s.gpu } : {}), RALLYCUT_ATTEMPT: String(n) },
             image: s.image,
             ...(s.gpu ? { gpu: s.gpu } : {}),
             timeoutMs: s.timeoutMs,
@@ -123,6 +126,13 @@ export class ModalJobRunner {
     });
   }
 
+  /** The whole job: upload what is missing, run with retries, bring the outputs back verified. */
+  async run(job: RemoteJob): Promise<void> {
+    const { hashes } = await this.sync(job);
+    await this.attempts(job, hashes);
+    await this.fetch(job);
+  }
+
   /** Downloads every output, verifies each file against the job's hash manifest, then swaps it into place. */
   async fetch(job: RemoteJob): Promise<{ files: number; bytes: number }> {
     const dir = jobDir(job.name);
@@ -142,6 +152,7 @@ export class ModalJobRunner {
     try {
       for (const [k, out] of job.outputs.entries()) {
         const entries = [...manifest].filter(([p]) => p === out.path || p.startsWith(`${out.path}/`));
+        if (!entries.length && out.merge) continue;
         if (!entries.length) throw failure(`the job produced no '${out.path}'`, { subject: this.opts.subject, notes: [`expected under ${dir} on volume ${this.settings.volume}`] });
         const tmp = join(stage, String(k));
         for (const [p, sha] of entries) {
@@ -156,6 +167,10 @@ export class ModalJobRunner {
       }
       if (bad.length) throw failure(`${bad.length} downloaded file${bad.length === 1 ? '' : 's'} of '${job.name}' did not match the hashes the job wrote`, { subject: this.opts.subject, notes: [...bad, 'nothing was replaced locally'] });
       for (const [k, out] of job.outputs.entries()) {
+        if (out.merge) {
+          await mergeInto(join(stage, String(k)), out.local);
+          continue;
+        }
         await fs.rm(out.local, { recursive: true, force: true });
         await fs.mkdir(dirname(out.local), { recursive: true });
         await fs.rename(join(stage, String(k)), out.local);
@@ -173,9 +188,15 @@ export class ModalJobRunner {
   }
 }
 
-export function notForModal(handler: string, stage: string): RallycutError {
-  return configError(`handler '${handler}' cannot run on executor 'modal': it does not describe a remote job`, {
-    subject: stage,
-    notes: ['use executor: local for this stage, or a cmd: stage'],
-  });
+/** Moves each file of a downloaded folder into `dest` on its own (a content store keeps its other files). */
+async function mergeInto(from: string, dest: string): Promise<void> {
+  const entries = await fs.readdir(from, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) {
+    const src = join(from, e.name);
+    if (e.isDirectory()) await mergeInto(src, join(dest, e.name));
+    else {
+      await fs.mkdir(dest, { recursive: true });
+      await fs.rename(src, join(dest, e.name));
+    }
+  }
 }

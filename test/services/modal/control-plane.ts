@@ -75,6 +75,9 @@ export function controlPlane(state: FakeModalState, routerUrl: () => string): Re
         env,
         timeoutSecs: num(def.timeoutSecs) || 300,
         mounts,
+        imagePaths: Object.fromEntries(
+          state.imageLayers.filter((l) => state.imageCommands(str(def.imageId)).some((c) => l.when.test(c))).map((l) => [l.containerPath, l.hostPath]),
+        ),
       },
       join(state.dir, 'sandboxes', id),
       (s, line) => {

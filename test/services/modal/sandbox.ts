@@ -33,6 +33,8 @@ export interface SandboxSpec {
   readonly env: Readonly<Record<string, string>>;
   readonly timeoutSecs: number;
   readonly mounts: readonly { readonly volume: FakeVolume; readonly mountPath: string }[];
+  /** Container paths the image provides, served from host folders (FakeModalState.imageLayers). */
+  readonly imagePaths: Readonly<Record<string, string>>;
 }
 
 interface Mount {
@@ -97,12 +99,15 @@ export class FakeSandbox {
     for (const m of [...this.#mounts].sort((a, b) => b.mountPath.length - a.mountPath.length)) {
       if (containerPath === m.mountPath || containerPath.startsWith(`${m.mountPath}/`)) return m.hostDir + containerPath.slice(m.mountPath.length);
     }
+    for (const [path, host] of Object.entries(this.spec.imagePaths)) {
+      if (containerPath === path || containerPath.startsWith(`${path}/`)) return host + containerPath.slice(path.length);
+    }
     return join(this.rootfs, containerPath);
   }
 
   /** Rewrites every container path in a string (argv, env values) to its host path. */
   rewrite(text: string): string {
-    const prefixes = [...new Set([...this.#mounts.map((m) => m.mountPath), ...CONTAINER_ONLY])].sort((a, b) => b.length - a.length);
+    const prefixes = [...new Set([...this.#mounts.map((m) => m.mountPath), ...Object.keys(this.spec.imagePaths), ...CONTAINER_ONLY])].sort((a, b) => b.length - a.length);
     let out = text;
     for (const p of prefixes) {
       const re = new RegExp(`(?<![\\w./-])${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=/|$|[^\\w.-])`, 'g');

@@ -121,6 +121,14 @@ export class FakeModal {
     this.state.secrets.set(id, { id, name, env });
   }
 
+  /**
+   * Serves `containerPath` from `hostPath` in Sandboxes whose image has a build command matching `when`:
+   * the fake records images but never builds them, so a test names what the build would have installed.
+   */
+  provideImageLayer(containerPath: string, hostPath: string, when: RegExp): void {
+    this.state.imageLayers.push({ containerPath, hostPath, when });
+  }
+
   /** Answers the next calls of `method` with these statuses (e.g. UNAVAILABLE twice), then serves it. */
   fail(method: string, ...codes: Status[]): void {
     this.state.faults.failures.set(method, [...(this.state.faults.failures.get(method) ?? []), ...codes]);

@@ -64,6 +64,12 @@ export class FakeModalState {
   readonly faults: FaultPlan = { failures: new Map(), preemptOn: [], uploadBreaks: [] };
   /** Control-plane auth tokens and command-router JWTs issued, with their expiry. */
   readonly tokens = new Map<string, { expMs: number; taskId?: string }>();
+  /**
+   * What stands in for image layers the fake cannot build: a container path served from a host folder, for
+   * Sandboxes whose image (or a base of it) has a build command matching `when` (e.g. a Node image whose
+   * `npm install` would have put the packages under /opt/rallycut/node_modules).
+   */
+  readonly imageLayers: { readonly containerPath: string; readonly hostPath: string; readonly when: RegExp }[] = [];
   /** Lifetime of the tokens issued from now on; a test shortens it to make the SDK refresh them. */
   tokenTtlSecs = 3600;
 
@@ -101,6 +107,13 @@ export class FakeModalState {
   tokenValid(token: string | undefined): boolean {
     const t = token ? this.tokens.get(token) : undefined;
     return !!t && Date.now() < t.expMs;
+  }
+
+  /** Every build command of an image and its bases. */
+  imageCommands(imageId: string): string[] {
+    const rec = this.images.get(imageId);
+    if (!rec) return [];
+    return [...rec.baseImageIds.flatMap((b) => this.imageCommands(b)), ...rec.dockerfileCommands];
   }
 
   /** Calls by method name, in order. */
