@@ -11,10 +11,11 @@ import { bench as noopBench } from './noop.js';
 import { bench as temporalBench } from './temporal.js';
 import { bench as datasetBench } from './dataset.js';
 import { bench as inferenceBench } from './inference.js';
+import { bench as videomaeBench } from './videomae.js';
 import { bench as prepareBench } from './prepare.js';
 import { bench as expBench } from './exp.js';
 
-const benches: Bench[] = [hashBench, segmentsBench, noopBench, temporalBench, datasetBench, inferenceBench, prepareBench, expBench];
+const benches: Bench[] = [hashBench, segmentsBench, noopBench, temporalBench, datasetBench, inferenceBench, videomaeBench, prepareBench, expBench];
 
 const only = process.argv.slice(2);
 for (const b of benches) {

@@ -20,6 +20,7 @@ import { describeFfmpegVersion, ffmpegVersions } from '../lib/ffmpeg.js';
 import { locateModel } from '../lib/model/registry.js';
 import { paramValue, projectModelSettings, settingsFrom } from '../lib/model/params.js';
 import { loadClassifier } from '../lib/model/session.js';
+import { DEVICE_CHOICES, DEVICE_ENV, parseDevice, type DeviceChoice } from '../lib/model/device.js';
 import { extractFeatures, failureSummary, type ExtractResult } from './extract.js';
 import { inputsFromFiles, readProxies, type VideoInput } from './inputs.js';
 
@@ -48,6 +49,8 @@ interface RunArgs {
   stride: number;
   batch: number;
   force: boolean;
+  /** Not part of any cache key: features from either device are the same entries (device.ts). */
+  device: DeviceChoice;
   indexPath: string;
   windowsOut?: string;
   signal?: AbortSignal;
@@ -57,7 +60,8 @@ interface RunArgs {
 
 async function runExtract(a: RunArgs): Promise<ExtractResult> {
   const location = locateModel(a.root, a.model, a.weightsDir);
-  const classifier = await loadClassifier(location);
+  const classifier = await loadClassifier(location, { device: a.device, log: a.log });
+  if (a.device !== 'cpu') a.log(`inference device: ${classifier.device} (asked: ${a.device})`);
   let result: ExtractResult;
   try {
     result = await extractFeatures(a.inputs, {
@@ -124,6 +128,7 @@ const handler = defineHandler<ExtractParams>({
       stride: p.stride !== undefined ? Number(p.stride) : s.stride,
       batch: p.batch !== undefined ? Number(p.batch) : s.batch,
       force: p.force ?? false,
+      device: parseDevice(ctx.env[DEVICE_ENV], DEVICE_ENV),
       indexPath: resolve(ctx.root, p.index ?? DEFAULT_INDEX),
       ...(p.windows_out ? { windowsOut: resolve(ctx.root, p.windows_out) } : {}),
       signal: ctx.signal,
@@ -148,6 +153,7 @@ const command: CommandSpec = {
     { name: 'stride', type: 'number', description: 'Window stride at 30 fps (scaled by each video fps); default from params features.stride (48)' },
     { name: 'batch', type: 'number', description: 'Windows per inference batch; default from params features.batch (8)' },
     { name: 'force', type: 'boolean', description: 'Recompute even when cached' },
+    { name: 'device', type: 'string', description: `Inference device: ${DEVICE_CHOICES.join(', ')} (default: $${DEVICE_ENV}, else cpu); not part of the cache key`, placeholder: 'DEVICE' },
     { name: 'proxies', type: 'string', description: 'The prepare index to read', default: DEFAULT_PROXIES, placeholder: 'FILE' },
     { name: 'index', type: 'string', description: 'Where to write the feature index', default: DEFAULT_INDEX, placeholder: 'FILE' },
     { name: 'windows-out', type: 'string', description: 'Also write <video_id>.windows.json (input of rallycut segments) into DIR', placeholder: 'DIR' },
@@ -171,6 +177,7 @@ const command: CommandSpec = {
       stride: optNumber(args, 'stride') ?? s.stride,
       batch: optNumber(args, 'batch') ?? s.batch,
       force: optBool(args, 'force'),
+      device: optString(args, 'device') !== undefined ? parseDevice(optString(args, 'device'), '--device') : parseDevice(io.env[DEVICE_ENV], DEVICE_ENV),
       indexPath: resolve(io.cwd, optString(args, 'index') ?? DEFAULT_INDEX),
       ...(windowsOut ? { windowsOut: resolve(io.cwd, windowsOut) } : {}),
       signal: io.signal,

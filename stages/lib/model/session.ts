@@ -9,6 +9,7 @@ import type { ModelLocation, ModelSpec } from './registry.js';
 import { readModelSpec } from './registry.js';
 import { SessionWorker } from './worker.js';
 import { importOnnxRuntime } from './onnxruntime.js';
+import { cudaUnavailable, devicesToTry, providerOptions, type Device, type DeviceChoice } from './device.js';
 
 export interface ClassifierOutput {
   /** n×3 logits. */
@@ -29,6 +30,8 @@ export interface Classifier {
   readonly fixedBatch: number | null;
   /** Floats in one window: 16·3·224·224. */
   readonly windowSize: number;
+  /** Where inference runs (not part of any cache key: see device.ts). */
+  readonly device: Device;
   /**
    * Runs the first n windows of `batch` ([n,16,3,224,224] float32). Ownership of batch.buffer passes to
    * the classifier; use the returned buffer afterwards. With a fixed-batch export the buffer must hold
@@ -94,6 +97,34 @@ export interface LoadOptions {
   threads?: number;
   /** Run inference in a worker thread so the caller's thread keeps decoding (default true). */
   worker?: boolean;
+  /** cpu (default), cuda (an error when unavailable) or auto (cuda when it loads, else cpu). */
+  device?: DeviceChoice;
+  /** Told when 'auto' falls back to the CPU, and why. */
+  log?(message: string): void;
+}
+
+type SessionOptions = ort.InferenceSession.SessionOptions;
+
+/** A session on the first device of the choice that loads (see device.ts for the order and the errors). */
+async function createSession(
+  InferenceSession: typeof ort.InferenceSession,
+  bytes: Uint8Array,
+  base: SessionOptions,
+  onnxPath: string,
+  opts: LoadOptions,
+): Promise<{ session: ort.InferenceSession; device: Device }> {
+  const tries = devicesToTry(opts.device ?? 'cpu');
+  for (const device of tries) {
+    try {
+      return { session: await InferenceSession.create(bytes, { ...base, ...providerOptions(device) }), device };
+    } catch (err) {
+      const message = (err as Error).message;
+      if (device === 'cuda' && tries.length === 1) throw cudaUnavailable(message);
+      if (device !== 'cuda') throw configError(`${onnxPath}: onnxruntime cannot load it: ${message}`, { file: onnxPath });
+      opts.log?.(`inference device auto: the CUDA execution provider did not load (${message.split('\n')[0]}); using the CPU`);
+    }
+  }
+  throw failure('internal: no inference device was tried');
 }
 
 export async function loadClassifier(location: ModelLocation, opts: LoadOptions = {}): Promise<Classifier> {
@@ -105,18 +136,14 @@ export async function loadClassifier(location: ModelLocation, opts: LoadOptions 
     throw configError(`model weights not found: ${location.onnx}`, { file: location.onnx, notes: ["run 'rallycut model build-baseline' or export VideoMAE as the README describes"] });
   }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const options = {
+  const base = {
     graphOptimizationLevel: 'all' as const,
     executionMode: 'sequential' as const,
     ...(opts.threads ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {}),
   };
   const { InferenceSession, Tensor } = await importOnnxRuntime(); // loaded only when a model runs
-  let session: ort.InferenceSession;
-  try {
-    session = await InferenceSession.create(bytes, options);
-  } catch (err) {
-    throw configError(`${location.onnx}: onnxruntime cannot load it: ${(err as Error).message}`, { file: location.onnx });
-  }
+  const { session, device } = await createSession(InferenceSession, bytes, base, location.onnx, opts);
+  const options = { ...base, ...providerOptions(device) };
   let signature: { fixedBatch: number | null; featureDim: number | null };
   try {
     signature = checkSignature(location.onnx, spec, session.inputMetadata, session.outputMetadata);
@@ -154,6 +181,7 @@ export async function loadClassifier(location: ModelLocation, opts: LoadOptions 
     featureDim,
     fixedBatch,
     windowSize,
+    device,
     batchCapacity: (requested) => fixedBatch ?? requested,
     async run(batch, n) {
       if (batch.byteOffset !== 0) throw failure('batch buffers must start at offset 0');
