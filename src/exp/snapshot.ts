@@ -8,6 +8,7 @@ import { toPosix } from '../fsutil.js';
 import type { HandlerRegistry } from '../handler.js';
 import { loadPipeline } from '../pipeline/load.js';
 import { readAll, readRecord, flattenScalars, type ExpRecord } from './records.js';
+import type { HeadlineMetric } from './columns.js';
 
 export interface Snapshot {
   readonly name: string;
@@ -28,8 +29,15 @@ function parseText(path: string, text: string): unknown {
   }
 }
 
+export interface TrackedFiles {
+  params: string[];
+  metrics: string[];
+  /** The metrics files' `headline:` keys, in pipeline order. */
+  headline: HeadlineMetric[];
+}
+
 /** Lists params files (under params/) and metrics files (from pipeline.yaml) of the checkout. */
-export async function trackedFiles(root: string, registry: HandlerRegistry): Promise<{ params: string[]; metrics: string[] }> {
+export async function trackedFiles(root: string, registry: HandlerRegistry): Promise<TrackedFiles> {
   const params: string[] = [];
   const walk = async (dir: string): Promise<void> => {
     for (const e of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {
@@ -40,13 +48,18 @@ export async function trackedFiles(root: string, registry: HandlerRegistry): Pro
   };
   await walk(join(root, 'params'));
   let metrics: string[] = [];
+  const headline: HeadlineMetric[] = [];
   try {
     const pipeline = await loadPipeline(root, registry, { checkDeps: false });
-    metrics = [...pipeline.stages.values()].flatMap((s) => s.outs.filter((o) => o.kind === 'metric').map((o) => o.path));
+    const outs = [...pipeline.stages.values()].flatMap((s) => s.outs.filter((o) => o.kind === 'metric'));
+    metrics = outs.map((o) => o.path);
+    for (const o of outs) {
+      for (const h of o.headline ?? []) if (!headline.some((x) => x.file === o.path && x.key === h.key)) headline.push({ file: o.path, ...h });
+    }
   } catch {
     // A broken pipeline.yaml still lets params be compared.
   }
-  return { params: params.sort(), metrics: [...new Set(metrics)].sort() };
+  return { params: params.sort(), metrics: [...new Set(metrics)].sort(), headline };
 }
 
 /** Files at a git revision in one `git cat-file --batch` call; undefined when the revision does not exist. */
@@ -79,7 +92,7 @@ async function readAtRev(root: string, rev: string, paths: readonly string[]): P
 }
 
 /** The checkout (rev undefined) or a git revision such as HEAD; undefined when git has no such revision. */
-export async function snapshotAt(root: string, files: { params: string[]; metrics: string[] }, rev?: string): Promise<Snapshot | undefined> {
+export async function snapshotAt(root: string, files: Pick<TrackedFiles, 'params' | 'metrics'>, rev?: string): Promise<Snapshot | undefined> {
   const all = [...files.params, ...files.metrics];
   let texts: Map<string, string | undefined>;
   if (rev) {
