@@ -100,8 +100,8 @@ export class Rig {
     return text.split('\n').filter(Boolean);
   }
 
-  /** The CLI in-process (from `cwd`, the project root unless given). */
-  async run(args: readonly string[], extraEnv: Record<string, string> = {}, cwd = this.dir): Promise<RunResult> {
+  /** The CLI in-process (from `cwd`, the project root unless given; `columns`: stdout is a terminal that wide). */
+  async run(args: readonly string[], extraEnv: Record<string, string> = {}, cwd = this.dir, tty: { columns?: number } = {}): Promise<RunResult> {
     let stdout = '';
     let stderr = '';
     const code = await main(args, {
@@ -109,7 +109,8 @@ export class Rig {
       env: this.env(extraEnv),
       out: (t) => void (stdout += t),
       err: (t) => void (stderr += t),
-      isTTY: false,
+      isTTY: tty.columns !== undefined,
+      columns: tty.columns,
       signal: new AbortController().signal,
     });
     return { code, stdout, stderr };

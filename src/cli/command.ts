@@ -8,7 +8,10 @@ export interface CommandIO {
   out(text: string): void;
   /** Writes to stderr (logs, progress, diagnostics). */
   err(text: string): void;
+  /** stdout is a terminal. */
   isTTY: boolean;
+  /** The terminal's width when stdout is one (tables fit it); undefined otherwise. */
+  columns?: number | undefined;
   signal: AbortSignal;
 }
 

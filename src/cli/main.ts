@@ -87,6 +87,7 @@ export function defaultIO(): CommandIO {
     out: (t) => void process.stdout.write(t),
     err: (t) => void process.stderr.write(t),
     isTTY: Boolean(process.stdout.isTTY),
+    columns: process.stdout.isTTY && process.stdout.columns > 0 ? process.stdout.columns : undefined,
     signal: controller.signal,
   };
 }

@@ -9,6 +9,7 @@ import type { HandlerRegistry } from '../handler-contract.js';
 import { loadPipeline } from '../pipeline/load.js';
 import type { Pipeline } from '../pipeline/types.js';
 import { readAll, readRecord, flattenScalars, type ExpRecord } from './records.js';
+import type { HeadlineMetric } from './columns.js';
 
 export interface Snapshot {
   readonly name: string;
@@ -27,6 +28,13 @@ function parseText(path: string, text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+export interface TrackedFiles {
+  params: string[];
+  metrics: string[];
+  /** The metrics files' `headline:` keys, in pipeline order. */
+  headline: HeadlineMetric[];
 }
 
 /**
@@ -49,16 +57,21 @@ export async function paramsFiles(root: string, pipeline: Pipeline | undefined):
   return [...params].sort();
 }
 
-/** Lists params files (see paramsFiles) and metrics files (from pipeline.yaml) of the checkout. */
-export async function trackedFiles(root: string, registry: HandlerRegistry): Promise<{ params: string[]; metrics: string[] }> {
+/** Lists params files (see paramsFiles), metrics files and their headline keys (from pipeline.yaml) of the checkout. */
+export async function trackedFiles(root: string, registry: HandlerRegistry): Promise<TrackedFiles> {
   let pipeline: Pipeline | undefined;
   try {
     pipeline = await loadPipeline(root, registry, { checkDeps: false });
   } catch {
     // A broken pipeline.yaml still lets the params under params/ be compared.
   }
-  const metrics = [...(pipeline?.stages.values() ?? [])].flatMap((s) => s.outs.filter((o) => o.kind === 'metric').map((o) => o.path));
-  return { params: await paramsFiles(root, pipeline), metrics: [...new Set(metrics)].sort() };
+  const outs = [...(pipeline?.stages.values() ?? [])].flatMap((s) => s.outs.filter((o) => o.kind === 'metric'));
+  const headline: HeadlineMetric[] = [];
+  for (const o of outs) {
+    for (const h of o.headline ?? []) if (!headline.some((x) => x.file === o.path && x.key === h.key)) headline.push({ file: o.path, ...h });
+  }
+  return { params: await paramsFiles(root, pipeline), metrics: [...new Set(outs.map((o) => o.path))].sort(), headline };
+}
 }
 
 /** Files at a git revision in one `git cat-file --batch` call; undefined when the revision does not exist. */
@@ -91,7 +104,7 @@ async function readAtRev(root: string, rev: string, paths: readonly string[]): P
 }
 
 /** The checkout (rev undefined) or a git revision such as HEAD; undefined when git has no such revision. */
-export async function snapshotAt(root: string, files: { params: string[]; metrics: string[] }, rev?: string): Promise<Snapshot | undefined> {
+export async function snapshotAt(root: string, files: Pick<TrackedFiles, 'params' | 'metrics'>, rev?: string): Promise<Snapshot | undefined> {
   const all = [...files.params, ...files.metrics];
   let texts: Map<string, string | undefined>;
   if (rev) {

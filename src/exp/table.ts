@@ -1,28 +1,62 @@
-// Tables over snapshots: `exp show` (varying params + all metrics, one row each) and the two-column
-// diffs behind `exp diff`, `params diff` and `metrics diff`.
+// Tables over snapshots: `exp show` (one row per experiment, a column per param and metric; which columns
+// are shown is columns.ts's choice) and the two-column diffs behind `exp diff`, `params diff` and `metrics diff`.
 import { configError } from '../diagnostics.js';
 import type { Cell } from '../report/printer.js';
 import { flatMetrics, flatParams, type Snapshot } from './snapshot.js';
 
+export type ColumnKind = 'info' | 'param' | 'metric';
+
+export interface ExpColumn {
+  /** Full name: 'Experiment', 'train.lr', 'params/x.yaml:key', 'metrics/evaluate.json:greedy.f1'. */
+  readonly id: string;
+  readonly kind: ColumnKind;
+  /** The values differ between rows. */
+  readonly varies: boolean;
+  /** Metrics: the file and the dotted key within it. */
+  readonly file?: string;
+  readonly key?: string;
+}
+
 export interface ExpTable {
+  /** Every column: the info columns, every param, every metric (in that order). */
+  readonly columns: readonly ExpColumn[];
+  /** One row per snapshot, a cell per column. */
+  readonly cells: Cell[][];
+  /** The classic everything-table (JSON, CSV, the HTML report): info, varying params, all metrics. */
   readonly headers: string[];
   readonly rows: Cell[][];
   readonly params: string[];
   readonly metrics: string[];
 }
 
+export const INFO_COLUMNS = ['Experiment', 'Status', 'Created', 'Baseline'] as const;
+
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
-export function buildExpTable(snaps: readonly Snapshot[], opts: { sortBy?: string; columns?: string; ascending?: boolean } = {}): ExpTable {
+export interface TableOptions {
+  sortBy?: string;
+  ascending?: boolean;
+  /** Only metric columns whose name contains this text (the HTML report's F1 table). */
+  columns?: string;
+  /** Labels of headline metrics (column id → label): --sort-by accepts them too. */
+  labels?: ReadonlyMap<string, string>;
+}
+
+export function buildExpTable(snaps: readonly Snapshot[], opts: TableOptions = {}): ExpTable {
   const params = snaps.map((s) => flatParams(s.params));
   const metrics = snaps.map((s) => flatMetrics(s.metrics));
-  const paramKeys = [...new Set(params.flatMap((p) => Object.keys(p)))].sort().filter((k) => params.some((p) => !same(p[k], params[0]![k])));
+  const varies = (vals: readonly Record<string, unknown>[], k: string): boolean => vals.some((p) => !same(p[k], vals[0]![k]));
+  const allParams = [...new Set(params.flatMap((p) => Object.keys(p)))].sort();
+  const paramKeys = allParams.filter((k) => varies(params, k));
   let metricKeys = [...new Set(metrics.flatMap((m) => Object.keys(m)))].sort();
   if (opts.columns) metricKeys = metricKeys.filter((k) => k.includes(opts.columns!));
   let order = snaps.map((_, i) => i);
   if (opts.sortBy) {
-    const key = metricKeys.find((k) => k === opts.sortBy) ?? metricKeys.find((k) => k.endsWith(`:${opts.sortBy}`)) ?? paramKeys.find((k) => k === opts.sortBy);
-    if (!key) throw configError(`--sort-by '${opts.sortBy}' names no metric or varying param`, { subject: opts.sortBy, notes: metricKeys.length ? [`metrics: ${metricKeys.slice(0, 8).join(', ')}${metricKeys.length > 8 ? ', …' : ''}`] : [] });
+    const by = opts.sortBy;
+    const labelled = [...(opts.labels ?? new Map<string, string>())].find(([, label]) => label === by)?.[0];
+    const key =
+      metricKeys.find((k) => k === by) ?? (labelled && metricKeys.includes(labelled) ? labelled : undefined) ?? metricKeys.find((k) => k.endsWith(`:${by}`)) ?? paramKeys.find((k) => k === by);
+    if (!key) throw configError(`--sort-by '${by}' names no metric or varying param`, { subject: by, notes: metricKeys.length ? [`metrics: ${metricKeys.slice(0, 8).join(', ')}${metricKeys.length > 8 ? ', …' : ''}`] : [] });
     const val = (i: number): unknown => metrics[i]![key] ?? params[i]![key];
     // Experiments sort largest first (smallest with `ascending`, e.g. a loss); workspace/HEAD rows stay on top.
     const dir = opts.ascending ? -1 : 1;
@@ -37,19 +71,36 @@ export function buildExpTable(snaps: readonly Snapshot[], opts: { sortBy?: strin
       return dir * String(va).localeCompare(String(vb));
     });
   }
-  const headers = ['Experiment', 'Status', 'Created', 'Baseline', ...paramKeys, ...metricKeys];
-  const rows = order.map((i) => {
-    const s = snaps[i]!;
-    return [
-      s.kind === 'exp' ? s.name : s.kind === 'head' ? `${s.name} (committed)` : 'workspace',
-      s.status ?? null,
-      s.created ? s.created.replace('T', ' ').slice(0, 19) : null,
-      s.baseline ? s.baseline.slice(0, 7) : null,
-      ...paramKeys.map((k) => params[i]![k] ?? null),
-      ...metricKeys.map((k) => metrics[i]![k] ?? null),
-    ] as Cell[];
-  });
-  return { headers, rows, params: paramKeys, metrics: metricKeys };
+  const info = (s: Snapshot): Cell[] => [
+    s.kind === 'exp' ? s.name : s.kind === 'head' ? `${s.name} (committed)` : 'workspace',
+    s.status ?? null,
+    s.created ? s.created.replace('T', ' ').slice(0, 19) : null,
+    s.baseline ? s.baseline.slice(0, 7) : null,
+  ];
+  const infoRows = snaps.map(info);
+  const columns: ExpColumn[] = [
+    ...INFO_COLUMNS.map((id, c) => ({ id, kind: 'info' as const, varies: infoRows.some((r) => !same(r[c], infoRows[0]![c])) })),
+    ...allParams.map((id) => ({ id, kind: 'param' as const, varies: paramKeys.includes(id) })),
+    ...metricKeys.map((id) => {
+      const colon = id.indexOf(':');
+      return { id, kind: 'metric' as const, varies: varies(metrics, id), file: id.slice(0, colon), key: id.slice(colon + 1) };
+    }),
+  ];
+  const cells = order.map((i) => [...infoRows[i]!, ...allParams.map((k) => params[i]![k] ?? null), ...metricKeys.map((k) => metrics[i]![k] ?? null)] as Cell[]);
+  const classic = columns.flatMap((c, i) => (c.kind !== 'param' || c.varies ? [i] : []));
+  return {
+    columns,
+    cells,
+    headers: classic.map((i) => columns[i]!.id),
+    rows: pick(cells, classic),
+    params: paramKeys,
+    metrics: metricKeys,
+  };
+}
+
+/** Rows restricted to some columns (indexes into the full column list). */
+export function pick(cells: readonly (readonly Cell[])[], indexes: readonly number[]): Cell[][] {
+  return cells.map((r) => indexes.map((i) => r[i] ?? null));
 }
 
 export function toCsv(headers: readonly string[], rows: readonly (readonly Cell[])[]): string {

@@ -296,3 +296,67 @@ describe('loadPipeline: malformed input never escapes as a crash', () => {
     expect(errors.map(where)).toEqual([expected]);
   });
 });
+
+describe('headline metrics (exp show)', () => {
+  it('reads headline keys and labels from a metrics file, and reports bad ones at their position', async () => {
+    const good = writeProject({
+      'pipeline.yaml': `stages:
+  ev:
+    cmd: echo
+    metrics:
+      - m.json: { cache: false, headline: [totals.f1, { held_out.f1: held-out F1 }] }
+`,
+    });
+    const pipeline = await load(good);
+    expect(pipeline.stages.get('ev')!.outs[0]!.headline).toEqual([{ key: 'totals.f1' }, { key: 'held_out.f1', label: 'held-out F1' }]);
+
+    const bad = writeProject({
+      'pipeline.yaml': `stages:
+  ev:
+    cmd: echo
+    outs:
+      - o.json: { headline: [x] }
+`,
+    });
+    expect((await loadErrors(bad)).map(where)).toEqual([
+      "pipeline.yaml:5:19 unknown field 'headline' in 'outs[0].\"o.json\"' of stage 'ev'",
+    ]);
+    const bad2 = writeProject({
+      'pipeline.yaml': `stages:
+  ev:
+    cmd: echo
+    metrics:
+      - m.json:
+          headline:
+            - totals.f1
+            - totals..f1
+            - totals.f1
+            - a: F1
+            - b: F1
+            - { c: x, d: y }
+`,
+    });
+    expect((await loadErrors(bad2)).map(where)).toEqual([
+      "pipeline.yaml:12:15 'metrics[0].\"m.json\".headline[5]' of stage 'ev' must have a single key",
+    ]);
+    const bad3 = writeProject({
+      'pipeline.yaml': `stages:
+  ev:
+    cmd: echo
+    metrics:
+      - m.json:
+          headline:
+            - totals.f1
+            - totals..f1
+            - totals.f1
+            - a: F1
+            - b: F1
+`,
+    });
+    expect((await loadErrors(bad3)).map(where)).toEqual([
+      "pipeline.yaml:8:15 headline metric 'totals..f1' is not a dotted key",
+      "pipeline.yaml:9:15 headline metric 'totals.f1' is listed twice",
+      "pipeline.yaml:11:15 headline label 'F1' is used twice in this file",
+    ]);
+  });
+});

@@ -7,7 +7,7 @@ import { projectPath, wdirConflict, type ReservedPaths } from '../paths/policy.j
 import { DEFAULT_PARAMS_FILE } from '../project.js';
 import { describe, hasInterpolation, interpolateDeep, interpolationsInQuotes, interpolateString, interpolateTyped, suggest, type Context, type InterpolationProblem, type QuoteMode } from './interpolate.js';
 import { validateWith, type StageBodyConfig, type GeneratorConfig } from './schema.js';
-import type { ExecutorConfig, OutKind, OutSpec, ParamRef, SourceRange, Stage, StageAction } from './types.js';
+import type { ExecutorConfig, HeadlineKey, OutKind, OutSpec, ParamRef, SourceRange, Stage, StageAction } from './types.js';
 import { configAt, type YamlPath, type YamlSource } from './yaml-source.js';
 
 export interface ResolveEnv {
@@ -184,7 +184,8 @@ async function resolveBody(env: ResolveEnv, name: string, body: StageBodyConfig,
       const range = typeof item === 'string' ? env.source.range(at) : env.source.range(at, 'key');
       const p = normalizePath(local, raw, wdir, range, kind);
       if (p === undefined) return;
-      outs.push({ path: p, kind, cache: opts?.cache ?? true, persist: opts?.persist ?? false });
+      const headline = opts?.headline ? headlineKeys(env, [...at, 'headline'], opts.headline) : undefined;
+      outs.push({ path: p, kind, cache: opts?.cache ?? true, persist: opts?.persist ?? false, ...(headline ? { headline } : {}) });
       outRanges.push(range);
     });
   }
@@ -229,6 +230,24 @@ function commandLines(cmd: string): string[] {
 }
 
 type TextFn = (p: YamlPath, value: string, quote: QuoteMode) => string;
+
+/** A metrics file's `headline:` list (shape checked by the schema): dotted keys, each once. */
+function headlineKeys(env: ResolveEnv, at: YamlPath, items: readonly (string | Readonly<Record<string, string>>)[]): HeadlineKey[] {
+  const keys: HeadlineKey[] = [];
+  items.forEach((item, i) => {
+    const key = typeof item === 'string' ? item : Object.keys(item)[0]!;
+    const label = typeof item === 'string' ? undefined : item[key];
+    const range = env.source.range(typeof item === 'string' ? [...at, i] : [...at, i, key], typeof item === 'string' ? 'value' : 'key');
+    if (key.split('.').some((part) => part === '')) {
+      env.report(configAt(range, `headline metric '${key}' is not a dotted key`, { notes: ['write the path of a value in the metrics file, e.g. greedy.f1 for {"greedy": {"f1": 0.9}}'] }));
+    } else if (keys.some((k) => k.key === key)) {
+      env.report(configAt(range, `headline metric '${key}' is listed twice`));
+    } else if (label !== undefined && keys.some((k) => k.label === label)) {
+      env.report(configAt(range, `headline label '${label}' is used twice in this file`, { notes: ['each column needs its own label'] }));
+    } else keys.push({ key, ...(label !== undefined ? { label } : {}) });
+  });
+  return keys;
+}
 
 /** A path written as a mapping key (`- data/x: {cache: false}`): the key's own text holds any `${}`. */
 function interpolateKey(env: ResolveEnv, at: YamlPath, written: string): string {

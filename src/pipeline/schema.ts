@@ -11,6 +11,8 @@ export interface OutOptions {
   cache?: boolean;
   persist?: boolean;
   desc?: string;
+  /** Metrics only: the keys `exp show` shows by default, each a key or `{ key: label }`. */
+  headline?: (string | Record<string, string>)[];
 }
 
 export interface StageBodyConfig {
@@ -45,6 +47,13 @@ export interface PipelineConfig {
 
 export const STAGE_NAME_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9_.-]*$';
 
+// `headline:` (metrics only): the keys `exp show` shows by default, as `key` or `{ key: column label }`.
+const headlineSchema = {
+  type: 'array',
+  minItems: 1,
+  items: { type: ['string', 'object'], minLength: 1, minProperties: 1, maxProperties: 1, additionalProperties: { type: 'string', minLength: 1 } },
+};
+
 const pathItem = (kind: string) => ({
   type: ['string', 'object'],
   minLength: 1,
@@ -52,7 +61,7 @@ const pathItem = (kind: string) => ({
   maxProperties: 1,
   additionalProperties: {
     type: ['object', 'null'],
-    properties: { cache: { type: 'boolean' }, persist: { type: 'boolean' }, desc: { type: 'string' } },
+    properties: { cache: { type: 'boolean' }, persist: { type: 'boolean' }, desc: { type: 'string' }, ...(kind === 'metric' ? { headline: headlineSchema } : {}) },
     additionalProperties: false,
   },
   description: kind,
@@ -233,7 +242,11 @@ export function mapAjvErrors(errors: readonly ErrorObject[], source: YamlSource,
         out.push(configAt(source.range(path), `${prefix}${field || 'value'} must not be empty`));
         break;
       case 'maxProperties':
-        out.push(configAt(source.range(path), `${prefix}${field || 'value'} must have a single key`, { notes: ['write one path per item: - data/x.json: { cache: false }'] }));
+        out.push(
+          configAt(source.range(path), `${prefix}${field || 'value'} must have a single key`, {
+            notes: [path.includes('headline') ? 'write one metric per item: - greedy.f1: greedy F1' : 'write one path per item: - data/x.json: { cache: false }'],
+          }),
+        );
         break;
       default:
         out.push(configAt(source.range(path), `${prefix}${field || 'value'} ${e.message ?? 'is invalid'}`));

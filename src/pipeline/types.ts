@@ -15,6 +15,14 @@ export interface OutSpec {
   readonly kind: OutKind;
   readonly cache: boolean;
   readonly persist: boolean;
+  /** Metrics only: the keys `exp show` shows by default (a display choice: not part of the fingerprint). */
+  readonly headline?: readonly HeadlineKey[];
+}
+
+/** A headline metric: a dotted key of the metrics file, and the column label `exp show` gives it. */
+export interface HeadlineKey {
+  readonly key: string;
+  readonly label?: string;
 }
 
 export interface ParamRef {

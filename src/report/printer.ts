@@ -51,15 +51,32 @@ export function formatDiagnostics(list: readonly Diagnostic[], opts: PrintOption
 
 export type Cell = string | number | boolean | null | undefined;
 
+/** How a table cell is printed: '-' for nothing, numbers through formatNumber. */
+export function cellText(c: Cell): string {
+  return c === null || c === undefined ? '-' : typeof c === 'number' ? formatNumber(c) : String(c);
+}
+
+/** Columns holding numbers (and gaps) only; a column of gaps alone is not one. */
+function numericColumns(headers: readonly string[], rows: readonly (readonly Cell[])[]): boolean[] {
+  return headers.map((_, i) => rows.some((r) => typeof r[i] === 'number') && rows.every((r) => typeof r[i] === 'number' || r[i] == null));
+}
+
 /** A plain aligned text table; numbers are right-aligned. */
 export function formatTable(headers: readonly string[], rows: readonly (readonly Cell[])[]): string {
-  const text = (c: Cell): string => (c === null || c === undefined ? '-' : typeof c === 'number' ? formatNumber(c) : String(c));
-  const cells = rows.map((r) => headers.map((_, i) => text(r[i])));
+  const cells = rows.map((r) => headers.map((_, i) => cellText(r[i])));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]!.length)));
-  const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number' || r[i] == null));
+  const numeric = numericColumns(headers, rows);
   const line = (r: readonly string[]): string =>
     r.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
   return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n') + '\n';
+}
+
+/** A GitHub-flavoured Markdown table (pipes in cells escaped); numeric columns right-aligned. */
+export function formatMarkdownTable(headers: readonly string[], rows: readonly (readonly Cell[])[]): string {
+  const esc = (t: string): string => t.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+  const numeric = numericColumns(headers, rows);
+  const line = (r: readonly string[]): string => `| ${r.join(' | ')} |`;
+  return [line(headers.map(esc)), line(numeric.map((n) => (n ? '---:' : '---'))), ...rows.map((r) => line(headers.map((_, i) => esc(cellText(r[i])))))].join('\n') + '\n';
 }
 
 /** 1536 → '1.5 KiB'. */

@@ -6,13 +6,14 @@ import { configError, failure } from '../../diagnostics.js';
 import { writeFileAtomic } from '../../fsutil.js';
 import { applyOverrides } from '../../params.js';
 import { cacheDirFor, requireProjectRoot } from '../../project.js';
-import { formatTable } from '../../report/printer.js';
+import { formatMarkdownTable, formatTable } from '../../report/printer.js';
 import { expandSweeps, parseSweeps } from '../../exp/overrides.js';
 import { readAll, readRecord, recordPath, workspacesDir, type ExpRecord } from '../../exp/records.js';
 import { queueExperiments, runExperiment, runQueue } from '../../exp/run.js';
 import { loadPipeline } from '../../pipeline/load.js';
 import { fromRecord, resolveSnapshot, snapshotAt, trackedFiles, type Snapshot } from '../../exp/snapshot.js';
 import { buildExpTable, diffSnapshots, toCsv } from '../../exp/table.js';
+import { chooseColumns, headlineLabels, omittedNote, parsePattern } from '../../exp/columns.js';
 import { removeWorkspace } from '../../exp/workspace.js';
 import { optBool, optNumber, optString, optStrings, type ParsedArgs } from '../../args.js';
 import type { CommandIO, CommandSpec } from '../command.js';
@@ -106,13 +107,21 @@ export function expCommands(registry: HandlerRegistry): CommandSpec[] {
     },
     {
       path: ['exp', 'show'],
-      summary: 'One row per experiment (plus the workspace and HEAD): the params that vary and every metric',
+      summary: 'One row per experiment (plus the workspace and HEAD): the params that vary and the headline metrics',
+      description:
+        "By default the table shows the params whose values differ between rows and the metrics that pipeline.yaml names as " +
+        "headline (`headline:` on a metrics file; every metric when none is named), and in a terminal it leaves out the columns " +
+        'that do not fit, saying which. --json and --csv hold every metric; --drop, --keep and --only-changed apply to them too.',
       options: [
-        { name: 'json', type: 'boolean', description: 'Print JSON' },
-        { name: 'csv', type: 'boolean', description: 'Print CSV' },
-        { name: 'sort-by', type: 'string', description: 'Sort experiments by a metric (file:key or key), best (largest) first', placeholder: 'METRIC' },
+        { name: 'json', type: 'boolean', description: 'Print JSON (every metric)' },
+        { name: 'csv', type: 'boolean', description: 'Print CSV (every metric)' },
+        { name: 'md', type: 'boolean', description: 'Print a Markdown table (not fitted to the terminal)' },
+        { name: 'all', short: 'a', type: 'boolean', description: 'Every column: all metrics and params, changed or not' },
+        { name: 'keep', type: 'string', description: 'Also show the columns whose name or label matches REGEX (even if --drop matches)', placeholder: 'REGEX' },
+        { name: 'drop', type: 'string', description: 'Leave out the columns whose name or label matches REGEX', placeholder: 'REGEX' },
+        { name: 'only-changed', type: 'boolean', description: 'Only params and metrics whose values differ between rows' },
+        { name: 'sort-by', type: 'string', description: 'Sort experiments by a metric (file:key, key or headline label), best (largest) first', placeholder: 'METRIC' },
         { name: 'ascending', type: 'boolean', description: 'With --sort-by: smallest first (for losses and errors)' },
-        { name: 'columns', type: 'string', description: 'Only metric columns whose name contains TEXT', placeholder: 'TEXT' },
       ],
       async run(args, io) {
         const { root, cacheDir } = ctx(io);
@@ -120,13 +129,34 @@ export function expCommands(registry: HandlerRegistry): CommandSpec[] {
         const [ws, head] = await Promise.all([snapshotAt(root, files), snapshotAt(root, files, 'HEAD')]);
         const snaps: Snapshot[] = [ws!, ...(head ? [head] : []), ...recs.map(fromRecord)];
         const sortBy = optString(args, 'sort-by');
-        const columns = optString(args, 'columns');
-        const table = buildExpTable(snaps, { ...(sortBy ? { sortBy } : {}), ...(columns ? { columns } : {}), ascending: optBool(args, 'ascending') });
-        if (optBool(args, 'json')) {
-          const rows = table.rows.map((r) => Object.fromEntries(table.headers.map((h, i) => [h, r[i] ?? null])));
-          io.out(JSON.stringify({ params: table.params, metrics: table.metrics, rows }, null, 2) + '\n');
-        } else if (optBool(args, 'csv')) io.out(toCsv(table.headers, table.rows));
-        else io.out(formatTable(table.headers, table.rows));
+        const usage = (message: string): Error => configError(message);
+        const keep = parsePattern('keep', optString(args, 'keep'), usage);
+        const drop = parsePattern('drop', optString(args, 'drop'), usage);
+        const formats = ['json', 'csv', 'md'].filter((f) => optBool(args, f));
+        if (formats.length > 1) throw configError(`--${formats.join(' and --')} cannot be combined; pick one output format`);
+        const table = buildExpTable(snaps, { ...(sortBy ? { sortBy } : {}), ascending: optBool(args, 'ascending'), labels: headlineLabels(files.headline) });
+        const machine = optBool(args, 'json') || optBool(args, 'csv');
+        const choice = {
+          all: optBool(args, 'all'),
+          onlyChanged: optBool(args, 'only-changed'),
+          headline: files.headline,
+          ...(keep ? { keep } : {}),
+          ...(drop ? { drop } : {}),
+        };
+        if (machine) {
+          const shown = chooseColumns(table, { ...choice, everything: true });
+          if (optBool(args, 'csv')) return io.out(toCsv(shown.ids, shown.rows));
+          const rows = shown.rows.map((r) => Object.fromEntries(shown.ids.map((h, i) => [h, r[i] ?? null])));
+          const kinds = new Map(table.columns.map((c) => [c.id, c.kind]));
+          const params = shown.ids.filter((id) => kinds.get(id) === 'param');
+          const metrics = shown.ids.filter((id) => kinds.get(id) === 'metric');
+          return io.out(JSON.stringify({ params, metrics, rows }, null, 2) + '\n');
+        }
+        const md = optBool(args, 'md');
+        const width = md ? undefined : io.columns;
+        const shown = chooseColumns(table, { ...choice, ...(width ? { width } : {}) });
+        io.out(md ? formatMarkdownTable(shown.headers, shown.rows) : formatTable(shown.headers, shown.rows));
+        io.err(omittedNote(shown, width));
       },
     },
     {
