@@ -4,6 +4,7 @@ import type { CommandSpec } from './cli/command.js';
 import type { ParamValues } from './pipeline/types.js';
 import type { Progress } from './report/progress.js';
 import type { RemoteJob } from './exec/modal/job.js';
+import type { ReportSource } from './report/sources.js';
 
 export interface StageContext {
   /** Absolute project root. */
@@ -62,7 +63,8 @@ export interface HandlerRegistry {
   get(name: string): Promise<RegisteredHandler | undefined>;
   names(): Promise<string[]>;
   /** The outside tools the handlers use (ffmpeg, onnxruntime, the database), for `rallycut doctor`. */
-  tools?(ctx: ToolContext): Promise<ToolReport[]>;
+  tools?(ctx: ToolContext): Promise<ToolReport[]>;  /** Where the report (`rallycut plots show`) and experiment records find chart data. */
+  reportSources?(): Promise<readonly ReportSource[]>;
 }
 
 export interface ToolContext {
@@ -83,6 +85,8 @@ export interface ToolReport {
 export interface StageModule {
   handlers?: readonly RegisteredHandler[];
   commands?: readonly CommandSpec[];
+  /** Where the report finds chart data among the stages' files (see src/report/sources.ts). */
+  reportSources?: readonly ReportSource[];
 }
 
 export type { CommandSpec, CommandIO } from './cli/command.js';
@@ -91,6 +95,8 @@ export { optBool, optNumber, optString, optStrings } from './args.js';
 export type { Diagnostic, Position } from './diagnostics.js';
 export { RallycutError, configError, failure, toDiagnostics } from './diagnostics.js';
 export type { Progress } from './report/progress.js';
+export type { ReadProjectData, ReportContribution, ReportSource, Span, Timeline } from './report/sources.js';
+export type { EpochPoint, VideoScore } from './exp/records.js';
 export { createProgress } from './report/progress.js';
 export { formatTable, formatNumber, formatBytes, stableJson, sortKeysDeep } from './report/printer.js';
 export type { ParamValues, Stage } from './pipeline/types.js';

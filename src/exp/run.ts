@@ -92,7 +92,7 @@ async function collectResults(ws: string, registry: HandlerRegistry, rec: ExpRec
   rec.params = await readParamsTree(ws);
   rec.lock = await readLock(ws).catch(() => null);
   const pipeline = await loadPipeline(ws, registry, { checkDeps: false, cacheDir });
-  const data = await collectProjectData(ws, pipeline);
+  const data = await collectProjectData(ws, pipeline, registry);
   rec.metrics = Object.fromEntries(Object.entries(data.metrics).map(([file, v]) => [file, flattenScalars(v)]));
   rec.charts = { curves: data.curves, videos: data.videos };
 }

@@ -17,6 +17,7 @@ import {
 } from '../../src/handler.js';
 import { MODEL_VERSIONS, type ModelVersion } from './models.js';
 import { runTemporal, type TemporalOptions, type TemporalReport } from './run.js';
+import { trainingCurves } from './report-source.js';
 
 export interface TemporalParams {
   model?: ModelVersion;
@@ -181,5 +182,5 @@ const command: CommandSpec = {
   },
 };
 
-const module: StageModule = { handlers: [handler], commands: [command] };
+const module: StageModule = { handlers: [handler], commands: [command], reportSources: [trainingCurves] };
 export default module;
