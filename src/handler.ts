@@ -63,7 +63,8 @@ export interface HandlerRegistry {
   get(name: string): Promise<RegisteredHandler | undefined>;
   names(): Promise<string[]>;
   /** The outside tools the handlers use (ffmpeg, onnxruntime, the database), for `rallycut doctor`. */
-  tools?(ctx: ToolContext): Promise<ToolReport[]>;  /** Where the report (`rallycut plots show`) and experiment records find chart data. */
+  tools?(ctx: ToolContext): Promise<ToolReport[]>;
+  /** Where the report (`rallycut plots show`) and experiment records find chart data. */
   reportSources?(): Promise<readonly ReportSource[]>;
 }
 
