@@ -4,6 +4,7 @@
 import type { CommandSpec } from './cli/command.js';
 import type { ParamValues } from './pipeline/types.js';
 import type { Progress } from './report/progress.js';
+import type { ReportSource } from './report/sources.js';
 
 export interface StageContext {
   /** Absolute project root. */
@@ -67,6 +68,8 @@ export interface HandlerRegistry {
   names(): Promise<string[]>;
   /** The outside tools the handlers use (ffmpeg, onnxruntime, the database), for `rallycut doctor`. */
   tools?(ctx: ToolContext): Promise<ToolReport[]>;
+  /** Where the report (`rallycut plots show`) and experiment records find chart data. */
+  reportSources?(): Promise<readonly ReportSource[]>;
 }
 
 export interface ToolContext {
@@ -87,6 +90,8 @@ export interface ToolReport {
 export interface StageModule {
   handlers?: readonly RegisteredHandler[];
   commands?: readonly CommandSpec[];
+  /** Where the report finds chart data among the stages' files (see src/report/sources.ts). */
+  reportSources?: readonly ReportSource[];
 }
 
 /** Resource defaults a remote job may bring (e.g. modal-train: T4, 4 h, 16 GiB, torch + transformers). */

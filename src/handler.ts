@@ -15,6 +15,8 @@ export { optBool, optNumber, optString, optStrings } from './args.js';
 export type { Diagnostic, Position } from './diagnostics.js';
 export { RallycutError, configError, failure, toDiagnostics } from './diagnostics.js';
 export type { Progress } from './report/progress.js';
+export type { ReadProjectData, ReportContribution, ReportSource, Span, Timeline } from './report/sources.js';
+export type { EpochPoint, VideoScore } from './exp/records.js';
 export { createProgress } from './report/progress.js';
 export { formatTable, formatNumber, formatBytes, stableJson, sortKeysDeep } from './report/printer.js';
 export type { ParamValues, Stage } from './pipeline/types.js';

@@ -29,4 +29,7 @@ export const handlerRegistry: HandlerRegistry = {
   async tools(ctx) {
     return (await import('./tools.js')).toolReports(ctx);
   },
+  async reportSources() {
+    return stageModules.flatMap((m) => m.reportSources ?? []);
+  },
 };

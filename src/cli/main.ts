@@ -23,6 +23,7 @@ const lazyRegistry: HandlerRegistry = {
   get: async (name) => (await loadStages()).handlerRegistry.get(name),
   names: async () => (await loadStages()).handlerRegistry.names(),
   tools: async (ctx) => (await loadStages()).handlerRegistry.tools?.(ctx) ?? [],
+  reportSources: async () => (await loadStages()).handlerRegistry.reportSources?.() ?? [],
 };
 
 // Paths only: a command's module loads when it runs (see commands/index.ts).

@@ -18,9 +18,13 @@ export interface EpochPoint {
 
 export interface VideoScore {
   readonly video_id: string;
+  /** What the report shows for the video (the id goes in the tooltip); absent in older records. */
+  readonly filename?: string;
   readonly precision: number;
   readonly recall: number;
   readonly f1: number;
+  /** How many rallies were predicted for the video; absent in older records. */
+  readonly predicted?: number;
 }
 
 /** What the report draws for one experiment, extracted when it finishes. */

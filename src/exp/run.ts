@@ -79,7 +79,7 @@ async function collectResults(ws: string, registry: HandlerRegistry, rec: ExpRec
   rec.lock = await readLock(ws).catch(() => null);
   if (!('pipeline' in loaded)) throw loaded.error;
   const { pipeline } = loaded;
-  const data = await collectProjectData(ws, pipeline);
+  const data = await collectProjectData(ws, pipeline, registry);
   rec.metrics = Object.fromEntries(Object.entries(data.metrics).map(([file, v]) => [file, flattenScalars(v)]));
   rec.charts = { curves: data.curves, videos: data.videos };
 }

@@ -72,7 +72,6 @@ export async function trackedFiles(root: string, registry: HandlerRegistry): Pro
   }
   return { params: await paramsFiles(root, pipeline), metrics: [...new Set(outs.map((o) => o.path))].sort(), headline };
 }
-}
 
 /** Files at a git revision in one `git cat-file --batch` call; undefined when the revision does not exist. */
 async function readAtRev(root: string, rev: string, paths: readonly string[]): Promise<Map<string, string> | undefined> {

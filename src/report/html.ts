@@ -26,7 +26,24 @@ async function inlineScripts(): Promise<string> {
 export interface Chart {
   readonly id: string;
   readonly title: string;
-  readonly spec: Record<string, unknown>;
+  /** A vega-lite spec; absent when there is nothing to draw (the note says why). */
+  readonly spec?: Record<string, unknown>;
+  /** Shown under the title, e.g. why the chart is empty. */
+  readonly note?: string;
+}
+
+/** What no prediction at all looks like on a chart: empty bars. Said in words instead. */
+const NO_PREDICTIONS = 'no rallies predicted';
+
+/**
+ * How each video is named on a chart: its filename (its id when there is none), with the start of the id
+ * added where two videos share a filename. The id itself goes in the tooltip.
+ */
+function videoLabels(videos: readonly { readonly video_id: string; readonly filename?: string }[]): Map<string, string> {
+  const named = new Map(videos.map((v) => [v.video_id, v.filename ?? v.video_id]));
+  const uses = new Map<string, number>();
+  for (const name of named.values()) uses.set(name, (uses.get(name) ?? 0) + 1);
+  return new Map([...named].map(([id, name]) => [id, (uses.get(name) ?? 0) > 1 && name !== id ? `${name} (${id.slice(0, 8)})` : name]));
 }
 
 const esc = (s: string): string => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
@@ -54,44 +71,53 @@ export function curveCharts(curves: ExpCharts['curves'], label = ''): Chart[] {
 type ExpCharts = NonNullable<ExpRecord['charts']>;
 
 export function videoCharts(videos: ExpCharts['videos'], label = ''): Chart[] {
-  return Object.entries(videos).map(([file, rows]) => ({
-    id: `videos-${slug(label ? `${label}-${file}` : file)}`,
-    title: `Precision and recall per video: ${file}${label ? ` (${label})` : ''}`,
-    spec: {
-      data: { values: rows.flatMap((r) => [{ video: r.video_id, metric: 'precision', value: r.precision }, { video: r.video_id, metric: 'recall', value: r.recall }]) },
-      width: { step: 14 },
-      height: 200,
-      mark: 'bar',
-      encoding: {
-        x: { field: 'video', type: 'nominal', sort: null },
-        xOffset: { field: 'metric' },
-        y: { field: 'value', type: 'quantitative', scale: { domain: [0, 1] } },
-        color: { field: 'metric' },
-        tooltip: [{ field: 'video' }, { field: 'metric' }, { field: 'value', format: '.3f' }],
+  return Object.entries(videos).map(([file, rows]) => {
+    const chart = { id: `videos-${slug(label ? `${label}-${file}` : file)}`, title: `Precision and recall per video: ${file}${label ? ` (${label})` : ''}` };
+    if (rows.length && rows.every((r) => r.predicted === 0)) return { ...chart, note: NO_PREDICTIONS };
+    const names = videoLabels(rows);
+    return {
+      ...chart,
+      spec: {
+        data: { values: rows.flatMap((r) => (['precision', 'recall'] as const).map((metric) => ({ video: names.get(r.video_id), id: r.video_id, metric, value: r[metric] }))) },
+        width: { step: 14 },
+        height: 200,
+        mark: 'bar',
+        encoding: {
+          x: { field: 'video', type: 'nominal', sort: null },
+          xOffset: { field: 'metric' },
+          y: { field: 'value', type: 'quantitative', scale: { domain: [0, 1] } },
+          color: { field: 'metric' },
+          tooltip: [{ field: 'video' }, { field: 'id' }, { field: 'metric' }, { field: 'value', format: '.3f' }],
+        },
       },
-    },
-  }));
+    };
+  });
 }
 
 export function timelineCharts(timelines: ProjectData['timelines']): Chart[] {
-  return Object.entries(timelines).map(([file, list]) => ({
-    id: `timeline-${slug(file)}`,
-    title: `Rally timelines, predicted vs truth: ${file}`,
-    spec: {
-      data: { values: list.flatMap((v) => [...v.truth.map((s) => ({ video: v.video_id, kind: 'truth', ...s })), ...v.predicted.map((s) => ({ video: v.video_id, kind: 'predicted', ...s }))]).map((r) => ({ ...r, start_s: r.start_ms / 1000, end_s: r.end_ms / 1000 })) },
-      width: 900,
-      height: { step: 12 },
-      mark: 'bar',
-      encoding: {
-        y: { field: 'video', type: 'nominal', sort: null },
-        yOffset: { field: 'kind' },
-        x: { field: 'start_s', type: 'quantitative', title: 'seconds' },
-        x2: { field: 'end_s' },
-        color: { field: 'kind', scale: { domain: ['truth', 'predicted'] } },
-        tooltip: [{ field: 'video' }, { field: 'kind' }, { field: 'start_s' }, { field: 'end_s' }],
+  return Object.entries(timelines).map(([file, list]) => {
+    const names = videoLabels(list);
+    const row = (v: (typeof list)[number], kind: string, s: { start_ms: number; end_ms: number }) => ({ video: names.get(v.video_id), id: v.video_id, kind, start_s: s.start_ms / 1000, end_s: s.end_ms / 1000 });
+    return {
+      id: `timeline-${slug(file)}`,
+      title: `Rally timelines, predicted vs truth: ${file}`,
+      ...(list.length && list.every((v) => v.predicted.length === 0) ? { note: NO_PREDICTIONS } : {}),
+      spec: {
+        data: { values: list.flatMap((v) => [...v.truth.map((s) => row(v, 'truth', s)), ...v.predicted.map((s) => row(v, 'predicted', s))]) },
+        width: 900,
+        height: { step: 12 },
+        mark: 'bar',
+        encoding: {
+          y: { field: 'video', type: 'nominal', sort: null },
+          yOffset: { field: 'kind' },
+          x: { field: 'start_s', type: 'quantitative', title: 'seconds' },
+          x2: { field: 'end_s' },
+          color: { field: 'kind', scale: { domain: ['truth', 'predicted'] } },
+          tooltip: [{ field: 'video' }, { field: 'id' }, { field: 'kind' }, { field: 'start_s' }, { field: 'end_s' }],
+        },
       },
-    },
-  }));
+    };
+  });
 }
 
 /** Per-metric bars, one per experiment, for the metrics whose name mentions f1 (else the first few). */
@@ -139,10 +165,12 @@ export function htmlTable(headers: readonly string[], rows: readonly (readonly u
 /** The page: sections (or columns side by side) of charts; `window.__rallycutRendered` resolves when all charts rendered. */
 export async function renderReport(title: string, sections: readonly ReportSection[], opts: { columns?: boolean } = {}): Promise<string> {
   const charts = sections.flatMap((s) => s.charts);
+  const figure = (c: Chart): string =>
+    `<figure id="figure-${c.id}"><figcaption>${esc(c.title)}</figcaption>${c.note ? `<p class="empty">${esc(c.note)}</p>` : ''}${c.spec ? `<div class="chart" id="${c.id}"></div>` : ''}</figure>`;
   const body = sections
-    .map((s) => `<section><h2>${esc(s.title)}</h2>${s.html ?? ''}${s.charts.length ? s.charts.map((c) => `<figure><figcaption>${esc(c.title)}</figcaption><div class="chart" id="${c.id}"></div></figure>`).join('') : s.html ? '' : '<p class="empty">no data</p>'}</section>`)
+    .map((s) => `<section><h2>${esc(s.title)}</h2>${s.html ?? ''}${s.charts.length ? s.charts.map(figure).join('') : s.html ? '' : '<p class="empty">no data</p>'}</section>`)
     .join('\n');
-  const specs = JSON.stringify(Object.fromEntries(charts.map((c) => [c.id, c.spec]))).replace(/</g, '\\u003c');
+  const specs = JSON.stringify(Object.fromEntries(charts.flatMap((c) => (c.spec ? [[c.id, c.spec]] : [])))).replace(/</g, '\\u003c');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
 <style>

@@ -22,6 +22,7 @@ import { formatTotalsTable, formatVideoTable, type EvaluateReport } from './repo
 import { runEvaluation, type EvaluateOptions } from './run.js';
 import { resolveDataset, resolveHeuristics, resolveIou, readProjectParams } from './settings.js';
 import { defaultPaths, type PredictionSource } from './sources.js';
+import { evaluationReports } from './report-source.js';
 
 export const DEFAULT_OUTPUT = 'metrics/evaluate.json';
 export const DEFAULT_PLOTS = 'plots/timelines';
@@ -185,5 +186,5 @@ const command: CommandSpec = {
   },
 };
 
-const module: StageModule = { handlers: [handler], commands: [command] };
+const module: StageModule = { handlers: [handler], commands: [command], reportSources: [evaluationReports] };
 export default module;

@@ -18,6 +18,7 @@ import {
 import { featurePaths, readFeatureIndex } from '../lib/features/index.js';
 import { MODEL_VERSIONS, type ModelVersion } from './models.js';
 import { runTemporal, type TemporalOptions, type TemporalReport } from './run.js';
+import { trainingCurves } from './report-source.js';
 
 export interface TemporalParams {
   model?: ModelVersion;
@@ -187,5 +188,5 @@ const command: CommandSpec = {
   },
 };
 
-const module: StageModule = { handlers: [handler], commands: [command] };
+const module: StageModule = { handlers: [handler], commands: [command], reportSources: [trainingCurves] };
 export default module;

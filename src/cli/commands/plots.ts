@@ -45,7 +45,7 @@ export function plotsCommands(registry: HandlerRegistry): CommandSpec[] {
         const root = requireProjectRoot(io.cwd);
         const cacheDir = cacheDirFor(root, io.env);
         const pipeline = await loadPipeline(root, registry, { checkDeps: false });
-        const [data, exps] = await Promise.all([collectProjectData(root, pipeline), readAll(cacheDir)]);
+        const [data, exps] = await Promise.all([collectProjectData(root, pipeline, registry), readAll(cacheDir)]);
         const sections: ReportSection[] = [
           { title: 'Temporal model training', charts: curveCharts(data.curves) },
           { title: 'Precision and recall per video', charts: videoCharts(data.videos) },

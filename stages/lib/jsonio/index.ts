@@ -25,3 +25,10 @@ export async function readJsonFile(path: string, shown: string = path): Promise<
     throw configError(`invalid JSON: ${(err as Error).message}`, { file: shown });
   }
 }
+
+/** A finite number, else undefined (for fields of untrusted JSON). */
+export const finiteOrUndefined = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+/** A plain JSON object, else undefined (for untrusted JSON). */
+export const objectOrUndefined = (v: unknown): Record<string, unknown> | undefined =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
