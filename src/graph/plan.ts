@@ -4,7 +4,7 @@ import { configError } from '../diagnostics.js';
 import type { Fingerprint } from '../fingerprint.js';
 import { canonicalJson } from '../fingerprint.js';
 import type { LockEntry, LockedOut } from '../lock-types.js';
-import type { OutSpec, Stage } from '../pipeline/types.js';
+import type { OutSpec, ParamRef, Stage } from '../pipeline/types.js';
 
 export type Decision = 'run' | 'skip' | 'restore-outs' | 'run-cache' | 'frozen';
 
@@ -81,11 +81,31 @@ function same(a: unknown, b: unknown): boolean {
   return canonicalJson(a ?? null) === canonicalJson(b ?? null);
 }
 
-/** Why the stage's inputs differ from what pipeline.lock recorded (empty: unchanged). */
-export function inputChanges(fp: Fingerprint, locked: LockEntry): string[] {
+/**
+ * Why the stage's inputs differ from what pipeline.lock recorded (empty: unchanged). `interpolated` are the
+ * params its `${...}` used: one the lock lacks is no change (a lock written before they were recorded), and
+ * when one changed, the cmd change it makes is not listed again.
+ */
+export function inputChanges(fp: Fingerprint, locked: LockEntry, interpolated: readonly ParamRef[] = []): string[] {
   const e = fp.entry;
   const reasons: string[] = [];
-  if (!same(e.cmd, locked.cmd)) reasons.push('cmd changed');
+  const implicit = (file: string, key: string): boolean => interpolated.some((r) => r.file === file && r.keys.includes(key));
+  const paramReasons: string[] = [];
+  let implicitChanged = false;
+  for (const file of new Set([...Object.keys(e.params), ...Object.keys(locked.params)])) {
+    const now = e.params[file] ?? {};
+    const before = locked.params[file] ?? {};
+    for (const key of [...new Set([...Object.keys(now), ...Object.keys(before)])].sort()) {
+      if (!(key in before)) {
+        if (!implicit(file, key)) paramReasons.push(`param ${file}:${key} is new`);
+      } else if (!(key in now)) paramReasons.push(`param ${file}:${key} is no longer tracked`);
+      else if (!same(now[key], before[key])) {
+        paramReasons.push(`param ${file}:${key} changed (${shortValue(before[key])} → ${shortValue(now[key])})`);
+        if (implicit(file, key)) implicitChanged = true;
+      }
+    }
+  }
+  if (!same(e.cmd, locked.cmd) && !implicitChanged) reasons.push('cmd changed');
   if (e.handler !== locked.handler) reasons.push(`handler changed (${locked.handler ?? 'none'} → ${e.handler ?? 'none'})`);
   else if (!same(e.with, locked.with)) reasons.push('handler params (with:) changed');
   if ((e.wdir ?? '.') !== (locked.wdir ?? '.')) reasons.push('wdir changed');
@@ -99,15 +119,7 @@ export function inputChanges(fp: Fingerprint, locked: LockEntry): string[] {
   for (const m of fp.missingDeps) reasons.push(`dep '${m}' is missing`);
   const current = new Set([...e.deps.map((d) => d.path), ...fp.missingDeps]);
   for (const d of locked.deps) if (!current.has(d.path)) reasons.push(`dep '${d.path}' was removed`);
-  for (const file of new Set([...Object.keys(e.params), ...Object.keys(locked.params)])) {
-    const now = e.params[file] ?? {};
-    const before = locked.params[file] ?? {};
-    for (const key of [...new Set([...Object.keys(now), ...Object.keys(before)])].sort()) {
-      if (!(key in before)) reasons.push(`param ${file}:${key} is new`);
-      else if (!(key in now)) reasons.push(`param ${file}:${key} is no longer tracked`);
-      else if (!same(now[key], before[key])) reasons.push(`param ${file}:${key} changed`);
-    }
-  }
+  reasons.push(...paramReasons);
   const vNow = e.versions ?? {};
   const vBefore = locked.versions ?? {};
   for (const tool of [...new Set([...Object.keys(vNow), ...Object.keys(vBefore)])].sort()) {
@@ -115,6 +127,12 @@ export function inputChanges(fp: Fingerprint, locked: LockEntry): string[] {
   }
   if (e.stamp !== locked.stamp) reasons.push('external state changed (stamp)');
   return reasons;
+}
+
+/** A param value for a status line: scalars as written, anything longer cut short. */
+function shortValue(v: unknown): string {
+  const text = typeof v === 'string' ? v : JSON.stringify(v) ?? 'null';
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
 
 interface OutProblem {
@@ -184,7 +202,7 @@ export function decide(state: StageState, opts: DecideOptions = {}): { decision:
     mustRun = true;
   }
   if (!locked) reasons.push('not in pipeline.lock yet');
-  else reasons.push(...inputChanges(fp, locked));
+  else reasons.push(...inputChanges(fp, locked, stage.interpolatedParams));
   const { problems, setChanged } = outProblems(state.outs, locked);
   if (locked) reasons.push(...setChanged);
   for (const up of opts.upstreamRunning ?? []) reasons.push(`upstream '${up}' will run`);
