@@ -206,14 +206,17 @@ export function decide(state: StageState, opts: DecideOptions = {}): { decision:
   const { problems, setChanged } = outProblems(state.outs, locked);
   if (locked) reasons.push(...setChanged);
   for (const up of opts.upstreamRunning ?? []) reasons.push(`upstream '${up}' will run`);
+  const viaRunCache = !mustRun && (opts.runCache ?? true) && state.runCacheHit && runCacheEligible(stage, fp) && fp.missingDeps.length === 0;
   if (reasons.length > 0) {
     reasons.push(...problems.map((p) => p.reason));
-    const viaRunCache = !mustRun && (opts.runCache ?? true) && state.runCacheHit && runCacheEligible(stage, fp) && fp.missingDeps.length === 0;
     return { decision: viaRunCache && !opts.upstreamRunning?.length ? 'run-cache' : 'run', reasons };
   }
   if (problems.length === 0) return { decision: 'skip', reasons: [] };
   const why = problems.map((p) => p.reason);
-  return { decision: problems.every((p) => p.restorable) ? 'restore-outs' : 'run', reasons: why };
+  if (problems.every((p) => p.restorable)) return { decision: 'restore-outs', reasons: why };
+  // An uncached out is missing or modified: the run-cache holds a copy of it when it recorded this run (DVC
+  // tries its run-cache before running a changed stage, too).
+  return { decision: viaRunCache && !opts.upstreamRunning?.length ? 'run-cache' : 'run', reasons: why };
 }
 
 /** The static view (`--dry`, `status`): every selected stage, assuming upstream runs change their outputs. */
