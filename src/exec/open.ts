@@ -48,7 +48,7 @@ function paramReader(root: string, overrides: readonly ParamOverride[], cacheDir
   };
   return async (stage) => {
     const out: Record<string, Record<string, unknown>> = {};
-    for (const ref of stage.params) {
+    for (const ref of [...stage.params, ...(stage.interpolatedParams ?? [])]) {
       const fileValues = await valuesOf(ref.file);
       const values = (out[ref.file] ??= {});
       for (const key of ref.keys) {

@@ -4,7 +4,7 @@ import { configError } from '../diagnostics.js';
 import type { Fingerprint } from '../fingerprint.js';
 import { canonicalJson } from '../fingerprint.js';
 import type { LockEntry, LockedOut } from '../lock-types.js';
-import type { OutSpec, Stage } from '../pipeline/types.js';
+import type { OutSpec, ParamRef, Stage } from '../pipeline/types.js';
 import { toolVersionChange, type VersionDescriber } from './tool-version.js';
 
 export type Decision = 'run' | 'skip' | 'restore-outs' | 'run-cache' | 'frozen';
@@ -84,11 +84,31 @@ function same(a: unknown, b: unknown): boolean {
   return canonicalJson(a ?? null) === canonicalJson(b ?? null);
 }
 
-/** Why the stage's inputs differ from what pipeline.lock recorded (empty: unchanged). */
-export function inputChanges(fp: Fingerprint, locked: LockEntry, describeVersion?: VersionDescriber): string[] {
+/**
+ * Why the stage's inputs differ from what pipeline.lock recorded (empty: unchanged). `interpolated` are the
+ * params its `${...}` used: one the lock lacks is no change (a lock written before they were recorded), and
+ * when one changed, the cmd change it makes is not listed again.
+ */
+export function inputChanges(fp: Fingerprint, locked: LockEntry, interpolated: readonly ParamRef[] = [], describeVersion?: VersionDescriber): string[] {
   const e = fp.entry;
   const reasons: string[] = [];
-  if (!same(e.cmd, locked.cmd)) reasons.push('cmd changed');
+  const implicit = (file: string, key: string): boolean => interpolated.some((r) => r.file === file && r.keys.includes(key));
+  const paramReasons: string[] = [];
+  let implicitChanged = false;
+  for (const file of new Set([...Object.keys(e.params), ...Object.keys(locked.params)])) {
+    const now = e.params[file] ?? {};
+    const before = locked.params[file] ?? {};
+    for (const key of [...new Set([...Object.keys(now), ...Object.keys(before)])].sort()) {
+      if (!(key in before)) {
+        if (!implicit(file, key)) paramReasons.push(`param ${file}:${key} is new`);
+      } else if (!(key in now)) paramReasons.push(`param ${file}:${key} is no longer tracked`);
+      else if (!same(now[key], before[key])) {
+        paramReasons.push(`param ${file}:${key} changed (${shortValue(before[key])} → ${shortValue(now[key])})`);
+        if (implicit(file, key)) implicitChanged = true;
+      }
+    }
+  }
+  if (!same(e.cmd, locked.cmd) && !implicitChanged) reasons.push('cmd changed');
   if (e.handler !== locked.handler) reasons.push(`handler changed (${locked.handler ?? 'none'} → ${e.handler ?? 'none'})`);
   else if (!same(e.with, locked.with)) reasons.push('handler params (with:) changed');
   if ((e.wdir ?? '.') !== (locked.wdir ?? '.')) reasons.push('wdir changed');
@@ -102,15 +122,7 @@ export function inputChanges(fp: Fingerprint, locked: LockEntry, describeVersion
   for (const m of fp.missingDeps) reasons.push(`dep '${m}' is missing`);
   const current = new Set([...e.deps.map((d) => d.path), ...fp.missingDeps]);
   for (const d of locked.deps) if (!current.has(d.path)) reasons.push(`dep '${d.path}' was removed`);
-  for (const file of new Set([...Object.keys(e.params), ...Object.keys(locked.params)])) {
-    const now = e.params[file] ?? {};
-    const before = locked.params[file] ?? {};
-    for (const key of [...new Set([...Object.keys(now), ...Object.keys(before)])].sort()) {
-      if (!(key in before)) reasons.push(`param ${file}:${key} is new`);
-      else if (!(key in now)) reasons.push(`param ${file}:${key} is no longer tracked`);
-      else if (!same(now[key], before[key])) reasons.push(`param ${file}:${key} changed`);
-    }
-  }
+  reasons.push(...paramReasons);
   const vNow = e.versions ?? {};
   const vBefore = locked.versions ?? {};
   for (const tool of [...new Set([...Object.keys(vNow), ...Object.keys(vBefore)])].sort()) {
@@ -118,6 +130,12 @@ export function inputChanges(fp: Fingerprint, locked: LockEntry, describeVersion
   }
   if (e.stamp !== locked.stamp) reasons.push('external state changed (stamp)');
   return reasons;
+}
+
+/** A param value for a status line: scalars as written, anything longer cut short. */
+function shortValue(v: unknown): string {
+  const text = typeof v === 'string' ? v : JSON.stringify(v) ?? 'null';
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
 
 interface OutProblem {
@@ -187,18 +205,21 @@ export function decide(state: StageState, opts: DecideOptions = {}): { decision:
     mustRun = true;
   }
   if (!locked) reasons.push('not in pipeline.lock yet');
-  else reasons.push(...inputChanges(fp, locked, state.describeVersion));
+  else reasons.push(...inputChanges(fp, locked, stage.interpolatedParams, state.describeVersion));
   const { problems, setChanged } = outProblems(state.outs, locked);
   if (locked) reasons.push(...setChanged);
   for (const up of opts.upstreamRunning ?? []) reasons.push(`upstream '${up}' will run`);
+  const viaRunCache = !mustRun && (opts.runCache ?? true) && state.runCacheHit && runCacheEligible(stage, fp) && fp.missingDeps.length === 0;
   if (reasons.length > 0) {
     reasons.push(...problems.map((p) => p.reason));
-    const viaRunCache = !mustRun && (opts.runCache ?? true) && state.runCacheHit && runCacheEligible(stage, fp) && fp.missingDeps.length === 0;
     return { decision: viaRunCache && !opts.upstreamRunning?.length ? 'run-cache' : 'run', reasons };
   }
   if (problems.length === 0) return { decision: 'skip', reasons: [] };
   const why = problems.map((p) => p.reason);
-  return { decision: problems.every((p) => p.restorable) ? 'restore-outs' : 'run', reasons: why };
+  if (problems.every((p) => p.restorable)) return { decision: 'restore-outs', reasons: why };
+  // An uncached out is missing or modified: the run-cache holds a copy of it when it recorded this run (DVC
+  // tries its run-cache before running a changed stage, too).
+  return { decision: viaRunCache && !opts.upstreamRunning?.length ? 'run-cache' : 'run', reasons: why };
 }
 
 /** The static view (`--dry`, `status`): every selected stage, assuming upstream runs change their outputs. */

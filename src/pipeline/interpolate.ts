@@ -15,6 +15,9 @@ export interface InterpolationProblem {
 
 export type QuoteMode = 'shell' | 'none';
 
+/** Told of every name a `${...}` resolved (to record the params a stage's text depends on). */
+export type Track = (parts: readonly (string | number)[]) => void;
+
 const TOKEN = /(\\?)\$\{([^}]*)\}/g;
 const EXPR = /^[A-Za-z_][\w-]*(?:\.[\w-]+|\[\d+\])*$/;
 
@@ -145,7 +148,7 @@ export function commandArgs(value: Readonly<Record<string, unknown>>): string | 
 }
 
 /** Interpolates every `${...}` in `text` into a string. `\${` stays a literal `${`. */
-export function interpolateString(text: string, ctx: Context, quote: QuoteMode): { value: string; problems: InterpolationProblem[] } {
+export function interpolateString(text: string, ctx: Context, quote: QuoteMode, track?: Track): { value: string; problems: InterpolationProblem[] } {
   const problems: InterpolationProblem[] = [];
   const seen = new Map<string, number>();
   const value = text.replace(TOKEN, (whole: string, escape: string, expr: string) => {
@@ -162,6 +165,7 @@ export function interpolateString(text: string, ctx: Context, quote: QuoteMode):
       problems.push({ message: `${found.message} (in '${whole}')`, expr: whole, occurrence, notes: found.notes });
       return whole;
     }
+    track?.(parts);
     if (quote === 'shell' && isMapping(found.value)) {
       const args = commandArgs(found.value);
       if (typeof args === 'string') return args;
@@ -187,17 +191,20 @@ export function interpolateString(text: string, ctx: Context, quote: QuoteMode):
 }
 
 /** Like interpolateString, but a string that is exactly one `${x}` becomes x's value with its type. */
-export function interpolateTyped(text: string, ctx: Context): { value: unknown; problems: InterpolationProblem[] } {
+export function interpolateTyped(text: string, ctx: Context, track?: Track): { value: unknown; problems: InterpolationProblem[] } {
   const whole = /^\$\{([^}]*)\}$/.exec(text);
   if (whole) {
     const parts = parseExpression(whole[1]!);
     if (parts) {
       const found = lookup(ctx, parts);
-      if (found.ok) return { value: structuredClone(found.value), problems: [] };
+      if (found.ok) {
+        track?.(parts);
+        return { value: structuredClone(found.value), problems: [] };
+      }
       return { value: text, problems: [{ message: `${found.message} (in '${text}')`, expr: text, occurrence: 0, notes: found.notes }] };
     }
   }
-  return interpolateString(text, ctx, 'none');
+  return interpolateString(text, ctx, 'none', track);
 }
 
 /** Walks a plain value, interpolating every string (typed). `at` reports each problem with its path. */
@@ -206,16 +213,17 @@ export function interpolateDeep(
   ctx: Context,
   report: (path: readonly (string | number)[], problem: InterpolationProblem) => void,
   path: readonly (string | number)[] = [],
+  track?: Track,
 ): unknown {
   if (typeof value === 'string') {
-    const r = interpolateTyped(value, ctx);
+    const r = interpolateTyped(value, ctx, track);
     for (const p of r.problems) report(path, p);
     return r.value;
   }
-  if (Array.isArray(value)) return value.map((v, i) => interpolateDeep(v, ctx, report, [...path, i]));
+  if (Array.isArray(value)) return value.map((v, i) => interpolateDeep(v, ctx, report, [...path, i], track));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = interpolateDeep(v, ctx, report, [...path, k]);
+    for (const [k, v] of Object.entries(value)) out[k] = interpolateDeep(v, ctx, report, [...path, k], track);
     return out;
   }
   return value;

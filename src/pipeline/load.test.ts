@@ -216,4 +216,9 @@ stages:
     const root = writeProject({ 'pipeline.yaml': 'stages:\n  a:\n    cmd: x\n    executor: {name: local, gpu: T4}\n' });
     expect((await loadErrors(root)).map(where)).toEqual(["pipeline.yaml:4:29 executor option 'gpu' only applies to executor 'modal'"]);
   });
+
+  it("accepts DVC's free-form meta field on a stage and ignores it, ${...} included", async () => {
+    const root = writeProject({ 'pipeline.yaml': 'stages:\n  a:\n    cmd: x\n    meta:\n      owner: ${nobody}\n      tags: [a, b]\n' });
+    expect((await load(root)).stages.get('a')?.action).toEqual({ kind: 'cmd', commands: ['x'] });
+  });
 });

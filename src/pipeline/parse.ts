@@ -10,7 +10,7 @@ import { outConflict, reservedPaths, type ReservedPaths } from '../paths/policy.
 import { cacheDirFor, DEFAULT_PARAMS_FILE } from '../project.js';
 import type { LoadOptions } from './load.js';
 import { interpolateDeep, type Context } from './interpolate.js';
-import { MAX_STAGES, resolveStageEntry, yieldToSignals } from './resolve.js';
+import { MAX_STAGES, originOf, resolveStageEntry, yieldToSignals } from './resolve.js';
 import { validatePipelineConfig, type PipelineConfig } from './schema.js';
 import type { Pipeline, SourceRange, Stage } from './types.js';
 import { configAt, YamlSource, type YamlPath } from './yaml-source.js';
@@ -55,7 +55,7 @@ export async function parsePipeline(root: string, file: string, text: string, re
   entries: for (const [name, stageConfig] of Object.entries(pc.stages ?? {})) {
     if (schema.badStages.has(name)) continue;
     if (entryCount++ % 100 === 0) await yieldToSignals(signal);
-    for (const stage of await resolveStageEntry({ source, registry, params, ctx, cacheDir, reserved, report, warn, ...(signal ? { signal } : {}) }, name, stageConfig)) {
+    for (const stage of await resolveStageEntry({ source, registry, params, ctx, origin, cacheDir, reserved, report, warn, ...(signal ? { signal } : {}) }, name, stageConfig)) {
       if (stages.size === MAX_STAGES) {
         report(configAt(stage.source, `the pipeline has more than ${MAX_STAGES} stages`, { notes: ['split it, or sweep with `rallycut exp run` instead of a matrix'] }));
         break entries;
@@ -197,15 +197,6 @@ function merge(target: Record<string, unknown>, src: Record<string, unknown>, la
       conflict(key, originOf(origin, key) ?? 'an earlier source');
     }
   }
-}
-
-function originOf(origin: ReadonlyMap<string, string>, key: string): string | undefined {
-  const parts = key.split('.');
-  for (let n = parts.length; n > 0; n--) {
-    const o = origin.get(parts.slice(0, n).join('.'));
-    if (o) return o;
-  }
-  return undefined;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

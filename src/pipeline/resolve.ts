@@ -5,7 +5,7 @@ import type { HandlerRegistry } from '../handler-contract.js';
 import { getParam, type ParamsLoader } from '../params.js';
 import { projectPath, wdirConflict, type ReservedPaths } from '../paths/policy.js';
 import { DEFAULT_PARAMS_FILE } from '../project.js';
-import { describe, hasInterpolation, interpolateDeep, interpolationsInQuotes, interpolateString, interpolateTyped, suggest, type Context, type InterpolationProblem, type QuoteMode } from './interpolate.js';
+import { describe, hasInterpolation, interpolateDeep, interpolationsInQuotes, interpolateString, interpolateTyped, suggest, type Context, type InterpolationProblem, type QuoteMode, type Track } from './interpolate.js';
 import { validateWith, type StageBodyConfig, type GeneratorConfig } from './schema.js';
 import type { ExecutorConfig, HeadlineKey, OutKind, OutSpec, ParamRef, SourceRange, Stage, StageAction } from './types.js';
 import { configAt, type YamlPath, type YamlSource } from './yaml-source.js';
@@ -15,6 +15,10 @@ export interface ResolveEnv {
   readonly registry: HandlerRegistry;
   readonly params: ParamsLoader;
   readonly ctx: Context;
+  /** Which params file (or `vars[i]`) defined each dotted key of ctx (see parse.ts buildContext). */
+  readonly origin?: ReadonlyMap<string, string>;
+  /** Told of each name a `${...}` in the stage being resolved used. */
+  readonly track?: Track;
   /** Where compiled validators are cached (see validators.ts); undefined keeps them in memory only. */
   readonly cacheDir?: string;
   /** Paths no wdir may be in (outs are checked once every stage is resolved, see parse.ts). */
@@ -39,7 +43,7 @@ export async function resolveStageEntry(env: ResolveEnv, name: string, config: S
   const path: YamlPath = ['stages', name];
   const source = env.source.range(path, 'key');
   if (!('do' in config) && !('foreach' in config) && !('matrix' in config)) {
-    const stage = await resolveBody(env, name, config, path, env.ctx, source);
+    const stage = await resolveBody(env, name, config, path, env.ctx, source, []);
     return stage ? [stage] : [];
   }
   const gen = config as GeneratorConfig;
@@ -55,7 +59,7 @@ export async function resolveStageEntry(env: ResolveEnv, name: string, config: S
       continue;
     }
     seen.add(full);
-    const stage = await resolveBody(env, full, gen.do, [...path, 'do'], { ...env.ctx, ...item.vars }, source);
+    const stage = await resolveBody(env, full, gen.do, [...path, 'do'], { ...env.ctx, ...item.vars }, source, Object.keys(item.vars));
     if (stage) stages.push(stage);
   }
   return stages;
@@ -140,15 +144,17 @@ function reportProblems(env: ResolveEnv, path: YamlPath, problems: readonly Inte
   for (const p of problems) env.report(configAt(env.source.rangeWithin(path, p.expr, p.occurrence), p.message, p.notes ? { notes: p.notes } : {}));
 }
 
-async function resolveBody(env: ResolveEnv, name: string, body: StageBodyConfig, path: YamlPath, ctx: Context, source: SourceRange): Promise<Stage | undefined> {
+async function resolveBody(env: ResolveEnv, name: string, body: StageBodyConfig, path: YamlPath, ctx: Context, source: SourceRange, generated: readonly string[]): Promise<Stage | undefined> {
   let ok = true;
   const report = (d: Diagnostic): void => {
     ok = false;
     env.report({ ...d, subject: d.subject ?? name });
   };
-  const local: ResolveEnv = { ...env, ctx, report };
+  const used: (readonly (string | number)[])[] = [];
+  const track: Track = (parts) => void used.push(parts);
+  const local: ResolveEnv = { ...env, ctx, report, track };
   const text = (p: YamlPath, value: string, quote: QuoteMode): string => {
-    const r = interpolateString(value, ctx, quote);
+    const r = interpolateString(value, ctx, quote, track);
     reportProblems(local, p, r.problems);
     return r.value;
   };
@@ -193,7 +199,9 @@ async function resolveBody(env: ResolveEnv, name: string, body: StageBodyConfig,
   const params = await resolveParams(local, body, path, text);
   const executor = resolveExecutor(local, body, path);
   if (!ok || !action) return undefined;
+  const interpolated = interpolatedParams(used, env.origin, generated, params);
   return {
+    ...(interpolated.length ? { interpolatedParams: interpolated } : {}),
     name,
     action,
     wdir,
@@ -251,7 +259,7 @@ function headlineKeys(env: ResolveEnv, at: YamlPath, items: readonly (string | R
 
 /** A path written as a mapping key (`- data/x: {cache: false}`): the key's own text holds any `${}`. */
 function interpolateKey(env: ResolveEnv, at: YamlPath, written: string): string {
-  const r = interpolateString(written, env.ctx, 'none');
+  const r = interpolateString(written, env.ctx, 'none', env.track);
   for (const p of r.problems) env.report(configAt(env.source.rangeWithin(at, p.expr, p.occurrence, 'key'), p.message, p.notes ? { notes: p.notes } : {}));
   return r.value;
 }
@@ -297,7 +305,7 @@ async function resolveAction(env: ResolveEnv, name: string, body: StageBodyConfi
     return undefined;
   }
   const withPath = [...path, 'with'];
-  const value = interpolateDeep(body.with ?? {}, env.ctx, (p, problem) => reportProblems(env, [...withPath, ...p], [problem]));
+  const value = interpolateDeep(body.with ?? {}, env.ctx, (p, problem) => reportProblems(env, [...withPath, ...p], [problem]), [], env.track);
   const problems = await validateWith(handler.schema, value, env.source, withPath, handlerName, env.cacheDir);
   for (const d of problems) env.report(d);
   if (problems.length) return undefined;
@@ -388,6 +396,43 @@ function resolveExecutor(env: ResolveEnv, body: StageBodyConfig, path: YamlPath)
   if (name === 'local' && extra.length) {
     env.report(configAt(env.source.range([...path, 'executor', extra[0]!], 'key'), `executor option '${extra[0]}' only applies to executor 'modal'`));
   }
-  const options = interpolateDeep(rest, env.ctx, (p, problem) => reportProblems(env, [...path, 'executor', ...p], [problem])) as Record<string, unknown>;
+  const options = interpolateDeep(rest, env.ctx, (p, problem) => reportProblems(env, [...path, 'executor', ...p], [problem]), [], env.track) as Record<string, unknown>;
   return { name: name === 'modal' ? 'modal' : 'local', options };
+}
+
+/**
+ * The params a stage's `${...}` used, by the file that defined them (params/default.yaml or a vars file):
+ * recorded in the lock like `params:` entries, so status names the one that changed. Inline vars and the
+ * generated item/key are not params; a key the stage already tracks (itself or a parent) is not repeated.
+ */
+function interpolatedParams(used: readonly (readonly (string | number)[])[], origin: ReadonlyMap<string, string> | undefined, generated: readonly string[], explicit: readonly ParamRef[]): ParamRef[] {
+  if (!origin) return [];
+  const byFile = new Map<string, Set<string>>();
+  for (const parts of used) {
+    if (generated.includes(String(parts[0]))) continue;
+    const key = parts.map(String).join('.');
+    const file = originOf(origin, key);
+    if (!file || file.startsWith('vars[')) continue;
+    const keys = byFile.get(file) ?? new Set<string>();
+    keys.add(key);
+    byFile.set(file, keys);
+  }
+  const under = (key: string, parents: Iterable<string>): boolean => [...parents].some((p) => key === p || key.startsWith(`${p}.`));
+  const refs: ParamRef[] = [];
+  for (const [file, keys] of [...byFile].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const tracked = explicit.filter((r) => r.file === file).flatMap((r) => r.keys);
+    const kept = [...keys].filter((k) => !under(k, tracked) && !under(k, [...keys].filter((o) => o !== k))).sort();
+    if (kept.length) refs.push({ file, keys: kept });
+  }
+  return refs;
+}
+
+/** The source of a dotted key: the nearest of it and its parents that a source defined. */
+export function originOf(origin: ReadonlyMap<string, string>, key: string): string | undefined {
+  const parts = key.split('.');
+  for (let n = parts.length; n > 0; n--) {
+    const o = origin.get(parts.slice(0, n).join('.'));
+    if (o) return o;
+  }
+  return undefined;
 }

@@ -30,6 +30,8 @@ export interface StageBodyConfig {
   always_changed?: boolean;
   executor?: string | ({ name: string } & Record<string, unknown>);
   desc?: string;
+  /** Free data for people and tools, ignored (DVC's `meta`). */
+  meta?: unknown;
 }
 
 export interface GeneratorConfig {
@@ -119,6 +121,7 @@ export const stageBodySchema = {
     always_changed: { type: 'boolean' },
     executor: executorSchema,
     desc: { type: 'string' },
+    meta: {},
   },
   additionalProperties: false,
 };

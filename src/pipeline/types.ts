@@ -46,6 +46,11 @@ export interface Stage {
   readonly wdir: string; // posix, relative to the project root ('.' for the root)
   readonly deps: readonly string[]; // posix, relative to the project root
   readonly params: readonly ParamRef[];
+  /**
+   * Params the stage's `${...}` used (not listed in `params:`): recorded in the lock with the others, so a
+   * change names the param, but they do not make a dep-less stage one with deps (DVC's tracked vars).
+   */
+  readonly interpolatedParams?: readonly ParamRef[];
   readonly outs: readonly OutSpec[]; // outs, metrics and plots together
   readonly frozen: boolean;
   readonly alwaysChanged: boolean;

@@ -1,6 +1,7 @@
 // Behaviours that match DVC's own tests (named in each case), end to end on temp projects.
 import { execFileSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseLock, serializeLock } from '../../src/lock-text.js';
 import { Rig } from '../rig.js';
 
 let rig: Rig;
@@ -171,5 +172,60 @@ describe('uncached outs and the run-cache (DVC stage/cache.py: _can_hash, _uncac
     await rig.invocations();
     expect((await rig.run(['repro'])).code).toBe(0);
     expect(await rig.invocations()).toEqual(['log']);
+  });
+});
+
+describe('params a ${...} uses are recorded in the lock (DVC tracks the values ${} reads from params files)', () => {
+  const cmd = Rig.stageCmd;
+  const pipeline = `vars: [config/size.yaml]
+stages:
+  train:
+    cmd: '${cmd('train', 'echo')} \${train.lr} \${size} \${inline} > out.txt'
+    deps: [in.txt]
+    outs: [out.txt]
+  gen:
+    foreach: [a]
+    do:
+      cmd: '${cmd('gen', 'echo')} \${item} \${train.epochs} > gen-\${item}.txt'
+      deps: [in.txt]
+      outs: [gen-\${item}.txt]
+`;
+  const files = {
+    'in.txt': 'x\n',
+    'params/default.yaml': 'train:\n  lr: 0.1\n  epochs: 3\n',
+    'config/size.yaml': 'size: 8\n',
+    'pipeline.yaml': pipeline.replace('vars: [config/size.yaml]', 'vars:\n  - config/size.yaml\n  - inline: 1'),
+  };
+
+  it('lists them under params (not inline vars, not item), and status names the one that changed', async () => {
+    await rig.write(files);
+    const res = await rig.run(['repro']);
+    expect(res.code, res.stderr).toBe(0);
+    const lock = rig.read('pipeline.lock');
+    expect(lock).toMatch(/train:\n[\s\S]*params:\n\s+config\/size\.yaml:\n\s+size: 8\n\s+params\/default\.yaml:\n\s+train\.lr: 0\.1\n/);
+    expect(lock).toMatch(/gen@a:\n[\s\S]*params:\n\s+params\/default\.yaml:\n\s+train\.epochs: 3\n/);
+    expect(lock).not.toContain('inline');
+    expect(lock).not.toMatch(/\bitem\b/);
+
+    await rig.write({ 'params/default.yaml': 'train:\n  lr: 0.2\n  epochs: 3\n' });
+    const status = await rig.run(['status']);
+    expect(status.stdout).toBe('train: would run\n    param params/default.yaml:train.lr changed (0.1 → 0.2)\ngen@a: up to date\n');
+    // Same inputs, same lock: back to 0.1, the run-cache restores it byte for byte.
+    expect((await rig.run(['repro'])).code).toBe(0);
+    await rig.write({ 'params/default.yaml': 'train:\n  lr: 0.1\n  epochs: 3\n' });
+    expect((await rig.run(['repro'])).code).toBe(0);
+    expect(rig.read('pipeline.lock')).toBe(lock);
+  });
+
+  it('a lock written before they were recorded does not make the stage run', async () => {
+    await rig.write(files);
+    expect((await rig.run(['repro'])).code).toBe(0);
+    const lock = parseLock(rig.read('pipeline.lock'));
+    for (const entry of Object.values(lock.stages)) entry.params = {};
+    const old = serializeLock(lock);
+    expect(old.match(/params: \{\}/g)).toHaveLength(2);
+    await rig.write({ 'pipeline.lock': old });
+    const status = await rig.run(['status']);
+    expect(status.stdout, old).toContain('Everything is up to date');
   });
 });

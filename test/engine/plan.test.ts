@@ -81,10 +81,10 @@ describe('decide', () => {
     expect(decide({ ...changed, fingerprint: fp }).reasons).toEqual(['cmd changed']);
   });
 
-  it('runs on a tracked param change, names file and key', () => {
+  it('runs on a tracked param change, names file, key and both values', () => {
     const s = stage('a', { params: [{ file: 'params/default.yaml', keys: ['train.lr'] }] });
     const d = decide(state(s, { params: { 'params/default.yaml': { 'train.lr': 0.1 } } }, { params: { 'params/default.yaml': { 'train.lr': 0.2 } } }));
-    expect(d).toEqual({ decision: 'run', reasons: ['param params/default.yaml:train.lr changed'] });
+    expect(d).toEqual({ decision: 'run', reasons: ['param params/default.yaml:train.lr changed (0.1 → 0.2)'] });
   });
 
   it('runs on a tool version change and on a stamp change', () => {

@@ -76,7 +76,7 @@ describe('repro', () => {
     expect(res.stdout).toContain('restored 1');
   });
 
-  it('a modified out and a deleted folder out are restored; a deleted cache: false metric reruns its stage', async () => {
+  it('a modified out and a deleted folder out are restored; a deleted cache: false metric comes back from the run-cache, or reruns its stage without it', async () => {
     await rig.write({
       'pipeline.yaml': `stages:
   split:
@@ -95,7 +95,12 @@ describe('repro', () => {
     expect((await repro()).ran).toEqual([]);
     expect(rig.read('parts/one.txt')).toBe('x\ny\n');
     await rig.remove('m.json');
-    const rerun = await repro();
+    const back = await repro();
+    expect(back.ran).toEqual([]);
+    expect(back.stderr).toContain("[split] restored from run-cache, not run (out 'm.json' is missing)");
+    expect(rig.read('m.json').trim()).toBe('2');
+    await rig.remove('m.json');
+    const rerun = await repro('--no-run-cache');
     expect(rerun.ran).toEqual(['split']);
     expect(rerun.stderr).toContain("out 'm.json' is missing");
   });
