@@ -31,6 +31,8 @@ export interface FileLock {
 export interface AcquireOptions {
   /** Called once when the lock is busy, before waiting. */
   onWait?(owner: LockOwner): void;
+  /** Called after every check that found the lock held (by a live owner or a half-written one), before the pause. */
+  onBusy?(): void;
   /** Called when a stale lock is taken over. */
   onStale?(owner: LockOwner): void;
   signal?: AbortSignal;
@@ -122,6 +124,7 @@ export async function acquireLockFile(path: string, opts: AcquireOptions = {}): 
       announced = true;
       opts.onWait?.(owner);
     }
+    opts.onBusy?.();
     await sleep(opts.pollMs ?? 100);
   }
 }
