@@ -159,7 +159,15 @@ export function alwaysRunsForLackOfDeps(stage: Stage, fp: Fingerprint): boolean 
 }
 
 /** DVC's rules for one stage. */
-export function decide(state: StageState, opts: DecideOptions = {}): { decision: Decision; reasons: string[] } {
+export interface Decided {
+  decision: Decision;
+  reasons: string[];
+  /** Only with 'run' for a state measured without a run-cache look-up: a run record, if there is one, would
+   *  answer instead (repro looks one up then, so a stage that does not run never reads the run-cache). */
+  runCacheMayAnswer?: true;
+}
+
+export function decide(state: StageState, opts: DecideOptions = {}): Decided {
   const { stage, fingerprint: fp, locked } = state;
   if (stage.frozen) {
     // Its recorded outs still stand: put back the ones the cache can (as checkout would), never run it.
@@ -192,8 +200,9 @@ export function decide(state: StageState, opts: DecideOptions = {}): { decision:
   for (const up of opts.upstreamRunning ?? []) reasons.push(`upstream '${up}' will run`);
   if (reasons.length > 0) {
     reasons.push(...problems.map((p) => p.reason));
-    const viaRunCache = !mustRun && (opts.runCache ?? true) && state.runCacheHit && runCacheEligible(stage, fp) && fp.missingDeps.length === 0;
-    return { decision: viaRunCache && !opts.upstreamRunning?.length ? 'run-cache' : 'run', reasons };
+    const viaRunCache = !mustRun && (opts.runCache ?? true) && runCacheEligible(stage, fp) && fp.missingDeps.length === 0 && !opts.upstreamRunning?.length;
+    if (viaRunCache && state.runCacheHit) return { decision: 'run-cache', reasons };
+    return { decision: 'run', reasons, ...(viaRunCache ? { runCacheMayAnswer: true as const } : {}) };
   }
   if (problems.length === 0) return { decision: 'skip', reasons: [] };
   const why = problems.map((p) => p.reason);
