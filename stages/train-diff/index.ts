@@ -66,8 +66,8 @@ const command: CommandSpec = {
     'first); a pair at IoU ≥ --iou counts as one rally moved, with its start and end shifts. Rallies of added or removed ' +
     'videos count as added or removed.',
   positionals: [
-    { name: 'a', description: 'The older version: NAME[@REV] or PATH[@REV]', required: true },
-    { name: 'b', description: 'The newer version (default: A as it is now)' },
+    { name: 'a', description: 'The older version: NAME[@REV] or PATH[@REV]', required: true, complete: 'dataset' },
+    { name: 'b', description: 'The newer version (default: A as it is now)', complete: 'dataset' },
   ],
   options: [
     { name: 'iou', type: 'number', placeholder: 'X', description: 'Least overlap (IoU, 0–1) for two rallies to count as one moved rally', default: 0.5 },

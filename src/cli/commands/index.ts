@@ -25,6 +25,7 @@ const FILES: readonly CommandFile[] = [
   { paths: [['plots', 'show'], ['plots', 'diff']], load: async (r) => (await import('./plots.js')).plotsCommands(r) },
   { paths: [['remote', 'add'], ['remote', 'list'], ['remote', 'remove'], ['remote', 'default']], load: async () => (await import('./remote.js')).remoteCommands() },
   { paths: [['push'], ['pull']], load: async () => (await import('./sync.js')).syncCommands() },
+  { paths: [['completion']], load: async () => [(await import('./completion.js')).completionCommand()] },
   { paths: [['daemon', 'start'], ['daemon', 'stop'], ['daemon', 'status'], ['daemon', 'run']], load: async (r) => (await import('./daemon.js')).daemonCommands(r) },
 ];
 

@@ -48,7 +48,7 @@ export function reproCommand(registry: HandlerRegistry): CommandSpec {
       'A stage runs when its definition, a dep, a tracked param, a tool version or an external stamp changed, or an out is ' +
       'missing or modified. Missing outs with unchanged inputs are restored from the cache; a stage whose inputs match an ' +
       'earlier run is restored from the run-cache. Independent stages run in parallel.',
-    positionals: [{ name: 'target', description: 'Stages: NAME, NAME@item, a foreach/matrix group NAME, or the path of an out', variadic: true }],
+    positionals: [{ name: 'target', description: 'Stages: NAME, NAME@item, a foreach/matrix group NAME, or the path of an out', variadic: true, complete: 'stage' }],
     options: [
       { name: 'force', short: 'f', type: 'boolean', description: 'Run every selected stage (the targets and their upstream, or as -s/--downstream select) even if unchanged' },
       { name: 'single-item', short: 's', type: 'boolean', description: 'Only the targets, not their upstream' },

@@ -29,7 +29,7 @@ export function statusCommand(registry: HandlerRegistry): CommandSpec {
   return {
     path: ['status'],
     summary: 'Show which stages would run, and why',
-    positionals: [{ name: 'target', description: 'Limit to these stages and their upstream', variadic: true }],
+    positionals: [{ name: 'target', description: 'Limit to these stages and their upstream', variadic: true, complete: 'stage' }],
     options: [{ name: 'json', type: 'boolean', description: 'Print a machine-readable result on stdout' }],
     async run(args: ParsedArgs, io: CommandIO) {
       const root = requireProjectRoot(io.cwd);
