@@ -3,6 +3,13 @@ import { configError } from './diagnostics.js';
 
 export type OptionType = 'string' | 'number' | 'boolean' | 'strings';
 
+/**
+ * What shell completion offers for a value (src/cli/complete.ts): names the project knows (stages of
+ * pipeline.yaml, foreach-expanded; experiments; datasets under training_datasets/) or fixed words. Without it
+ * the shell offers file names.
+ */
+export type Completion = 'stage' | 'experiment' | 'dataset' | readonly string[];
+
 export interface OptionSpec {
   name: string; // long name without dashes, e.g. 'dry-run'
   short?: string; // one letter, e.g. 'j'
@@ -10,6 +17,7 @@ export interface OptionSpec {
   description: string;
   placeholder?: string;
   default?: string | number | boolean | string[];
+  complete?: Completion;
 }
 
 export interface PositionalSpec {
@@ -17,6 +25,7 @@ export interface PositionalSpec {
   description: string;
   required?: boolean;
   variadic?: boolean;
+  complete?: Completion;
 }
 
 export type OptionValue = string | number | boolean | string[] | undefined;

@@ -32,6 +32,8 @@ export interface FileLock {
 export interface AcquireOptions {
   /** Called once when the lock is busy, before waiting. */
   onWait?(owner: LockOwner): void;
+  /** Called after every check that found the lock held (by a live owner or a half-written one), before the pause. */
+  onBusy?(): void;
   /** Called when a stale lock is taken over. */
   onStale?(owner: LockOwner): void;
   signal?: AbortSignal;
@@ -139,6 +141,7 @@ async function takeLockFile(path: string, opts: AcquireOptions, giveUp: boolean)
       announced = true;
       opts.onWait?.(owner);
     }
+    opts.onBusy?.();
     await sleep(opts.pollMs ?? 100);
   }
 }

@@ -102,6 +102,12 @@ export async function main(argv: readonly string[], io: CommandIO = defaultIO())
     io.out('rallycut 0.1.0\n');
     return 0;
   }
+  if (argv[0] === '__complete') {
+    // Hidden: what the completion scripts call back (src/cli/commands/completion.ts); not in help or docs.
+    const { completeCommandLine } = await import('./commands/completion.js');
+    await completeCommandLine(await allCommands(), argv.slice(1), io, lazyRegistry);
+    return 0;
+  }
   // An engine command is found without loading stages/ (domain commands never share an engine command's
   // first word: docs.test.ts checks); a domain command, a group or a typo needs the full list.
   const inEngine = findCommand(engine, argv);

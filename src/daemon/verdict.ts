@@ -6,7 +6,7 @@ import { toDiagnostics } from '../diagnostics.js';
 import { parsePlanCommandLine } from '../exec/command-line.js';
 import { reproOutput, statusOutput } from '../exec/plan-output.js';
 import { dryResult, measurePlan, noopResult, unchangedLine, type MeasuredPlan, type ReproIO } from '../exec/reproduce.js';
-import type { HandlerRegistry } from '../handler.js';
+import type { HandlerRegistry } from '../handler-contract.js';
 import { PIPELINE_FILE } from '../project.js';
 import type { Answer, CommandRequest } from './protocol.js';
 import type { WatchSet } from './watchset.js';

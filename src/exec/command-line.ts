@@ -8,7 +8,7 @@ import type { ReproOptions } from './reproduce.js';
 const JSON_OPTION: OptionSpec = { name: 'json', type: 'boolean', description: 'Print a machine-readable result on stdout' };
 
 export const REPRO_POSITIONALS: readonly PositionalSpec[] = [
-  { name: 'target', description: 'Stages: NAME, NAME@item, a foreach/matrix group NAME, or the path of an out', variadic: true },
+  { name: 'target', description: 'Stages: NAME, NAME@item, a foreach/matrix group NAME, or the path of an out', variadic: true, complete: 'stage' },
 ];
 
 export const REPRO_OPTIONS: readonly OptionSpec[] = [
@@ -24,7 +24,7 @@ export const REPRO_OPTIONS: readonly OptionSpec[] = [
   { name: 'debounce', type: 'number', description: 'With --watch: quiet time after the last change before rerunning, in ms', default: 150 },
 ];
 
-export const STATUS_POSITIONALS: readonly PositionalSpec[] = [{ name: 'target', description: 'Limit to these stages and their upstream', variadic: true }];
+export const STATUS_POSITIONALS: readonly PositionalSpec[] = [{ name: 'target', description: 'Limit to these stages and their upstream', variadic: true, complete: 'stage' }];
 
 export const STATUS_OPTIONS: readonly OptionSpec[] = [JSON_OPTION];
 

@@ -16,7 +16,7 @@ import { checkoutOuts, clearOuts, collectOuts, storeUncachedOuts } from './outs.
 import { acquireProjectLock, waitingMessage } from './projectlock.js';
 import { registerWorkspace } from '../cache/workspaces.js';
 import { schedule, type NotStarted } from './scheduler.js';
-import { externalCheck, measureStage, type MeasuredStage, type Session, type SessionIO } from './session.js';
+import { externalCheck, findRunRecord, measureStage, type MeasuredStage, type Session, type SessionIO } from './session.js';
 import { openSession } from './open.js';
 import { redactorFor } from '../redact.js';
 import { isWithin } from '../paths/policy.js';
@@ -212,9 +212,19 @@ async function runSelected(session: Session, opts: ReproOptions): Promise<ReproR
       outcomes.set(name, { stage: name, outcome, reasons, seconds: (Date.now() - started) / 1000 });
     };
     try {
-      const m = await measureStage(session, stage, { runCache: opts.runCache ?? true });
-      const { decision, reasons } = decide(m.state, { forced: forced.has(name), runCache: opts.runCache ?? true });
+      // Measured without the run-cache; decided once; the run-cache is read only for a stage that would run.
+      const m = await measureStage(session, stage, { runCache: false });
+      const { decision: first, reasons, runCacheMayAnswer } = decide(m.state, { forced: forced.has(name), runCache: opts.runCache ?? true });
+      const runRecord = first === 'run' && runCacheMayAnswer ? await findRunRecord(session, m) : undefined;
+      const decision = runRecord ? 'run-cache' : first;
       const why = reasons.length ? ` (${reasons.join('; ')})` : '';
+      const run = async (): Promise<true> => {
+        const entry = await execute(session, m, executors, shared);
+        await writeLock(name, entry);
+        await saveRunRecord(session, m, entry);
+        record('ran', reasons);
+        return true;
+      };
       switch (decision) {
         case 'frozen':
         case 'skip':
@@ -229,17 +239,13 @@ async function runSelected(session: Session, opts: ReproOptions): Promise<ReproR
           return true;
         }
         case 'run-cache': {
-          const rec = m.runRecord!;
+          const rec = runRecord!;
           try {
             await checkoutOuts(session.root, rec.outs, session.objects);
           } catch (err) {
             // A damaged or half-collected cache is no reason to fail: run the stage instead.
             session.io.err(`[${name}] run-cache restore failed (${toDiagnostics(err)[0]?.message ?? 'unknown error'}), running instead\n`);
-            const entry = await execute(session, m, executors, shared);
-            await writeLock(name, entry);
-            await saveRunRecord(session, m, entry);
-            record('ran', reasons);
-            return true;
+            return await run();
           }
           session.io.err(`[${name}] restored from run-cache, not run${why}\n`);
           for (const line of rec.log) session.io.err(`[${name}] ${line}\n`);
@@ -249,11 +255,7 @@ async function runSelected(session: Session, opts: ReproOptions): Promise<ReproR
         }
         case 'run':
           session.io.err(`[${name}] running${why}\n`);
-          const entry = await execute(session, m, executors, shared);
-          await writeLock(name, entry);
-          await saveRunRecord(session, m, entry);
-          record('ran', reasons);
-          return true;
+          return await run();
       }
     } catch (err) {
       const diags = toDiagnostics(err).map((d) => (d.subject ? d : { ...d, subject: name }));

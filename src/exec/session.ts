@@ -145,11 +145,14 @@ function memoVersions(session: Session, handler: RegisteredHandler, ctx: StageCo
 
 /** Looks in the run-cache, but only for a stage that would otherwise run (keeps the no-op path cheap). */
 async function withRunCache(session: Session, m: MeasuredStage): Promise<MeasuredStage> {
-  const { stage, fingerprint } = m.state;
-  if (!runCacheEligible(stage, fingerprint) || fingerprint.missingDeps.length) return m;
-  if (decide(m.state).decision !== 'run') return m;
-  const runRecord = await usableRunRecord(session, stage, m.key);
+  if (!decide(m.state).runCacheMayAnswer) return m;
+  const runRecord = await findRunRecord(session, m);
   return runRecord ? { ...m, runRecord, state: { ...m.state, runCacheHit: true } } : m;
+}
+
+/** The run-cache's record for the measured fingerprint, when every object it names is present. */
+export async function findRunRecord(session: Session, m: MeasuredStage): Promise<RunRecord | undefined> {
+  return usableRunRecord(session, m.state.stage, m.key);
 }
 
 async function measureOuts(session: Session, stage: Stage, locked: LockEntry | undefined): Promise<OutState[]> {

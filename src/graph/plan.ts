@@ -178,7 +178,15 @@ export function alwaysRunsForLackOfDeps(stage: Stage, fp: Fingerprint): boolean 
 }
 
 /** DVC's rules for one stage. */
-export function decide(state: StageState, opts: DecideOptions = {}): { decision: Decision; reasons: string[] } {
+export interface Decided {
+  decision: Decision;
+  reasons: string[];
+  /** Only with 'run' for a state measured without a run-cache look-up: a run record, if there is one, would
+   *  answer instead (repro looks one up then, so a stage that does not run never reads the run-cache). */
+  runCacheMayAnswer?: true;
+}
+
+export function decide(state: StageState, opts: DecideOptions = {}): Decided {
   const { stage, fingerprint: fp, locked } = state;
   if (stage.frozen) {
     // Its recorded outs still stand: put back the ones the cache can (as checkout would), never run it.
@@ -209,17 +217,19 @@ export function decide(state: StageState, opts: DecideOptions = {}): { decision:
   const { problems, setChanged } = outProblems(state.outs, locked);
   if (locked) reasons.push(...setChanged);
   for (const up of opts.upstreamRunning ?? []) reasons.push(`upstream '${up}' will run`);
-  const viaRunCache = !mustRun && (opts.runCache ?? true) && state.runCacheHit && runCacheEligible(stage, fp) && fp.missingDeps.length === 0;
+  const mayUseRunCache = !mustRun && (opts.runCache ?? true) && runCacheEligible(stage, fp) && fp.missingDeps.length === 0 && !opts.upstreamRunning?.length;
+  const runOrRestore = (why: string[]): Decided =>
+    mayUseRunCache && state.runCacheHit ? { decision: 'run-cache', reasons: why } : { decision: 'run', reasons: why, ...(mayUseRunCache ? { runCacheMayAnswer: true as const } : {}) };
   if (reasons.length > 0) {
     reasons.push(...problems.map((p) => p.reason));
-    return { decision: viaRunCache && !opts.upstreamRunning?.length ? 'run-cache' : 'run', reasons };
+    return runOrRestore(reasons);
   }
   if (problems.length === 0) return { decision: 'skip', reasons: [] };
   const why = problems.map((p) => p.reason);
   if (problems.every((p) => p.restorable)) return { decision: 'restore-outs', reasons: why };
   // An uncached out is missing or modified: the run-cache holds a copy of it when it recorded this run (DVC
   // tries its run-cache before running a changed stage, too).
-  return { decision: viaRunCache && !opts.upstreamRunning?.length ? 'run-cache' : 'run', reasons: why };
+  return runOrRestore(why);
 }
 
 /** The static view (`--dry`, `status`): every selected stage, assuming upstream runs change their outputs. */

@@ -1,4 +1,4 @@
-import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { freshBucket } from '../../test/services/fresh.js';
 import { remoteSuite } from './remote.suite.js';
@@ -57,6 +57,25 @@ describe('S3 multipart uploads that do not finish are aborted', () => {
     const put = remote.putBytes('videos/refuse-part-3.mp4', new Uint8Array(21 * MiB));
     await expect(put).rejects.toThrow(/BadDigest/);
     expect(await leftover()).toEqual([]);
+  });
+
+  it('the first listing aborts uploads a killed process left, once they are older than the limit', async () => {
+    const s3 = await freshBucket();
+    const config = { bucket: s3.bucket, prefix: 'training', region: 'us-east-1', endpoint: s3.endpoint, credentials: { accessKeyId: s3.env.AWS_ACCESS_KEY_ID!, secretAccessKey: s3.env.AWS_SECRET_ACCESS_KEY! } };
+    // What a killed upload leaves: created, never completed nor aborted. One outside the prefix is not ours.
+    const start = async (Key: string): Promise<string> => (await s3.client.send(new CreateMultipartUploadCommand({ Bucket: s3.bucket, Key }))).UploadId!;
+    await start('training/videos/killed.mp4');
+    const other = await start('elsewhere/video.mp4');
+    const uploads = async (): Promise<string[]> => ((await s3.client.send(new ListMultipartUploadsCommand({ Bucket: s3.bucket }))).Uploads ?? []).map((u) => u.Key!).sort();
+    // Younger than the default day: perhaps another host uploading now; left alone.
+    for await (const _ of new S3Remote(config).list('videos/')) void _;
+    expect(await uploads()).toEqual(['elsewhere/video.mp4', 'training/videos/killed.mp4']);
+    // A remote at the bucket's root (the web app's bucket) never sweeps: other programs upload there too.
+    for await (const _ of new S3Remote({ ...config, prefix: '', staleUploadMs: 0 }).list('videos/')) void _;
+    expect(await uploads()).toEqual(['elsewhere/video.mp4', 'training/videos/killed.mp4']);
+    for await (const _ of new S3Remote({ ...config, staleUploadMs: 0 }).list('videos/')) void _;
+    expect(await uploads()).toEqual(['elsewhere/video.mp4']);
+    await s3.client.send(new AbortMultipartUploadCommand({ Bucket: s3.bucket, Key: 'elsewhere/video.mp4', UploadId: other }));
   });
 
   it('a finished upload leaves nothing behind either (the listing works)', async () => {

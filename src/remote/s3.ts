@@ -35,6 +35,8 @@ export interface S3RemoteConfig {
   queueSize?: number;
   /** Keys per listing page (default: the server's, 1000 on S3). */
   pageSize?: number;
+  /** Unfinished multipart uploads under the prefix older than this are aborted by the first listing (default 24 h). */
+  staleUploadMs?: number;
 }
 
 export function s3ClientConfig(cfg: Pick<S3RemoteConfig, 'region' | 'endpoint' | 'credentials'>): S3ClientConfig {
@@ -97,6 +99,7 @@ const CREDENTIAL_ERRORS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch'
 export class S3Remote implements Remote {
   readonly description: string;
   private clientPromise: Promise<S3Client> | undefined;
+  private swept: Promise<void> | undefined;
   constructor(readonly cfg: S3RemoteConfig) {
     this.description = `s3://${cfg.bucket}${cfg.prefix ? '/' + cfg.prefix : ''}${cfg.endpoint ? ` (endpoint ${redactUrl(cfg.endpoint, 'endpoint')})` : ''}`;
   }
@@ -131,6 +134,8 @@ export class S3Remote implements Remote {
   }
 
   async *list(prefix: string): AsyncIterable<RemoteObject> {
+    this.swept ??= this.sweepStaleUploads();
+    await this.swept;
     const full = this.cfg.prefix ? `${this.cfg.prefix}/${prefix}` : prefix;
     const strip = this.cfg.prefix ? this.cfg.prefix.length + 1 : 0;
     let token: string | undefined;
@@ -145,6 +150,37 @@ export class S3Remote implements Remote {
       for (const o of page.Contents ?? []) if (o.Key) yield { key: o.Key.slice(strip), size: o.Size ?? 0 };
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
+  }
+
+  /**
+   * A process killed mid-upload (SIGKILL, power loss) cannot abort its multipart upload, whose parts S3 then
+   * keeps, and bills, for ever, and no listing of objects shows. The first listing of each run (every push
+   * and pull starts with one) aborts those under the remote's prefix older than a day: by age only, since
+   * another host may be uploading right now. Best effort: a bucket policy may forbid the listing. Only under
+   * a prefix: a remote at a bucket's root (the web app's bucket) shares it with other programs' uploads.
+   */
+  private async sweepStaleUploads(): Promise<void> {
+    const maxAge = this.cfg.staleUploadMs ?? 24 * 3600 * 1000;
+    if (!this.cfg.prefix) return;
+    try {
+      const { ListMultipartUploadsCommand, AbortMultipartUploadCommand } = await import('@aws-sdk/client-s3');
+      const client = await this.client();
+      const prefix = `${this.cfg.prefix}/`;
+      let keyMarker: string | undefined;
+      let uploadIdMarker: string | undefined;
+      for (let page = 0; page < 100; page++) {
+        const res = await client.send(new ListMultipartUploadsCommand({ Bucket: this.cfg.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
+        for (const u of res.Uploads ?? []) {
+          if (!u.Key || !u.UploadId || !u.Initiated || Date.now() - u.Initiated.getTime() < maxAge) continue;
+          await client.send(new AbortMultipartUploadCommand({ Bucket: this.cfg.bucket, Key: u.Key, UploadId: u.UploadId })).catch(() => undefined);
+        }
+        if (!res.IsTruncated) break;
+        keyMarker = res.NextKeyMarker;
+        uploadIdMarker = res.NextUploadIdMarker;
+      }
+    } catch {
+      // Not allowed, or not implemented by an S3-compatible server: nothing to clean, the listing goes on.
+    }
   }
 
   /** Uploads a fresh body from `body()` per attempt (a stream is used up by a failed one). */

@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { EpochPoint, ExpCharts, VideoScore } from '../exp/records.js';
-import type { HandlerRegistry } from '../handler.js';
+import type { HandlerRegistry } from '../handler-contract.js';
 import type { Pipeline } from '../pipeline/types.js';
 import type { ReadProjectData, Timeline } from './sources.js';
 

@@ -138,7 +138,7 @@ const command: CommandSpec = {
   options: [
     { name: 'model', type: 'string', description: 'heuristics preset (indoor|beach); default from params model.variant', placeholder: 'NAME' },
     { name: 'iou', type: 'number', description: 'IoU threshold for matching; default from params evaluate.iou (0.5)' },
-    { name: 'dataset', type: 'string', description: 'dataset name under training_datasets/; default from params dataset.name', placeholder: 'NAME' },
+    { name: 'dataset', type: 'string', description: 'dataset name under training_datasets/; default from params dataset.name', placeholder: 'NAME', complete: 'dataset' },
     { name: 'temporal', type: 'string', description: 'score a trained temporal model folder', placeholder: 'DIR' },
     { name: 'heuristics', type: 'boolean', description: 'score the heuristics (the default)' },
     { name: 'set', type: 'strings', description: 'override one heuristics parameter (repeatable)', placeholder: 'KEY=VALUE' },

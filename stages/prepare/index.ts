@@ -66,7 +66,7 @@ const command: CommandSpec = {
     `.cache/), shared by every dataset and experiment, and reused while source and settings are unchanged. Writes\n` +
     `OUTPUT/${PROXIES_FILE} (the proxy index) and OUTPUT/${SAMPLES_FILE} (16-frame service/play/no_play windows, 90/10 split).`,
   options: [
-    { name: 'dataset', type: 'string', description: 'Dataset name', placeholder: 'NAME', default: 'demo' },
+    { name: 'dataset', type: 'string', description: 'Dataset name', placeholder: 'NAME', default: 'demo', complete: 'dataset' },
     { name: 'dataset-dir', type: 'string', description: 'Dataset folder (default training_datasets/NAME)', placeholder: 'DIR' },
     { name: 'output', type: 'string', description: 'Folder for proxies.json and samples.json', placeholder: 'DIR', default: DEFAULT_OUTPUT },
     { name: 'seed', type: 'number', description: 'Seed of the sample positions and the split', default: DEFAULT_SEED },

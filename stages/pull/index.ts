@@ -8,7 +8,7 @@ const command: CommandSpec = {
   path: ['train', 'pull'],
   summary: 'Download a dataset from the training remote (only missing videos, each verified by sha256)',
   options: [
-    { name: 'name', type: 'string', description: 'Dataset name', placeholder: 'NAME' },
+    { name: 'name', type: 'string', description: 'Dataset name', placeholder: 'NAME', complete: 'dataset' },
     { name: 'output', type: 'string', description: 'Dataset folder (default training_datasets/NAME)', placeholder: 'DIR' },
     { name: 'json', type: 'boolean', description: 'Print the result as JSON' },
   ],

@@ -35,7 +35,7 @@ const command: CommandSpec = {
     'Remote: TRAINING_S3_BUCKET (+ TRAINING_S3_PREFIX, TRAINING_S3_REGION, TRAINING_S3_ENDPOINT), else the\n' +
     'local folder RALLYCUT_REMOTE_DIR or <cache>/remote.',
   options: [
-    { name: 'name', type: 'string', description: 'Dataset name', placeholder: 'NAME' },
+    { name: 'name', type: 'string', description: 'Dataset name', placeholder: 'NAME', complete: 'dataset' },
     { name: 'dir', type: 'string', description: 'Dataset folder (default training_datasets/NAME)', placeholder: 'DIR' },
     { name: 'concurrency', type: 'number', description: 'Parallel uploads (default: jobs, at least 4)' },
     { name: 'json', type: 'boolean', description: 'Print the result as JSON' },

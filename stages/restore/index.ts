@@ -13,7 +13,7 @@ const command: CommandSpec = {
     'Existing videos and rallies are matched and left as they are, never deleted.\n' +
     'The database is DATABASE_URL, or the embedded PGlite database in <cache>/db when it is not set.',
   options: [
-    { name: 'name', type: 'string', description: 'Dataset name', placeholder: 'NAME' },
+    { name: 'name', type: 'string', description: 'Dataset name', placeholder: 'NAME', complete: 'dataset' },
     { name: 'dir', type: 'string', description: 'Dataset folder (default training_datasets/NAME)', placeholder: 'DIR' },
     { name: 'dry-run', type: 'boolean', description: 'Print what would change and change nothing' },
     { name: 'upload-to-app-s3', type: 'boolean', description: "Also upload the videos to the app's bucket (APP_S3_BUCKET) at their s3_key" },

@@ -149,7 +149,7 @@ const command: CommandSpec = {
     { name: 'cv', type: 'string', description: "cross-validation: 'loo' (leave one video out) before the final fit", placeholder: 'loo' },
     { name: 'features', type: 'string', description: 'feature index', placeholder: 'PATH', default: DEFAULTS.features },
     { name: 'ground-truth', type: 'string', description: 'ground_truth.json (default: the only training_datasets/*/ground_truth.json)', placeholder: 'PATH' },
-    { name: 'dataset', type: 'string', description: 'dataset name under training_datasets/', placeholder: 'NAME' },
+    { name: 'dataset', type: 'string', description: 'dataset name under training_datasets/', placeholder: 'NAME', complete: 'dataset' },
     { name: 'out', type: 'string', description: 'checkpoint folder', placeholder: 'DIR', default: DEFAULTS.out },
     { name: 'metrics', type: 'string', description: 'metrics file', placeholder: 'PATH', default: DEFAULTS.metrics },
     { name: 'jobs', short: 'j', type: 'number', description: 'worker threads for --cv folds', default: 2 },

@@ -70,7 +70,7 @@ describe('decide', () => {
 
   it('runs on a changed dep and names it', () => {
     const d = decide(state(stage('a'), {}, { deps: { 'in/a': 'dep-v2' } }));
-    expect(d).toEqual({ decision: 'run', reasons: ["dep 'in/a' changed"] });
+    expect(d).toEqual({ decision: 'run', reasons: ["dep 'in/a' changed"], runCacheMayAnswer: true });
   });
 
   it('runs when the cmd changed', () => {
@@ -84,7 +84,7 @@ describe('decide', () => {
   it('runs on a tracked param change, names file, key and both values', () => {
     const s = stage('a', { params: [{ file: 'params/default.yaml', keys: ['train.lr'] }] });
     const d = decide(state(s, { params: { 'params/default.yaml': { 'train.lr': 0.1 } } }, { params: { 'params/default.yaml': { 'train.lr': 0.2 } } }));
-    expect(d).toEqual({ decision: 'run', reasons: ['param params/default.yaml:train.lr changed (0.1 → 0.2)'] });
+    expect(d).toEqual({ decision: 'run', reasons: ['param params/default.yaml:train.lr changed (0.1 → 0.2)'], runCacheMayAnswer: true });
   });
 
   it('runs on a tool version change and on a stamp change', () => {
@@ -144,6 +144,15 @@ describe('decide', () => {
     expect(decide(st).decision).toBe('run-cache');
     expect(decide(st, { runCache: false }).decision).toBe('run');
     expect(decide(st, { forced: true }).decision).toBe('run');
+  });
+
+  it('says when a run record could answer a stage measured without looking one up (repro then looks)', () => {
+    const st = state(stage('a'), {}, { deps: { 'in/a': 'dep-v0' } });
+    expect(decide(st)).toMatchObject({ decision: 'run', runCacheMayAnswer: true });
+    expect(decide(st, { runCache: false }).runCacheMayAnswer).toBeUndefined();
+    expect(decide(st, { forced: true }).runCacheMayAnswer).toBeUndefined();
+    expect(decide(st, { upstreamRunning: ['up'] }).runCacheMayAnswer).toBeUndefined();
+    expect(decide(state(stage('a'), {})).runCacheMayAnswer).toBeUndefined(); // skip: nothing to answer
   });
 
   it('run-cache keys ignore out hashes and dep sizes but not dep contents', () => {

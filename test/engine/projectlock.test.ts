@@ -15,12 +15,15 @@ describe('project lock', () => {
     const first = await acquireProjectLock(root);
     const waits: number[] = [];
     let acquired = false;
-    const second = acquireProjectLock(root, { onWait: (o) => waits.push(o.pid), pollMs: 10 }).then((l) => {
+    // Resolves after the second acquirer found the lock held three times (it checked, and waits on).
+    let busy = 0;
+    let checkedThrice!: () => void;
+    const thrice = new Promise<void>((r) => (checkedThrice = r));
+    const second = acquireProjectLock(root, { onWait: (o) => waits.push(o.pid), onBusy: () => ++busy === 3 && checkedThrice(), pollMs: 10 }).then((l) => {
       acquired = true;
       return l;
     });
-    for (let i = 0; i < 500 && waits.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
-    await new Promise((r) => setTimeout(r, 50));
+    await thrice;
     expect(acquired).toBe(false);
     expect(waits).toEqual([process.pid]);
     await first.release();
@@ -94,14 +97,14 @@ describe('project lock: pid reuse and other hosts', () => {
     writeFileSync(projectLockPath(root), JSON.stringify(owner));
   };
 
-  /** Tries to take the lock for 200 ms, then gives up; the wait messages printed meanwhile. */
+  /** Tries to take the lock until it found it held three times, then gives up; the wait messages printed meanwhile. */
   const waitMessagesFor = async (root: string): Promise<string[]> => {
     const controller = new AbortController();
     const waits: string[] = [];
-    const attempt = acquireProjectLock(root, { onWait: (o) => waits.push(waitingMessage(o)), pollMs: 10, signal: controller.signal });
-    await new Promise((r) => setTimeout(r, 200));
-    controller.abort();
+    let busy = 0;
+    const attempt = acquireProjectLock(root, { onWait: (o) => waits.push(waitingMessage(o)), onBusy: () => void (++busy === 3 && controller.abort()), pollMs: 10, signal: controller.signal });
     await expect(attempt).rejects.toThrow(/interrupted while waiting/);
+    expect(busy).toBe(3);
     return waits;
   };
 

@@ -80,7 +80,7 @@ export function checkoutCommand(): CommandSpec {
       'Restores each cached out whose workspace copy is missing or differs from pipeline.lock. Files are copied\n' +
       'out of the cache (never linked), so editing them cannot corrupt it. A modified out whose current content\n' +
       'is not in the cache is kept unless --force.',
-    positionals: [{ name: 'target', description: 'Stages or out paths to restore (default: all)', variadic: true }],
+    positionals: [{ name: 'target', description: 'Stages or out paths to restore (default: all)', variadic: true, complete: 'stage' }],
     options: [
       { name: 'force', short: 'f', type: 'boolean', description: 'Overwrite modified outs even when their content is not cached' },
       { name: 'json', type: 'boolean', description: 'Print a machine-readable result on stdout' },

@@ -14,7 +14,7 @@ export function dagCommand(registry: HandlerRegistry): CommandSpec {
     path: ['dag'],
     summary: 'Show the stage graph (listing, --dot, --mermaid or --json)',
     description: 'With TARGETs, shows those stages and everything upstream of them (with --downstream: everything after them).',
-    positionals: [{ name: 'target', description: 'Stage names, foreach base names or out paths', variadic: true }],
+    positionals: [{ name: 'target', description: 'Stage names, foreach base names or out paths', variadic: true, complete: 'stage' }],
     options: [
       { name: 'dot', type: 'boolean', description: 'Print Graphviz dot' },
       { name: 'mermaid', type: 'boolean', description: 'Print a Mermaid flowchart' },

@@ -97,7 +97,7 @@ export function expCommands(registry: HandlerRegistry): CommandSpec[] {
     {
       path: ['exp', 'exec'],
       summary: 'Run one recorded experiment in this process (used by the queue runner)',
-      positionals: [{ name: 'name', description: 'Experiment name', required: true }],
+      positionals: [{ name: 'name', description: 'Experiment name', required: true, complete: 'experiment' }],
       options: [],
       async run(args, io) {
         const { root, cacheDir } = ctx(io);
@@ -163,8 +163,8 @@ export function expCommands(registry: HandlerRegistry): CommandSpec[] {
       path: ['exp', 'diff'],
       summary: 'Params and metrics that differ between two experiments (or workspace / a git revision)',
       positionals: [
-        { name: 'a', description: 'Experiment, "workspace" or a git revision', required: true },
-        { name: 'b', description: 'Experiment, "workspace" or a git revision (default: workspace)' },
+        { name: 'a', description: 'Experiment, "workspace" or a git revision', required: true, complete: 'experiment' },
+        { name: 'b', description: 'Experiment, "workspace" or a git revision (default: workspace)', complete: 'experiment' },
       ],
       options: [{ name: 'json', type: 'boolean', description: 'Print JSON' }],
       async run(args, io) {
@@ -181,7 +181,7 @@ export function expCommands(registry: HandlerRegistry): CommandSpec[] {
     {
       path: ['exp', 'apply'],
       summary: "Write an experiment's param overrides into the params files (comments and layout kept)",
-      positionals: [{ name: 'name', description: 'Experiment name', required: true }],
+      positionals: [{ name: 'name', description: 'Experiment name', required: true, complete: 'experiment' }],
       options: [],
       async run(args, io) {
         const { root, cacheDir } = ctx(io);
@@ -195,7 +195,7 @@ export function expCommands(registry: HandlerRegistry): CommandSpec[] {
     {
       path: ['exp', 'remove'],
       summary: 'Delete experiments: their records and workspaces',
-      positionals: [{ name: 'name', description: 'Experiment names', required: true, variadic: true }],
+      positionals: [{ name: 'name', description: 'Experiment names', required: true, variadic: true, complete: 'experiment' }],
       options: [],
       async run(args, io) {
         const { root, cacheDir } = ctx(io);

@@ -26,6 +26,7 @@ const FILES: readonly CommandFile[] = [
   { paths: [['remote', 'add'], ['remote', 'list'], ['remote', 'remove'], ['remote', 'default']], load: async () => (await import('./remote.js')).remoteCommands() },
   { paths: [['push'], ['pull']], load: async () => (await import('./sync.js')).syncCommands() },
   { paths: [['stage-run']], load: async (r) => [(await import('./stage-run.js')).stageRunCommand(r)] },
+  { paths: [['completion']], load: async () => [(await import('./completion.js')).completionCommand()] },
   { paths: [['daemon', 'start'], ['daemon', 'stop'], ['daemon', 'status'], ['daemon', 'run']], load: async (r) => (await import('./daemon.js')).daemonCommands(r) },
 ];
 

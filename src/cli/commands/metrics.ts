@@ -41,8 +41,8 @@ function diffCommand(registry: HandlerRegistry, what: 'params' | 'metrics'): Com
     path: [what, 'diff'],
     summary: `Compare ${what}: the workspace against HEAD by default, or between experiments / revisions by name`,
     positionals: [
-      { name: 'a', description: `Experiment, git revision, "workspace"${what === 'params' ? ' or "lock"' : ''} (default: HEAD)` },
-      { name: 'b', description: 'The same kinds (default: workspace)' },
+      { name: 'a', description: `Experiment, git revision, "workspace"${what === 'params' ? ' or "lock"' : ''} (default: HEAD)`, complete: 'experiment' },
+      { name: 'b', description: 'The same kinds (default: workspace)', complete: 'experiment' },
     ],
     options: [
       { name: 'all', type: 'boolean', description: 'Also list unchanged keys' },
@@ -63,7 +63,7 @@ export function metricsCommands(registry: HandlerRegistry): CommandSpec[] {
     {
       path: ['metrics', 'show'],
       summary: "The metrics files declared in pipeline.yaml, as they are in the workspace (or an experiment's)",
-      positionals: [{ name: 'name', description: 'Experiment or git revision (default: workspace)' }],
+      positionals: [{ name: 'name', description: 'Experiment or git revision (default: workspace)', complete: 'experiment' }],
       options: [{ name: 'json', type: 'boolean', description: 'Print JSON: file → dotted key → value' }],
       async run(args, io) {
         const root = requireProjectRoot(io.cwd);

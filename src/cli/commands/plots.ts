@@ -62,8 +62,8 @@ export function plotsCommands(registry: HandlerRegistry): CommandSpec[] {
       path: ['plots', 'diff'],
       summary: 'Write an HTML report showing two experiments side by side',
       positionals: [
-        { name: 'a', description: 'Experiment', required: true },
-        { name: 'b', description: 'Experiment', required: true },
+        { name: 'a', description: 'Experiment', required: true, complete: 'experiment' },
+        { name: 'b', description: 'Experiment', required: true, complete: 'experiment' },
       ],
       options: OPTIONS,
       async run(args, io) {

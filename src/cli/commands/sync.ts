@@ -17,7 +17,7 @@ import { checkoutOuts, selectOuts, type CheckoutItem, type LockedOutRef } from '
 
 const DEFAULT_JOBS = 8;
 
-const POSITIONALS: readonly PositionalSpec[] = [{ name: 'target', description: 'Stages or out paths (default: every out in pipeline.lock)', variadic: true }];
+const POSITIONALS: readonly PositionalSpec[] = [{ name: 'target', description: 'Stages or out paths (default: every out in pipeline.lock)', variadic: true, complete: 'stage' }];
 const OPTIONS: readonly OptionSpec[] = [
   { name: 'remote', short: 'r', type: 'string', placeholder: 'NAME', description: 'Remote to use (default: the default remote)' },
   { name: 'jobs', short: 'j', type: 'number', placeholder: 'N', description: `Parallel transfers (default ${DEFAULT_JOBS})` },

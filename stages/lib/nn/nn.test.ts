@@ -143,12 +143,25 @@ describe('optimiser', () => {
   it('AdamW with clipping and cosine schedule minimises a quadratic', () => {
     const params = new ParamBuilder().add('w', [3], init.const(5)).build(new Rng(1));
     const opt = new AdamW(params, 0);
+    let clipped = 0;
     for (let s = 0; s < 400; s++) {
       params.zeroGrad();
       for (let i = 0; i < 3; i++) params.grads[i] = 2 * (params.values[i]! - i);
-      expect(clipGradNorm(params, 1)).toBeGreaterThanOrEqual(0);
+      const before = Array.from(params.grads.subarray(0, 3));
+      const norm = Math.hypot(...before);
+      // Returns the norm before clipping, and scales the gradient down to norm 1 only when it is above 1.
+      expect(clipGradNorm(params, 1)).toBeCloseTo(norm, 9);
+      const after = Array.from(params.grads.subarray(0, 3));
+      if (norm > 1) {
+        expect(Math.hypot(...after)).toBeCloseTo(1, 5);
+        after.forEach((g, i) => expect(g * norm).toBeCloseTo(before[i]!, 5)); // same direction
+        clipped++;
+      } else {
+        expect(after).toEqual(before);
+      }
       opt.update(cosineLr(0.1, s, 400));
     }
+    expect(clipped).toBeGreaterThan(0); // the start (gradient norm ~15) was clipped
     expect(Array.from(params.values).map((v) => Math.round(v * 10) / 10 + 0)).toEqual([0, 1, 2]);
     expect(cosineLr(1, 0, 10)).toBe(1);
     expect(cosineLr(1, 10, 10)).toBeCloseTo(0);
