@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import {
   cacheDirFor,
+  configError,
   createProgress,
   defineHandler,
   findProjectRoot,
@@ -23,6 +24,7 @@ import { loadClassifier } from '../lib/model/session.js';
 import { DEVICE_CHOICES, DEVICE_ENV, parseDevice, type DeviceChoice } from '../lib/model/device.js';
 import { extractFeatures, failureSummary, type ExtractResult } from './extract.js';
 import { inputsFromFiles, readProxies, type VideoInput } from './inputs.js';
+import { mergeFeaturesHandler } from './merge.js';
 
 export const DEFAULT_PROXIES = 'training_data/proxies.json';
 export const DEFAULT_INDEX = 'features/index.json';
@@ -36,6 +38,18 @@ interface ExtractParams {
   proxies?: string;
   index?: string;
   windows_out?: string;
+  /** Only this video_id of the proxies index (a per-video foreach item; its index then has one entry). */
+  video?: string;
+}
+
+/** The inputs one stage works on: all of them, or the one `video` names (a per-video foreach item). */
+export function pickVideo<T extends { video_id: string }>(inputs: readonly T[], video: string | undefined, file: string): T[] {
+  if (video === undefined) return [...inputs];
+  const found = inputs.filter((i) => i.video_id === video);
+  if (!found.length) {
+    throw configError(`video '${video}' is not in ${file}`, { file, subject: video, notes: [`known: ${inputs.map((i) => i.video_id).slice(0, 20).join(', ')}${inputs.length > 20 ? ', …' : ''}`] });
+  }
+  return found;
 }
 
 
@@ -101,6 +115,7 @@ const handler = defineHandler<ExtractParams>({
       proxies: { type: 'string' },
       index: { type: 'string' },
       windows_out: { type: 'string' },
+      video: { type: 'string', minLength: 1 },
     },
     additionalProperties: false,
   },
@@ -112,12 +127,14 @@ const handler = defineHandler<ExtractParams>({
   // On a remote executor: the proxies travel (from the proxy store), ffmpeg comes from the image, and the
   // feature arrays it computes come back into the local feature store, so a later local run finds them.
   async remoteIO(ctx, p) {
-    const inputs = await readProxies(resolve(ctx.root, p.proxies ?? DEFAULT_PROXIES), ctx.root, ctx.cacheDir);
+    const file = resolve(ctx.root, p.proxies ?? DEFAULT_PROXIES);
+    const inputs = pickVideo(await readProxies(file, ctx.root, ctx.cacheDir), p.video, file);
     return { inputs: inputs.map((i) => i.path), stores: ['features'], resources: { apt: ['ffmpeg'] } };
   },
   async run(ctx, p) {
     const s = settingsFrom((k) => paramValue(ctx.params, k));
-    const inputs = await readProxies(resolve(ctx.root, p.proxies ?? DEFAULT_PROXIES), ctx.root, ctx.cacheDir);
+    const file = resolve(ctx.root, p.proxies ?? DEFAULT_PROXIES);
+    const inputs = pickVideo(await readProxies(file, ctx.root, ctx.cacheDir), p.video, file);
     const result = await runExtract({
       root: ctx.root,
       cacheDir: ctx.cacheDir,
@@ -195,5 +212,5 @@ const command: CommandSpec = {
   },
 };
 
-const module: StageModule = { handlers: [handler], commands: [command] };
+const module: StageModule = { handlers: [handler, mergeFeaturesHandler], commands: [command] };
 export default module;
