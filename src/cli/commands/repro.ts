@@ -1,17 +1,28 @@
 // `rallycut repro`: bring the pipeline's outputs up to date (DVC semantics, parallel, cached).
 import type { HandlerRegistry } from '../../handler.js';
-import { optBool, optNumber, type ParsedArgs } from '../args.js';
+import { optBool, optNumber, optStrings, type ParsedArgs } from '../args.js';
 import type { CommandIO, CommandSpec } from '../command.js';
 import { configError, printedAsJson } from '../../diagnostics.js';
 import { requireProjectRoot } from '../../project.js';
 import { reproduce, resultError, type ReproOptions, type ReproResult } from '../../exec/reproduce.js';
 import { formatPlan } from './status.js';
 import { watchPipeline } from '../../exec/watch.js';
+import { executors } from '../../exec/executors.js';
+import { isEmptyPlacement, parsePlacement } from '../../exec/placement.js';
+
+export const EXECUTOR_OPTION = {
+  name: 'executor',
+  type: 'strings',
+  description: 'Run stages on another executor this time: NAME (every stage it can run) or STAGE=NAME (repeatable); fingerprints and the lock keep pipeline.yaml\'s',
+  placeholder: 'SPEC',
+} as const;
 
 export function reproOptions(args: ParsedArgs): ReproOptions {
   const jobs = optNumber(args, 'jobs');
   if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw configError(`-j/--jobs must be a whole number ≥ 1, got ${jobs}`, { subject: '--jobs' });
+  const placement = parsePlacement(optStrings(args, 'executor'), Object.keys(executors));
   return {
+    ...(isEmptyPlacement(placement) ? {} : { placement }),
     targets: [...args.positionals],
     force: optBool(args, 'force'),
     single: optBool(args, 'single-item'),
@@ -57,6 +68,7 @@ export function reproCommand(registry: HandlerRegistry): CommandSpec {
       { name: 'keep-going', short: 'k', type: 'boolean', description: 'After a failure, keep running the stages that do not depend on it' },
       { name: 'jobs', short: 'j', type: 'number', description: 'Stages to run at once (default: the core count)' },
       { name: 'run-cache', type: 'boolean', description: 'Restore earlier runs from the run-cache (--no-run-cache to always run)', default: true },
+      EXECUTOR_OPTION,
       { name: 'json', type: 'boolean', description: 'Print a machine-readable result on stdout' },
       { name: 'watch', short: 'w', type: 'boolean', description: 'Keep running: rerun the affected stages whenever a dep, pipeline.yaml or params/ changes (Ctrl-C stops)' },
       { name: 'debounce', type: 'number', description: 'With --watch: quiet time after the last change before rerunning, in ms', default: 150 },

@@ -1,5 +1,6 @@
 // The `modal` executor: runs a stage's job in a Modal Sandbox (or the local stand-in) and brings back its
 // outs. Order matters: credentials are checked before anything is hashed or uploaded.
+import { join } from 'node:path';
 import { failure, RallycutError } from '../../diagnostics.js';
 import type { StageContext } from '../../handler.js';
 import type { Executor, StageRunRequest } from '../executor.js';
@@ -7,6 +8,11 @@ import { deriveCmdJob, type RemoteJob } from './job.js';
 import { resolveSettings } from './options.js';
 import { ModalJobRunner, notForModal } from './runner.js';
 import { backoffFrom, selectBackend } from './select.js';
+
+/** Per volume, in the cache every workspace of a sweep shares: one upload of each content at a time. */
+export function uploadLocksDir(cacheDir: string, volume: string): string {
+  return join(cacheDir, 'modal-uploads', volume);
+}
 
 /** Runs one job end to end: credentials → upload → attempts → verified download. */
 export async function runRemoteJob(job: RemoteJob, options: Readonly<Record<string, unknown>>, ctx: StageContext, where: { file?: string; start?: { line: number; column: number } } = {}): Promise<void> {
@@ -16,7 +22,13 @@ export async function runRemoteJob(job: RemoteJob, options: Readonly<Record<stri
     await backend.checkCredentials();
     ctx.log(`backend: ${backend.description}`);
     const backoffMs = backoffFrom(ctx.env);
-    const runner = new ModalJobRunner(backend, settings, { log: (l) => ctx.log(l), subject: ctx.stage, signal: ctx.signal, ...(backoffMs !== undefined ? { backoffMs } : {}) });
+    const runner = new ModalJobRunner(backend, settings, {
+      log: (l) => ctx.log(l),
+      subject: ctx.stage,
+      signal: ctx.signal,
+      uploadLocks: uploadLocksDir(ctx.cacheDir, settings.volume),
+      ...(backoffMs !== undefined ? { backoffMs } : {}),
+    });
     const { hashes } = await runner.sync(job);
     await runner.attempts(job, hashes);
     await runner.fetch(job);
@@ -27,6 +39,8 @@ export async function runRemoteJob(job: RemoteJob, options: Readonly<Record<stri
 
 export const modalExecutor: Executor = {
   name: 'modal',
+  // cmd stages are derived into jobs; a handler stage needs to describe its own (remoteJob).
+  accepts: (stage, handler) => stage.action.kind === 'cmd' || handler?.remoteJob !== undefined,
   async run(req: StageRunRequest): Promise<void> {
     const { stage, ctx } = req;
     let job: RemoteJob;
