@@ -16,6 +16,11 @@ export interface StageRunRequest {
 
 export interface Executor {
   readonly name: string;
+  /**
+   * Whether this executor can run the stage at all; asked when `--executor NAME` moves every stage
+   * (src/exec/placement.ts) so the ones it cannot take keep their declared executor. Absent: every stage.
+   */
+  accepts?(stage: Stage, handler: RegisteredHandler | undefined): boolean;
   /** Resolves when the stage's outs are in place in the workspace; throws RallycutError otherwise. */
   run(request: StageRunRequest): Promise<void>;
 }

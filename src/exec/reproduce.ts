@@ -13,6 +13,7 @@ import { stageGroup, type Executor, type StageRunRequest } from './executor.js';
 import { estimateModal, type RemoteEstimate } from './modal/estimate.js';
 import { executorFor, executors as builtInExecutors } from './executors.js';
 import { checkoutOuts, clearOuts, collectOuts, storeUncachedOuts } from './outs.js';
+import { checkPlacementStages, placeStage, type Placement } from './placement.js';
 import { acquireProjectLock, waitingMessage } from './projectlock.js';
 import { registerWorkspace } from '../cache/workspaces.js';
 import { schedule, type NotStarted } from './scheduler.js';
@@ -37,6 +38,8 @@ export interface ReproOptions {
   readonly paramOverrides?: readonly ParamOverride[];
   /** Executors by name, overriding the built-in ones (src/exec/executors.ts); tests use this for fakes. */
   readonly executors?: Readonly<Record<string, Executor>>;
+  /** `--executor`: where stages run this time; never part of fingerprints or locks (placement.ts). */
+  readonly placement?: Placement;
 }
 
 export type Outcome = 'ran' | 'skipped' | 'restored' | 'run-cache' | 'frozen' | 'failed';
@@ -194,6 +197,7 @@ async function runSelected(session: Session, opts: ReproOptions): Promise<ReproR
   const errors: Diagnostic[] = [];
   const executors: Readonly<Record<string, Executor>> = opts.executors ?? {};
   const shared = new Map<string, unknown>(); // executors' per-repro state (sandbox budgets)
+  if (opts.placement) checkPlacementStages(opts.placement, session.pipeline.stages.keys());
   let lockWrites = Promise.resolve();
   const writeLock = (name: string, entry: LockEntry): Promise<void> => {
     // Parallel stages finish at any time: serialise lock writes, each rewriting only its own stage.
@@ -219,7 +223,7 @@ async function runSelected(session: Session, opts: ReproOptions): Promise<ReproR
       const decision = runRecord ? 'run-cache' : first;
       const why = reasons.length ? ` (${reasons.join('; ')})` : '';
       const run = async (): Promise<true> => {
-        const entry = await execute(session, m, executors, shared);
+        const entry = await execute(session, m, executors, shared, opts.placement);
         await writeLock(name, entry);
         await saveRunRecord(session, m, entry);
         record('ran', reasons);
@@ -278,7 +282,13 @@ async function runSelected(session: Session, opts: ReproOptions): Promise<ReproR
   return { ok: result.failed.length === 0 && result.notStarted.length === 0, stages, notStarted: result.notStarted, errors };
 }
 
-async function execute(session: Session, m: MeasuredStage, executors: Readonly<Record<string, Executor>>, shared: Map<string, unknown>): Promise<LockEntry> {
+async function execute(
+  session: Session,
+  m: MeasuredStage,
+  executors: Readonly<Record<string, Executor>>,
+  shared: Map<string, unknown>,
+  placement: Placement | undefined,
+): Promise<LockEntry> {
   const { stage } = m.state;
   if (m.state.fingerprint.missingDeps.length) {
     throw failure(`missing dep${m.state.fingerprint.missingDeps.length > 1 ? 's' : ''} ${m.state.fingerprint.missingDeps.map((d) => `'${d}'`).join(', ')}`, {
@@ -288,9 +298,13 @@ async function execute(session: Session, m: MeasuredStage, executors: Readonly<R
       notes: missingDepNotes(session, stage.name, m.state.fingerprint.missingDeps),
     });
   }
-  const executor = executors[stage.executor.name] ?? executorFor(stage.executor.name);
+  const lookup = (name: string): Executor | undefined => executors[name] ?? executorFor(name);
+  // The lock entry below is the fingerprint's, which names the declared executor whatever runs the stage.
+  const placed = placeStage(placement, stage, m.handler, lookup);
+  if (placed.note) m.ctx.log(placed.note);
+  const executor = lookup(placed.name);
   if (!executor) {
-    throw failure(`executor '${stage.executor.name}' is not available`, { subject: stage.name, notes: [`available: ${Object.keys({ ...builtInExecutors, ...executors }).sort().join(', ')}`] });
+    throw failure(`executor '${placed.name}' is not available`, { subject: stage.name, notes: [`available: ${Object.keys({ ...builtInExecutors, ...executors }).sort().join(', ')}`] });
   }
   await clearOuts(session.root, stage);
   await executor.run(runRequest(m, shared));

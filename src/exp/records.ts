@@ -7,6 +7,7 @@ import { toPosix, writeFileAtomic, createExclusive } from '../fsutil.js';
 import type { ParamOverride } from '../params.js';
 import { ownerGone, parseProcessOwner, type ProcessOwner } from '../process.js';
 import { stableJson } from '../report/printer.js';
+import { placementFromJson, type Placement } from '../exec/placement.js';
 
 export type ExpStatus = 'queued' | 'running' | 'success' | 'failed';
 
@@ -41,6 +42,8 @@ export interface ExpRecord {
   /** `git rev-parse HEAD` of the user's checkout when the experiment was created; absent outside git. */
   readonly baseline?: string;
   readonly overrides: readonly ParamOverride[];
+  /** `exp run --executor`: where its stages ran; not part of its params, lock or identity. */
+  readonly placement?: Placement;
   /** Every params file of the workspace, as plain data (overrides applied). */
   params: Record<string, unknown>;
   /** Scalar metrics per metrics file, flattened to dotted keys. */
@@ -56,6 +59,9 @@ export interface ExpRecord {
   owner?: ProcessOwner;
   error?: string;
 }
+
+/** The executors a record may name (src/exec/executors.ts; not imported: records load without the executors). */
+const EXECUTOR_NAMES = ['local', 'modal'];
 
 const STATUSES: ReadonlySet<string> = new Set<ExpStatus>(['queued', 'running', 'success', 'failed']);
 
@@ -113,6 +119,10 @@ function checkRecord(data: unknown, name: string, cacheDir: string): ExpRecord {
     const ov = o as Partial<ParamOverride> | null;
     if (typeof ov?.file !== 'string' || typeof ov.key !== 'string') bad('an override has no file or key');
     else if (!isParamsYaml(ov.file)) bad(`override file '${ov.file}' is not a YAML file under params/`);
+  }
+  if (rec.placement !== undefined) {
+    const p = placementFromJson(rec.placement, EXECUTOR_NAMES);
+    if (typeof p === 'string') bad(p);
   }
   if (rec.workspace !== undefined && (typeof rec.workspace !== 'string' || resolve(rec.workspace) !== resolve(workspacesDir(cacheDir), name))) {
     bad(`workspace '${String(rec.workspace)}' is not ${join(workspacesDir(cacheDir), name)}`);

@@ -19,15 +19,16 @@ import { checkName, createRecord, expsDir, flattenScalars, freshName, readRecord
 import { createWorkspace, headCommit, workspaceRoot } from './workspace.js';
 import { paramsFiles, snapshotAt } from './snapshot.js';
 import { redactorFor } from '../redact.js';
+import type { Placement } from '../exec/placement.js';
 
-export async function queueExperiments(root: string, cacheDir: string, sets: readonly (readonly ParamOverride[])[], name?: string): Promise<ExpRecord[]> {
+export async function queueExperiments(root: string, cacheDir: string, sets: readonly (readonly ParamOverride[])[], name?: string, placement?: Placement): Promise<ExpRecord[]> {
   const baseline = await headCommit(root);
   const taken = new Set<string>();
   const recs: ExpRecord[] = [];
   for (let i = 0; i < sets.length; i++) {
     const n = name ? checkName(sets.length > 1 ? `${name}-${i + 1}` : name) : await freshName(cacheDir, taken);
     taken.add(n);
-    const rec: ExpRecord = { name: n, status: 'queued', ...(baseline ? { baseline } : {}), overrides: sets[i]!, params: {}, metrics: {}, lock: null, created: new Date().toISOString() };
+    const rec: ExpRecord = { name: n, status: 'queued', ...(baseline ? { baseline } : {}), overrides: sets[i]!, ...(placement ? { placement } : {}), params: {}, metrics: {}, lock: null, created: new Date().toISOString() };
     // Created exclusively: of several `exp run -n same` started at once, exactly one gets the name.
     if (!(await createRecord(cacheDir, rec))) {
       await Promise.all(recs.map((r) => fs.rm(recordPath(cacheDir, r.name), { force: true })));
@@ -53,7 +54,7 @@ export async function runExperiment(root: string, cacheDir: string, registry: Ha
     for (const f of await applyOverrides(ws, rec.overrides)) await writeFileAtomic(join(ws, f.file), f.text);
     const env = { ...io.env, RALLYCUT_CACHE_DIR: cacheDir };
     const prefix = (t: string): string => t.replace(/^(?=.)/gm, `[${name}] `);
-    const result = await reproduce(ws, registry, { ...(jobs ? { jobs } : {}) }, { env, signal: io.signal, err: (t) => io.err(prefix(t)) });
+    const result = await reproduce(ws, registry, { ...(jobs ? { jobs } : {}), ...(rec.placement ? { placement: rec.placement } : {}) }, { env, signal: io.signal, err: (t) => io.err(prefix(t)) });
     await collectResults(ws, registry, rec, cacheDir);
     const err = resultError(result);
     if (err) {

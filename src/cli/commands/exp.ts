@@ -18,6 +18,9 @@ import { removeWorkspace } from '../../exp/workspace.js';
 import { optBool, optNumber, optString, optStrings, type ParsedArgs } from '../../args.js';
 import type { CommandIO, CommandSpec } from '../command.js';
 import { formatDiff } from './metrics.js';
+import { EXECUTOR_OPTION } from '../../exec/command-line.js';
+import { executors } from '../../exec/executors.js';
+import { checkPlacementStages, isEmptyPlacement, parsePlacement } from '../../exec/placement.js';
 
 function jobsOf(args: ParsedArgs): number {
   const j = optNumber(args, 'jobs') ?? 1;
@@ -61,11 +64,17 @@ export function expCommands(registry: HandlerRegistry): CommandSpec[] {
         { name: 'queue', type: 'boolean', description: 'Only record the experiment(s) as queued; run them later with --run-all' },
         { name: 'run-all', type: 'boolean', description: 'Run every queued experiment' },
         { name: 'jobs', short: 'j', type: 'number', description: 'Experiments to run at once, each in its own process', default: 1 },
+        { ...EXECUTOR_OPTION, description: 'Run stages on another executor, e.g. modal (every stage it can run) or STAGE=modal (repeatable); params, locks and exp show are as for a local run' },
       ],
       async run(args, io) {
         const { root, cacheDir } = ctx(io);
         const jobs = jobsOf(args);
-        if (optBool(args, 'run-all')) return runAll(root, cacheDir, jobs, io);
+        const parsed = parsePlacement(optStrings(args, 'executor'), Object.keys(executors));
+        const placement = isEmptyPlacement(parsed) ? undefined : parsed;
+        if (optBool(args, 'run-all')) {
+          if (placement) throw configError('--executor applies when experiments are queued (exp run --queue --executor …), not to --run-all', { subject: '--executor' });
+          return runAll(root, cacheDir, jobs, io);
+        }
         const sweeps = await parseSweeps(root, optStrings(args, 'set-param'));
         const sets = expandSweeps(sweeps);
         const name = optString(args, 'name');
@@ -73,8 +82,11 @@ export function expCommands(registry: HandlerRegistry): CommandSpec[] {
           if (await fs.stat(recordPath(cacheDir, n)).then(() => true, () => false)) throw configError(`experiment '${n}' already exists`, { subject: n, notes: ["pick another -n, or 'rallycut exp remove' it first"] });
         }
         // A broken pipeline.yaml (or an override that breaks it) fails now, not later when the queue runs.
-        for (const set of sets) await loadPipeline(root, registry, { paramOverrides: set, checkDeps: false, cacheDir });
-        const recs = await queueExperiments(root, cacheDir, sets, name);
+        for (const set of sets) {
+          const pipeline = await loadPipeline(root, registry, { paramOverrides: set, checkDeps: false, cacheDir });
+          if (placement) checkPlacementStages(placement, pipeline.stages.keys());
+        }
+        const recs = await queueExperiments(root, cacheDir, sets, name, placement);
         if (optBool(args, 'queue')) {
           io.out(recs.map((r) => `queued ${r.name}`).join('\n') + '\n');
           return;

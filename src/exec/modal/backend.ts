@@ -57,6 +57,11 @@ export interface GpuBackend {
    * non-zero code or throws; both are retried by the executor.
    */
   run(job: JobSpec, onLine: (line: string) => void): Promise<number>;
+  /**
+   * Makes this backend's volume writes visible to other containers, and its next reads see theirs (Modal: the
+   * helper Sandbox exits, which commits; the next call starts a fresh one). Used around shared uploads.
+   */
+  commit(): Promise<void>;
   /** Releases helper containers and connections. */
   close(): Promise<void>;
 }

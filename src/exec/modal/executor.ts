@@ -50,6 +50,9 @@ function runContext(ctx: StageContext, admit?: () => void) {
 
 export const modalExecutor: Executor = {
   name: 'modal',
+  // What `--executor modal` moves: cmd stages, and handler stages that describe their remote job or what
+  // they read and write beyond deps and outs (remoteIO). Others (a database export, a push) stay local.
+  accepts: (stage, handler) => stage.action.kind === 'cmd' || handler?.remoteJob !== undefined || handler?.remoteIO !== undefined,
   async run(req: StageRunRequest): Promise<void> {
     const { stage, ctx } = req;
     const job = await remoteJobFor(req);

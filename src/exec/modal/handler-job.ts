@@ -14,6 +14,7 @@ import type { Stage } from '../../pipeline/types.js';
 import { stableJson } from '../../report/printer.js';
 import { NODE_PACKAGES_DIR } from './backend.js';
 import { shellQuote } from './request.js';
+import { cmdJobName } from './job.js';
 
 export const NODE_IMAGE = 'node:20-bookworm';
 /** The remote cache folder, relative to the job's workdir (the project's mirror). */
@@ -134,7 +135,7 @@ export async function handlerJob(stage: Stage, handler: RegisteredHandler, param
     `node .rallycut/app/bin/rallycut stage-run ${shellQuote(STAGE_SPEC)}`,
   ].join(' && ');
   return {
-    name: stage.name,
+    name: cmdJobName(stage.name, ctx.root),
     inputs,
     command,
     env: { RALLYCUT_PROGRESS: '0', RALLYCUT_DAEMON: '0' },

@@ -1,5 +1,6 @@
 // A RemoteJob is what runs on the GPU backend: files to bring, a command, files to bring back. cmd: stages
 // get one derived from the stage (deriveCmdJob); handler stages supply one through StageHandler.remoteJob.
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join, posix, relative, sep } from 'node:path';
 import type { Stage } from '../../pipeline/types.js';
@@ -33,6 +34,14 @@ async function filesUnder(abs: string): Promise<string[]> {
   return out.sort();
 }
 
+/**
+ * The job folder of a cmd: stage: its name plus a hash of the workspace, so the same stage of two
+ * experiments (or two clones) running at once on one volume never share a folder.
+ */
+export function cmdJobName(stage: string, root: string): string {
+  return `${stage}-${createHash('sha256').update(root).digest('hex').slice(0, 10)}`;
+}
+
 /** A cmd: stage as a job: deps (files or folders) keep their project paths; commands run in the wdir. */
 export async function deriveCmdJob(stage: Stage, root: string): Promise<RemoteJob> {
   if (stage.action.kind !== 'cmd') throw new Error('deriveCmdJob needs a cmd: stage');
@@ -42,8 +51,10 @@ export async function deriveCmdJob(stage: Stage, root: string): Promise<RemoteJo
   }
   const cd = stage.wdir && stage.wdir !== '.' ? `cd ${shellQuote(stage.wdir)} && ` : '';
   return {
-    name: stage.name,
+    name: cmdJobName(stage.name, root),
     inputs,
+    // As locally, a run starts without the outs of an earlier one (a stale out would be fetched as new).
+    clean: stage.outs.filter((o) => !o.persist).map((o) => o.path),
     command: cd + stage.action.commands.map((c) => `(${c})`).join(' && '),
     outputs: stage.outs.map((o) => ({ path: o.path, local: join(root, o.path) })),
   };

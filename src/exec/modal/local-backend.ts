@@ -47,6 +47,10 @@ export class LocalStandInBackend implements GpuBackend {
     return p;
   }
 
+  async commit(): Promise<void> {
+    // A folder: every write is visible at once.
+  }
+
   async checkCredentials(): Promise<void> {
     // The stand-in needs none.
   }

@@ -10,6 +10,7 @@ import type { GpuBackend } from './backend.js';
 import { jobDir, jobScript, OUTS_MANIFEST, parseOutsManifest, type RemoteJob } from './job.js';
 import type { ModalSettings } from './options.js';
 import { sleep } from '../../sleep.js';
+import { acquireLockFile, type FileLock } from '../../lockfile.js';
 
 export const DEFAULT_BACKOFF_MS = 1000;
 
@@ -22,6 +23,11 @@ export interface RunnerOptions {
   readonly backoffMs?: number;
   /** Called before each attempt's Sandbox starts; throws to refuse it (a sandbox budget). */
   readonly admit?: () => void;
+  /**
+   * A local folder of per-object lock files shared by every run that uploads to this volume from this
+   * machine (the cache's), so concurrent runs (an `exp run -j` sweep) upload each content once.
+   */
+  readonly uploadLocks?: string;
 }
 
 export interface SyncResult {
@@ -59,18 +65,42 @@ export class ModalJobRunner {
       hashes.set(input.path, sha);
       sizes.set(sha, { local: input.local, size: st.size });
     }
-    const present = new Set((await this.backend.list('objects')).map((f) => f.path));
-    const missing = [...sizes.keys()].filter((sha) => !present.has(sha)).sort();
+    const listObjects = async (): Promise<Set<string>> => new Set((await this.backend.list('objects')).map((f) => f.path));
+    const present = await listObjects();
+    let missing = [...sizes.keys()].filter((sha) => !present.has(sha)).sort();
     let bytes = 0;
-    for (const sha of missing) {
-      if (this.opts.signal.aborted) throw failure('interrupted while uploading', { subject: this.opts.subject });
-      const { local, size } = sizes.get(sha)!;
-      // Check the bytes that travel against the hash they will be stored under.
-      if (job.inputs.find((i) => i.local === local)?.sha256 && (await sha256File(local)) !== sha) {
-        throw failure(`${local} changed since its hash was recorded; rerun the stage that made it`, { subject: this.opts.subject, file: local });
+    const locks: FileLock[] = [];
+    try {
+      if (missing.length && this.opts.uploadLocks) {
+        // Sorted order, so two runs wanting overlapping sets never wait on each other in a cycle.
+        await fs.mkdir(this.opts.uploadLocks, { recursive: true });
+        let told = false;
+        for (const sha of missing) {
+          const onWait = (): void => {
+            if (!told) this.opts.log(`waiting for another run uploading to volume ${this.settings.volume}`);
+            told = true;
+          };
+          locks.push(await acquireLockFile(join(this.opts.uploadLocks, `${sha}.lock`), { signal: this.opts.signal, onWait }));
+        }
+        // What another run stored while we listed or waited counts as present: look again, with a fresh view.
+        await this.backend.commit();
+        const now = await listObjects();
+        missing = missing.filter((sha) => !now.has(sha));
       }
-      await this.backend.upload(local, `objects/${sha}`);
-      bytes += size;
+      for (const sha of missing) {
+        if (this.opts.signal.aborted) throw failure('interrupted while uploading', { subject: this.opts.subject });
+        const { local, size } = sizes.get(sha)!;
+        // Check the bytes that travel against the hash they will be stored under.
+        if (job.inputs.find((i) => i.local === local)?.sha256 && (await sha256File(local)) !== sha) {
+          throw failure(`${local} changed since its hash was recorded; rerun the stage that made it`, { subject: this.opts.subject, file: local });
+        }
+        await this.backend.upload(local, `objects/${sha}`);
+        bytes += size;
+      }
+      // Visible to the other runs before they may take the locks and look.
+      if (locks.length) await this.backend.commit();
+    } finally {
+      for (const l of locks) await l.release();
     }
     this.opts.log(`uploaded ${missing.length} object${missing.length === 1 ? '' : 's'} (${mb(bytes)}); ${sizes.size - missing.length} already on volume ${this.settings.volume}`);
     return { uploaded: missing.length, present: sizes.size - missing.length, bytes, hashes };

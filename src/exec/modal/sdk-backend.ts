@@ -164,6 +164,10 @@ export class ModalSdkBackend implements GpuBackend {
     }
   }
 
+  async commit(): Promise<void> {
+    await this.#flush();
+  }
+
   async close(): Promise<void> {
     await this.#flush().catch(() => undefined);
     this.#client?.close();

@@ -1,10 +1,16 @@
 // The one bootstrap of a Modal run, shared by the modal executor and `rallycut train modal`: resolve the
 // settings, pick the backend, check credentials before anything is hashed or uploaded, hand a runner to
 // the caller, and always close the backend (its helper Sandbox) afterwards.
+import { join } from 'node:path';
 import type { JobResources } from '../../handler-contract.js';
 import { resolveSettings, type Where } from './options.js';
 import { ModalJobRunner } from './runner.js';
 import { backoffFrom, selectBackend } from './select.js';
+
+/** Per volume, in the cache every workspace of a sweep shares: one upload of each content at a time. */
+export function uploadLocksDir(cacheDir: string, volume: string): string {
+  return join(cacheDir, 'modal-uploads', volume);
+}
 
 export interface ModalRunContext {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -34,6 +40,7 @@ export async function withModalRunner<T>(
       log: (l) => ctx.log(l),
       subject: ctx.subject,
       signal: ctx.signal,
+      uploadLocks: uploadLocksDir(ctx.cacheDir, settings.volume),
       ...(backoffMs !== undefined ? { backoffMs } : {}),
       ...(ctx.admit ? { admit: () => ctx.admit!() } : {}),
     });
