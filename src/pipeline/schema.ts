@@ -30,6 +30,8 @@ export interface StageBodyConfig {
   desc?: string;
   /** Free data for people and tools, ignored (DVC's `meta`). */
   meta?: unknown;
+  /** The stage's own vars: added to the top-level context for this stage only. */
+  vars?: (string | Record<string, unknown>)[];
 }
 
 export interface GeneratorConfig {
@@ -110,6 +112,7 @@ export const stageBodySchema = {
     executor: executorSchema,
     desc: { type: 'string' },
     meta: {},
+    vars: { type: 'array', items: { type: ['string', 'object'] } },
   },
   additionalProperties: false,
 };
