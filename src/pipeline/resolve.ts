@@ -6,6 +6,7 @@ import { getParam, type ParamsLoader } from '../params.js';
 import { projectPath, wdirConflict, type ReservedPaths } from '../paths/policy.js';
 import { DEFAULT_PARAMS_FILE } from '../project.js';
 import { describe, hasInterpolation, interpolateDeep, interpolationsInQuotes, interpolateString, interpolateTyped, suggest, type Context, type InterpolationProblem, type QuoteMode, type Track } from './interpolate.js';
+import { copyContext, interpolatedParams, loadVars, type VarsContext } from './vars.js';
 import { validateWith, type StageBodyConfig, type GeneratorConfig } from './schema.js';
 import type { ExecutorConfig, HeadlineKey, OutKind, OutSpec, ParamRef, SourceRange, Stage, StageAction } from './types.js';
 import { configAt, type YamlPath, type YamlSource } from './yaml-source.js';
@@ -15,8 +16,8 @@ export interface ResolveEnv {
   readonly registry: HandlerRegistry;
   readonly params: ParamsLoader;
   readonly ctx: Context;
-  /** Which params file (or `vars[i]`) defined each dotted key of ctx (see parse.ts buildContext). */
-  readonly origin?: ReadonlyMap<string, string>;
+  /** The top-level context with the source of each key (see vars.ts); ctx is its values. */
+  readonly vars?: VarsContext;
   /** Told of each name a `${...}` in the stage being resolved used. */
   readonly track?: Track;
   /** Where compiled validators are cached (see validators.ts); undefined keeps them in memory only. */
@@ -152,6 +153,16 @@ async function resolveBody(env: ResolveEnv, name: string, body: StageBodyConfig,
   };
   const used: (readonly (string | number)[])[] = [];
   const track: Track = (parts) => void used.push(parts);
+  // A stage's own `vars` (DVC: files relative to its wdir, which itself cannot use them) extend a private copy.
+  let vars = env.vars;
+  if (body.vars?.length && vars) {
+    vars = copyContext(vars, Object.fromEntries(generated.map((k) => [k, ctx[k]])));
+    const at: YamlPath = [...path, 'vars'];
+    const wdirText = body.wdir === undefined ? '.' : interpolateString(body.wdir, ctx, 'none').value;
+    await loadVars({ source: env.source, params: env.params, report }, vars, body.vars, at, wdirText);
+    if (!ok) return undefined;
+    ctx = vars.ctx;
+  }
   const local: ResolveEnv = { ...env, ctx, report, track };
   const text = (p: YamlPath, value: string, quote: QuoteMode): string => {
     const r = interpolateString(value, ctx, quote, track);
@@ -199,7 +210,7 @@ async function resolveBody(env: ResolveEnv, name: string, body: StageBodyConfig,
   const params = await resolveParams(local, body, path, text);
   const executor = resolveExecutor(local, body, path);
   if (!ok || !action) return undefined;
-  const interpolated = interpolatedParams(used, env.origin, generated, params);
+  const interpolated = interpolatedParams(used, vars?.origin, generated, params);
   return {
     ...(interpolated.length ? { interpolatedParams: interpolated } : {}),
     name,
@@ -398,41 +409,4 @@ function resolveExecutor(env: ResolveEnv, body: StageBodyConfig, path: YamlPath)
   }
   const options = interpolateDeep(rest, env.ctx, (p, problem) => reportProblems(env, [...path, 'executor', ...p], [problem]), [], env.track) as Record<string, unknown>;
   return { name: name === 'modal' ? 'modal' : 'local', options };
-}
-
-/**
- * The params a stage's `${...}` used, by the file that defined them (params/default.yaml or a vars file):
- * recorded in the lock like `params:` entries, so status names the one that changed. Inline vars and the
- * generated item/key are not params; a key the stage already tracks (itself or a parent) is not repeated.
- */
-function interpolatedParams(used: readonly (readonly (string | number)[])[], origin: ReadonlyMap<string, string> | undefined, generated: readonly string[], explicit: readonly ParamRef[]): ParamRef[] {
-  if (!origin) return [];
-  const byFile = new Map<string, Set<string>>();
-  for (const parts of used) {
-    if (generated.includes(String(parts[0]))) continue;
-    const key = parts.map(String).join('.');
-    const file = originOf(origin, key);
-    if (!file || file.startsWith('vars[')) continue;
-    const keys = byFile.get(file) ?? new Set<string>();
-    keys.add(key);
-    byFile.set(file, keys);
-  }
-  const under = (key: string, parents: Iterable<string>): boolean => [...parents].some((p) => key === p || key.startsWith(`${p}.`));
-  const refs: ParamRef[] = [];
-  for (const [file, keys] of [...byFile].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    const tracked = explicit.filter((r) => r.file === file).flatMap((r) => r.keys);
-    const kept = [...keys].filter((k) => !under(k, tracked) && !under(k, [...keys].filter((o) => o !== k))).sort();
-    if (kept.length) refs.push({ file, keys: kept });
-  }
-  return refs;
-}
-
-/** The source of a dotted key: the nearest of it and its parents that a source defined. */
-export function originOf(origin: ReadonlyMap<string, string>, key: string): string | undefined {
-  const parts = key.split('.');
-  for (let n = parts.length; n > 0; n--) {
-    const o = origin.get(parts.slice(0, n).join('.'));
-    if (o) return o;
-  }
-  return undefined;
 }

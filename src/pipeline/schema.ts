@@ -32,6 +32,8 @@ export interface StageBodyConfig {
   desc?: string;
   /** Free data for people and tools, ignored (DVC's `meta`). */
   meta?: unknown;
+  /** The stage's own vars: added to the top-level context for this stage only. */
+  vars?: (string | Record<string, unknown>)[];
 }
 
 export interface GeneratorConfig {
@@ -122,6 +124,7 @@ export const stageBodySchema = {
     executor: executorSchema,
     desc: { type: 'string' },
     meta: {},
+    vars: { type: 'array', items: { type: ['string', 'object'] } },
   },
   additionalProperties: false,
 };

@@ -69,3 +69,44 @@ describe('a var named item or key under foreach/matrix (DVC test_foreach_overwri
     expect((await load(quiet)).warnings).toBeUndefined();
   });
 });
+
+describe('stage-level vars (DVC test_stage_level_vars / vars in a foreach do)', () => {
+  it('add values for that stage only, files relative to its wdir, and their params are recorded as the stage uses them', async () => {
+    const root = writeProject({
+      'params/default.yaml': 'lr: 0.1\n',
+      'sub/local.yaml': 'size: 8\n',
+      'pipeline.yaml': `stages:
+  a:
+    wdir: sub
+    vars: [local.yaml, {tag: x}]
+    cmd: echo \${size} \${tag} \${lr}
+  b:
+    cmd: echo \${lr}
+  each:
+    foreach: [1, 2]
+    do:
+      vars: [{scale: 3}]
+      cmd: echo \${item} \${scale}
+`,
+    });
+    const p = await load(root);
+    expect(p.stages.get('a')?.action).toEqual({ kind: 'cmd', commands: ['echo 8 x 0.1'] });
+    expect(p.stages.get('a')?.interpolatedParams).toEqual([
+      { file: 'params/default.yaml', keys: ['lr'] },
+      { file: 'sub/local.yaml', keys: ['size'] },
+    ]);
+    expect(p.stages.get('each@2')?.action).toEqual({ kind: 'cmd', commands: ['echo 2 3'] });
+    const other = writeProject({ 'pipeline.yaml': 'stages:\n  a:\n    vars: [{tag: x}]\n    cmd: echo\n  b:\n    cmd: echo ${tag}\n' });
+    expect((await loadErrors(other)).map(where)).toEqual(["pipeline.yaml:6:15 'tag' is not defined (in '${tag}')"]);
+  });
+
+  it('cannot redefine a top-level var, and cannot use ${...} themselves', async () => {
+    const root = writeProject({
+      'pipeline.yaml': 'vars: [{tag: x}]\nstages:\n  a:\n    vars: [{tag: y}, {n: "${tag}"}]\n    cmd: echo ${tag}\n',
+    });
+    expect((await loadErrors(root)).map(where)).toEqual([
+      "pipeline.yaml:4:12 var 'tag' is already defined by vars[0]",
+      "pipeline.yaml:4:27 vars cannot use ${...} ('${tag}'); write the value itself",
+    ]);
+  });
+});
