@@ -49,7 +49,8 @@ export async function complete(commands: readonly CommandSpec[], words: readonly
   let onlyPositionals = false;
   for (const w of rest) {
     if (awaiting) {
-      awaiting = undefined;
+      // bash splits `--opt=value` at '=' (COMP_WORDBREAKS): the '=' word joins the option to its value.
+      if (w !== '=') awaiting = undefined;
       continue;
     }
     if (onlyPositionals || !w.startsWith('-') || w === '-') positionals++;
