@@ -4,23 +4,20 @@
 // Sandboxes are local processes, the Node image's packages are this checkout's node_modules, ffmpeg is
 // this machine's). Made small to fit a test: 2 demo videos of 20–22 s and 5 temporal epochs (the real demo
 // has 6 videos of 70–110 s and 50 epochs). Needs dist/cli (`npm test` builds first).
-import { cpSync, existsSync, promises as fs, readFileSync, realpathSync, mkdtempSync } from 'node:fs';
+import { cpSync, promises as fs, readFileSync, realpathSync, mkdtempSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { FakeModal } from '../services/modal/server.js';
+import type { FakeModal } from '../services/modal/server.js';
+import { fileTree, MODAL_OFF, REPO, startFakeForHandlers } from './helpers.js';
 
-const REPO = resolve(import.meta.dirname, '..', '..');
 
 let fake: FakeModal;
 let work: string;
 beforeAll(async () => {
-  if (!existsSync(join(REPO, 'dist', 'cli', 'rallycut.mjs'))) throw new Error('dist/cli is missing: run `npm run build` first');
-  fake = await FakeModal.start();
-  fake.provideImageLayer('/opt/rallycut/node_modules', join(REPO, 'node_modules'), /npm install/);
-  Object.assign(process.env, fake.env());
+  fake = await startFakeForHandlers();
   work = realpathSync(mkdtempSync(join(tmpdir(), 'rallycut-demo-parity-')));
 });
 afterAll(async () => {
@@ -36,15 +33,6 @@ async function cli(cwd: string, args: string[], extra: Record<string, string> = 
   const code = await main(args, { cwd, env, out: () => undefined, err: (t) => void (stderr += t), isTTY: false, signal: new AbortController().signal });
   return { code, stderr };
 }
-
-const tree = async (dir: string): Promise<Record<string, string>> => {
-  const out: Record<string, string> = {};
-  for (const f of (await fs.readdir(dir, { recursive: true }).catch(() => [])).map(String).sort()) {
-    const p = join(dir, f);
-    if ((await fs.stat(p)).isFile()) out[f] = (await fs.readFile(p)).toString('base64');
-  }
-  return out;
-};
 
 describe('demo pipeline with extract-features and temporal on modal (fake Modal, real SDK)', () => {
   it('gives byte-identical features, weights, metrics and lock to the local run', { timeout: 600_000 }, async () => {
@@ -82,16 +70,15 @@ describe('demo pipeline with extract-features and temporal on modal (fake Modal,
     expect(jobs.length).toBe(2);
 
     expect(readFileSync(join(remote, 'features/index.json'), 'utf8')).toBe(readFileSync(join(local, 'features/index.json'), 'utf8'));
-    expect(await tree(join(remote, '.cache/features'))).toEqual(await tree(join(local, '.cache/features')));
-    expect(await tree(join(remote, 'weights/temporal'))).toEqual(await tree(join(local, 'weights/temporal')));
+    expect(await fileTree(join(remote, '.cache/features'))).toEqual(await fileTree(join(local, '.cache/features')));
+    expect(await fileTree(join(remote, 'weights/temporal'))).toEqual(await fileTree(join(local, 'weights/temporal')));
     expect(readFileSync(join(remote, 'metrics/temporal.json'), 'utf8')).toBe(readFileSync(join(local, 'metrics/temporal.json'), 'utf8'));
     const lock = (dir: string): string => readFileSync(join(dir, 'pipeline.lock'), 'utf8');
     expect(lock(remote).replace(/^ {4}executor: modal\n/gm, '')).toBe(lock(local));
 
     // The feature store came back filled: a local stage downstream reads it, with Modal unreachable.
-    const off = { MODAL_SERVER_URL: 'http://127.0.0.1:9', MODAL_TOKEN_ID: '', MODAL_TOKEN_SECRET: '' };
     const before = fake.state.log.length;
-    const ev = await cli(remote, ['repro', 'evaluate-heuristics'], off);
+    const ev = await cli(remote, ['repro', 'evaluate-heuristics'], MODAL_OFF);
     expect(ev.code, ev.stderr).toBe(0);
     expect(ev.stderr).toContain('[evaluate-heuristics] running');
     expect(fake.state.log.length).toBe(before);

@@ -6,13 +6,14 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Rig } from '../rig.js';
 import { FakeModal } from '../services/modal/server.js';
 import { GENERIC_STATUS } from '../services/modal/sandbox.js';
+import { REPO } from './helpers.js';
 
-const REPO = resolve(import.meta.dirname, '..', '..');
+
 const ITEMS = ['a', 'b', 'c', 'd', 'e', 'f'];
 
 let fake: FakeModal;

@@ -2,23 +2,19 @@
 // against the FAKE of Modal's cloud (test/services/modal/; Sandboxes are local processes, and the Node
 // image's npm packages are this checkout's node_modules). The remote run uses the bundled CLI: dist/cli
 // must be built (`npm test` builds first).
-import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rig } from '../rig.js';
-import { FAKE_TOKEN_SECRET, FakeModal } from '../services/modal/server.js';
+import { FAKE_TOKEN_SECRET, type FakeModal } from '../services/modal/server.js';
+import { fileTree, MODAL_OFF, startFakeForHandlers } from './helpers.js';
 import { writeSyntheticProject } from '../../stages/temporal/fixture.js';
 
-const REPO = resolve(import.meta.dirname, '..', '..');
 const CANARY = 'canary-db-password-4711';
 
 let fake: FakeModal;
 beforeAll(async () => {
-  if (!existsSync(join(REPO, 'dist', 'cli', 'rallycut.mjs'))) throw new Error('dist/cli is missing: run `npm run build` first');
-  fake = await FakeModal.start();
-  fake.provideImageLayer('/opt/rallycut/node_modules', join(REPO, 'node_modules'), /npm install/);
-  Object.assign(process.env, fake.env());
+  fake = await startFakeForHandlers();
 });
 afterAll(async () => fake?.stop());
 
@@ -40,15 +36,6 @@ async function project(executor: string): Promise<Rig> {
   return rig;
 }
 
-const tree = async (dir: string): Promise<Record<string, string>> => {
-  const out: Record<string, string> = {};
-  for (const f of (await fs.readdir(dir, { recursive: true }).catch(() => [])).map(String).sort()) {
-    const p = join(dir, f);
-    if ((await fs.stat(p)).isFile()) out[f] = (await fs.readFile(p)).toString('base64');
-  }
-  return out;
-};
-
 describe('a handler stage on executor modal (fake Modal, real SDK)', () => {
   it('runs remotely from the bundled CLI, gives the local bytes, and is restored from the cache without Modal', async () => {
     const volume = `h-${randomBytes(4).toString('hex')}`;
@@ -65,30 +52,31 @@ describe('a handler stage on executor modal (fake Modal, real SDK)', () => {
       const job = creates.map((c) => JSON.stringify(c.request)).find((t) => t.includes('stage-run'));
       expect(job, 'a Sandbox ran rallycut stage-run').toBeDefined();
       expect(job).toContain('T4');
+      const sandbox = [...fake.state.sandboxes.values()].find((s) => s.spec.command.join(' ').includes('stage-run'));
+      expect(sandbox?.spec.env.RALLYCUT_GPU).toBe('T4'); // for a GPU inference provider inside the job
       expect([...fake.state.images.values()].some((i) => i.dockerfileCommands.some((c) => /npm install .*onnxruntime-node@/.test(c)))).toBe(true);
       expect(r.stderr).toMatch(/\[temporal\] uploaded \d+ objects/);
       expect(r.stderr).toMatch(/\[temporal\] downloaded and verified \d+ files/);
 
       // Same bytes as the local run; the same lock but for the executor's own field.
-      expect(await tree(join(remote.dir, 'weights/temporal'))).toEqual(await tree(join(local.dir, 'weights/temporal')));
+      expect(await fileTree(join(remote.dir, 'weights/temporal'))).toEqual(await fileTree(join(local.dir, 'weights/temporal')));
       expect(remote.read('metrics/temporal.json')).toBe(local.read('metrics/temporal.json'));
       expect(remote.read('pipeline.lock').replace(/^ {4}executor: modal\n/m, '')).toBe(local.read('pipeline.lock'));
       expect(remote.read('pipeline.lock')).toMatch(/^ {4}executor: modal$/m);
 
       // No secret in any argument, log or lock: neither Modal's token nor the database password.
-      const seen = [JSON.stringify(fake.state.log), r.stderr, r.stdout, remote.read('pipeline.lock'), JSON.stringify(await tree(join(remote.dir, '.cache', 'runs')))].join('\n');
+      const seen = [JSON.stringify(fake.state.log), r.stderr, r.stdout, remote.read('pipeline.lock'), JSON.stringify(await fileTree(join(remote.dir, '.cache', 'runs')))].join('\n');
       for (const secret of [FAKE_TOKEN_SECRET, CANARY]) expect(seen).not.toContain(secret);
       for (const sb of fake.state.sandboxes.values()) expect(JSON.stringify(sb.spec)).not.toContain(CANARY);
 
       // Afterwards, without Modal (no credentials, no server): a deleted out comes back from the cache.
       await remote.remove('weights/temporal');
       const before = fake.state.log.length;
-      const off = { MODAL_SERVER_URL: 'http://127.0.0.1:9', MODAL_TOKEN_ID: '', MODAL_TOKEN_SECRET: '' };
-      const again = await remote.run(['repro'], off);
+        const again = await remote.run(['repro'], MODAL_OFF);
       expect(again.code, again.stderr).toBe(0);
       expect(again.stderr).toContain('[temporal] restored from cache, not run');
       expect(fake.state.log.length).toBe(before);
-      expect(await tree(join(remote.dir, 'weights/temporal'))).toEqual(await tree(join(local.dir, 'weights/temporal')));
+      expect(await fileTree(join(remote.dir, 'weights/temporal'))).toEqual(await fileTree(join(local.dir, 'weights/temporal')));
     } finally {
       await local.cleanup();
       await remote.cleanup();
