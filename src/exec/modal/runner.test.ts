@@ -136,6 +136,29 @@ describe('modal runner on the local stand-in', () => {
   });
 });
 
+describe('cmd: stages on executor modal (local stand-in backend)', () => {
+  it('a rerun brings back only what this run made: the outs of an earlier run in the job folder are gone first', async () => {
+    const t = await setup();
+    await t.write('pipeline.yaml', [
+      'stages:',
+      '  split:',
+      '    cmd: mkdir -p out && for i in $(seq ${n}); do echo $i > out/$i.txt; done',
+      '    executor: modal',
+      '    params: [n]',
+      '    outs: [out]',
+      '',
+    ].join('\n'));
+    const io = { env: { ...process.env, RALLYCUT_CACHE_DIR: join(t.dir, 'cache'), RALLYCUT_PROGRESS: '0', RALLYCUT_MODAL_BACKEND: 'local' }, err: () => undefined, signal: new AbortController().signal };
+    const registry = { get: async () => undefined, names: async () => [] };
+    await t.write('params/default.yaml', 'n: 2\n');
+    expect((await reproduce(t.dir, registry, {}, io)).errors).toEqual([]);
+    expect((await fs.readdir(join(t.dir, 'out'))).sort()).toEqual(['1.txt', '2.txt']);
+    await t.write('params/default.yaml', 'n: 1\n');
+    expect((await reproduce(t.dir, registry, {}, io)).errors).toEqual([]);
+    expect(await fs.readdir(join(t.dir, 'out'))).toEqual(['1.txt']);
+  });
+});
+
 describe('repro with executor: modal, through the SDK against the fake Modal', () => {
   let fake: FakeModal;
   beforeAll(async () => {

@@ -43,6 +43,15 @@ export async function sha256File(path: string): Promise<string> {
   return h.digest('hex');
 }
 
+/**
+ * Whether another run marked `sha` stored after `listedAt` (2 s of slack for coarse file times: a mark made
+ * before our listing means the object was committed before it, so the listing, not the mark, is the truth).
+ */
+async function storedSince(dir: string, sha: string, listedAt: number): Promise<boolean> {
+  const st = await fs.stat(join(dir, `${sha}.stored`)).catch(() => undefined);
+  return st !== undefined && st.mtimeMs >= listedAt - 2000;
+}
+
 function mb(bytes: number): string {
   return `${(bytes / 1e6).toFixed(1)} MB`;
 }
@@ -65,27 +74,25 @@ export class ModalJobRunner {
       hashes.set(input.path, sha);
       sizes.set(sha, { local: input.local, size: st.size });
     }
-    const listObjects = async (): Promise<Set<string>> => new Set((await this.backend.list('objects')).map((f) => f.path));
-    const present = await listObjects();
+    const listedAt = Date.now();
+    const present = new Set((await this.backend.list('objects')).map((f) => f.path));
     let missing = [...sizes.keys()].filter((sha) => !present.has(sha)).sort();
     let bytes = 0;
     const locks: FileLock[] = [];
+    const uploaded: string[] = [];
     try {
       if (missing.length && this.opts.uploadLocks) {
         // Sorted order, so two runs wanting overlapping sets never wait on each other in a cycle.
         await fs.mkdir(this.opts.uploadLocks, { recursive: true });
         let told = false;
-        for (const sha of missing) {
-          const onWait = (): void => {
-            if (!told) this.opts.log(`waiting for another run uploading to volume ${this.settings.volume}`);
-            told = true;
-          };
-          locks.push(await acquireLockFile(join(this.opts.uploadLocks, `${sha}.lock`), { signal: this.opts.signal, onWait }));
-        }
-        // What another run stored while we listed or waited counts as present: look again, with a fresh view.
-        await this.backend.commit();
-        const now = await listObjects();
-        missing = missing.filter((sha) => !now.has(sha));
+        const onWait = (): void => {
+          if (!told) this.opts.log(`waiting for another run uploading to volume ${this.settings.volume}`);
+          told = true;
+        };
+        for (const sha of missing) locks.push(await acquireLockFile(join(this.opts.uploadLocks, `${sha}.lock`), { signal: this.opts.signal, onWait }));
+        // Stored (and committed) by another run of this machine since we listed: present now.
+        const since = await Promise.all(missing.map((sha) => storedSince(this.opts.uploadLocks!, sha, listedAt)));
+        missing = missing.filter((_, i) => !since[i]);
       }
       for (const sha of missing) {
         if (this.opts.signal.aborted) throw failure('interrupted while uploading', { subject: this.opts.subject });
@@ -95,10 +102,14 @@ export class ModalJobRunner {
           throw failure(`${local} changed since its hash was recorded; rerun the stage that made it`, { subject: this.opts.subject, file: local });
         }
         await this.backend.upload(local, `objects/${sha}`);
+        uploaded.push(sha);
         bytes += size;
       }
-      // Visible to the other runs before they may take the locks and look.
-      if (locks.length) await this.backend.commit();
+      if (locks.length && uploaded.length) {
+        // Committed, then marked, before the locks go: a run that takes a lock next finds the mark.
+        await this.backend.commit();
+        for (const sha of uploaded) await fs.writeFile(join(this.opts.uploadLocks!, `${sha}.stored`), '');
+      }
     } finally {
       for (const l of locks) await l.release();
     }
