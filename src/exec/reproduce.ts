@@ -214,10 +214,12 @@ async function runSelected(session: Session, opts: ReproOptions): Promise<ReproR
           } catch (err) {
             // A damaged or half-collected cache is no reason to fail: run the stage instead.
             session.io.err(`[${name}] run-cache restore failed (${toDiagnostics(err)[0]?.message ?? 'unknown error'}), running instead\n`);
+            session.io.board?.begin(name, name);
             const entry = await execute(session, m, executors);
             await writeLock(name, entry);
             await saveRunRecord(session, m, entry);
             record('ran', reasons);
+            session.io.board?.end(name, 'ok', `${name} ran`);
             return true;
           }
           session.io.err(`[${name}] restored from run-cache, not run${why}\n`);
@@ -226,17 +228,21 @@ async function runSelected(session: Session, opts: ReproOptions): Promise<ReproR
           record('run-cache', reasons);
           return true;
         }
-        case 'run':
+        case 'run': {
           session.io.err(`[${name}] running${why}\n`);
+          session.io.board?.begin(name, name);
           const entry = await execute(session, m, executors);
           await writeLock(name, entry);
           await saveRunRecord(session, m, entry);
           record('ran', reasons);
+          session.io.board?.end(name, 'ok', `${name} ran`);
           return true;
+        }
       }
     } catch (err) {
       const diags = toDiagnostics(err).map((d) => (d.subject ? d : { ...d, subject: name }));
       errors.push(...diags);
+      session.io.board?.end(name, 'failed', `${name} failed`);
       session.io.err(redactorFor(session.io.env)(`[${name}] failed: ${diags.map((d) => d.message).join('; ')}`) + '\n');
       record('failed', []);
       return false;

@@ -18,6 +18,7 @@ import { removeWorkspace } from '../../exp/workspace.js';
 import { optBool, optNumber, optString, optStrings, type ParsedArgs } from '../args.js';
 import type { CommandIO, CommandSpec } from '../command.js';
 import { formatDiff } from './metrics.js';
+import { withBoard } from './repro.js';
 
 function jobsOf(args: ParsedArgs): number {
   const j = optNumber(args, 'jobs') ?? 1;
@@ -80,7 +81,7 @@ export function expCommands(registry: HandlerRegistry): CommandSpec[] {
           return;
         }
         if (recs.length > 1) return runAll(root, cacheDir, jobs, io, recs.map((r) => r.name));
-        const rec = await runExperiment(root, cacheDir, registry, recs[0]!.name, io);
+        const rec = await withBoard(io, (live) => runExperiment(root, cacheDir, registry, recs[0]!.name, live));
         io.out(summary([rec]));
         if (rec.status === 'failed') throw failure(`experiment '${rec.name}' failed: ${rec.error ?? 'unknown error'}`, { subject: rec.name });
       },
