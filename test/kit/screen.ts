@@ -5,7 +5,7 @@
 export interface Replay {
   /** The final screen (scrolled-off lines included), colour codes removed. */
   lines: string[];
-  /** After each write: how many lines on screen held a running-task spinner. */
+  /** The most lines that held a running-task spinner at once (checked after each chunk). */
   maxSpinners: number;
 }
 
