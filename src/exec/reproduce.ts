@@ -190,6 +190,16 @@ async function runSelected(session: Session, opts: ReproOptions): Promise<ReproR
     const record = (outcome: Outcome, reasons: readonly string[]): void => {
       outcomes.set(name, { stage: name, outcome, reasons, seconds: (Date.now() - started) / 1000 });
     };
+    // Runs the stage (a line of its own on the terminal's board while it runs), locks and records it.
+    const run = async (m: MeasuredStage, reasons: readonly string[]): Promise<boolean> => {
+      session.io.board?.begin(name, name);
+      const entry = await execute(session, m, executors);
+      await writeLock(name, entry);
+      await saveRunRecord(session, m, entry);
+      record('ran', reasons);
+      session.io.board?.end(name, 'ok', `${name} ran`);
+      return true;
+    };
     try {
       const m = await measureStage(session, stage, { runCache: opts.runCache ?? true });
       const { decision, reasons } = decide(m.state, { forced: forced.has(name), runCache: opts.runCache ?? true });
@@ -214,13 +224,7 @@ async function runSelected(session: Session, opts: ReproOptions): Promise<ReproR
           } catch (err) {
             // A damaged or half-collected cache is no reason to fail: run the stage instead.
             session.io.err(`[${name}] run-cache restore failed (${toDiagnostics(err)[0]?.message ?? 'unknown error'}), running instead\n`);
-            session.io.board?.begin(name, name);
-            const entry = await execute(session, m, executors);
-            await writeLock(name, entry);
-            await saveRunRecord(session, m, entry);
-            record('ran', reasons);
-            session.io.board?.end(name, 'ok', `${name} ran`);
-            return true;
+            return run(m, reasons);
           }
           session.io.err(`[${name}] restored from run-cache, not run${why}\n`);
           for (const line of rec.log) session.io.err(`[${name}] ${line}\n`);
@@ -228,16 +232,9 @@ async function runSelected(session: Session, opts: ReproOptions): Promise<ReproR
           record('run-cache', reasons);
           return true;
         }
-        case 'run': {
+        case 'run':
           session.io.err(`[${name}] running${why}\n`);
-          session.io.board?.begin(name, name);
-          const entry = await execute(session, m, executors);
-          await writeLock(name, entry);
-          await saveRunRecord(session, m, entry);
-          record('ran', reasons);
-          session.io.board?.end(name, 'ok', `${name} ran`);
-          return true;
-        }
+          return run(m, reasons);
       }
     } catch (err) {
       const diags = toDiagnostics(err).map((d) => (d.subject ? d : { ...d, subject: name }));
