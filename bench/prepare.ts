@@ -61,7 +61,7 @@ const ms = async (fn: () => Promise<unknown>): Promise<number> => {
 };
 
 function context(root: string, cacheDir: string, jobs: number): DatasetContext {
-  const quiet: Progress = { tick() {}, update() {}, setTotal() {}, done() {} };
+  const quiet: Progress = { tick() {}, skip() {}, update() {}, setTotal() {}, done() {} };
   return { root, cacheDir, env: {}, jobs, signal: new AbortController().signal, log: () => undefined, progress: () => quiet };
 }
 

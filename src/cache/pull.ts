@@ -35,7 +35,7 @@ export interface PullResult {
   failed: { key: string; error: string }[];
 }
 
-const quiet: Progress = { tick() {}, update() {}, setTotal() {}, done() {} };
+const quiet: Progress = { tick() {}, skip() {}, update() {}, setTotal() {}, done() {} };
 const isFile = (p: string): Promise<boolean> => fs.stat(p).then((s) => s.isFile(), () => false);
 
 interface Fetch {

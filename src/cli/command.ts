@@ -12,6 +12,9 @@ export interface CommandIO {
   isTTY: boolean;
   /** The terminal's width when stdout is one (tables fit it); undefined otherwise. */
   columns?: number | undefined;
+  /** stderr is a terminal (progress redraws in place), and its width. */
+  errTTY?: boolean | undefined;
+  errColumns?: number | undefined;
   signal: AbortSignal;
 }
 

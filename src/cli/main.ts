@@ -89,6 +89,8 @@ export function defaultIO(): CommandIO {
     err: (t) => void process.stderr.write(t),
     isTTY: Boolean(process.stdout.isTTY),
     columns: process.stdout.isTTY && process.stdout.columns > 0 ? process.stdout.columns : undefined,
+    errTTY: Boolean(process.stderr.isTTY),
+    errColumns: process.stderr.isTTY && process.stderr.columns > 0 ? process.stderr.columns : undefined,
     signal: controller.signal,
   };
 }

@@ -215,6 +215,16 @@ async function runSelected(session: Session, opts: ReproOptions): Promise<ReproR
     const record = (outcome: Outcome, reasons: readonly string[]): void => {
       outcomes.set(name, { stage: name, outcome, reasons, seconds: (Date.now() - started) / 1000 });
     };
+    // Runs the stage (a line of its own on the terminal's board while it runs), locks and records it.
+    const run = async (m: MeasuredStage, reasons: readonly string[]): Promise<boolean> => {
+      session.io.board?.begin(name, name);
+      const entry = await execute(session, m, executors, shared, opts.placement);
+      await writeLock(name, entry);
+      await saveRunRecord(session, m, entry);
+      record('ran', reasons);
+      session.io.board?.end(name, 'ok', `${name} ran`);
+      return true;
+    };
     try {
       // Measured without the run-cache; decided once; the run-cache is read only for a stage that would run.
       const m = await measureStage(session, stage, { runCache: false });
@@ -222,13 +232,6 @@ async function runSelected(session: Session, opts: ReproOptions): Promise<ReproR
       const runRecord = first === 'run' && runCacheMayAnswer ? await findRunRecord(session, m) : undefined;
       const decision = runRecord ? 'run-cache' : first;
       const why = reasons.length ? ` (${reasons.join('; ')})` : '';
-      const run = async (): Promise<true> => {
-        const entry = await execute(session, m, executors, shared, opts.placement);
-        await writeLock(name, entry);
-        await saveRunRecord(session, m, entry);
-        record('ran', reasons);
-        return true;
-      };
       switch (decision) {
         case 'frozen':
         case 'skip':
@@ -249,7 +252,7 @@ async function runSelected(session: Session, opts: ReproOptions): Promise<ReproR
           } catch (err) {
             // A damaged or half-collected cache is no reason to fail: run the stage instead.
             session.io.err(`[${name}] run-cache restore failed (${toDiagnostics(err)[0]?.message ?? 'unknown error'}), running instead\n`);
-            return await run();
+            return run(m, reasons);
           }
           session.io.err(`[${name}] restored from run-cache, not run${why}\n`);
           for (const line of rec.log) session.io.err(`[${name}] ${line}\n`);
@@ -259,11 +262,12 @@ async function runSelected(session: Session, opts: ReproOptions): Promise<ReproR
         }
         case 'run':
           session.io.err(`[${name}] running${why}\n`);
-          return await run();
+          return run(m, reasons);
       }
     } catch (err) {
       const diags = toDiagnostics(err).map((d) => (d.subject ? d : { ...d, subject: name }));
       errors.push(...diags);
+      session.io.board?.end(name, 'failed', `${name} failed`);
       session.io.err(redactorFor(session.io.env)(`[${name}] failed: ${diags.map((d) => d.message).join('; ')}`) + '\n');
       record('failed', []);
       return false;

@@ -10,6 +10,7 @@ import type { ParamValues, Pipeline, Stage } from '../pipeline/types.js';
 import { redactorFor, type Redactor } from '../redact.js';
 import { stableJson } from '../report/printer.js';
 import { createProgress } from '../report/progress.js';
+import type { Board } from '../report/board.js';
 import { decide, runCacheEligible, type OutState, type StageState } from '../graph/plan.js';
 import { allObjectsPresent, hashList, type ObjectStore, type PathHasher } from './outs.js';
 
@@ -27,6 +28,8 @@ export interface SessionIO {
   /** Logs and progress (stderr in the CLI). */
   err(text: string): void;
   signal: AbortSignal;
+  /** In a terminal: the live board; each running stage has a line and its progress bars draw in it. */
+  board?: Board | undefined;
 }
 
 export interface Session {
@@ -84,7 +87,8 @@ export function stageContext(session: Session, stage: Stage, params: ParamValues
         io.err(`[${stage.name}] ${line}\n`);
       }
     },
-    progress: (label, total, unit) => createProgress(`[${stage.name}] ${label}`, total, unit, { write: (t) => io.err(t), isTTY: false }),
+    progress: (label, total, unit) =>
+      io.board ? io.board.bar(stage.name, label, total, unit ?? '') : createProgress(`[${stage.name}] ${label}`, total, unit, { write: (t) => io.err(t), isTTY: false, env: io.env }),
   };
 }
 

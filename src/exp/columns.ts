@@ -107,8 +107,8 @@ export function chooseColumns(table: ExpTable, choice: ColumnChoice): ShownTable
 }
 
 /**
- * Keeps the columns that fit `width`, most wanted first: the experiment name, --keep columns, headline
- * metrics, varying params, status and date, then the rest. The kept columns stay in display order.
+ * Keeps the columns that fit `width`, most wanted first: the experiment name, --keep columns, varying
+ * params, headline metrics, status and date, then the rest. The kept columns stay in display order.
  */
 function fit(table: ExpTable, indexes: readonly number[], header: (c: ExpColumn) => string, kept: (c: ExpColumn) => boolean, choice: ColumnChoice): { shown: number[]; hidden: number[] } {
   const headlineOrder = new Map(choice.headline.map((h, i) => [idOf(h), i]));
@@ -116,9 +116,9 @@ function fit(table: ExpTable, indexes: readonly number[], header: (c: ExpColumn)
     const c = table.columns[i]!;
     if (c.id === 'Experiment') return 0;
     if (kept(c)) return 1;
+    if (c.kind === 'param' && c.varies) return 2; // what tells the experiments apart
     const h = headlineOrder.get(c.id);
-    if (h !== undefined) return 2 + h / 1e4;
-    if (c.kind === 'param' && c.varies) return 3;
+    if (h !== undefined) return 3 + h / 1e4;
     if (c.id === 'Status') return 4;
     if (c.id === 'Created') return 5;
     if (c.kind === 'metric') return 6;
@@ -129,12 +129,13 @@ function fit(table: ExpTable, indexes: readonly number[], header: (c: ExpColumn)
   const byPriority = [...indexes].sort((a, b) => priority(a) - priority(b) || indexes.indexOf(a) - indexes.indexOf(b));
   const keep = new Set<number>();
   let used = 0;
+  // Strictly by priority: once one column does not fit, nothing less wanted is shown (a narrow late
+  // column slipping in after a hidden headline metric would read as if that metric came next).
   for (const i of byPriority) {
     const w = widthOf(i) + (keep.size ? 2 : 0);
-    if (keep.size === 0 || used + w <= choice.width!) {
-      keep.add(i);
-      used += w;
-    }
+    if (keep.size > 0 && used + w > choice.width!) break;
+    keep.add(i);
+    used += w;
   }
   return { shown: indexes.filter((i) => keep.has(i)), hidden: indexes.filter((i) => !keep.has(i)) };
 }

@@ -54,7 +54,7 @@ export async function runExperiment(root: string, cacheDir: string, registry: Ha
     for (const f of await applyOverrides(ws, rec.overrides)) await writeFileAtomic(join(ws, f.file), f.text);
     const env = { ...io.env, RALLYCUT_CACHE_DIR: cacheDir };
     const prefix = (t: string): string => t.replace(/^(?=.)/gm, `[${name}] `);
-    const result = await reproduce(ws, registry, { ...(jobs ? { jobs } : {}), ...(rec.placement ? { placement: rec.placement } : {}) }, { env, signal: io.signal, err: (t) => io.err(prefix(t)) });
+    const result = await reproduce(ws, registry, { ...(jobs ? { jobs } : {}), ...(rec.placement ? { placement: rec.placement } : {}) }, { env, signal: io.signal, err: (t) => io.err(prefix(t)), board: io.board });
     await collectResults(ws, registry, rec, cacheDir);
     const err = resultError(result);
     if (err) {

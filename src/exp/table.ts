@@ -79,7 +79,8 @@ export function buildExpTable(snaps: readonly Snapshot[], opts: TableOptions = {
   ];
   const infoRows = snaps.map(info);
   const columns: ExpColumn[] = [
-    ...INFO_COLUMNS.map((id, c) => ({ id, kind: 'info' as const, varies: infoRows.some((r) => !same(r[c], infoRows[0]![c])) })),
+    // Info columns vary when their values do among the rows that have one (workspace and HEAD have no baseline).
+    ...INFO_COLUMNS.map((id, c) => ({ id, kind: 'info' as const, varies: new Set(infoRows.flatMap((r) => (r[c] == null ? [] : [String(r[c])]))).size > 1 })),
     ...allParams.map((id) => ({ id, kind: 'param' as const, varies: paramKeys.includes(id) })),
     ...metricKeys.map((id) => {
       const colon = id.indexOf(':');

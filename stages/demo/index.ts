@@ -127,9 +127,11 @@ function runRepro(io: CommandIO, root: string, extra: readonly string[]): Promis
   return new Promise((resolvePromise, reject) => {
     // A fixed SOURCE_DATE_EPOCH makes the demo's manifest (and so pipeline.lock) byte-identical run to run.
     const env = { SOURCE_DATE_EPOCH: DEMO_EPOCH, ...io.env };
-    const child = spawn(process.execPath, [installedPath('bin', 'rallycut'), 'repro', ...extra], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], signal: io.signal });
-    child.stdout.on('data', (b: Buffer) => io.out(b.toString()));
-    child.stderr.on('data', (b: Buffer) => io.err(b.toString()));
+    // A terminal's stderr is handed down, so repro draws its live board there (a pipe would get line-per-step bars).
+    const stderr = io.errTTY ? 'inherit' : 'pipe';
+    const child = spawn(process.execPath, [installedPath('bin', 'rallycut'), 'repro', ...extra], { cwd: root, env, stdio: ['ignore', 'pipe', stderr], signal: io.signal });
+    child.stdout?.on('data', (b: Buffer) => io.out(b.toString()));
+    child.stderr?.on('data', (b: Buffer) => io.err(b.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolvePromise(code ?? 1));
   });

@@ -179,7 +179,7 @@ const command: CommandSpec = {
       cacheDir: cacheDirFor(base, io.env),
       ...(output ? { output: resolve(io.cwd, output) } : {}),
       ...(plots ? { plotsDir: resolve(io.cwd, plots) } : {}),
-      progress: (label, total) => createProgress(label, total, 'videos', { write: (t) => io.err(t), isTTY: io.isTTY }),
+      progress: (label, total) => createProgress(label, total, 'videos', { write: (t) => io.err(t), isTTY: Boolean(io.errTTY), columns: io.errColumns, env: io.env }),
       log: (m) => io.err(`evaluate: ${m}\n`),
     });
     io.out(optBool(args, 'json') ? stableJson(report) : formatReport(report));

@@ -16,7 +16,7 @@ import { runVideo } from './pipeline.js';
 import { GraphBuilder } from '../lib/model/onnx-graph.js';
 import { BASELINE_FEATURE_DIM } from '../lib/model/baseline.js';
 import { videoMaeSpec } from '../lib/model/registry.js';
-import { stableJson, type StageContext } from '../../src/handler.js';
+import { createProgress, stableJson, type StageContext } from '../../src/handler.js';
 import extractModule from './index.js';
 
 const ROOT = resolve(__dirname, '../..');
@@ -57,7 +57,11 @@ describe('extract-features', () => {
     expect(first.computedWindows).toBe(4); // (200-16)//48 + 1
     const entry = first.index.videos[0]!;
     const stored = await loadVideoFeatures(cacheDir, entry);
-    const second = await extractFeatures(inputs, opts);
+    let shown = '';
+    const sink = { write: (t: string) => void (shown += t), isTTY: false, env: {} };
+    const second = await extractFeatures(inputs, { ...opts, progress: (l, t, u) => createProgress(l, t, u, sink) });
+    // Cache hits move the bar but are no work: no rate is made up from them.
+    expect(shown).toMatch(/^extract-features: 4 windows \(all cached\) in \d+\.\d s\n$/);
     expect(second.outcomes[0]!.status).toBe('cached');
     expect(second.computedWindows).toBe(0);
     expect(second.index).toEqual(first.index);
@@ -152,7 +156,7 @@ describe('extract-features', () => {
       params: { 'params/default.yaml': { 'model.variant': join(ROOT, 'weights/videomae/beach'), features: { stride: 24, batch: 2 } } },
       env: {}, jobs: 2, signal: new AbortController().signal,
       log: (m) => logs.push(m),
-      progress: () => ({ tick() {}, update() {}, setTotal() {}, done() {} }),
+      progress: () => ({ tick() {}, skip() {}, update() {}, setTotal() {}, done() {} }),
     };
     await handler.run(ctx, { stride: '48' });
     const index = JSON.parse(await fs.readFile(join(root, 'features/index.json'), 'utf8')) as FeatureIndex;

@@ -108,7 +108,7 @@ export async function extractFeatures(inputs: readonly VideoInput[], opts: Extra
         });
         probs = out.probs;
       } else {
-        bar?.tick(plan.windows);
+        bar?.skip(plan.windows); // a cache hit: done, but no work (the rate counts only computed windows)
       }
       if (opts.windowsOut && probs) {
         const windows = toVideoWindows(probs, { fps: record.fps, stride: record.stride, total_frames: record.total_frames });
@@ -117,7 +117,7 @@ export async function extractFeatures(inputs: readonly VideoInput[], opts: Extra
       outcomes.push({ input, status: cached ? 'cached' : 'computed', entry: entryFor(input, record) });
     } catch (error) {
       if (opts.signal?.aborted) throw error;
-      bar?.tick(plan.windows);
+      bar?.skip(plan.windows);
       outcomes.push({ input, status: 'failed', error });
     }
   }

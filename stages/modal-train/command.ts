@@ -39,7 +39,7 @@ function contextFor(io: CommandIO): StageContext {
     log: (m) => {
       for (const line of String(m).split('\n')) io.err(`[${SUBJECT}] ${line}\n`);
     },
-    progress: (label, total, unit) => createProgress(label, total, unit, { write: (t) => io.err(t), isTTY: io.isTTY && io.env.RALLYCUT_PROGRESS !== '0' }),
+    progress: (label, total, unit) => createProgress(label, total, unit, { write: (t) => io.err(t), isTTY: Boolean(io.errTTY), columns: io.errColumns, env: io.env }),
   };
 }
 

@@ -98,7 +98,7 @@ describe('prepare', () => {
       ...context(root, []),
       progress: (_label, total) => {
         seen.push(total);
-        return { tick: () => undefined, update: (d) => void seen.push(d), setTotal: (t) => void seen.push(t), done: () => undefined };
+        return { tick: () => undefined, update: (d) => void seen.push(d), skip: (d) => void seen.push(d ?? 1), setTotal: (t) => void seen.push(t), done: () => undefined };
       },
     };
     expect((await prepare(watching, opts)).reused).toBe(3);

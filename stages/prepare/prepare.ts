@@ -121,7 +121,10 @@ export async function prepare(ctx: DatasetContext, opts: PrepareOptions): Promis
         totalSeconds += info.duration_ms / 1000;
         progress.setTotal(Math.round(totalSeconds));
       }
-      report(v.video_id, seconds ?? info.duration_ms / 1000);
+      const done = seconds ?? info.duration_ms / 1000;
+      // A proxy from the cache moves the bar but is no work: the rate counts encoded seconds only.
+      if (hit) progress.skip(Math.round(done));
+      else report(v.video_id, done);
       if (hit) reused++;
       else made++;
       ctx.log(

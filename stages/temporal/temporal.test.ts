@@ -14,7 +14,7 @@ import stage from './index.js';
 import { runTemporal, type RunEnv, type TemporalOptions } from './run.js';
 import { synthVideos } from './synth.js';
 
-const silentProgress = { tick() {}, update() {}, setTotal() {}, done() {} };
+const silentProgress = { tick() {}, skip() {}, update() {}, setTotal() {}, done() {} };
 const env = (cacheDir: string, jobs = 1): RunEnv => ({ cacheDir, jobs, log() {}, progress: () => silentProgress });
 
 let root: string;

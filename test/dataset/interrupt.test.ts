@@ -21,6 +21,7 @@ function abortingAt(base: DatasetContext, fraction: number): DatasetContext {
     signal: ac.signal,
     progress: (_label: string, total: number): Progress => ({
       tick() {},
+      skip() {},
       update(done) {
         if (done >= total * fraction) ac.abort();
       },

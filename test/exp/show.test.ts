@@ -61,7 +61,7 @@ describe('exp show', () => {
     for (const line of r.stdout.trimEnd().split('\n')) expect(line.length).toBeLessThanOrEqual(50);
     const header = headerOf(r.stdout);
     expect(header[0]).toBe('Experiment');
-    expect(header).toContain('F1'); // the first headline metric outranks status and date
+    expect(header).toEqual(['Experiment', 'train.lr', 'F1', 'held-out F1']); // varying params, then headline metrics, outrank status and date
     expect(r.stderr).toMatch(/note: \d columns? hidden to fit 50 columns \(.*Created.*\): widen the terminal, leave others out with --drop REGEX, or print with --md, --csv or --json/);
     // Not a terminal: nothing is hidden for width.
     expect((await rig.run(['exp', 'show'])).stderr).not.toMatch(/hidden to fit/);

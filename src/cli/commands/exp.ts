@@ -21,6 +21,7 @@ import { formatDiff } from './metrics.js';
 import { EXECUTOR_OPTION } from '../../exec/command-line.js';
 import { executors } from '../../exec/executors.js';
 import { checkPlacementStages, isEmptyPlacement, parsePlacement } from '../../exec/placement.js';
+import { withBoard } from './repro.js';
 
 function jobsOf(args: ParsedArgs): number {
   const j = optNumber(args, 'jobs') ?? 1;
@@ -92,7 +93,7 @@ export function expCommands(registry: HandlerRegistry): CommandSpec[] {
           return;
         }
         if (recs.length > 1) return runAll(root, cacheDir, jobs, io, recs.map((r) => r.name));
-        const rec = await runExperiment(root, cacheDir, registry, recs[0]!.name, io);
+        const rec = await withBoard(io, (live) => runExperiment(root, cacheDir, registry, recs[0]!.name, live));
         io.out(summary([rec]));
         if (rec.status === 'failed') throw failure(`experiment '${rec.name}' failed: ${rec.error ?? 'unknown error'}`, { subject: rec.name });
       },

@@ -8,6 +8,8 @@ import { reproduce, resultError } from '../../exec/reproduce.js';
 import { REPRO_OPTIONS, REPRO_POSITIONALS, reproOptions } from '../../exec/command-line.js';
 import { reproOutput } from '../../exec/plan-output.js';
 import { watchPipeline } from '../../exec/watch.js';
+import { Board, useColor } from '../../report/board.js';
+import { routeProgress } from '../../report/progress.js';
 
 export function reproCommand(registry: HandlerRegistry): CommandSpec {
   return {
@@ -24,7 +26,7 @@ export function reproCommand(registry: HandlerRegistry): CommandSpec {
       const opts = reproOptions(args);
       if (optBool(args, 'watch')) return watchPipeline(root, registry, { ...opts, debounceMs: optNumber(args, 'debounce') ?? 150 }, io);
       const json = optBool(args, 'json');
-      const result = await reproduce(root, registry, opts, io);
+      const result = await withBoard(io, (io2) => reproduce(root, registry, opts, io2));
       const err = resultError(result);
       // --json prints the full result (ok, stages, errors) on success and failure alike; the thrown error
       // says so, and the CLI adds no second document. Diagnostics still go to stderr.
@@ -32,4 +34,20 @@ export function reproCommand(registry: HandlerRegistry): CommandSpec {
       if (err) throw json ? printedAsJson(err) : err;
     },
   };
+}
+
+/**
+ * In a terminal (stderr), runs `fn` with the live board: one line per running stage, redrawn in place,
+ * log lines above it. Elsewhere (a pipe, CI, RALLYCUT_PROGRESS=0) with `io` as it is: line-per-step bars.
+ */
+export async function withBoard<T>(io: CommandIO, fn: (io: CommandIO & { board?: Board }) => Promise<T>): Promise<T> {
+  if (!io.errTTY || io.env.RALLYCUT_PROGRESS === '0') return fn(io);
+  const board = new Board({ write: (t) => io.err(t), columns: io.errColumns, color: useColor(io.env) });
+  routeProgress(board);
+  try {
+    return await fn({ ...io, err: (t) => board.log(t), board });
+  } finally {
+    routeProgress(undefined);
+    board.close();
+  }
 }

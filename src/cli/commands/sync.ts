@@ -83,7 +83,7 @@ function pushCommand(): CommandSpec {
         force: optBool(args, 'force'),
         dryRun,
         signal: io.signal,
-        progressSink: { write: io.err, isTTY: io.isTTY },
+        progressSink: { write: io.err, isTTY: Boolean(io.errTTY), columns: io.errColumns, env: io.env },
         redact: redactorFor(io.env),
       });
       if (io.signal.aborted) throw failure('push interrupted; run it again to upload the rest');
@@ -138,7 +138,7 @@ function pullCommand(): CommandSpec {
       let r: PullResult;
       let items: CheckoutItem[];
       try {
-        r = await pullCache({ cacheDir: sel.cacheDir, remote, objects: sel.objects, runCache: optBool(args, 'run-cache'), jobs, signal: io.signal, progressSink: { write: io.err, isTTY: io.isTTY } });
+        r = await pullCache({ cacheDir: sel.cacheDir, remote, objects: sel.objects, runCache: optBool(args, 'run-cache'), jobs, signal: io.signal, progressSink: { write: io.err, isTTY: Boolean(io.errTTY), columns: io.errColumns, env: io.env } });
         if (io.signal.aborted) throw failure('pull interrupted; run it again to fetch the rest');
         items = await checkoutOuts(sel.root, sel.cacheDir, sel.refs, false);
       } finally {

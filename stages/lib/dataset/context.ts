@@ -17,7 +17,7 @@ export function contextFromIO(io: CommandIO): DatasetContext {
     signal: io.signal,
     log: (m) => io.err(m + '\n'),
     progress: (label: string, total: number, unit?: string): Progress =>
-      io.env.RALLYCUT_PROGRESS === '0' ? createProgress(label, total, unit) : createProgress(label, total, unit, { write: (t) => io.err(t), isTTY: io.isTTY }),
+      createProgress(label, total, unit, { write: (t) => io.err(t), isTTY: Boolean(io.errTTY), columns: io.errColumns, env: io.env }),
   };
 }
 
