@@ -88,6 +88,16 @@ export interface StageModule {
 }
 
 export type { CommandSpec, CommandIO } from './cli/command.js';
+export {
+  defineParamsHandler,
+  paramOptions,
+  paramsFromArgs,
+  withDefaults,
+  withSchema,
+  type ParamSpec,
+  type ParamSpecs,
+  type ParamsOf,
+} from './handler-params.js';
 export type { OptionSpec, ParsedArgs, PositionalSpec } from './cli/args.js';
 export { optBool, optNumber, optString, optStrings } from './cli/args.js';
 export type { Diagnostic, Position } from './diagnostics.js';
