@@ -33,6 +33,8 @@ export interface StringParam extends ParamCommon {
 export interface NumberParam extends ParamCommon {
   readonly type: 'number' | 'integer';
   readonly default?: number;
+  /** `with:` also takes the number written as a string ("48"); the handler gets a number either way. */
+  readonly numericString?: boolean;
   readonly minimum?: number;
   readonly exclusiveMinimum?: number;
   readonly maximum?: number;
@@ -89,7 +91,9 @@ function jsonType(spec: ParamSpec): Record<string, unknown> {
       return { type: 'string', enum: [...spec.values] };
     default: {
       const limits = (['minimum', 'exclusiveMinimum', 'maximum', 'exclusiveMaximum'] as const).filter((k) => spec[k] !== undefined);
-      return { type: spec.type, ...Object.fromEntries(limits.map((k) => [k, spec[k]])) };
+      const type = spec.numericString ? [spec.type, 'string'] : spec.type;
+      const pattern = spec.numericString ? { pattern: spec.type === 'integer' ? '^[0-9]+$' : '^[0-9]+(\\.[0-9]+)?$' } : {};
+      return { type, ...pattern, ...Object.fromEntries(limits.map((k) => [k, spec[k]])) };
     }
   }
 }
@@ -163,7 +167,10 @@ export function paramProblem(spec: ParamSpec, value: unknown): string | undefine
 /** The declared defaults applied to a `with:` block (already checked against withSchema by the engine). */
 export function withDefaults<S extends ParamSpecs>(specs: S, given: unknown): ParamsOf<S> {
   const out: Record<string, unknown> = { ...(given as Record<string, unknown> | undefined) };
-  for (const [key, s] of Object.entries(specs)) if (out[key] === undefined && s.default !== undefined) out[key] = s.default;
+  for (const [key, s] of Object.entries(specs)) {
+    if (out[key] === undefined && s.default !== undefined) out[key] = s.default;
+    if ((s.type === 'number' || s.type === 'integer') && typeof out[key] === 'string') out[key] = Number(out[key]);
+  }
   return out as ParamsOf<S>;
 }
 

@@ -3,18 +3,19 @@ import { resolve } from 'node:path';
 import {
   cacheDirFor,
   createProgress,
-  defineHandler,
+  defineParamsHandler,
   findProjectRoot,
   formatTable,
   optBool,
-  optNumber,
-  optString,
+  paramOptions,
+  paramsFromArgs,
   stableJson,
   writeFileAtomic,
   type CommandSpec,
   type StageContext,
   type StageModule,
 } from '../../src/handler.js';
+import { JSON_OPTION } from '../lib/cli-options.js';
 import { onnxruntimeVersion } from '../lib/model/onnxruntime.js';
 import { describeFfmpegVersion, ffmpegVersions } from '../lib/ffmpeg.js';
 import { locateModel } from '../lib/model/registry.js';
@@ -26,17 +27,15 @@ import { inputsFromFiles, readProxies, type VideoInput } from './inputs.js';
 export const DEFAULT_PROXIES = 'training_data/proxies.json';
 export const DEFAULT_INDEX = 'features/index.json';
 
-interface ExtractParams {
-  model?: string;
-  /** Numbers, or numeric strings as `${params}` interpolation may give them. */
-  stride?: number | string;
-  batch?: number | string;
-  force?: boolean;
-  proxies?: string;
-  index?: string;
-  windows_out?: string;
-}
-
+const PARAMS = {
+  model: { type: 'string', description: 'Weights variant (indoor, beach) or a folder with model.onnx + model.json; default from params model.variant', placeholder: 'NAME' },
+  stride: { type: 'number', minimum: 1, numericString: true, description: 'Window stride at 30 fps (scaled by each video fps); default from params features.stride (48)' },
+  batch: { type: 'integer', minimum: 1, numericString: true, description: 'Windows per inference batch; default from params features.batch (8)' },
+  force: { type: 'boolean', default: false, description: 'Recompute even when cached' },
+  proxies: { type: 'string', default: DEFAULT_PROXIES, description: 'The prepare index to read', placeholder: 'FILE' },
+  index: { type: 'string', default: DEFAULT_INDEX, description: 'Where to write the feature index', placeholder: 'FILE' },
+  windows_out: { type: 'string', description: 'Also write <video_id>.windows.json (input of rallycut segments) into DIR', placeholder: 'DIR' },
+} as const;
 
 interface RunArgs {
   root: string;
@@ -84,22 +83,10 @@ async function runExtract(a: RunArgs): Promise<ExtractResult> {
   return result;
 }
 
-const handler = defineHandler<ExtractParams>({
+const handler = defineParamsHandler({
   name: 'extract-features',
   summary: 'Window probabilities and features for every prepared video (cached by video, decoded file, stride and model)',
-  schema: {
-    type: 'object',
-    properties: {
-      model: { type: 'string' },
-      stride: { type: ['number', 'string'], pattern: '^[0-9]+(\\.[0-9]+)?$', minimum: 1 },
-      batch: { type: ['integer', 'string'], pattern: '^[0-9]+$', minimum: 1 },
-      force: { type: 'boolean' },
-      proxies: { type: 'string' },
-      index: { type: 'string' },
-      windows_out: { type: 'string' },
-    },
-    additionalProperties: false,
-  },
+  params: PARAMS,
   describeVersion: describeFfmpegVersion,
   async versions(ctx) {
     // Remembered per binary in <cache>/tools/versions.json: a repro does not start ffmpeg just to ask.
@@ -107,7 +94,7 @@ const handler = defineHandler<ExtractParams>({
   },
   async run(ctx, p) {
     const s = settingsFrom((k) => paramValue(ctx.params, k));
-    const inputs = await readProxies(resolve(ctx.root, p.proxies ?? DEFAULT_PROXIES), ctx.root, ctx.cacheDir);
+    const inputs = await readProxies(resolve(ctx.root, p.proxies), ctx.root, ctx.cacheDir);
     const result = await runExtract({
       root: ctx.root,
       cacheDir: ctx.cacheDir,
@@ -115,10 +102,10 @@ const handler = defineHandler<ExtractParams>({
       inputErrors: [],
       model: p.model ?? s.variant,
       weightsDir: s.weightsDir,
-      stride: p.stride !== undefined ? Number(p.stride) : s.stride,
-      batch: p.batch !== undefined ? Number(p.batch) : s.batch,
-      force: p.force ?? false,
-      indexPath: resolve(ctx.root, p.index ?? DEFAULT_INDEX),
+      stride: p.stride ?? s.stride,
+      batch: p.batch ?? s.batch,
+      force: p.force,
+      indexPath: resolve(ctx.root, p.index),
       ...(p.windows_out ? { windowsOut: resolve(ctx.root, p.windows_out) } : {}),
       signal: ctx.signal,
       log: (m) => ctx.log(m),
@@ -137,36 +124,27 @@ const command: CommandSpec = {
     'runs the model in batches and caches the results under the cache folder by (content hash, sha256 of the decoded file, stride, model hash). ' +
     'Writes features/index.json.',
   positionals: [{ name: 'video', description: 'Video files to process instead of the proxies index', variadic: true }],
-  options: [
-    { name: 'model', type: 'string', description: 'Weights variant (indoor, beach) or a folder with model.onnx + model.json', placeholder: 'NAME' },
-    { name: 'stride', type: 'number', description: 'Window stride at 30 fps (scaled by each video fps); default from params features.stride (48)' },
-    { name: 'batch', type: 'number', description: 'Windows per inference batch; default from params features.batch (8)' },
-    { name: 'force', type: 'boolean', description: 'Recompute even when cached' },
-    { name: 'proxies', type: 'string', description: 'The prepare index to read', default: DEFAULT_PROXIES, placeholder: 'FILE' },
-    { name: 'index', type: 'string', description: 'Where to write the feature index', default: DEFAULT_INDEX, placeholder: 'FILE' },
-    { name: 'windows-out', type: 'string', description: 'Also write <video_id>.windows.json (input of rallycut segments) into DIR', placeholder: 'DIR' },
-    { name: 'json', type: 'boolean', description: 'Print the result as JSON' },
-  ],
+  options: [...paramOptions(PARAMS), JSON_OPTION],
   async run(args, io) {
     const root = findProjectRoot(io.cwd) ?? io.cwd;
     const cacheDir = cacheDirFor(root, io.env);
     const s = await projectModelSettings(root);
     const files = args.positionals;
     const fromFiles = files.length ? await inputsFromFiles(files, io.cwd, io.signal) : null;
-    const inputs = fromFiles ? fromFiles.inputs : await readProxies(resolve(io.cwd, optString(args, 'proxies') ?? DEFAULT_PROXIES), root, cacheDir);
-    const windowsOut = optString(args, 'windows-out');
+    const p = paramsFromArgs(PARAMS, args);
+    const inputs = fromFiles ? fromFiles.inputs : await readProxies(resolve(io.cwd, p.proxies), root, cacheDir);
     const result = await runExtract({
       root,
       cacheDir,
       inputs,
       inputErrors: fromFiles?.errors ?? [],
-      model: optString(args, 'model') ?? s.variant,
+      model: p.model ?? s.variant,
       weightsDir: s.weightsDir,
-      stride: optNumber(args, 'stride') ?? s.stride,
-      batch: optNumber(args, 'batch') ?? s.batch,
-      force: optBool(args, 'force'),
-      indexPath: resolve(io.cwd, optString(args, 'index') ?? DEFAULT_INDEX),
-      ...(windowsOut ? { windowsOut: resolve(io.cwd, windowsOut) } : {}),
+      stride: p.stride ?? s.stride,
+      batch: p.batch ?? s.batch,
+      force: p.force,
+      indexPath: resolve(io.cwd, p.index),
+      ...(p.windows_out ? { windowsOut: resolve(io.cwd, p.windows_out) } : {}),
       signal: io.signal,
       log: (m) => io.err(m + '\n'),
       progress: (l, t, u) => createProgress(l, t, u),
@@ -178,7 +156,7 @@ const command: CommandSpec = {
     }
     const rows = result.outcomes.map((o) => [o.input.filename, o.status, o.status === 'failed' ? null : o.entry.num_windows, o.status === 'failed' ? null : o.entry.stride]);
     io.out(formatTable(['video', 'status', 'windows', 'stride'], rows));
-    io.out(`${result.computedWindows} windows computed${rate ? ` at ${rate.toFixed(1)} windows/s` : ''}; index: ${optString(args, 'index') ?? DEFAULT_INDEX}\n`);
+    io.out(`${result.computedWindows} windows computed${rate ? ` at ${rate.toFixed(1)} windows/s` : ''}; index: ${p.index}\n`);
   },
 };
 
