@@ -12,6 +12,7 @@ import {
   stableJson,
   writeFileAtomic,
   type CommandSpec,
+  type ParamsOf,
   type StageContext,
   type StageModule,
 } from '../../src/handler.js';
@@ -19,7 +20,7 @@ import { JSON_OPTION } from '../lib/cli-options.js';
 import { onnxruntimeVersion } from '../lib/model/onnxruntime.js';
 import { describeFfmpegVersion, ffmpegVersions } from '../lib/ffmpeg.js';
 import { locateModel } from '../lib/model/registry.js';
-import { paramValue, projectModelSettings, settingsFrom } from '../lib/model/params.js';
+import { paramValue, projectModelSettings, settingsFrom, type ModelSettings } from '../lib/model/params.js';
 import { loadClassifier } from '../lib/model/session.js';
 import { extractFeatures, failureSummary, type ExtractResult } from './extract.js';
 import { inputsFromFiles, readProxies, type VideoInput } from './inputs.js';
@@ -42,20 +43,19 @@ interface RunArgs {
   cacheDir: string;
   inputs: VideoInput[];
   inputErrors: { file: string; error: unknown }[];
-  model: string;
-  weightsDir: string;
-  stride: number;
-  batch: number;
-  force: boolean;
-  indexPath: string;
-  windowsOut?: string;
+  params: ParamsOf<typeof PARAMS>;
+  /** The tracked params' model settings: the defaults of model, stride and batch. */
+  settings: ModelSettings;
+  /** The folder the params' paths are relative to (the project for a stage, the current folder for the CLI). */
+  base: string;
   signal?: AbortSignal;
   log(m: string): void;
   progress: StageContext['progress'];
 }
 
 async function runExtract(a: RunArgs): Promise<ExtractResult> {
-  const location = locateModel(a.root, a.model, a.weightsDir);
+  const p = a.params;
+  const location = locateModel(a.root, p.model ?? a.settings.variant, a.settings.weightsDir);
   const classifier = await loadClassifier(location);
   let result: ExtractResult;
   try {
@@ -63,10 +63,10 @@ async function runExtract(a: RunArgs): Promise<ExtractResult> {
       cacheDir: a.cacheDir,
       model: classifier,
       variant: location.variant,
-      baseStride: a.stride,
-      batch: a.batch,
-      force: a.force,
-      ...(a.windowsOut ? { windowsOut: a.windowsOut } : {}),
+      baseStride: p.stride ?? a.settings.stride,
+      batch: p.batch ?? a.settings.batch,
+      force: p.force,
+      ...(p.windows_out ? { windowsOut: resolve(a.base, p.windows_out) } : {}),
       ...(a.signal ? { signal: a.signal } : {}),
       log: a.log,
       progress: a.progress,
@@ -79,7 +79,7 @@ async function runExtract(a: RunArgs): Promise<ExtractResult> {
     ...result.outcomes.flatMap((o) => (o.status === 'failed' ? [{ name: o.input.filename, error: o.error }] : [])),
   ];
   if (failed.length) throw failureSummary(failed, result.index.videos.length);
-  await writeFileAtomic(a.indexPath, stableJson(result.index));
+  await writeFileAtomic(resolve(a.base, p.index), stableJson(result.index));
   return result;
 }
 
@@ -93,20 +93,15 @@ const handler = defineParamsHandler({
     return { ...(await ffmpegVersions({ cacheDir: ctx.cacheDir })), 'onnxruntime-node': onnxruntimeVersion() };
   },
   async run(ctx, p) {
-    const s = settingsFrom((k) => paramValue(ctx.params, k));
     const inputs = await readProxies(resolve(ctx.root, p.proxies), ctx.root, ctx.cacheDir);
     const result = await runExtract({
       root: ctx.root,
       cacheDir: ctx.cacheDir,
       inputs,
       inputErrors: [],
-      model: p.model ?? s.variant,
-      weightsDir: s.weightsDir,
-      stride: p.stride ?? s.stride,
-      batch: p.batch ?? s.batch,
-      force: p.force,
-      indexPath: resolve(ctx.root, p.index),
-      ...(p.windows_out ? { windowsOut: resolve(ctx.root, p.windows_out) } : {}),
+      params: p,
+      settings: settingsFrom((k) => paramValue(ctx.params, k)),
+      base: ctx.root,
       signal: ctx.signal,
       log: (m) => ctx.log(m),
       progress: (l, t, u) => ctx.progress(l, t, u),
@@ -126,25 +121,18 @@ const command: CommandSpec = {
   positionals: [{ name: 'video', description: 'Video files to process instead of the proxies index', variadic: true }],
   options: [...paramOptions(PARAMS), JSON_OPTION],
   async run(args, io) {
+    const p = paramsFromArgs(PARAMS, args);
     const root = findProjectRoot(io.cwd) ?? io.cwd;
     const cacheDir = cacheDirFor(root, io.env);
-    const s = await projectModelSettings(root);
-    const files = args.positionals;
-    const fromFiles = files.length ? await inputsFromFiles(files, io.cwd, io.signal) : null;
-    const p = paramsFromArgs(PARAMS, args);
-    const inputs = fromFiles ? fromFiles.inputs : await readProxies(resolve(io.cwd, p.proxies), root, cacheDir);
+    const fromFiles = args.positionals.length ? await inputsFromFiles(args.positionals, io.cwd, io.signal) : null;
     const result = await runExtract({
       root,
       cacheDir,
-      inputs,
+      inputs: fromFiles ? fromFiles.inputs : await readProxies(resolve(io.cwd, p.proxies), root, cacheDir),
       inputErrors: fromFiles?.errors ?? [],
-      model: p.model ?? s.variant,
-      weightsDir: s.weightsDir,
-      stride: p.stride ?? s.stride,
-      batch: p.batch ?? s.batch,
-      force: p.force,
-      indexPath: resolve(io.cwd, p.index),
-      ...(p.windows_out ? { windowsOut: resolve(io.cwd, p.windows_out) } : {}),
+      params: p,
+      settings: await projectModelSettings(root),
+      base: io.cwd,
       signal: io.signal,
       log: (m) => io.err(m + '\n'),
       progress: (l, t, u) => createProgress(l, t, u),
