@@ -10,7 +10,7 @@ import { pushDataset, pushStamp } from './push.js';
 const PARAMS = {
   name: DATASET_NAME,
   dir: DATASET_DIR,
-  concurrency: { type: 'integer', minimum: 1, cliOnly: true, description: 'Parallel uploads (default: jobs, at least 4)' },
+  jobs: { type: 'integer', minimum: 1, short: 'j', was: ['concurrency'], cliOnly: true, description: 'Parallel uploads (default: the job count, at least 4)' },
 } as const;
 
 const handler = defineParamsHandler({
@@ -38,7 +38,7 @@ const command: CommandSpec = {
     const result = await pushDataset(contextFromIO(io), {
       name: checkDatasetName(p.name),
       ...(p.dir ? { output: p.dir } : {}),
-      ...(p.concurrency ? { concurrency: p.concurrency } : {}),
+      ...(p.jobs ? { concurrency: p.jobs } : {}),
     });
     if (optBool(args, 'json')) io.out(stableJson({ ok: true, ...result }));
   },

@@ -127,7 +127,7 @@ describe('push and pull with 8 transfers in flight while s3rver is killed and re
       await writeDataset(rig, 'ds', videos, true);
       const env = { ...s3Env(server.endpoint, bucket), RALLYCUT_JOBS: '8' };
       const { restarted } = await armRestart('PUT');
-      const first = await rig.run(['train', 'push', '--dataset', 'ds', '--concurrency', '8'], env);
+      const first = await rig.run(['train', 'push', '--dataset', 'ds', '--jobs', '8'], env);
       await restarted; // the server really died during the push (the arming fired) and is back
       if (process.env['FAULT_PRINT']) console.log(`push under restart: exit ${first.code}\n${first.stderr}`);
       // Each transfer retries transient failures (refused or dropped connections) for ~7.5 s with backoff.
@@ -135,7 +135,7 @@ describe('push and pull with 8 transfers in flight while s3rver is killed and re
       await expectRemoteWhole(s3, bucket, videos, true);
       // s3rver (unlike S3) writes an object in place, so a death can leave a truncated object under the final
       // key; a rerun sees nothing left to do only because every object is whole (checked above).
-      const again = await rig.run(['train', 'push', '--dataset', 'ds', '--concurrency', '8', '--json'], env);
+      const again = await rig.run(['train', 'push', '--dataset', 'ds', '--jobs', '8', '--json'], env);
       expect(again.code, again.stderr).toBe(0);
       expect(JSON.parse(again.stdout)).toMatchObject({ uploaded: 0 });
       await expectRemoteWhole(s3, bucket, videos, true);
