@@ -128,7 +128,7 @@ export function paramOptions(specs: ParamSpecs): OptionSpec[] {
     .filter(([, s]) => !s.pipelineOnly)
     .map(([key, s]): OptionSpec => {
       const def = s.type === 'string' ? (s.default ?? s.cliDefault) : s.default;
-      const extra = s.type === 'enum' ? ` (${s.values.join('|')})` : s.type === 'integer' || s.type === 'number' ? (limitsText(s) ? ` (${s.type === 'integer' ? 'a whole number ' : ''}${limitsText(s)})` : '') : '';
+      const extra = s.type === 'enum' ? (s.placeholder ? ` (${s.values.join('|')})` : '') : s.type === 'integer' || s.type === 'number' ? (limitsText(s) ? ` (${s.type === 'integer' ? 'a whole number ' : ''}${limitsText(s)})` : '') : '';
       return {
         name: flagOf(key, s),
         type: s.type === 'boolean' ? 'boolean' : s.type === 'number' || s.type === 'integer' ? 'number' : 'string',

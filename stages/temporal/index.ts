@@ -108,7 +108,7 @@ const handler = defineParamsHandler({
 const command: CommandSpec = {
   path: ['train', 'temporal'],
   summary: 'Train the temporal rally model on extracted features',
-  description: 'v1 LearnedSmoothing (logistic + learned smoothing), v2 ConvCRF, v3 BiLSTM-CRF. Writes OUT/model.json + OUT/weights.f32 and metrics/temporal.json.',
+  description: 'v1 LearnedSmoothing (logistic + learned smoothing), v2 ConvCRF, v3 BiLSTM-CRF. Writes OUTPUT/model.json + OUTPUT/weights.f32 (+ model.onnx) and the metrics file.',
   options: [...paramOptions(PARAMS), JSON_OPTION],
   async run(args, io) {
     const root = findProjectRoot(io.cwd) ?? io.cwd;
