@@ -87,7 +87,7 @@ describe('declared handler params', () => {
     expect(help).toContain('--dataset NAME');
     expect(help).toContain('Dataset name (default: demo)');
     expect(help).toMatch(/--epochs N\s+maximum epochs \(a whole number ≥ 1\) \(default: 50\)/);
-    expect(help).toMatch(/--model v1\|v2\s+architecture \(v1\|v2\) \(default: v2\)/);
+    expect(help).toMatch(/--model v1\|v2\s+architecture \(default: v2\)/);
     expect(help).toContain('-j, --jobs N');
     expect(help).not.toContain('--source');
     expect(help).not.toContain('--name');
