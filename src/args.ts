@@ -18,6 +18,8 @@ export interface OptionSpec {
   placeholder?: string;
   default?: string | number | boolean | string[];
   complete?: Completion;
+  /** Earlier names of the option: still accepted, with a deprecation warning (not shown in --help). */
+  was?: readonly string[];
 }
 
 export interface PositionalSpec {
@@ -33,10 +35,13 @@ export type OptionValue = string | number | boolean | string[] | undefined;
 export interface ParsedArgs {
   positionals: string[];
   options: Record<string, OptionValue>;
+  /** Deprecated option names used (the CLI prints them as warnings). */
+  warnings?: string[];
 }
 
 export function parseArgs(argv: readonly string[], options: readonly OptionSpec[], positionals: readonly PositionalSpec[] = []): ParsedArgs {
   const byLong = new Map(options.map((o) => [o.name, o]));
+  const byOldName = new Map(options.flatMap((o) => (o.was ?? []).map((w) => [w, o] as const)));
   const byShort = new Map(options.filter((o) => o.short).map((o) => [o.short!, o]));
   const result: ParsedArgs = { positionals: [], options: {} };
   for (const o of options) if (o.default !== undefined) result.options[o.name] = Array.isArray(o.default) ? [...o.default] : o.default;
@@ -59,6 +64,11 @@ export function parseArgs(argv: readonly string[], options: readonly OptionSpec[
       name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
       inline = eq >= 0 ? arg.slice(eq + 1) : undefined;
       spec = byLong.get(name);
+      const renamed = spec ? undefined : byOldName.get(name);
+      if (renamed) {
+        spec = renamed;
+        (result.warnings ??= []).push(`--${name} is now --${renamed.name}; the old name will go`);
+      }
       if (!spec && name.startsWith('no-') && byLong.get(name.slice(3))?.type === 'boolean') {
         result.options[name.slice(3)] = false;
         continue;

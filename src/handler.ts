@@ -10,6 +10,16 @@ export function defineHandler<P>(handler: StageHandler<P>): RegisteredHandler {
 }
 
 export type { CommandSpec, CommandIO } from './cli/command.js';
+export {
+  defineParamsHandler,
+  paramOptions,
+  paramsFromArgs,
+  withDefaults,
+  withSchema,
+  type ParamSpec,
+  type ParamSpecs,
+  type ParamsOf,
+} from './handler-params.js';
 export type { OptionSpec, ParsedArgs, PositionalSpec } from './args.js';
 export { optBool, optNumber, optString, optStrings } from './args.js';
 export type { Diagnostic, Position } from './diagnostics.js';

@@ -132,6 +132,7 @@ export async function main(argv: readonly string[], io: CommandIO = defaultIO())
   }
   try {
     const args = parseArgs(rest, cmd.options, cmd.positionals ?? []);
+    if (args.warnings?.length) io.err(formatDiagnostics(args.warnings.map((message): Diagnostic => ({ kind: 'config', severity: 'warning', message }))));
     await cmd.run(args, io);
     return 0;
   } catch (err) {

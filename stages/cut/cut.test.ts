@@ -83,7 +83,7 @@ describe('cut', () => {
   it('prints the rallies, writes ground_truth-format JSON and a cut video of the rally time', async () => {
     const v = demo.videos[0]!;
     const t = io(dir);
-    const code = await main(['cut', join(dir, v.path), '--model', 'beach', '--json', 'rallies.json', '--output', 'out/cut.mp4'], { ...t, cwd: dir });
+    const code = await main(['cut', join(dir, v.path), '--model', 'beach', '--segments', 'rallies.json', '--output', 'out/cut.mp4'], { ...t, cwd: dir });
     expect(code, t.stderr).toBe(0);
     expect(t.stdout).toMatch(/\d+ rallies in match_01\.mp4 \(model beach, heuristics beach, windows from cache\)/);
     expect(t.stdout).toMatch(/#\s+start\s+end\s+duration_s\s+confidence/);
@@ -95,6 +95,17 @@ describe('cut', () => {
     const probe = await probeVideo(join(dir, 'out/cut.mp4'), { countFrames: true });
     expect(Math.abs(probe.frames / probe.avg_fps - total)).toBeLessThan(0.5 + 0.1 * gt[0]!.rallies.length);
     expect(t.stdout).toMatch(/cut video: .*cut\.mp4 \(\d+ segments, [\d.]+ s, (stream copy|re-encoded)\)/);
+
+    // --json prints to stdout, as on every command (it named a file here before; that is --segments now).
+    const j = io(dir);
+    expect(await main(['cut', join(dir, v.path), '--model', 'beach', '--json', '--dry-run'], { ...j, cwd: dir }), j.stderr).toBe(0);
+    const printed = JSON.parse(j.stdout) as { ok: boolean; rallies: { start_ms: number; end_ms: number }[]; cut?: unknown };
+    expect(printed.ok).toBe(true);
+    expect(printed.rallies.map((r) => [r.start_ms, r.end_ms])).toEqual(gt[0]!.rallies.map((r) => [r.start_ms, r.end_ms]));
+    expect(printed.cut).toBeUndefined();
+    const old = io(dir);
+    expect(await main(['cut', join(dir, v.path), '--json', 'rallies.json', '--dry-run'], { ...old, cwd: dir })).toBe(2);
+    expect(JSON.parse(old.stdout)).toMatchObject({ ok: false });
   });
 
   it('--temporal names a missing checkpoint clearly', async () => {

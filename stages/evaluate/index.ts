@@ -5,17 +5,18 @@ import {
   cacheDirFor,
   configError,
   createProgress,
-  defineHandler,
+  defineParamsHandler,
   findProjectRoot,
   optBool,
-  optNumber,
-  optString,
   optStrings,
+  paramOptions,
+  paramsFromArgs,
   stableJson,
   type CommandSpec,
   type ParamValues,
   type StageModule,
 } from '../../src/handler.js';
+import { JSON_OPTION } from '../lib/cli-options.js';
 import { parseSetPairs } from '../lib/heuristics/index.js';
 import { shownPath } from '../lib/jsonio/index.js';
 import { formatTotalsTable, formatVideoTable, type EvaluateReport } from './report.js';
@@ -27,17 +28,19 @@ import { evaluationReports } from './report-source.js';
 export const DEFAULT_OUTPUT = 'metrics/evaluate.json';
 export const DEFAULT_PLOTS = 'plots/timelines';
 
-interface EvaluateWith {
-  source?: 'heuristics' | 'temporal';
-  model?: string;
-  iou?: number;
-  dataset?: string;
-  temporal?: string;
-  features?: string;
-  ground_truth?: string;
-  output?: string;
-  plots?: string;
-}
+const PARAMS = {
+  source: { type: 'enum', values: ['heuristics', 'temporal'], default: 'heuristics', pipelineOnly: true, description: 'what to score' },
+  model: { type: 'string', description: 'heuristics preset (indoor|beach); default from params model.variant', placeholder: 'NAME' },
+  iou: { type: 'number', exclusiveMinimum: 0, maximum: 1, description: 'IoU threshold for matching; default from params evaluate.iou (0.5)' },
+  dataset: { type: 'string', description: 'dataset name under training_datasets/; default from params dataset.name', placeholder: 'NAME', complete: 'dataset' },
+  temporal: { type: 'string', description: 'score a trained temporal model folder (the pipeline stage: with source: temporal, default weights/temporal)', placeholder: 'DIR' },
+  heuristics: { type: 'boolean', default: false, cliOnly: true, description: 'score the heuristics (the default)' },
+  predictions: { type: 'string', cliOnly: true, description: 'score a ground_truth.json-format file of predictions', placeholder: 'FILE' },
+  features: { type: 'string', description: 'feature index to read (default features/index.json in the project)', placeholder: 'FILE' },
+  ground_truth: { type: 'string', description: 'ground_truth.json to score against (default training_datasets/DATASET/ground_truth.json)', placeholder: 'FILE' },
+  output: { type: 'string', description: `write the JSON report here (the pipeline stage: default ${DEFAULT_OUTPUT})`, placeholder: 'FILE' },
+  plots: { type: 'string', description: `write per-video timeline SVGs into DIR (the pipeline stage: default ${DEFAULT_PLOTS})`, placeholder: 'DIR' },
+} as const;
 
 interface Choice {
   source: 'heuristics' | 'temporal' | 'file';
@@ -84,26 +87,12 @@ function plan(root: string, cwd: string, values: ParamValues, c: Choice): Pick<E
   return { source, config, groundTruth, iou };
 }
 
-const handler = defineHandler<EvaluateWith>({
+const handler = defineParamsHandler({
   name: 'evaluate',
   summary: 'Score heuristics or temporal-model rallies against the ground truth; write metrics and timelines',
-  schema: {
-    type: 'object',
-    properties: {
-      source: { enum: ['heuristics', 'temporal'] },
-      model: { type: 'string' },
-      iou: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
-      dataset: { type: 'string' },
-      temporal: { type: 'string' },
-      features: { type: 'string' },
-      ground_truth: { type: 'string' },
-      output: { type: 'string' },
-      plots: { type: 'string' },
-    },
-    additionalProperties: false,
-  },
+  params: PARAMS,
   async run(ctx, p) {
-    const choice: Choice = { source: p.source ?? 'heuristics' };
+    const choice: Choice = { source: p.source };
     for (const k of ['model', 'temporal', 'features', 'dataset', 'iou'] as const) if (p[k] !== undefined) (choice as unknown as Record<string, unknown>)[k] = p[k];
     if (p.ground_truth !== undefined) choice.groundTruth = p.ground_truth;
     const report = await runEvaluation({
@@ -136,53 +125,39 @@ const command: CommandSpec = {
     'Writes the JSON report only with --output and timelines only with --plots (the pipeline stage writes both).',
   ].join('\n'),
   options: [
-    { name: 'model', type: 'string', description: 'heuristics preset (indoor|beach); default from params model.variant', placeholder: 'NAME' },
-    { name: 'iou', type: 'number', description: 'IoU threshold for matching; default from params evaluate.iou (0.5)' },
-    { name: 'dataset', type: 'string', description: 'dataset name under training_datasets/; default from params dataset.name', placeholder: 'NAME', complete: 'dataset' },
-    { name: 'temporal', type: 'string', description: 'score a trained temporal model folder', placeholder: 'DIR' },
-    { name: 'heuristics', type: 'boolean', description: 'score the heuristics (the default)' },
+    ...paramOptions(PARAMS),
     { name: 'set', type: 'strings', description: 'override one heuristics parameter (repeatable)', placeholder: 'KEY=VALUE' },
-    { name: 'features', type: 'string', description: 'feature index to read', placeholder: 'FILE', default: 'features/index.json' },
-    { name: 'predictions', type: 'string', description: 'score a ground_truth.json-format file of predictions', placeholder: 'FILE' },
-    { name: 'ground-truth', type: 'string', description: 'ground_truth.json to score against', placeholder: 'FILE' },
-    { name: 'output', type: 'string', description: 'write the JSON report here (e.g. metrics/evaluate.json)', placeholder: 'FILE' },
-    { name: 'plots', type: 'string', description: 'write per-video timeline SVGs into DIR', placeholder: 'DIR' },
-    { name: 'json', type: 'boolean', description: 'print the report as JSON' },
+    JSON_OPTION,
   ],
   async run(args, io) {
-    const predictions = optString(args, 'predictions');
-    const temporal = optString(args, 'temporal');
-    if (predictions && (temporal || optBool(args, 'heuristics'))) {
+    const p = paramsFromArgs(PARAMS, args);
+    if (p.predictions && (p.temporal || p.heuristics)) {
       throw configError('--predictions cannot be combined with --temporal or --heuristics', { subject: '--predictions' });
     }
-    if (temporal && optBool(args, 'heuristics')) throw configError('choose one of --temporal and --heuristics', { subject: '--temporal' });
+    if (p.temporal && p.heuristics) throw configError('choose one of --temporal and --heuristics', { subject: '--temporal' });
     const root = findProjectRoot(io.cwd);
     const base = root ?? io.cwd;
-    if (!root && !(predictions && optString(args, 'ground-truth'))) {
+    if (!root && !(p.predictions && p.ground_truth)) {
       throw configError('not inside a project (no pipeline.yaml found)', { notes: ['use --predictions P.json --ground-truth G.json to score files anywhere'] });
     }
     const values = await readProjectParams(root);
-    const choice: Choice = { source: predictions ? 'file' : temporal ? 'temporal' : 'heuristics', setPairs: parseSetPairs(optStrings(args, 'set')) };
-    const str: [keyof Choice, string][] = [['model', 'model'], ['temporal', 'temporal'], ['predictions', 'predictions'], ['groundTruth', 'ground-truth'], ['dataset', 'dataset']];
-    for (const [key, flag] of str) {
-      const v = optString(args, flag);
-      if (v !== undefined) (choice as unknown as Record<string, unknown>)[key] = v;
-    }
-    const features = optString(args, 'features');
-    if (features !== undefined) choice.features = resolve(io.cwd, features);
-    const iou = optNumber(args, 'iou');
-    if (iou !== undefined) choice.iou = iou;
-    const output = optString(args, 'output');
-    const plots = optString(args, 'plots');
+    const choice: Choice = { source: p.predictions ? 'file' : p.temporal ? 'temporal' : 'heuristics', setPairs: parseSetPairs(optStrings(args, 'set')) };
+    if (p.model !== undefined) choice.model = p.model;
+    if (p.temporal !== undefined) choice.temporal = p.temporal;
+    if (p.predictions !== undefined) choice.predictions = p.predictions;
+    if (p.ground_truth !== undefined) choice.groundTruth = p.ground_truth;
+    if (p.dataset !== undefined) choice.dataset = p.dataset;
+    if (p.features !== undefined) choice.features = resolve(io.cwd, p.features);
+    if (p.iou !== undefined) choice.iou = p.iou;
     const report = await runEvaluation({
       ...plan(base, io.cwd, values, choice),
       cacheDir: cacheDirFor(base, io.env),
-      ...(output ? { output: resolve(io.cwd, output) } : {}),
-      ...(plots ? { plotsDir: resolve(io.cwd, plots) } : {}),
+      ...(p.output ? { output: resolve(io.cwd, p.output) } : {}),
+      ...(p.plots ? { plotsDir: resolve(io.cwd, p.plots) } : {}),
       progress: (label, total) => createProgress(label, total, 'videos', { write: (t) => io.err(t), isTTY: Boolean(io.errTTY), columns: io.errColumns, env: io.env }),
       log: (m) => io.err(`evaluate: ${m}\n`),
     });
-    io.out(optBool(args, 'json') ? stableJson(report) : formatReport(report));
+    io.out(optBool(args, 'json') ? stableJson({ ok: true, ...report }) : formatReport(report));
   },
 };
 

@@ -4,22 +4,25 @@ import {
   cacheDirFor,
   configError,
   createProgress,
-  defineHandler,
+  defineParamsHandler,
   findProjectRoot,
   formatTable,
   optBool,
-  optNumber,
   optString,
+  paramOptions,
+  paramsFromArgs,
   stableJson,
   writeFileAtomic,
   type CommandSpec,
+  type ParamsOf,
   type StageContext,
   type StageModule,
 } from '../../src/handler.js';
+import { JSON_OPTION } from '../lib/cli-options.js';
 import { onnxruntimeVersion } from '../lib/model/onnxruntime.js';
 import { describeFfmpegVersion, ffmpegVersions } from '../lib/ffmpeg.js';
 import { locateModel } from '../lib/model/registry.js';
-import { paramValue, projectModelSettings, settingsFrom } from '../lib/model/params.js';
+import { paramValue, projectModelSettings, settingsFrom, type ModelSettings } from '../lib/model/params.js';
 import { loadClassifier } from '../lib/model/session.js';
 import { DEVICE_CHOICES, DEVICE_ENV, parseDevice, type DeviceChoice } from '../lib/model/device.js';
 import { extractFeatures, failureSummary, type ExtractResult } from './extract.js';
@@ -29,18 +32,16 @@ import { mergeFeaturesHandler } from './merge.js';
 export const DEFAULT_PROXIES = 'training_data/proxies.json';
 export const DEFAULT_INDEX = 'features/index.json';
 
-interface ExtractParams {
-  model?: string;
-  /** Numbers, or numeric strings as `${params}` interpolation may give them. */
-  stride?: number | string;
-  batch?: number | string;
-  force?: boolean;
-  proxies?: string;
-  index?: string;
-  windows_out?: string;
-  /** Only this video_id of the proxies index (a per-video foreach item; its index then has one entry). */
-  video?: string;
-}
+const PARAMS = {
+  model: { type: 'string', description: 'Weights variant (indoor, beach) or a folder with model.onnx + model.json; default from params model.variant', placeholder: 'NAME' },
+  stride: { type: 'number', minimum: 1, numericString: true, description: 'Window stride at 30 fps (scaled by each video fps); default from params features.stride (48)' },
+  batch: { type: 'integer', minimum: 1, numericString: true, description: 'Windows per inference batch; default from params features.batch (8)' },
+  force: { type: 'boolean', default: false, description: 'Recompute even when cached' },
+  proxies: { type: 'string', default: DEFAULT_PROXIES, description: 'The prepare index to read', placeholder: 'FILE' },
+  index: { type: 'string', default: DEFAULT_INDEX, description: 'Where to write the feature index', placeholder: 'FILE' },
+  windows_out: { type: 'string', description: 'Also write <video_id>.windows.json (input of rallycut segments) into DIR', placeholder: 'DIR' },
+  video: { type: 'string', minLength: 1, pipelineOnly: true, description: 'Only this video_id of the proxies index (a per-video foreach item; its index then has one entry)' },
+} as const;
 
 /** The inputs one stage works on: all of them, or the one `video` names (a per-video foreach item). */
 export function pickVideo<T extends { video_id: string }>(inputs: readonly T[], video: string | undefined, file: string): T[] {
@@ -52,28 +53,26 @@ export function pickVideo<T extends { video_id: string }>(inputs: readonly T[], 
   return found;
 }
 
-
 interface RunArgs {
   root: string;
   cacheDir: string;
   inputs: VideoInput[];
   inputErrors: { file: string; error: unknown }[];
-  model: string;
-  weightsDir: string;
-  stride: number;
-  batch: number;
-  force: boolean;
+  params: ParamsOf<typeof PARAMS>;
+  /** The tracked params' model settings: the defaults of model, stride and batch. */
+  settings: ModelSettings;
+  /** The folder the params' paths are relative to (the project for a stage, the current folder for the CLI). */
+  base: string;
   /** Not part of any cache key: features from either device are the same entries (device.ts). */
   device: DeviceChoice;
-  indexPath: string;
-  windowsOut?: string;
   signal?: AbortSignal;
   log(m: string): void;
   progress: StageContext['progress'];
 }
 
 async function runExtract(a: RunArgs): Promise<ExtractResult> {
-  const location = locateModel(a.root, a.model, a.weightsDir);
+  const p = a.params;
+  const location = locateModel(a.root, p.model ?? a.settings.variant, a.settings.weightsDir);
   const classifier = await loadClassifier(location, { device: a.device, log: a.log });
   if (a.device !== 'cpu') a.log(`inference device: ${classifier.device} (asked: ${a.device})`);
   let result: ExtractResult;
@@ -82,10 +81,10 @@ async function runExtract(a: RunArgs): Promise<ExtractResult> {
       cacheDir: a.cacheDir,
       model: classifier,
       variant: location.variant,
-      baseStride: a.stride,
-      batch: a.batch,
-      force: a.force,
-      ...(a.windowsOut ? { windowsOut: a.windowsOut } : {}),
+      baseStride: p.stride ?? a.settings.stride,
+      batch: p.batch ?? a.settings.batch,
+      force: p.force,
+      ...(p.windows_out ? { windowsOut: resolve(a.base, p.windows_out) } : {}),
       ...(a.signal ? { signal: a.signal } : {}),
       log: a.log,
       progress: a.progress,
@@ -98,27 +97,14 @@ async function runExtract(a: RunArgs): Promise<ExtractResult> {
     ...result.outcomes.flatMap((o) => (o.status === 'failed' ? [{ name: o.input.filename, error: o.error }] : [])),
   ];
   if (failed.length) throw failureSummary(failed, result.index.videos.length);
-  await writeFileAtomic(a.indexPath, stableJson(result.index));
+  await writeFileAtomic(resolve(a.base, p.index), stableJson(result.index));
   return result;
 }
 
-const handler = defineHandler<ExtractParams>({
+const handler = defineParamsHandler({
   name: 'extract-features',
   summary: 'Window probabilities and features for every prepared video (cached by video, decoded file, stride and model)',
-  schema: {
-    type: 'object',
-    properties: {
-      model: { type: 'string' },
-      stride: { type: ['number', 'string'], pattern: '^[0-9]+(\\.[0-9]+)?$', minimum: 1 },
-      batch: { type: ['integer', 'string'], pattern: '^[0-9]+$', minimum: 1 },
-      force: { type: 'boolean' },
-      proxies: { type: 'string' },
-      index: { type: 'string' },
-      windows_out: { type: 'string' },
-      video: { type: 'string', minLength: 1 },
-    },
-    additionalProperties: false,
-  },
+  params: PARAMS,
   describeVersion: describeFfmpegVersion,
   async versions(ctx) {
     // Remembered per binary in <cache>/tools/versions.json: a repro does not start ffmpeg just to ask.
@@ -127,27 +113,22 @@ const handler = defineHandler<ExtractParams>({
   // On a remote executor: the proxies travel (from the proxy store), ffmpeg comes from the image, and the
   // feature arrays it computes come back into the local feature store, so a later local run finds them.
   async remoteIO(ctx, p) {
-    const file = resolve(ctx.root, p.proxies ?? DEFAULT_PROXIES);
+    const file = resolve(ctx.root, p.proxies);
     const inputs = pickVideo(await readProxies(file, ctx.root, ctx.cacheDir), p.video, file);
     return { inputs: inputs.map((i) => i.path), stores: ['features'], resources: { apt: ['ffmpeg'] } };
   },
   async run(ctx, p) {
-    const s = settingsFrom((k) => paramValue(ctx.params, k));
-    const file = resolve(ctx.root, p.proxies ?? DEFAULT_PROXIES);
+    const file = resolve(ctx.root, p.proxies);
     const inputs = pickVideo(await readProxies(file, ctx.root, ctx.cacheDir), p.video, file);
     const result = await runExtract({
       root: ctx.root,
       cacheDir: ctx.cacheDir,
       inputs,
       inputErrors: [],
-      model: p.model ?? s.variant,
-      weightsDir: s.weightsDir,
-      stride: p.stride !== undefined ? Number(p.stride) : s.stride,
-      batch: p.batch !== undefined ? Number(p.batch) : s.batch,
-      force: p.force ?? false,
+      params: p,
+      settings: settingsFrom((k) => paramValue(ctx.params, k)),
+      base: ctx.root,
       device: parseDevice(ctx.env[DEVICE_ENV], DEVICE_ENV),
-      indexPath: resolve(ctx.root, p.index ?? DEFAULT_INDEX),
-      ...(p.windows_out ? { windowsOut: resolve(ctx.root, p.windows_out) } : {}),
       signal: ctx.signal,
       log: (m) => ctx.log(m),
       progress: (l, t, u) => ctx.progress(l, t, u),
@@ -166,37 +147,24 @@ const command: CommandSpec = {
     'Writes features/index.json.',
   positionals: [{ name: 'video', description: 'Video files to process instead of the proxies index', variadic: true }],
   options: [
-    { name: 'model', type: 'string', description: 'Weights variant (indoor, beach) or a folder with model.onnx + model.json', placeholder: 'NAME' },
-    { name: 'stride', type: 'number', description: 'Window stride at 30 fps (scaled by each video fps); default from params features.stride (48)' },
-    { name: 'batch', type: 'number', description: 'Windows per inference batch; default from params features.batch (8)' },
-    { name: 'force', type: 'boolean', description: 'Recompute even when cached' },
+    ...paramOptions(PARAMS),
     { name: 'device', type: 'string', description: `Inference device: ${DEVICE_CHOICES.join(', ')} (default: $${DEVICE_ENV}, else cpu); not part of the cache key`, placeholder: 'DEVICE' },
-    { name: 'proxies', type: 'string', description: 'The prepare index to read', default: DEFAULT_PROXIES, placeholder: 'FILE' },
-    { name: 'index', type: 'string', description: 'Where to write the feature index', default: DEFAULT_INDEX, placeholder: 'FILE' },
-    { name: 'windows-out', type: 'string', description: 'Also write <video_id>.windows.json (input of rallycut segments) into DIR', placeholder: 'DIR' },
-    { name: 'json', type: 'boolean', description: 'Print the result as JSON' },
+    JSON_OPTION,
   ],
   async run(args, io) {
+    const p = paramsFromArgs(PARAMS, args);
     const root = findProjectRoot(io.cwd) ?? io.cwd;
     const cacheDir = cacheDirFor(root, io.env);
-    const s = await projectModelSettings(root);
-    const files = args.positionals;
-    const fromFiles = files.length ? await inputsFromFiles(files, io.cwd, io.signal) : null;
-    const inputs = fromFiles ? fromFiles.inputs : await readProxies(resolve(io.cwd, optString(args, 'proxies') ?? DEFAULT_PROXIES), root, cacheDir);
-    const windowsOut = optString(args, 'windows-out');
+    const fromFiles = args.positionals.length ? await inputsFromFiles(args.positionals, io.cwd, io.signal) : null;
     const result = await runExtract({
       root,
       cacheDir,
-      inputs,
+      inputs: fromFiles ? fromFiles.inputs : await readProxies(resolve(io.cwd, p.proxies), root, cacheDir),
       inputErrors: fromFiles?.errors ?? [],
-      model: optString(args, 'model') ?? s.variant,
-      weightsDir: s.weightsDir,
-      stride: optNumber(args, 'stride') ?? s.stride,
-      batch: optNumber(args, 'batch') ?? s.batch,
-      force: optBool(args, 'force'),
+      params: p,
+      settings: await projectModelSettings(root),
+      base: io.cwd,
       device: optString(args, 'device') !== undefined ? parseDevice(optString(args, 'device'), '--device') : parseDevice(io.env[DEVICE_ENV], DEVICE_ENV),
-      indexPath: resolve(io.cwd, optString(args, 'index') ?? DEFAULT_INDEX),
-      ...(windowsOut ? { windowsOut: resolve(io.cwd, windowsOut) } : {}),
       signal: io.signal,
       log: (m) => io.err(m + '\n'),
       progress: (l, t, u) => createProgress(l, t, u),
@@ -208,7 +176,7 @@ const command: CommandSpec = {
     }
     const rows = result.outcomes.map((o) => [o.input.filename, o.status, o.status === 'failed' ? null : o.entry.num_windows, o.status === 'failed' ? null : o.entry.stride]);
     io.out(formatTable(['video', 'status', 'windows', 'stride'], rows));
-    io.out(`${result.computedWindows} windows computed${rate ? ` at ${rate.toFixed(1)} windows/s` : ''}; index: ${optString(args, 'index') ?? DEFAULT_INDEX}\n`);
+    io.out(`${result.computedWindows} windows computed${rate ? ` at ${rate.toFixed(1)} windows/s` : ''}; index: ${p.index}\n`);
   },
 };
 

@@ -32,12 +32,12 @@ const buildBaseline: CommandSpec = {
   path: ['model', 'build-baseline'],
   summary: 'Write the generated baseline classifier (model.onnx + model.json); not VideoMAE',
   description:
-    'Without --out, writes every default variant (indoor, beach) under the weights folder (params model.weights_dir). ' +
+    'Without --output, writes every default variant (indoor, beach) under the weights folder (params model.weights_dir). ' +
     'The bytes are the same on every build.',
-  options: [{ name: 'out', type: 'string', description: 'Write one weights folder here instead', placeholder: 'DIR' }],
+  options: [{ name: 'output', type: 'string', description: 'Write one weights folder here instead', placeholder: 'DIR', was: ['out'] }],
   async run(args, io) {
     const root = findProjectRoot(io.cwd) ?? io.cwd;
-    const out = optString(args, 'out');
+    const out = optString(args, 'output');
     const targets = out ? [resolve(io.cwd, out)] : await projectModelSettings(root).then((s) => KNOWN_VARIANTS.map((v) => resolve(root, s.weightsDir, v)));
     for (const dir of targets) {
       const r = await writeBaseline(dir);

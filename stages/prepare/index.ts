@@ -1,22 +1,23 @@
-// prepare: as the pipeline handler `prepare` and as `rallycut train prepare`.
+// prepare: as the pipeline handler `prepare` and as `rallycut train prepare`, from one declaration of its params.
 import { join, resolve } from 'node:path';
-import { configError, defineHandler, optBool, optNumber, optString, stableJson, type CommandSpec, type ParamValues, type StageModule } from '../../src/handler.js';
+import { defineParamsHandler, optBool, paramOptions, paramsFromArgs, stableJson, type CommandSpec, type ParamValues, type StageModule } from '../../src/handler.js';
+import { JSON_OPTION } from '../lib/cli-options.js';
 import { contextFromIO } from '../lib/dataset/context.js';
 import { checkDatasetName, datasetDir } from '../lib/dataset/layout.js';
+import { DATASET_DIR, DATASET_NAME } from '../lib/dataset/params.js';
 import { describeFfmpegVersion, ffmpegVersions } from '../lib/ffmpeg.js';
 import { prepare, PROXIES_FILE, SAMPLES_FILE } from './prepare.js';
 
 export const DEFAULT_OUTPUT = 'training_data';
 export const DEFAULT_SEED = 42;
 
-interface PrepareParams {
-  /** Dataset name (training_datasets/<name>). */
-  name: string;
-  /** Dataset folder, when not training_datasets/<name>. */
-  dataset_dir?: string;
-  output?: string;
-  seed?: number;
-}
+const PARAMS = {
+  name: { ...DATASET_NAME, cliDefault: 'demo' },
+  dataset_dir: { ...DATASET_DIR, was: ['dataset-dir'] },
+  output: { type: 'string', default: DEFAULT_OUTPUT, description: 'Folder for proxies.json and samples.json', placeholder: 'DIR' },
+  seed: { type: 'integer', minimum: 0, description: `Seed of the sample positions and the split (default: params prepare.seed, else ${DEFAULT_SEED})` },
+  jobs: { type: 'integer', minimum: 1, short: 'j', cliOnly: true, description: 'Videos transcoded at once (default: the core count)' },
+} as const;
 
 /** `prepare.seed` from the tracked params (any params file), if the stage tracks it. */
 function seedFromParams(params: ParamValues): number | undefined {
@@ -29,27 +30,19 @@ function seedFromParams(params: ParamValues): number | undefined {
   return undefined;
 }
 
-const handler = defineHandler<PrepareParams>({
+const SUMMARY = 'Make 480p proxies (shared cache) and the training samples of a dataset';
+
+const handler = defineParamsHandler({
   name: 'prepare',
-  summary: 'Make 480p proxies (shared cache) and the training samples of a dataset',
-  schema: {
-    type: 'object',
-    properties: {
-      name: { type: 'string', minLength: 1 },
-      dataset_dir: { type: 'string' },
-      output: { type: 'string' },
-      seed: { type: 'integer', minimum: 0 },
-    },
-    required: ['name'],
-    additionalProperties: false,
-  },
-  describeVersion: describeFfmpegVersion,
+  summary: SUMMARY,
+  params: PARAMS,
   versions: (ctx) => ffmpegVersions({ cacheDir: ctx.cacheDir }),
+  describeVersion: describeFfmpegVersion,
   async run(ctx, p) {
     const name = checkDatasetName(p.name);
     await prepare(ctx, {
       datasetDir: datasetDir(ctx.root, name, p.dataset_dir),
-      outputDir: resolve(ctx.root, p.output ?? DEFAULT_OUTPUT),
+      outputDir: resolve(ctx.root, p.output),
       seed: p.seed ?? seedFromParams(ctx.params) ?? DEFAULT_SEED,
       jobs: ctx.jobs,
     });
@@ -58,34 +51,23 @@ const handler = defineHandler<PrepareParams>({
 
 const command: CommandSpec = {
   path: ['train', 'prepare'],
-  summary: 'Make 480p proxies (shared cache) and the training samples of a dataset',
+  summary: SUMMARY,
   description:
     `Reads training_datasets/NAME (manifest.json, ground_truth.json, videos/), verifies each video's sha256 against the\n` +
     `manifest, and makes a 480-line, constant-frame-rate H.264 proxy per video (30 fps for sources above 40 fps or with a\n` +
     `variable frame rate; rotation applied). Proxies are kept in <cache>/proxies/<content_hash>.mp4 (RALLYCUT_CACHE_DIR or\n` +
     `.cache/), shared by every dataset and experiment, and reused while source and settings are unchanged. Writes\n` +
     `OUTPUT/${PROXIES_FILE} (the proxy index) and OUTPUT/${SAMPLES_FILE} (16-frame service/play/no_play windows, 90/10 split).`,
-  options: [
-    { name: 'dataset', type: 'string', description: 'Dataset name', placeholder: 'NAME', default: 'demo', complete: 'dataset' },
-    { name: 'dataset-dir', type: 'string', description: 'Dataset folder (default training_datasets/NAME)', placeholder: 'DIR' },
-    { name: 'output', type: 'string', description: 'Folder for proxies.json and samples.json', placeholder: 'DIR', default: DEFAULT_OUTPUT },
-    { name: 'seed', type: 'number', description: 'Seed of the sample positions and the split', default: DEFAULT_SEED },
-    { name: 'jobs', short: 'j', type: 'number', description: 'Videos transcoded at once (default: the core count)' },
-    { name: 'json', type: 'boolean', description: 'Print a summary as JSON' },
-  ],
+  options: [...paramOptions(PARAMS), JSON_OPTION],
   async run(args, io) {
     const ctx = contextFromIO(io);
-    const name = checkDatasetName(optString(args, 'dataset'));
-    const seed = optNumber(args, 'seed') ?? DEFAULT_SEED;
-    const jobs = optNumber(args, 'jobs');
-    if (!Number.isInteger(seed) || seed < 0) throw configError(`--seed must be a whole number ≥ 0, got ${seed}`, { subject: '--seed' });
-    if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw configError(`-j/--jobs must be a whole number ≥ 1, got ${jobs}`, { subject: '--jobs' });
-    const outputDir = resolve(ctx.root, optString(args, 'output') ?? DEFAULT_OUTPUT);
+    const p = paramsFromArgs(PARAMS, args);
+    const outputDir = resolve(ctx.root, p.output);
     const result = await prepare(ctx, {
-      datasetDir: datasetDir(ctx.root, name, optString(args, 'dataset-dir')),
+      datasetDir: datasetDir(ctx.root, checkDatasetName(p.name), p.dataset_dir),
       outputDir,
-      seed,
-      jobs: jobs ?? ctx.jobs,
+      seed: p.seed ?? DEFAULT_SEED,
+      jobs: p.jobs ?? ctx.jobs,
     });
     const summary = {
       ok: true,

@@ -117,7 +117,7 @@ export async function pullDataset(ctx: DatasetContext, opts: PullOptions): Promi
   return { dir, downloaded, downloadedBytes, present };
 }
 
-/** The dataset folder and its videos/ must be real folders of the project (or of the --output folder
+/** The dataset folder and its videos/ must be real folders of the project (or of the --dir folder
  * given): a symlinked `videos` would send every download elsewhere. */
 async function refuseLinkedFolders(root: string, dir: string): Promise<void> {
   const [base, rel] = isInside(root, dir) ? [root, toPosix(relative(root, join(dir, VIDEOS_DIR)))] : [dir, VIDEOS_DIR];

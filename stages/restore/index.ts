@@ -1,8 +1,18 @@
 // `train restore`: import a local dataset into the labels database (one transaction, idempotent).
-import { formatTable, optBool, optString, stableJson, type CommandSpec, type StageModule } from '../../src/handler.js';
+import { formatTable, optBool, paramOptions, paramsFromArgs, stableJson, type CommandSpec, type StageModule } from '../../src/handler.js';
+import { JSON_OPTION } from '../lib/cli-options.js';
+import { DATASET_DIR, DATASET_NAME } from '../lib/dataset/params.js';
 import { contextFromIO } from '../lib/dataset/context.js';
 import { checkDatasetName } from '../lib/dataset/layout.js';
 import { restoreDataset } from './restore.js';
+
+const PARAMS = {
+  name: DATASET_NAME,
+  dir: DATASET_DIR,
+  dry_run: { type: 'boolean', default: false, description: 'Print what would change and change nothing' },
+  upload_to_app_s3: { type: 'boolean', default: false, description: "Also upload the videos to the app's bucket (APP_S3_BUCKET) at their s3_key" },
+  user_id: { type: 'string', description: 'Owner (users.id) of the videos restore adds (default: the oldest user)', placeholder: 'ID' },
+} as const;
 
 const command: CommandSpec = {
   path: ['train', 'restore'],
@@ -12,23 +22,15 @@ const command: CommandSpec = {
     "processing SKIPPED, owned by --user-id or else the oldest user, and listed in the editor session 'Training: NAME'.\n" +
     'Existing videos and rallies are matched and left as they are, never deleted.\n' +
     'The database is DATABASE_URL, or the embedded PGlite database in <cache>/db when it is not set.',
-  options: [
-    { name: 'name', type: 'string', description: 'Dataset name', placeholder: 'NAME', complete: 'dataset' },
-    { name: 'dir', type: 'string', description: 'Dataset folder (default training_datasets/NAME)', placeholder: 'DIR' },
-    { name: 'dry-run', type: 'boolean', description: 'Print what would change and change nothing' },
-    { name: 'upload-to-app-s3', type: 'boolean', description: "Also upload the videos to the app's bucket (APP_S3_BUCKET) at their s3_key" },
-    { name: 'user-id', type: 'string', description: 'Owner (users.id) of the videos restore adds (default: the oldest user)', placeholder: 'ID' },
-    { name: 'json', type: 'boolean', description: 'Print the plan and result as JSON' },
-  ],
+  options: [...paramOptions(PARAMS), JSON_OPTION],
   async run(args, io) {
-    const dir = optString(args, 'dir');
-    const userId = optString(args, 'user-id');
+    const p = paramsFromArgs(PARAMS, args);
     const result = await restoreDataset(contextFromIO(io), {
-      name: checkDatasetName(optString(args, 'name')),
-      ...(dir ? { output: dir } : {}),
-      dryRun: optBool(args, 'dry-run'),
-      uploadToAppS3: optBool(args, 'upload-to-app-s3'),
-      ...(userId !== undefined ? { userId } : {}),
+      name: checkDatasetName(p.name),
+      ...(p.dir ? { output: p.dir } : {}),
+      dryRun: p.dry_run,
+      uploadToAppS3: p.upload_to_app_s3,
+      ...(p.user_id !== undefined ? { userId: p.user_id } : {}),
     });
     const { plan } = result;
     if (optBool(args, 'json')) {

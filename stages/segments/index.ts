@@ -27,7 +27,7 @@ const segmentsCommand: CommandSpec = {
   options: [
     { name: 'model', type: 'string', description: `heuristics preset (${HEURISTICS_MODELS.join('|')})`, placeholder: 'NAME', default: 'indoor' },
     { name: 'set', type: 'strings', description: 'override one parameter, e.g. --set min_gap_seconds=4 (repeatable)', placeholder: 'KEY=VALUE' },
-    { name: 'json', type: 'boolean', description: 'print { segments, suggested } as JSON' },
+    { name: 'json', type: 'boolean', description: 'Print { ok, segments, suggested } as JSON on stdout' },
   ],
   async run(args, io) {
     const file = args.positionals[0]!;
@@ -36,7 +36,7 @@ const segmentsCommand: CommandSpec = {
     const params = applyOverrides(presetFor(optString(args, 'model') ?? 'indoor'), parseSetPairs(optStrings(args, 'set')));
     const windows = validateWindows(await readJsonFile(abs, shown), shown);
     const report = toSegmentsReport(detectSegments(windows, params), windows.fps);
-    if (optBool(args, 'json')) io.out(JSON.stringify(report, null, 2) + '\n');
+    if (optBool(args, 'json')) io.out(JSON.stringify({ ok: true, ...report }, null, 2) + '\n');
     else io.out(formatSegmentsReport(report, windows.fps));
   },
 };

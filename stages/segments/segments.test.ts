@@ -39,7 +39,7 @@ describe('rallycut segments', () => {
     const r = await cli('segments', 'good.json', '--json');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.out);
-    expect(Object.keys(report)).toEqual(['segments', 'suggested']);
+    expect(Object.keys(report)).toEqual(['ok', 'segments', 'suggested']);
     // rally: 192..591 padded by int(2·59.94)=119 / int(3·59.94)=179 → 73..770; blip 1152..1263 → 1033..1442
     expect(report.segments).toEqual([
       { start_frame: 73, end_frame: 770, start_ms: 1218, end_ms: 12846 },

@@ -6,61 +6,43 @@ import {
   cacheDirFor,
   configError,
   createProgress,
-  defineHandler,
+  defineParamsHandler,
   findProjectRoot,
   formatTable,
   optBool,
-  optNumber,
-  optString,
+  paramOptions,
+  paramsFromArgs,
+  stableJson,
   type CommandSpec,
+  type ParamsOf,
   type StageModule,
 } from '../../src/handler.js';
+import { JSON_OPTION } from '../lib/cli-options.js';
 import { featurePaths, readFeatureIndex } from '../lib/features/index.js';
-import { MODEL_VERSIONS, type ModelVersion } from './models.js';
+import { MODEL_VERSIONS } from './models.js';
 import { runTemporal, type TemporalOptions, type TemporalReport } from './run.js';
 import { trainingCurves } from './report-source.js';
 
-export interface TemporalParams {
-  model?: ModelVersion;
-  epochs?: number;
-  lr?: number;
-  weight_decay?: number;
-  patience?: number;
-  hidden_dim?: number;
-  dropout?: number;
-  seed?: number;
-  cv?: 'none' | 'loo';
-  features?: string;
-  ground_truth?: string;
-  dataset?: string;
-  out?: string;
-  metrics?: string;
-  iou?: number;
-}
-
-export const DEFAULTS = { model: 'v2', epochs: 50, lr: 1e-4, weight_decay: 0.01, patience: 10, hidden_dim: 128, dropout: 0.4, seed: 42, cv: 'none', features: 'features/index.json', out: 'weights/temporal', metrics: 'metrics/temporal.json', iou: 0.5 } as const;
-
-const schema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    model: { type: 'string', enum: [...MODEL_VERSIONS] },
-    epochs: { type: 'integer', minimum: 1 },
-    lr: { type: 'number', exclusiveMinimum: 0 },
-    weight_decay: { type: 'number', minimum: 0 },
-    patience: { type: 'integer', minimum: 1 },
-    hidden_dim: { type: 'integer', minimum: 2 },
-    dropout: { type: 'number', minimum: 0, exclusiveMaximum: 1 },
-    seed: { type: 'integer' },
-    cv: { type: 'string', enum: ['none', 'loo'] },
-    features: { type: 'string' },
-    ground_truth: { type: 'string' },
-    dataset: { type: 'string' },
-    out: { type: 'string' },
-    metrics: { type: 'string' },
-    iou: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
-  },
+const PARAMS = {
+  model: { type: 'enum', values: MODEL_VERSIONS, default: 'v2', description: 'architecture', placeholder: 'V' },
+  epochs: { type: 'integer', minimum: 1, default: 50, description: 'maximum epochs' },
+  lr: { type: 'number', exclusiveMinimum: 0, default: 1e-4, description: 'AdamW learning rate (cosine schedule)' },
+  weight_decay: { type: 'number', minimum: 0, default: 0.01, description: 'AdamW weight decay' },
+  patience: { type: 'integer', minimum: 1, default: 10, description: 'early-stopping patience in epochs' },
+  hidden_dim: { type: 'integer', minimum: 2, default: 128, description: 'projection width of v2/v3' },
+  dropout: { type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0.4, description: 'dropout (v1: on the smoothed logits; v2/v3: after the projection and between layers)' },
+  seed: { type: 'integer', default: 42, description: 'seed for init, split, augmentation and dropout' },
+  cv: { type: 'enum', values: ['none', 'loo'], default: 'none', description: "cross-validation: 'loo' (leave one video out) before the final fit" },
+  features: { type: 'string', default: 'features/index.json', description: 'feature index', placeholder: 'PATH' },
+  ground_truth: { type: 'string', description: "ground_truth.json (default: the dataset's, or the only training_datasets/*/ground_truth.json)", placeholder: 'PATH' },
+  dataset: { type: 'string', description: 'dataset name under training_datasets/', placeholder: 'NAME', complete: 'dataset' },
+  out: { type: 'string', default: 'weights/temporal', flag: 'output', was: ['out'], description: 'checkpoint folder', placeholder: 'DIR' },
+  metrics: { type: 'string', default: 'metrics/temporal.json', description: 'metrics file', placeholder: 'PATH' },
+  iou: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.5, description: 'IoU threshold of the validation segment F1' },
+  jobs: { type: 'integer', minimum: 1, default: 2, short: 'j', cliOnly: true, description: 'worker threads for --cv folds' },
 } as const;
+
+export type TemporalParams = ParamsOf<typeof PARAMS>;
 
 /** With no explicit ground truth: the dataset's, or the only one under training_datasets/. */
 async function groundTruthPath(root: string, p: TemporalParams): Promise<string> {
@@ -76,25 +58,21 @@ async function groundTruthPath(root: string, p: TemporalParams): Promise<string>
 
 export async function resolveOptions(root: string, p: TemporalParams): Promise<TemporalOptions> {
   const abs = (path: string): string => (isAbsolute(path) ? path : resolve(root, path));
-  const version = p.model ?? DEFAULTS.model;
-  if (!MODEL_VERSIONS.includes(version)) throw configError(`unknown temporal model '${String(version)}' (expected ${MODEL_VERSIONS.join('|')})`, { subject: '--model' });
-  const cv = p.cv ?? DEFAULTS.cv;
-  if (cv !== 'none' && cv !== 'loo') throw configError(`--cv expects 'loo', got '${String(cv)}'`, { subject: '--cv' });
   return {
-    version,
-    epochs: p.epochs ?? DEFAULTS.epochs,
-    lr: p.lr ?? DEFAULTS.lr,
-    weightDecay: p.weight_decay ?? DEFAULTS.weight_decay,
-    patience: p.patience ?? DEFAULTS.patience,
-    hiddenDim: p.hidden_dim ?? DEFAULTS.hidden_dim,
-    dropout: p.dropout ?? DEFAULTS.dropout,
-    seed: p.seed ?? DEFAULTS.seed,
-    cv,
-    featuresPath: abs(p.features ?? DEFAULTS.features),
+    version: p.model,
+    epochs: p.epochs,
+    lr: p.lr,
+    weightDecay: p.weight_decay,
+    patience: p.patience,
+    hiddenDim: p.hidden_dim,
+    dropout: p.dropout,
+    seed: p.seed,
+    cv: p.cv,
+    featuresPath: abs(p.features),
     groundTruthPath: await groundTruthPath(root, p),
-    outDir: abs(p.out ?? DEFAULTS.out),
-    metricsPath: abs(p.metrics ?? DEFAULTS.metrics),
-    iou: p.iou ?? DEFAULTS.iou,
+    outDir: abs(p.out),
+    metricsPath: abs(p.metrics),
+    iou: p.iou,
   };
 }
 
@@ -119,13 +97,13 @@ export function formatReport(r: TemporalReport): string {
   return text;
 }
 
-const handler = defineHandler<TemporalParams>({
+const handler = defineParamsHandler({
   name: 'temporal',
   summary: 'Train the temporal rally model (v1/v2/v3) on extracted window features',
-  schema,
+  params: PARAMS,
   // On a remote executor: the feature arrays the index names travel with it (they live in the cache's store).
   async remoteIO(ctx, p) {
-    const index = await readFeatureIndex(resolve(ctx.root, p.features ?? DEFAULTS.features));
+    const index = await readFeatureIndex(resolve(ctx.root, p.features));
     return { inputs: index.videos.flatMap((v) => Object.values(featurePaths(ctx.cacheDir, v.key))), stores: [] };
   },
   async run(ctx, p) {
@@ -137,54 +115,15 @@ const handler = defineHandler<TemporalParams>({
 const command: CommandSpec = {
   path: ['train', 'temporal'],
   summary: 'Train the temporal rally model on extracted features',
-  description: 'v1 LearnedSmoothing (logistic + learned smoothing), v2 ConvCRF, v3 BiLSTM-CRF. Writes OUT/model.json + OUT/weights.f32 and metrics/temporal.json.',
-  options: [
-    { name: 'model', type: 'string', description: 'architecture (v1|v2|v3)', placeholder: 'V', default: DEFAULTS.model },
-    { name: 'epochs', type: 'number', description: 'maximum epochs', default: DEFAULTS.epochs },
-    { name: 'lr', type: 'number', description: 'AdamW learning rate (cosine schedule)', default: DEFAULTS.lr },
-    { name: 'patience', type: 'number', description: 'early-stopping patience in epochs', default: DEFAULTS.patience },
-    { name: 'hidden-dim', type: 'number', description: 'projection width of v2/v3', default: DEFAULTS.hidden_dim },
-    { name: 'dropout', type: 'number', description: 'dropout (v1: on the smoothed logits; v2/v3: after the projection and between layers)', default: DEFAULTS.dropout },
-    { name: 'seed', type: 'number', description: 'seed for init, split, augmentation and dropout', default: DEFAULTS.seed },
-    { name: 'cv', type: 'string', description: "cross-validation: 'loo' (leave one video out) before the final fit", placeholder: 'loo' },
-    { name: 'features', type: 'string', description: 'feature index', placeholder: 'PATH', default: DEFAULTS.features },
-    { name: 'ground-truth', type: 'string', description: 'ground_truth.json (default: the only training_datasets/*/ground_truth.json)', placeholder: 'PATH' },
-    { name: 'dataset', type: 'string', description: 'dataset name under training_datasets/', placeholder: 'NAME', complete: 'dataset' },
-    { name: 'out', type: 'string', description: 'checkpoint folder', placeholder: 'DIR', default: DEFAULTS.out },
-    { name: 'metrics', type: 'string', description: 'metrics file', placeholder: 'PATH', default: DEFAULTS.metrics },
-    { name: 'jobs', short: 'j', type: 'number', description: 'worker threads for --cv folds', default: 2 },
-    { name: 'json', type: 'boolean', description: 'print the report as JSON' },
-  ],
+  description: 'v1 LearnedSmoothing (logistic + learned smoothing), v2 ConvCRF, v3 BiLSTM-CRF. Writes OUTPUT/model.json + OUTPUT/weights.f32 (+ model.onnx) and the metrics file.',
+  options: [...paramOptions(PARAMS), JSON_OPTION],
   async run(args, io) {
     const root = findProjectRoot(io.cwd) ?? io.cwd;
-    const cv = optString(args, 'cv');
-    const p: TemporalParams = {
-      model: optString(args, 'model') as ModelVersion,
-      epochs: optNumber(args, 'epochs'),
-      lr: optNumber(args, 'lr'),
-      patience: optNumber(args, 'patience'),
-      hidden_dim: optNumber(args, 'hidden-dim'),
-      dropout: optNumber(args, 'dropout'),
-      seed: optNumber(args, 'seed'),
-      cv: cv === undefined ? 'none' : (cv as 'loo'),
-      features: optString(args, 'features'),
-      ground_truth: optString(args, 'ground-truth'),
-      dataset: optString(args, 'dataset'),
-      out: optString(args, 'out'),
-      metrics: optString(args, 'metrics'),
-    };
-    for (const k of ['epochs', 'patience', 'hidden_dim'] as const) {
-      const v = p[k];
-      if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw configError(`--${k.replace('_', '-')} must be a positive integer, got ${v}`, { subject: `--${k.replace('_', '-')}` });
-    }
-    if (p.dropout !== undefined && (p.dropout < 0 || p.dropout >= 1)) throw configError(`--dropout must be in [0, 1), got ${p.dropout}`, { subject: '--dropout' });
+    const p = paramsFromArgs(PARAMS, args);
     const opts = await resolveOptions(root, p);
     const cacheDir = cacheDirFor(root, io.env);
-    const report = await runTemporal(
-      { cacheDir, jobs: Math.max(1, optNumber(args, 'jobs') ?? 2), log: (l) => io.err(l + '\n'), progress: (l, t, u) => createProgress(l, t, u) },
-      opts,
-    );
-    io.out(optBool(args, 'json') ? JSON.stringify(report, null, 2) + '\n' : formatReport(report));
+    const report = await runTemporal({ cacheDir, jobs: p.jobs, log: (l) => io.err(l + '\n'), progress: (l, t, u) => createProgress(l, t, u) }, opts);
+    io.out(optBool(args, 'json') ? stableJson({ ok: true, ...report }) : formatReport(report));
   },
 };
 

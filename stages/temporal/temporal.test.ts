@@ -136,8 +136,8 @@ describe('rallycut train temporal', () => {
   const cmd = stage.commands!.find((c) => c.path.join(' ') === 'train temporal')!;
   const io = (cwd: string) => ({ cwd, env: {}, out() {}, err() {}, isTTY: false, signal: new AbortController().signal });
   it('rejects an unknown model version and a bad --cv with config errors', async () => {
-    await expect(cmd.run(parseArgs(['--model', 'v9', '--ground-truth', files.groundTruthPath], cmd.options), io(root))).rejects.toThrow(/unknown temporal model 'v9'/);
-    await expect(cmd.run(parseArgs(['--cv', 'kfold', '--ground-truth', files.groundTruthPath], cmd.options), io(root))).rejects.toThrow(/--cv expects 'loo'/);
+    await expect(cmd.run(parseArgs(['--model', 'v9', '--ground-truth', files.groundTruthPath], cmd.options), io(root))).rejects.toThrow(/--model must be one of v1, v2, v3, got "v9"/);
+    await expect(cmd.run(parseArgs(['--cv', 'kfold', '--ground-truth', files.groundTruthPath], cmd.options), io(root))).rejects.toThrow(/--cv must be one of none, loo, got "kfold"/);
   });
   it('names the missing feature index', async () => {
     const err = await cmd.run(parseArgs(['--features', 'nope/index.json', '--ground-truth', files.groundTruthPath], cmd.options), io(root)).catch((e: unknown) => e);

@@ -4,6 +4,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseArgs } from '../../src/args.js';
+import { main } from '../../src/cli/main.js';
 import { RallycutError, type CommandIO, type CommandSpec } from '../../src/handler.js';
 import { formatDiagnostics } from '../../src/report/printer.js';
 import exportModule from '../../stages/export-dataset/index.js';
@@ -49,9 +50,9 @@ describe('dataset commands as printed', () => {
     const init = await run(sub, {}, ['db', 'init']);
     expect(init.out).toBe(`created the labels schema in embedded PGlite at ${join(project.cacheDir, 'db')}\n`);
     expect(init.err).toContain('database: embedded PGlite at');
-    const restored = JSON.parse((await run(sub, {}, ['train', 'restore', '--name', 'seed', '--json'])).out);
+    const restored = JSON.parse((await run(sub, {}, ['train', 'restore', '--dataset', 'seed', '--json'])).out);
     expect(restored).toMatchObject({ ok: true, dry_run: false, inserted_videos: 2, new_rallies: 2 });
-    const exported = JSON.parse((await run(sub, {}, ['train', 'export-dataset', '--name', 'again', '--videos-dir', o.videosDir, '--copy-videos', '--json'])).out);
+    const exported = JSON.parse((await run(sub, {}, ['train', 'export-dataset', '--dataset', 'again', '--videos-dir', o.videosDir, '--copy-videos', '--json'])).out);
     expect(exported).toMatchObject({ ok: true, videos: 2, rallies: 2 });
     const gtA = JSON.parse(await fs.readFile(join(project.root, 'training_datasets', 'again', 'ground_truth.json'), 'utf8'));
     expect(gtA).toEqual(o.videos.map((v) => ({ video_id: v.id, filename: v.filename, rallies: v.rallies })));
@@ -67,11 +68,11 @@ describe('dataset commands as printed', () => {
       const env = { DATABASE_URL: tdb.url };
       expect((await run(project.root, env, ['db', 'init'])).out).toMatch(/^created the labels schema in postgresql:\/\//);
       expect((await run(project.root, env, ['db', 'init'])).out).toContain('already present');
-      const dry = await run(project.root, env, ['train', 'restore', '--name', 'seed', '--dry-run']);
+      const dry = await run(project.root, env, ['train', 'restore', '--dataset', 'seed', '--dry-run']);
       expect(dry.out).toMatch(/clip0\.mp4\s+add\s+v0\s+1/);
       expect(dry.out).toContain("would add 2 videos and 2 rallies (0 videos already there), create session 'Training: seed' adding 2 videos, owned by nobody (no users); nothing changed");
 
-      const push = await run(project.root, env, ['train', 'push', '--name', 'seed']);
+      const push = await run(project.root, env, ['train', 'push', '--dataset', 'seed']);
       expect(push.err).toContain(`remote: local folder ${join(project.cacheDir, 'remote')} (TRAINING_S3_BUCKET is not set; set it to back up to S3)`);
       expect(push.err).toContain('2 videos uploaded');
       const table = (await run(project.root, env, ['train', 'list-remote'])).out.split('\n');
@@ -79,7 +80,7 @@ describe('dataset commands as printed', () => {
       expect(table[2]).toMatch(/^seed\s+2\s+2\s+2\.9 KiB\s+0\s+2026-01-01T00:00:00Z$/);
       const listed = JSON.parse((await run(project.root, env, ['train', 'list-remote', '--json'])).out);
       expect(listed.datasets).toEqual([expect.objectContaining({ name: 'seed', videos: 2, rallies: 2, size_bytes: 3000 })]);
-      const pulled = JSON.parse((await run(project.root, env, ['train', 'pull', '--name', 'seed', '--output', 'pulled', '--json'])).out);
+      const pulled = JSON.parse((await run(project.root, env, ['train', 'pull', '--dataset', 'seed', '--dir', 'pulled', '--json'])).out);
       expect(pulled).toMatchObject({ ok: true, downloaded: 2, present: 0 });
       expect(await fs.readFile(join(project.root, 'pulled', 'ground_truth.json'), 'utf8')).toBe(await fs.readFile(join(project.root, 'training_datasets', 'seed', 'ground_truth.json'), 'utf8'));
 
@@ -99,11 +100,24 @@ describe('dataset commands as printed', () => {
 
   it('rejects a bad dataset name and a missing one with a hint', async () => {
     const project = makeProject();
-    await expect(run(project.root, {}, ['train', 'push', '--name', '../x'])).rejects.toThrow(/dataset name '\.\.\/x' may use only/);
-    await expect(run(project.root, {}, ['train', 'push'])).rejects.toThrow(/a dataset name is required/);
-    await expect(run(project.root, { RALLYCUT_REMOTE_DIR: join(project.root, 'r') }, ['train', 'pull', '--name', 'nope'])).rejects.toThrow(/no dataset 'nope' on folder/);
-    await expect(run(project.root, {}, ['train', 'restore', '--name', 'nope', '--dry-run'])).rejects.toThrow(/no dataset 'nope' in training_datasets\/nope/);
-    const err = await run(project.root, {}, ['train', 'push', '--name', 'nope']).catch((e: unknown) => e as RallycutError);
+    await expect(run(project.root, {}, ['train', 'push', '--dataset', '../x'])).rejects.toThrow(/dataset name '\.\.\/x' may use only/);
+    await expect(run(project.root, {}, ['train', 'push'])).rejects.toThrow(/missing option --dataset NAME/);
+    await expect(run(project.root, { RALLYCUT_REMOTE_DIR: join(project.root, 'r') }, ['train', 'pull', '--dataset', 'nope'])).rejects.toThrow(/no dataset 'nope' on folder/);
+    await expect(run(project.root, {}, ['train', 'restore', '--dataset', 'nope', '--dry-run'])).rejects.toThrow(/no dataset 'nope' in training_datasets\/nope/);
+    const err = await run(project.root, {}, ['train', 'push', '--dataset', 'nope']).catch((e: unknown) => e as RallycutError);
     expect(formatDiagnostics((err as RallycutError).diagnostics)).toContain("training_datasets/nope/manifest.json: error: no such file\n  note: create the dataset with 'rallycut train export-dataset' or 'rallycut train pull'");
+  });
+
+  it('every dataset command takes --dataset NAME and --dir DIR; the old --name and --output still work, with a warning', async () => {
+    const project = makeProject();
+    for (const c of commands.filter((c) => c.path[0] === 'train' && c.path[1] !== 'list-remote')) {
+      expect(c.options.map((o) => o.name), c.path.join(' ')).toEqual(expect.arrayContaining(['dataset', 'dir', 'json']));
+    }
+    let err = '';
+    const io: CommandIO = { cwd: project.root, env: { RALLYCUT_PROGRESS: '0' }, out: () => undefined, err: (t) => void (err += t), isTTY: false, signal: new AbortController().signal };
+    expect(await main(['train', 'pull', '--name', '../x', '--output', 'elsewhere'], io)).toBe(2);
+    expect(err).toContain('warning: --name is now --dataset; the old name will go');
+    expect(err).toContain('warning: --output is now --dir; the old name will go');
+    expect(err).toContain("dataset name '../x' may use only");
   });
 });

@@ -159,10 +159,10 @@ describe('crash matrix: push, pull, restore (s3rver + PostgreSQL)', () => {
     const rig = await clone(true);
     const puller = await clone(false);
     try {
-      await crashRun(rig, ['train', 'push', '--name', 'ds1'], point, bucket.env);
-      const again = await rig.run(['train', 'push', '--name', 'ds1'], bucket.env);
+      await crashRun(rig, ['train', 'push', '--dataset', 'ds1'], point, bucket.env);
+      const again = await rig.run(['train', 'push', '--dataset', 'ds1'], bucket.env);
       expect(again.code, again.stderr).toBe(0);
-      const pulled = await puller.run(['train', 'pull', '--name', 'ds1'], bucket.env);
+      const pulled = await puller.run(['train', 'pull', '--dataset', 'ds1'], bucket.env);
       expect(pulled.code, pulled.stderr).toBe(0);
       expect(await videoHashes(puller.dir)).toEqual([...hashes].sort());
     } finally {
@@ -174,14 +174,14 @@ describe('crash matrix: push, pull, restore (s3rver + PostgreSQL)', () => {
     const pusher = await clone(true);
     const rig = await clone(false);
     try {
-      const pushed = await pusher.run(['train', 'push', '--name', 'ds1'], s3.env);
+      const pushed = await pusher.run(['train', 'push', '--dataset', 'ds1'], s3.env);
       expect(pushed.code, pushed.stderr).toBe(0);
       await rig.remove('training_datasets/ds1/manifest.json');
       await rig.remove('training_datasets/ds1/ground_truth.json');
-      await crashRun(rig, ['train', 'pull', '--name', 'ds1'], point, s3.env);
+      await crashRun(rig, ['train', 'pull', '--dataset', 'ds1'], point, s3.env);
       // Every video already under its final name is complete and verified.
       for (const h of await videoHashes(rig.dir)) expect(hashes).toContain(h);
-      const again = await rig.run(['train', 'pull', '--name', 'ds1'], s3.env);
+      const again = await rig.run(['train', 'pull', '--dataset', 'ds1'], s3.env);
       expect(again.code, again.stderr).toBe(0);
       expect(await videoHashes(rig.dir)).toEqual([...hashes].sort());
     } finally {
@@ -196,11 +196,11 @@ describe('crash matrix: push, pull, restore (s3rver + PostgreSQL)', () => {
     try {
       const init = await rig.run(['db', 'init'], env);
       expect(init.code, init.stderr).toBe(0);
-      await crashRun(rig, ['train', 'restore', '--name', 'ds1'], 'restore.transaction:1', env);
+      await crashRun(rig, ['train', 'restore', '--dataset', 'ds1'], 'restore.transaction:1', env);
       const after = await openDatabase({ cacheDir: join(rig.dir, '.cache'), env });
       try {
         expect(await queryGroundTruth(after)).toEqual([]);
-        const again = await rig.run(['train', 'restore', '--name', 'ds1'], env);
+        const again = await rig.run(['train', 'restore', '--dataset', 'ds1'], env);
         expect(again.code, again.stderr).toBe(0);
         const rows = await queryGroundTruth(after);
         expect(rows.map((r) => r.content_hash).sort()).toEqual([...hashes].sort());

@@ -88,14 +88,14 @@ describe('a symlinked folder on the way out of the project', () => {
       const env = { RALLYCUT_REMOTE_DIR: remote };
       const pusher = newRig('rallycut-paths-pusher-');
       await writeDataset(pusher, 'ds', makeVideos(2, 1024), true);
-      const pushed = await pusher.run(['train', 'push', '--name', 'ds'], env);
+      const pushed = await pusher.run(['train', 'push', '--dataset', 'ds'], env);
       expect(pushed.code, pushed.stderr).toBe(0);
 
       const rig = newRig('rallycut-paths-train-pull-');
       await rig.write({ 'pipeline.yaml': 'stages: {}\n' });
       await fs.mkdir(join(rig.dir, 'training_datasets', 'ds'), { recursive: true });
       await fs.symlink(outside, join(rig.dir, 'training_datasets', 'ds', 'videos'));
-      const res = await rig.run(['train', 'pull', '--name', 'ds'], env);
+      const res = await rig.run(['train', 'pull', '--dataset', 'ds'], env);
       expect(res.code).not.toBe(0);
       expect(res.stderr).toContain("goes through the symlink 'training_datasets/ds/videos'");
       expect((await fs.readdir(outside)).sort()).toEqual(['x']);

@@ -75,13 +75,13 @@ describe('push killed between multipart parts (remote.upload-part)', () => {
       // 40 MiB = three 16 MiB-sized parts, so the 2nd part's completion is mid-upload.
       const videos = makeVideos(1, 40 * 1024 * 1024);
       await writeDataset(rig, 'big', videos, true);
-      const crashed = await rig.spawn(['train', 'push', '--name', 'big'], { ...bucket.env, RALLYCUT_CRASH_AT: 'remote.upload-part:2' });
+      const crashed = await rig.spawn(['train', 'push', '--dataset', 'big'], { ...bucket.env, RALLYCUT_CRASH_AT: 'remote.upload-part:2' });
       expect(crashed.stderr, crashed.stdout + crashed.stderr).toContain("crash point 'remote.upload-part' hit 2");
       // The unfinished multipart upload is invisible: nothing under the video's final key, no dataset JSONs.
       expect(await remoteVideos(bucket.client, bucket.bucket)).toEqual(new Map());
       const jsons = await bucket.client.send(new ListObjectsV2Command({ Bucket: bucket.bucket, Prefix: 'training/datasets/' }));
       expect(jsons.Contents ?? []).toEqual([]);
-      const again = await rig.run(['train', 'push', '--name', 'big', '--json'], bucket.env);
+      const again = await rig.run(['train', 'push', '--dataset', 'big', '--json'], bucket.env);
       expect(again.code, again.stderr).toBe(0);
       expect(JSON.parse(again.stdout)).toMatchObject({ uploaded: 1, uploadedBytes: 40 * 1024 * 1024 });
       await expectRemoteWhole(bucket.client, bucket.bucket, videos, true);
@@ -127,7 +127,7 @@ describe('push and pull with 8 transfers in flight while s3rver is killed and re
       await writeDataset(rig, 'ds', videos, true);
       const env = { ...s3Env(server.endpoint, bucket), RALLYCUT_JOBS: '8' };
       const { restarted } = await armRestart('PUT');
-      const first = await rig.run(['train', 'push', '--name', 'ds', '--concurrency', '8'], env);
+      const first = await rig.run(['train', 'push', '--dataset', 'ds', '--jobs', '8'], env);
       await restarted; // the server really died during the push (the arming fired) and is back
       if (process.env['FAULT_PRINT']) console.log(`push under restart: exit ${first.code}\n${first.stderr}`);
       // Each transfer retries transient failures (refused or dropped connections) for ~7.5 s with backoff.
@@ -135,7 +135,7 @@ describe('push and pull with 8 transfers in flight while s3rver is killed and re
       await expectRemoteWhole(s3, bucket, videos, true);
       // s3rver (unlike S3) writes an object in place, so a death can leave a truncated object under the final
       // key; a rerun sees nothing left to do only because every object is whole (checked above).
-      const again = await rig.run(['train', 'push', '--name', 'ds', '--concurrency', '8', '--json'], env);
+      const again = await rig.run(['train', 'push', '--dataset', 'ds', '--jobs', '8', '--json'], env);
       expect(again.code, again.stderr).toBe(0);
       expect(JSON.parse(again.stdout)).toMatchObject({ uploaded: 0 });
       await expectRemoteWhole(s3, bucket, videos, true);
@@ -150,19 +150,19 @@ describe('push and pull with 8 transfers in flight while s3rver is killed and re
       // The push test above may have been filtered out: make sure the remote holds the dataset.
       const pusher = new Rig('rallycut-restart-pusher-');
       await writeDataset(pusher, 'ds', videos, true);
-      const pushed = await pusher.run(['train', 'push', '--name', 'ds'], s3Env(server.endpoint, bucket));
+      const pushed = await pusher.run(['train', 'push', '--dataset', 'ds'], s3Env(server.endpoint, bucket));
       await pusher.cleanup();
       expect(pushed.code, pushed.stderr).toBe(0);
 
       await rig.write({ 'pipeline.yaml': 'stages: {}\n' });
       const env = { ...s3Env(server.endpoint, bucket), RALLYCUT_JOBS: '8' };
       const { restarted } = await armRestart('GET');
-      const first = await rig.run(['train', 'pull', '--name', 'ds'], env);
+      const first = await rig.run(['train', 'pull', '--dataset', 'ds'], env);
       await restarted;
       if (process.env['FAULT_PRINT']) console.log(`pull under restart: exit ${first.code}\n${first.stderr}`);
       expect(first.code, first.stderr).toBe(0);
       await expectLocalWhole(rig, 'ds', videos, true);
-      const again = await rig.run(['train', 'pull', '--name', 'ds', '--json'], env);
+      const again = await rig.run(['train', 'pull', '--dataset', 'ds', '--json'], env);
       expect(again.code, again.stderr).toBe(0);
       await expectLocalWhole(rig, 'ds', videos, true);
     } finally {

@@ -79,7 +79,7 @@ describe('SQL is parameterized', () => {
       });
       const env = { DATABASE_URL: db.url };
       expect((await rig.run(['db', 'init'], env)).code).toBe(0);
-      const res = await rig.run(['train', 'restore', '--name', 'ds'], env);
+      const res = await rig.run(['train', 'restore', '--dataset', 'ds'], env);
       expect(res.code, res.stderr).toBe(0);
       const conn = await openDatabase({ cacheDir: join(rig.dir, '.cache'), env });
       try {
@@ -124,10 +124,10 @@ describe('secrets never leak into output or written files', () => {
         await rig.run(['exp', 'run', '-S', 'train.lr=0.2'], secrets),
         await rig.run(['exp', 'show', '--json'], secrets),
         await rig.run(['db', 'init'], secrets),
-        await rig.run(['train', 'restore', '--name', 'ds'], secrets),
-        await rig.run(['train', 'push', '--name', 'ds'], { ...secrets, ...s3Refused }),
+        await rig.run(['train', 'restore', '--dataset', 'ds'], secrets),
+        await rig.run(['train', 'push', '--dataset', 'ds'], { ...secrets, ...s3Refused }),
         await rig.run(['train', 'list-remote'], { ...secrets, ...s3Closed }),
-        await rig.run(['train', 'pull', '--name', 'nothere'], { ...secrets, ...s3Refused }),
+        await rig.run(['train', 'pull', '--dataset', 'nothere'], { ...secrets, ...s3Refused }),
       ];
       // The failing ones really failed where a secret is in reach (not before reading it).
       expect(runs[4]!.code).not.toBe(0);

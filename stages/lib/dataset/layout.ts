@@ -13,14 +13,14 @@ export const VIDEOS_DIR = 'videos';
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 export function checkDatasetName(name: string | undefined): string {
-  if (!name) throw configError('a dataset name is required (--name NAME)', { subject: '--name' });
+  if (!name) throw configError('a dataset name is required (--dataset NAME)', { subject: '--dataset' });
   if (!NAME.test(name) || name.includes('..')) {
-    throw configError(`dataset name '${name}' may use only letters, digits, '.', '_' and '-'`, { subject: '--name' });
+    throw configError(`dataset name '${name}' may use only letters, digits, '.', '_' and '-'`, { subject: '--dataset' });
   }
   return name;
 }
 
-/** training_datasets/<name>, or --output DIR as given. */
+/** training_datasets/<name>, or --dir DIR as given. */
 export function datasetDir(root: string, name: string, output?: string): string {
   return output ? resolve(root, output) : join(root, DATASETS_DIR, name);
 }
