@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Bench } from './run.js';
-import { stableJson } from '../src/report/printer.js';
+import { stableJson } from '../src/format/printer.js';
 import { GraphBuilder } from '../stages/lib/model/onnx-graph.js';
 import { importOnnxRuntime } from '../stages/lib/model/onnxruntime.js';
 import { locateModel, videoMaeSpec } from '../stages/lib/model/registry.js';

@@ -2,9 +2,9 @@
 // recorded entry tells why a stage must run; hashing it keys the run-cache.
 import { createHash } from 'node:crypto';
 import type { RegisteredHandler, StageContext } from './handler-contract.js';
-import type { LockEntry, LockedPath } from './lock-types.js';
+import type { LockEntry, LockedPath } from './lock/types.js';
 import type { ParamValues, Stage } from './pipeline/types.js';
-import { sortKeysDeep } from './report/printer.js';
+import { sortKeysDeep } from './format/printer.js';
 
 /** What hashing a path yields (structurally the hasher's PathHash). */
 export interface HashedPath {

@@ -3,7 +3,7 @@
 // depending on each other. stages/ reach it, and the engine's facilities, through the façade src/handler.ts.
 import type { CommandSpec } from './cli/command.js';
 import type { ParamValues } from './pipeline/types.js';
-import type { Progress } from './report/progress.js';
+import type { Progress } from './format/progress.js';
 import type { ReportSource } from './report/sources.js';
 
 export interface StageContext {

@@ -4,7 +4,7 @@
 // checks a flag's value against the same limits.
 import { configError } from './diagnostics.js';
 import type { Completion, OptionSpec, ParsedArgs } from './args.js';
-import type { RegisteredHandler, StageHandler } from './handler.js';
+import type { RegisteredHandler, StageHandler } from './handler-contract.js';
 
 interface ParamCommon {
   readonly description: string;

@@ -8,7 +8,7 @@ import { tempPathFor } from '../fsutil.js';
 import { parseManifest } from '../hash/manifest.js';
 import type { Remote } from '../remote/remote.js';
 import { forEachLimit, listSizes } from '../remote/transfer.js';
-import { createProgress, type Progress, type ProgressSink } from '../report/progress.js';
+import { createProgress, type Progress, type ProgressSink } from '../format/progress.js';
 import { ObjectCache } from './objects.js';
 import { FILES_PREFIX, RUNS_PREFIX, errorMessage, objectKey, parseRunRecord, runKeyFromRemote, sha256File, wantedFromOuts, type WantedObject } from './remote-layout.js';
 import { RunCache, type RunRecord } from './runcache.js';

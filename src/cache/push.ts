@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import type { Redactor } from '../redact.js';
 import type { Remote } from '../remote/remote.js';
 import { forEachLimit, listSizes } from '../remote/transfer.js';
-import { createProgress, type ProgressSink } from '../report/progress.js';
+import { createProgress, type ProgressSink } from '../format/progress.js';
 import { tempPathFor } from '../fsutil.js';
 import { ObjectCache } from './objects.js';
 import { FILES_PREFIX, RUNS_PREFIX, errorMessage, localRunRecords, objectKey, runKey, wantedFromOuts, type WantedObject } from './remote-layout.js';

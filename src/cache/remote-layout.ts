@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import type { LockedOut } from '../lock-types.js';
+import type { LockedOut } from '../lock/types.js';
 import { TMP_PREFIX } from '../fsutil.js';
 import type { RunRecord } from './runcache.js';
 

@@ -3,9 +3,9 @@
 // instead of running again. Layout: <cacheDir>/runs/<key[0:2]>/<key>.json
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import type { LockedOut } from '../lock-types.js';
+import type { LockedOut } from '../lock/types.js';
 import { writeFileAtomic } from '../fsutil.js';
-import { stableJson } from '../report/printer.js';
+import { stableJson } from '../format/printer.js';
 
 export interface RunRecord {
   readonly stage: string;

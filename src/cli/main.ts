@@ -5,7 +5,7 @@ import { exitCodeFor, RallycutError, toDiagnostics, type Diagnostic } from '../d
 import { suggest } from '../pipeline/interpolate.js';
 import { ignoreCacheInGit } from '../cache/gitignore.js';
 import { cacheDirFor, findProjectRoot } from '../project.js';
-import { formatDiagnostics } from '../report/printer.js';
+import { formatDiagnostics } from '../format/printer.js';
 import { redactDiagnostics, redactorFor } from '../redact.js';
 import { formatHelp, parseArgs } from '../args.js';
 import type { CommandIO, CommandSpec } from './command.js';

@@ -5,15 +5,15 @@ import { RunCache } from '../cache/runcache.js';
 import { buildGraph } from '../graph/build.js';
 import type { HandlerRegistry } from '../handler-contract.js';
 import { Hasher } from '../hash/index.js';
-import { readLock } from '../lock.js';
-import { getParam } from '../param-path.js';
-import type { ParamOverride } from '../params.js';
-import { readParamsValues } from '../params-values.js';
+import { readLock } from '../lock/lock.js';
+import { getParam } from '../params/path.js';
+import type { ParamOverride } from '../params/params.js';
+import { readParamsValues } from '../params/values.js';
 import { configError } from '../diagnostics.js';
 import type { ParamValues, Stage } from '../pipeline/types.js';
 import { loadPipeline } from '../pipeline/load.js';
 import { cacheDirFor } from '../project.js';
-import { formatDiagnostics } from '../report/printer.js';
+import { formatDiagnostics } from '../format/printer.js';
 import type { Session, SessionIO } from './session.js';
 
 export async function openSession(root: string, registry: HandlerRegistry, jobs: number, io: SessionIO, overrides: readonly ParamOverride[] = []): Promise<Session> {

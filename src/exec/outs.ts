@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { failure } from '../diagnostics.js';
 import { isInside } from '../fsutil.js';
 import { lockedPath, type HashedPath } from '../fingerprint.js';
-import type { LockedOut } from '../lock-types.js';
+import type { LockedOut } from '../lock/types.js';
 import type { Stage } from '../pipeline/types.js';
 import { refuseLinkedParents, refuseUnsafeWrite } from '../paths/policy.js';
 

@@ -5,12 +5,12 @@ import { RunCache, type RunRecord } from '../cache/runcache.js';
 import { failure } from '../diagnostics.js';
 import { measureFingerprint, runCacheKey, type Fingerprint } from '../fingerprint.js';
 import type { HandlerRegistry, RegisteredHandler, StageContext } from '../handler-contract.js';
-import type { LockEntry, LockFile } from '../lock-types.js';
+import type { LockEntry, LockFile } from '../lock/types.js';
 import type { ParamValues, Pipeline, Stage } from '../pipeline/types.js';
 import { redactorFor, type Redactor } from '../redact.js';
-import { stableJson } from '../report/printer.js';
-import { createProgress } from '../report/progress.js';
-import type { Board } from '../report/board.js';
+import { stableJson } from '../format/printer.js';
+import { createProgress } from '../format/progress.js';
+import type { Board } from '../format/board.js';
 import { decide, runCacheEligible, type OutState, type StageState } from '../graph/plan.js';
 import { allObjectsPresent, hashList, type ObjectStore, type PathHasher } from './outs.js';
 

@@ -2,7 +2,7 @@
 // every tp/fp/fn); by default the table shows the params that vary and the headline metrics that
 // pipeline.yaml names (`headline:` on a metrics file), and in a terminal it drops what does not fit,
 // saying so. --all, --keep, --drop and --only-changed change the choice; JSON and CSV keep every metric.
-import { cellText, type Cell } from '../report/printer.js';
+import { cellText, type Cell } from '../format/printer.js';
 import { pick, type ExpColumn, type ExpTable } from './table.js';
 
 /** A headline metric as pipeline.yaml declares it: a metrics file, a dotted key in it, maybe a label. */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { configError, RallycutError, type Diagnostic } from '../diagnostics.js';
 import { toPosix } from '../fsutil.js';
-import { getParam, parseOverride, type ParamOverride } from '../params.js';
+import { getParam, parseOverride, type ParamOverride } from '../params/params.js';
 import { isParamsYaml } from './records.js';
 
 export interface SweepSpec {

@@ -4,9 +4,9 @@ import { promises as fs } from 'node:fs';
 import { join, posix, resolve } from 'node:path';
 import { configError } from '../diagnostics.js';
 import { toPosix, writeFileAtomic, createExclusive } from '../fsutil.js';
-import type { ParamOverride } from '../params.js';
+import type { ParamOverride } from '../params/params.js';
 import { ownerGone, parseProcessOwner, type ProcessOwner } from '../process.js';
-import { stableJson } from '../report/printer.js';
+import { stableJson } from '../format/printer.js';
 import { placementFromJson, type Placement } from '../exec/placement.js';
 
 export type ExpStatus = 'queued' | 'running' | 'success' | 'failed';

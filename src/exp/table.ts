@@ -1,7 +1,7 @@
 // Tables over snapshots: `exp show` (one row per experiment, a column per param and metric; which columns
 // are shown is columns.ts's choice) and the two-column diffs behind `exp diff`, `params diff` and `metrics diff`.
 import { configError } from '../diagnostics.js';
-import type { Cell } from '../report/printer.js';
+import type { Cell } from '../format/printer.js';
 import { flatMetrics, flatParams, type Snapshot } from './snapshot.js';
 
 export type ColumnKind = 'info' | 'param' | 'metric';

@@ -3,7 +3,7 @@
 import { configError } from '../diagnostics.js';
 import type { Fingerprint } from '../fingerprint.js';
 import { canonicalJson } from '../fingerprint.js';
-import type { LockEntry, LockedOut } from '../lock-types.js';
+import type { LockEntry, LockedOut } from '../lock/types.js';
 import type { OutSpec, ParamRef, Stage } from '../pipeline/types.js';
 import { toolVersionChange, type VersionDescriber } from './tool-version.js';
 

@@ -5,7 +5,7 @@ import { statSync, type Stats } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { failure } from '../diagnostics.js';
 import { toPosix } from '../fsutil.js';
-import { createProgress, type Progress } from '../report/progress.js';
+import { createProgress, type Progress } from '../format/progress.js';
 import { Digester, type DigestResult } from './file-hash.js';
 import { manifestText, rememberManifest, sha256Text, walkFiles, type ManifestEntry } from './manifest.js';
 import { fileStat, StatCache, type FileStat } from './stat-cache.js';

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatDiagnostics } from '../report/printer.js';
+import { formatDiagnostics } from '../format/printer.js';
 import { load, loadErrors, where, writeProject } from './test-project.js';
 
 const PARAMS = `train:

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { RallycutError, configError, dedupe, sortByPosition, type Diagnostic } from '../diagnostics.js';
 import { missingDepDiagnostics } from '../graph/build.js';
 import type { HandlerRegistry } from '../handler-contract.js';
-import type { ParamOverride } from '../params.js';
+import type { ParamOverride } from '../params/params.js';
 import { cachedParse, sha256 } from '../parsed-cache.js';
 import { cacheDirFor, PIPELINE_FILE } from '../project.js';
 import { decodeUtf8 } from '../utf8.js';

@@ -4,7 +4,7 @@
 import { RallycutError, configError, dedupe, sortByPosition, type Diagnostic } from '../diagnostics.js';
 import { graphDiagnostics, missingDepDiagnostics } from '../graph/build.js';
 import type { HandlerRegistry } from '../handler-contract.js';
-import { ParamsLoader } from '../params.js';
+import { ParamsLoader } from '../params/params.js';
 import { outConflict, reservedPaths, type ReservedPaths } from '../paths/policy.js';
 import { cacheDirFor } from '../project.js';
 import type { LoadOptions } from './load.js';

@@ -2,7 +2,7 @@
 // project-relative and checked, params checked against their files, handler `with:` validated.
 import { failure, type Diagnostic } from '../diagnostics.js';
 import type { HandlerRegistry } from '../handler-contract.js';
-import { getParam, type ParamsLoader } from '../params.js';
+import { getParam, type ParamsLoader } from '../params/params.js';
 import { projectPath, wdirConflict, type ReservedPaths } from '../paths/policy.js';
 import { DEFAULT_PARAMS_FILE } from '../project.js';
 import { describe, hasInterpolation, interpolateDeep, interpolationsInQuotes, interpolateString, interpolateTyped, suggest, type Context, type InterpolationProblem, type QuoteMode, type Track } from './interpolate.js';

@@ -3,7 +3,7 @@
 // and which files are loaded (DVC's rules for listing one twice).
 import { posix } from 'node:path';
 import type { Diagnostic } from '../diagnostics.js';
-import type { ParamsLoader } from '../params.js';
+import type { ParamsLoader } from '../params/params.js';
 import { DEFAULT_PARAMS_FILE } from '../project.js';
 import { interpolateDeep, type Context } from './interpolate.js';
 import type { ParamRef, SourceRange } from './types.js';

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RallycutError } from '../../src/handler.js';
-import { formatDiagnostics } from '../../src/report/printer.js';
+import { formatDiagnostics } from '../../src/format/printer.js';
 import { exportDataset } from '../../stages/export-dataset/export.js';
 import { pullDataset } from '../../stages/pull/pull.js';
 import { pushDataset } from '../../stages/push/push.js';

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseArgs } from '../../src/args.js';
 import { main } from '../../src/cli/main.js';
 import { RallycutError, type CommandIO, type CommandSpec } from '../../src/handler.js';
-import { formatDiagnostics } from '../../src/report/printer.js';
+import { formatDiagnostics } from '../../src/format/printer.js';
 import exportModule from '../../stages/export-dataset/index.js';
 import pushModule from '../../stages/push/index.js';
 import pullModule from '../../stages/pull/index.js';

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ObjectCache } from '../../src/cache/objects.js';
 import { pushCache } from '../../src/cache/push.js';
 import { objectKey, wantedFromOuts } from '../../src/cache/remote-layout.js';
-import { readLock } from '../../src/lock.js';
+import { readLock } from '../../src/lock/lock.js';
 import { resolveNamedRemote } from '../../src/remote/named.js';
 import { freshBucket } from '../services/fresh.js';
 import { Rig } from '../rig.js';

@@ -1,7 +1,7 @@
 // Behaviours that match DVC's own tests (named in each case), end to end on temp projects.
 import { execFileSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseLock, serializeLock } from '../../src/lock-text.js';
+import { parseLock, serializeLock } from '../../src/lock/text.js';
 import { Rig } from '../rig.js';
 
 let rig: Rig;

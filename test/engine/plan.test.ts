@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildFingerprint, runCacheKey } from '../../src/fingerprint.js';
 import { decide, plan, selectStages, type OutState, type PlanGraph, type StageState } from '../../src/graph/plan.js';
-import type { LockEntry } from '../../src/lock-types.js';
+import type { LockEntry } from '../../src/lock/types.js';
 import type { OutSpec, Stage } from '../../src/pipeline/types.js';
 
 function stage(name: string, over: Partial<Stage> = {}): Stage {

@@ -1,6 +1,6 @@
 // repro as a user sees it in a real terminal (a pseudo-terminal through util-linux `script`): parallel
 // stages stacked as live lines and collapsed into summary lines, in colour unless NO_COLOR; exp show fitted
-// to the terminal's width. (Progress in a pipe: src/report/progress.test.ts.)
+// to the terminal's width. (Progress in a pipe: src/format/progress.test.ts.)
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RallycutError } from '../../src/diagnostics.js';
-import { LOCK_SCHEMA_VERSION, type LockEntry, type LockFile } from '../../src/lock.js';
-import { parseLock, serializeLock } from '../../src/lock-text.js';
+import { LOCK_SCHEMA_VERSION, type LockEntry, type LockFile } from '../../src/lock/lock.js';
+import { parseLock, serializeLock } from '../../src/lock/text.js';
 import { loadPipeline } from '../../src/pipeline/load.js';
 import { testRegistry } from '../../src/pipeline/test-project.js';
 

@@ -7,7 +7,7 @@ import type { HandlerRegistry } from '../../handler-contract.js';
 import { loadPipeline } from '../../pipeline/load.js';
 import type { Stage } from '../../pipeline/types.js';
 import { requireProjectRoot } from '../../project.js';
-import { stableJson } from '../../report/printer.js';
+import { stableJson } from '../../format/printer.js';
 
 export function dagCommand(registry: HandlerRegistry): CommandSpec {
   return {

@@ -10,11 +10,11 @@ import { findStaleTemps, STALE_TEMP_MS, type TempFolder } from '../../cache/temp
 import { otherWorkspaces } from '../../cache/workspaces.js';
 import { livePins } from '../../cache/pins.js';
 import { isInside } from '../../fsutil.js';
-import { readLock } from '../../lock.js';
-import type { LockFile } from '../../lock-types.js';
+import { readLock } from '../../lock/lock.js';
+import type { LockFile } from '../../lock/types.js';
 import { acquireProjectLock, waitingMessage } from '../../exec/projectlock.js';
 import { cacheDirFor, requireProjectRoot } from '../../project.js';
-import { formatNumber } from '../../report/printer.js';
+import { formatNumber } from '../../format/printer.js';
 import { optBool, type ParsedArgs } from '../../args.js';
 import type { CommandIO, CommandSpec } from '../command.js';
 

@@ -1,9 +1,9 @@
 // `rallycut metrics show|diff` and `rallycut params diff`: the checkout against HEAD (or pipeline.lock's
 // param values outside git), or any two of: an experiment, "workspace", "lock", a git revision.
 import type { HandlerRegistry } from '../../handler-contract.js';
-import { readLock } from '../../lock.js';
+import { readLock } from '../../lock/lock.js';
 import { cacheDirFor, requireProjectRoot } from '../../project.js';
-import { formatTable, type Cell } from '../../report/printer.js';
+import { formatTable, type Cell } from '../../format/printer.js';
 import { resolveSnapshot, snapshotAt, trackedFiles, type Snapshot } from '../../exp/snapshot.js';
 import { diffSnapshots, type DiffRow } from '../../exp/table.js';
 import { optBool, type ParsedArgs } from '../../args.js';

@@ -8,8 +8,8 @@ import { reproduce, resultError } from '../../exec/reproduce.js';
 import { REPRO_OPTIONS, REPRO_POSITIONALS, reproOptions } from '../../exec/command-line.js';
 import { reproOutput } from '../../exec/plan-output.js';
 import { watchPipeline } from '../../exec/watch.js';
-import { Board, useColor } from '../../report/board.js';
-import { routeProgress } from '../../report/progress.js';
+import { Board, useColor } from '../../format/board.js';
+import { routeProgress } from '../../format/progress.js';
 
 export function reproCommand(registry: HandlerRegistry): CommandSpec {
   return {

@@ -8,7 +8,7 @@ import { configError, failure, RallycutError } from '../../diagnostics.js';
 import type { HandlerRegistry, StageContext } from '../../handler-contract.js';
 import type { StageSpec } from '../../exec/modal/handler-job.js';
 import { cacheDirFor } from '../../project.js';
-import { createProgress } from '../../report/progress.js';
+import { createProgress } from '../../format/progress.js';
 import type { CommandSpec } from '../command.js';
 
 function parseSpec(text: string, file: string): StageSpec {

@@ -7,7 +7,7 @@ import { redactorFor } from '../../redact.js';
 import { wantedFromOuts, type WantedObject } from '../../cache/remote-layout.js';
 import { configError, failure } from '../../diagnostics.js';
 import { acquireProjectLock, waitingMessage } from '../../exec/projectlock.js';
-import { readLock } from '../../lock.js';
+import { readLock } from '../../lock/lock.js';
 import { resolveNamedRemote } from '../../remote/named.js';
 import { cacheDirFor, requireProjectRoot } from '../../project.js';
 import { optBool, optNumber, optString, type ParsedArgs } from '../../args.js';

@@ -11,7 +11,7 @@ import { installRoot } from '../../install.js';
 import { appArchive } from './app-archive.js';
 import { isInside } from '../../fsutil.js';
 import type { Stage } from '../../pipeline/types.js';
-import { stableJson } from '../../report/printer.js';
+import { stableJson } from '../../format/printer.js';
 import { NODE_PACKAGES_DIR } from './backend.js';
 import { shellQuote } from './request.js';
 import { cmdJobName } from './job.js';

@@ -2,12 +2,12 @@
 // key, fixed field order), and reading it back with positioned errors. Kept apart from lock.ts so the `yaml`
 // package loads only when a lock is written or its text is not in the parse cache (see src/parsed-cache.ts).
 import { isMap, isScalar, LineCounter, parseDocument, stringify, type Document, type YAMLMap } from 'yaml';
-import { configError, type Position } from './diagnostics.js';
-import { dict } from './dict.js';
-import { LOCK_SCHEMA_VERSION, type LockEntry, type LockFile, type LockedOut, type LockedPath } from './lock-types.js';
-import { outConflict, projectPath, reservedPaths, type ReservedPaths } from './paths/policy.js';
-import { LOCK_FILE } from './project.js';
-import { sortKeysDeep } from './report/printer.js';
+import { configError, type Position } from '../diagnostics.js';
+import { dict } from '../dict.js';
+import { LOCK_SCHEMA_VERSION, type LockEntry, type LockFile, type LockedOut, type LockedPath } from './types.js';
+import { outConflict, projectPath, reservedPaths, type ReservedPaths } from '../paths/policy.js';
+import { LOCK_FILE } from '../project.js';
+import { sortKeysDeep } from '../format/printer.js';
 
 const ENTRY_ORDER = ['cmd', 'handler', 'with', 'wdir', 'executor', 'deps', 'params', 'outs', 'versions', 'stamp'];
 const PATH_ORDER = ['path', 'sha256', 'size', 'nfiles', 'isexec', 'cache'];

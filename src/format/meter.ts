@@ -1,8 +1,5 @@
-// Progress on stderr. In a terminal a bar is a line of the live board (board.ts), redrawn in place; in a
-// pipe or CI log it prints a line at each quarter, at most one a second, and a summary when done. Work
-// served from a cache is counted apart (skip): it moves the bar but not the rate, so a run that starts with
-// cache hits does not report thousands of windows a second. RALLYCUT_PROGRESS=0 silences bars (tests).
-import { Board, useColor } from './board.js';
+// The measure of one task's progress (done, skipped, total, rate) and its line-per-step rendering for pipes
+// and CI logs. The terminal board (board.ts) draws the same meters in place; progress.ts picks one of them.
 import { formatBytes } from './printer.js';
 
 export interface Progress {
@@ -87,28 +84,6 @@ export class Meter {
     const head = bare ? '' : `${this.label}: `;
     return message ? `${head}${message} (${stats})` : `${head}${stats}`;
   }
-}
-
-/** Bars without a sink of their own go to this board while it is set (repro's board, so they never collide). */
-let routed: Board | undefined;
-
-export function routeProgress(board: Board | undefined): void {
-  routed = board;
-}
-
-export function createProgress(label: string, total: number, unit = '', sink?: ProgressSink): Progress {
-  const env = sink?.env ?? process.env;
-  if (env.RALLYCUT_PROGRESS === '0') return silentProgress;
-  if (!sink && routed) return routed.bar(label, label, total, unit);
-  const out: ProgressSink = sink ?? { write: (t) => process.stderr.write(t), isTTY: Boolean(process.stderr.isTTY), columns: process.stderr.columns };
-  const now = out.now ?? Date.now;
-  if (out.isTTY) {
-    // A board of its own: one live line, collapsed to its summary when done.
-    const board = new Board({ write: out.write, columns: out.columns, color: useColor(env), now });
-    const bar = board.bar(label, label, total, unit);
-    return { ...bar, done: (m) => (bar.done(m), board.close()) };
-  }
-  return lineProgress(new Meter(label, total, unit, now), out.write, now);
 }
 
 /** Pipes and CI: a line at each quarter, at most one a second, and a summary line at the end. */

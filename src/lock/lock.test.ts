@@ -2,10 +2,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RallycutError } from './diagnostics.js';
-import type { LockEntry } from './lock-types.js';
+import { RallycutError } from '../diagnostics.js';
+import type { LockEntry } from './types.js';
 import { readLock, updateLock } from './lock.js';
-import { parseLock, serializeLock } from './lock-text.js';
+import { parseLock, serializeLock } from './text.js';
 
 const H = (c: string): string => c.repeat(64);
 

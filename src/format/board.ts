@@ -1,7 +1,7 @@
 // The live board of a terminal (as Nx or cargo draw it): one line per running task, stacked and redrawn
 // in place below the log; a finished task collapses into one summary line in the log. Log text written
 // while the board is up goes above it. Colour unless NO_COLOR is set (https://no-color.org).
-import { lineProgress, Meter, type Progress } from './progress.js';
+import { lineProgress, Meter, type Progress } from './meter.js';
 
 export interface BoardOptions {
   write(text: string): void;

@@ -3,12 +3,12 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { isScalar, parse as parseYaml } from 'yaml';
-import { configError, RallycutError, toDiagnostics, type Diagnostic } from './diagnostics.js';
-import { getParam, setParam, splitKey } from './param-path.js';
-import type { ParamRef, ParamValues } from './pipeline/types.js';
-import { YamlSource } from './pipeline/yaml-source.js';
-import { DEFAULT_PARAMS_FILE } from './project.js';
-import { decodeUtf8 } from './utf8.js';
+import { configError, RallycutError, toDiagnostics, type Diagnostic } from '../diagnostics.js';
+import { getParam, setParam, splitKey } from './path.js';
+import type { ParamRef, ParamValues } from '../pipeline/types.js';
+import { YamlSource } from '../pipeline/yaml-source.js';
+import { DEFAULT_PARAMS_FILE } from '../project.js';
+import { decodeUtf8 } from '../utf8.js';
 
 export interface ParamsFile {
   readonly file: string; // posix, relative to the project root
@@ -25,7 +25,7 @@ export interface ParamOverride {
 
 export type ParamsResult = { ok: true; params: ParamsFile } | { ok: false; missing: boolean; diagnostics: Diagnostic[] };
 
-export { getParam, splitKey, type Found } from './param-path.js';
+export { getParam, splitKey, type Found } from './path.js';
 
 /** Loads params files once per instance (one pipeline load), applying overrides. */
 export class ParamsLoader {

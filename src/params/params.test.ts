@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { RallycutError } from './diagnostics.js';
+import { RallycutError } from '../diagnostics.js';
 import { applyOverrides, getParam, loadParamValues, parseOverride } from './params.js';
-import { writeProject } from './pipeline/test-project.js';
+import { writeProject } from '../pipeline/test-project.js';
 
 const DEFAULT = `# tuned by hand
 train:

@@ -2,9 +2,9 @@
 // an unchanged params file is neither parsed nor is `yaml` loaded. Parsing itself is params.ts.
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { RallycutError } from './diagnostics.js';
+import { RallycutError } from '../diagnostics.js';
 import type { ParamOverride } from './params.js';
-import { cachedParse } from './parsed-cache.js';
+import { cachedParse } from '../parsed-cache.js';
 
 /** The file's values (overrides applied); throws the parser's positioned diagnostics when it is broken. */
 export async function readParamsValues(root: string, file: string, overrides: readonly ParamOverride[], cacheDir: string): Promise<unknown> {

@@ -3,14 +3,14 @@
 // itself, writing included, is in lock-text.ts. Writes are atomic and stage by stage (see updateLock).
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { dict } from './dict.js';
-import { writeFileAtomic } from './fsutil.js';
-import { LOCK_SCHEMA_VERSION, type LockEntry, type LockFile } from './lock-types.js';
-import { cachedParse, parseCacheEnabled, rememberParse } from './parsed-cache.js';
-import { cacheDirFor, LOCK_FILE } from './project.js';
+import { dict } from '../dict.js';
+import { writeFileAtomic } from '../fsutil.js';
+import { LOCK_SCHEMA_VERSION, type LockEntry, type LockFile } from './types.js';
+import { cachedParse, parseCacheEnabled, rememberParse } from '../parsed-cache.js';
+import { cacheDirFor, LOCK_FILE } from '../project.js';
 
-export { LOCK_SCHEMA_VERSION } from './lock-types.js';
-export type { LockEntry, LockFile, LockedOut, LockedPath } from './lock-types.js';
+export { LOCK_SCHEMA_VERSION } from './types.js';
+export type { LockEntry, LockFile, LockedOut, LockedPath } from './types.js';
 
 export function lockPath(root: string): string {
   return join(root, LOCK_FILE);
@@ -39,7 +39,7 @@ export async function readLock(root: string, cacheDir: string = cacheDirFor(root
     kind: 'lock',
     slot: [root],
     inputs: [text],
-    parse: async () => ({ value: (await import('./lock-text.js')).parseLock(text) }),
+    parse: async () => ({ value: (await import('./text.js')).parseLock(text) }),
     revive: (record) => ({ ...(record as LockFile), stages: dict((record as LockFile).stages) }),
   });
 }
@@ -92,7 +92,7 @@ async function drain(root: string, file: string): Promise<void> {
 
 async function applyChanges(root: string, changes: Readonly<Record<string, LockEntry | null>>): Promise<void> {
   const text = await readLockText(root);
-  const { nextLockText, parseLock } = await import('./lock-text.js');
+  const { nextLockText, parseLock } = await import('./text.js');
   const next = nextLockText(text, changes);
   if (next === text) return;
   await writeFileAtomic(lockPath(root), next, 'lock.write');
