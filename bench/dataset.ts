@@ -44,7 +44,13 @@ function ctxFor(root: string, env: Record<string, string>): DatasetContext {
 async function bucketEnv(s3: S3Service, client: S3Client, prefix: string): Promise<Record<string, string>> {
   const bucket = `bench-${randomBytes(4).toString('hex')}`;
   await client.send(new CreateBucketCommand({ Bucket: bucket }));
-  return { TRAINING_S3_BUCKET: bucket, TRAINING_S3_ENDPOINT: s3.endpoint, TRAINING_S3_PREFIX: prefix, AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey };
+  return {
+    TRAINING_S3_BUCKET: bucket,
+    TRAINING_S3_ENDPOINT: s3.endpoint,
+    TRAINING_S3_PREFIX: prefix,
+    AWS_ACCESS_KEY_ID: s3.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+  };
 }
 
 /** A dataset folder of `count` random files of `size` bytes, with a manifest recording their hashes. */
@@ -61,8 +67,14 @@ async function writeDataset(root: string, name: string, count: number, size: num
     files.push(join(dir, 'videos', filename));
     videos.push({ filename, video_id: `id-${i}`, content_hash: h, duration_ms: 1000, rally_count: 1, sha256: h, size_bytes: size });
   }
-  await fs.writeFile(join(dir, 'manifest.json'), formatManifest({ name, description: 'bench', created: '2026-01-01T00:00:00.000Z', videos, stats: manifestStats(videos) }));
-  await fs.writeFile(join(dir, 'ground_truth.json'), formatGroundTruth(videos.map((v) => ({ video_id: v.video_id, filename: v.filename, rallies: [{ start_ms: 0, end_ms: 500 }] }))));
+  await fs.writeFile(
+    join(dir, 'manifest.json'),
+    formatManifest({ name, description: 'bench', created: '2026-01-01T00:00:00.000Z', videos, stats: manifestStats(videos) }),
+  );
+  await fs.writeFile(
+    join(dir, 'ground_truth.json'),
+    formatGroundTruth(videos.map((v) => ({ video_id: v.video_id, filename: v.filename, rallies: [{ start_ms: 0, end_ms: 500 }] }))),
+  );
   return files;
 }
 
@@ -114,7 +126,10 @@ async function pushThroughput(s3: S3Service, client: S3Client): Promise<void> {
   const bareEnv = await bucketEnv(s3, client, 'bare');
   let t0 = performance.now();
   for (const f of files) {
-    await new Upload({ client, params: { Bucket: bareEnv.TRAINING_S3_BUCKET, Key: `bare/${f.slice(-10)}`, Body: createReadStream(f), StorageClass: 'STANDARD_IA' } }).done();
+    await new Upload({
+      client,
+      params: { Bucket: bareEnv.TRAINING_S3_BUCKET, Key: `bare/${f.slice(-10)}`, Body: createReadStream(f), StorageClass: 'STANDARD_IA' },
+    }).done();
   }
   const bare = secs(t0);
   // A second, like-for-like baseline: the same Upload calls, four at a time (push's default parallelism).
@@ -125,7 +140,10 @@ async function pushThroughput(s3: S3Service, client: S3Client): Promise<void> {
     Array.from({ length: 4 }, async () => {
       while (next < files.length) {
         const f = files[next++]!;
-        await new Upload({ client, params: { Bucket: parEnv.TRAINING_S3_BUCKET, Key: `par/${f.slice(-10)}`, Body: createReadStream(f), StorageClass: 'STANDARD_IA' } }).done();
+        await new Upload({
+          client,
+          params: { Bucket: parEnv.TRAINING_S3_BUCKET, Key: `par/${f.slice(-10)}`, Body: createReadStream(f), StorageClass: 'STANDARD_IA' },
+        }).done();
       }
     }),
   );
@@ -142,7 +160,7 @@ async function pushThroughput(s3: S3Service, client: S3Client): Promise<void> {
   const res2 = await pushDataset(ctxFor(root, env2), { name: 'tp' });
   const ours = secs(t0);
   if (res2.uploaded !== count) throw new Error(`push uploaded ${res2.uploaded}/${count}`);
-  const mbps = (s: number): string => ((total / MiB) / s).toFixed(1);
+  const mbps = (s: number): string => (total / MiB / s).toFixed(1);
   const ratio = bare / ours;
   process.stdout.write(
     `push of ${count} × ${size / MiB} MiB: ${ours.toFixed(2)} s = ${mbps(ours)} MiB/s (sha256 from the export's cache); ${cold.toFixed(2)} s = ${mbps(cold)} MiB/s hashing every file first\n` +
@@ -182,7 +200,17 @@ async function beachV4(): Promise<void> {
       return { v: { ...v, content_hash: h, sha256: h, size_bytes: bytes.length }, bytes };
     });
     for (const { v, bytes } of videos) {
-      await fs.writeFile(join(dir, 'videos', localVideoName(v, videos.map((x) => x.v))), bytes);
+      await fs.writeFile(
+        join(
+          dir,
+          'videos',
+          localVideoName(
+            v,
+            videos.map((x) => x.v),
+          ),
+        ),
+        bytes,
+      );
       await fs.writeFile(join(root, '.cache', 'videos', v.content_hash), bytes);
     }
     await fs.writeFile(join(dir, 'manifest.json'), JSON.stringify({ ...original, videos: videos.map((x) => x.v) }));
@@ -212,10 +240,20 @@ async function beachV4(): Promise<void> {
     t0 = performance.now();
     await c.query('BEGIN');
     for (const { v } of videos) {
-      await c.query(`INSERT INTO videos (id, name, filename, s3_key, content_hash, status, duration_ms, updated_at) VALUES ($1,$2,$2,$3,$4,'DETECTED',$5,now())`, [v.video_id, v.filename, `k/${v.content_hash}`, v.content_hash, v.duration_ms]);
+      await c.query(
+        `INSERT INTO videos (id, name, filename, s3_key, content_hash, status, duration_ms, updated_at) VALUES ($1,$2,$2,$3,$4,'DETECTED',$5,now())`,
+        [v.video_id, v.filename, `k/${v.content_hash}`, v.content_hash, v.duration_ms],
+      );
     }
     let i = 0;
-    for (const g of gt) for (const rl of g.rallies) await c.query(`INSERT INTO rallies (id, video_id, start_ms, end_ms, updated_at) VALUES ($1,$2,$3,$4,now())`, [`r${i++}`, g.video_id, rl.start_ms, rl.end_ms]);
+    for (const g of gt)
+      for (const rl of g.rallies)
+        await c.query(`INSERT INTO rallies (id, video_id, start_ms, end_ms, updated_at) VALUES ($1,$2,$3,$4,now())`, [
+          `r${i++}`,
+          g.video_id,
+          rl.start_ms,
+          rl.end_ms,
+        ]);
     await c.query('COMMIT');
     const naive = secs(t0);
     await c.end();
@@ -234,7 +272,9 @@ export const bench: Bench = {
   name: 'dataset',
   async run() {
     const s3 = await startS3rver();
-    const client = new S3Client(s3ClientConfig({ region: 'us-east-1', endpoint: s3.endpoint, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } }));
+    const client = new S3Client(
+      s3ClientConfig({ region: 'us-east-1', endpoint: s3.endpoint, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } }),
+    );
     try {
       await noopPush(s3, client);
       await pushThroughput(s3, client);

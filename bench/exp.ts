@@ -28,14 +28,40 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A record shaped like a real one: full params, ~60 evaluate metrics per file, a 7-stage lock, charts. */
 function record(i: number): unknown {
   const metrics: Record<string, number> = {};
-  for (const set of ['greedy', 'optimal', 'segmental.0.10', 'segmental.0.25', 'segmental.0.50']) for (const k of ['tp', 'fp', 'fn', 'precision', 'recall', 'f1']) metrics[`totals.${set}.${k}`] = (i * 7919 + k.length) % 1000 / 1000;
-  const lock = { schema: '1.0', stages: Object.fromEntries(['export', 'push', 'prepare', 'extract', 'temporal', 'heur', 'evaluate'].map((s) => [s, { cmd: [`run ${s}`], deps: [{ path: `d/${s}`, sha256: 'a'.repeat(64), size: 10 }], params: {}, outs: [{ path: `o/${s}`, sha256: 'b'.repeat(64), size: 10 }] }])) };
+  for (const set of ['greedy', 'optimal', 'segmental.0.10', 'segmental.0.25', 'segmental.0.50'])
+    for (const k of ['tp', 'fp', 'fn', 'precision', 'recall', 'f1']) metrics[`totals.${set}.${k}`] = ((i * 7919 + k.length) % 1000) / 1000;
+  const lock = {
+    schema: '1.0',
+    stages: Object.fromEntries(
+      ['export', 'push', 'prepare', 'extract', 'temporal', 'heur', 'evaluate'].map((s) => [
+        s,
+        {
+          cmd: [`run ${s}`],
+          deps: [{ path: `d/${s}`, sha256: 'a'.repeat(64), size: 10 }],
+          params: {},
+          outs: [{ path: `o/${s}`, sha256: 'b'.repeat(64), size: 10 }],
+        },
+      ]),
+    ),
+  };
   return {
-    name: `exp-${String(i).padStart(4, '0')}`, status: 'success', baseline: 'c'.repeat(40), created: new Date(1_700_000_000_000 + i * 1000).toISOString(),
+    name: `exp-${String(i).padStart(4, '0')}`,
+    status: 'success',
+    baseline: 'c'.repeat(40),
+    created: new Date(1_700_000_000_000 + i * 1000).toISOString(),
     overrides: [{ file: 'params/default.yaml', key: 'temporal.lr', value: (i + 1) * 1e-5 }],
-    params: { 'params/default.yaml': { temporal: { lr: (i + 1) * 1e-5, epochs: 50, model: 'v2', patience: 10 }, heuristics: { preset: 'beach', min_gap_seconds: 3 } } },
-    metrics: { 'metrics/evaluate.json': metrics, 'metrics/evaluate-heuristics.json': metrics, 'metrics/temporal.json': { best_val_f1: i / EXPS, epochs_run: 50 } },
-    charts: { curves: { 'weights/temporal/model.json': Array.from({ length: 50 }, (_, e) => ({ epoch: e + 1, train_loss: 1 / (e + 1), val_f1: e / 50 })) }, videos: { 'metrics/evaluate.json': Array.from({ length: 20 }, (_, v) => ({ video_id: `v${v}`, precision: 0.8, recall: 0.7, f1: 0.75 })) } },
+    params: {
+      'params/default.yaml': { temporal: { lr: (i + 1) * 1e-5, epochs: 50, model: 'v2', patience: 10 }, heuristics: { preset: 'beach', min_gap_seconds: 3 } },
+    },
+    metrics: {
+      'metrics/evaluate.json': metrics,
+      'metrics/evaluate-heuristics.json': metrics,
+      'metrics/temporal.json': { best_val_f1: i / EXPS, epochs_run: 50 },
+    },
+    charts: {
+      curves: { 'weights/temporal/model.json': Array.from({ length: 50 }, (_, e) => ({ epoch: e + 1, train_loss: 1 / (e + 1), val_f1: e / 50 })) },
+      videos: { 'metrics/evaluate.json': Array.from({ length: 20 }, (_, v) => ({ video_id: `v${v}`, precision: 0.8, recall: 0.7, f1: 0.75 })) },
+    },
     lock,
   };
 }
@@ -95,10 +121,16 @@ async function benchShow(): Promise<void> {
     spawnSync(process.execPath, ['-e', '0']);
     nodeStart.push(performance.now() - t0);
   }
-  console.log(`exp show --json, ${EXPS} experiments (best of ${RUNS}; ${existsSync(join(REPO, 'dist', 'src', 'cli', 'main.js')) && !process.env.RALLYCUT_FROM_SOURCE ? 'built dist/' : 'sources via tsx'}):`);
-  console.log(`  CLI process       ${best(proc).toFixed(0)} ms (median ${median(proc).toFixed(0)})   target < ${SHOW_TARGET_MS} ms → ${(best(proc) / SHOW_TARGET_MS).toFixed(2)}× of target`);
+  console.log(
+    `exp show --json, ${EXPS} experiments (best of ${RUNS}; ${existsSync(join(REPO, 'dist', 'src', 'cli', 'main.js')) && !process.env.RALLYCUT_FROM_SOURCE ? 'built dist/' : 'sources via tsx'}):`,
+  );
+  console.log(
+    `  CLI process       ${best(proc).toFixed(0)} ms (median ${median(proc).toFixed(0)})   target < ${SHOW_TARGET_MS} ms → ${(best(proc) / SHOW_TARGET_MS).toFixed(2)}× of target`,
+  );
   console.log(`  in-process        ${best(inProc).toFixed(0)} ms (median ${median(inProc).toFixed(0)})`);
-  console.log(`  baseline: plain read+parse loop ${best(loop).toFixed(0)} ms; bare node start ${best(nodeStart).toFixed(0)} ms; 'rallycut --version' (CLI start-up alone) ${best(version).toFixed(0)} ms`);
+  console.log(
+    `  baseline: plain read+parse loop ${best(loop).toFixed(0)} ms; bare node start ${best(nodeStart).toFixed(0)} ms; 'rallycut --version' (CLI start-up alone) ${best(version).toFixed(0)} ms`,
+  );
   console.log(`  exp show beyond CLI start-up: ${(best(proc) - best(version)).toFixed(0)} ms`);
   console.log(`  in-process / plain loop = ${(best(inProc) / Math.max(best(loop), 0.01)).toFixed(1)}× (the rest is git HEAD, pipeline load, table building)`);
   rmSync(dir, { recursive: true, force: true });
@@ -114,11 +146,17 @@ async function benchWatch(): Promise<void> {
   let runEnded: (() => void) | undefined;
   const env: NodeJS.ProcessEnv = { ...process.env, RALLYCUT_PROGRESS: '0' };
   delete env.RALLYCUT_CACHE_DIR;
-  const done = watchPipeline(dir, handlerRegistry, { jobs: 1 }, { env, err: () => undefined, signal: controller.signal }, {
-    onReady: () => ready(),
-    onRunStart: () => runStarted?.(),
-    onRunEnd: () => runEnded?.(),
-  });
+  const done = watchPipeline(
+    dir,
+    handlerRegistry,
+    { jobs: 1 },
+    { env, err: () => undefined, signal: controller.signal },
+    {
+      onReady: () => ready(),
+      onRunStart: () => runStarted?.(),
+      onRunEnd: () => runEnded?.(),
+    },
+  );
   await isReady;
   for (let r = 0; r < RUNS; r++) {
     await sleep(300);

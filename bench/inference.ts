@@ -32,7 +32,27 @@ export const bench: Bench = {
       const { ffmpeg } = findFfmpeg();
       const video = join(dir, 'proxy.mp4');
       // A 480p/30 fps clip like prepare's proxies.
-      await runTool(ffmpeg, ['-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=s=854x480:r=30:d=${seconds}`, '-vf', 'noise=c0s=8:c0f=t', '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '24', '-g', '30', video]);
+      await runTool(ffmpeg, [
+        '-nostdin',
+        '-v',
+        'error',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        `testsrc2=s=854x480:r=30:d=${seconds}`,
+        '-vf',
+        'noise=c0s=8:c0f=t',
+        '-c:v',
+        'libx264',
+        '-preset',
+        'ultrafast',
+        '-crf',
+        '24',
+        '-g',
+        '30',
+        video,
+      ]);
       const fps = 30;
       const frames = seconds * fps;
       const stride = strideFor(fps);

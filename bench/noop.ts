@@ -199,7 +199,9 @@ export const bench: Bench = {
       const flat = b.rallycut / a.rallycut;
       const lines = [
         `${STAGES} stages, ${FILES} dep files; best (median) of ${runs} runs of \`node bin/rallycut repro\`, whole process`,
-        `load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${availableParallelism()} cores`,
+        `load average ${loadavg()
+          .map((l) => l.toFixed(1))
+          .join(' ')} on ${availableParallelism()} cores`,
         `baseline: node -e 0 start-up        ${nodeFloor.toFixed(0)} ms`,
         `no-op repro @ ${mb(small).padEnd(7)}             ${a.rallycut.toFixed(0)} ms (${a.rallycutMedian.toFixed(0)})`,
         `no-op repro @ ${mb(large).padEnd(7)}             ${b.rallycut.toFixed(0)} ms (${b.rallycutMedian.toFixed(0)})  without the daemon: ${(b.rallycut / TARGET_MS).toFixed(2)}× the ${TARGET_MS} ms target (see the daemon's figure below)`,

@@ -66,7 +66,9 @@ function context(root: string, cacheDir: string, jobs: number): DatasetContext {
 }
 
 const line = (label: string, value: string, baseline: string, ratio: number, target: string, ok: boolean): void => {
-  process.stdout.write(`${label.padEnd(34)} ${value.padStart(10)}  baseline ${baseline.padStart(10)}  ratio ${ratio.toFixed(3)}  target ${target}  ${ok ? 'OK' : 'MISSED'}\n`);
+  process.stdout.write(
+    `${label.padEnd(34)} ${value.padStart(10)}  baseline ${baseline.padStart(10)}  ratio ${ratio.toFixed(3)}  target ${target}  ${ok ? 'OK' : 'MISSED'}\n`,
+  );
 };
 
 const PROFILE = { width: 1280, height: 720, fps: 60, ext: 'mp4', rotate: false, vfr: false } as const;
@@ -98,7 +100,8 @@ async function overhead(work: string, tag: string, rounds: number): Promise<void
   // One unmeasured prepare first: it asks ffmpeg/ffprobe for their versions once per process.
   if (tag === 'short') await prepare(context(root, join(work, `cache-${tag}-warm`), 1), opts);
   for (let i = 0; i < rounds; i++) {
-    const runBare = async (): Promise<void> => void bare.push(await measured(() => runTool(ffmpeg, proxyArgs(src, probe, join(work, `bare-${tag}-${i}.mp4`), caps))));
+    const runBare = async (): Promise<void> =>
+      void bare.push(await measured(() => runTool(ffmpeg, proxyArgs(src, probe, join(work, `bare-${tag}-${i}.mp4`), caps))));
     const runPrepare = async (): Promise<void> => {
       const self0 = process.cpuUsage();
       const run = await measured(() => prepare(context(root, join(work, `cache-${tag}-${i}`), 1), opts));
@@ -112,7 +115,12 @@ async function overhead(work: string, tag: string, rounds: number): Promise<void
   const cli: number[] = [];
   if (tag === 'short') {
     for (let i = 0; i < 3; i++) {
-      const env = { ...process.env, RALLYCUT_CACHE_DIR: join(work, `cache-cli-${i}`), RALLYCUT_PROGRESS: '0', ...(FROM_SOURCE ? { RALLYCUT_FROM_SOURCE: '1' } : {}) };
+      const env = {
+        ...process.env,
+        RALLYCUT_CACHE_DIR: join(work, `cache-cli-${i}`),
+        RALLYCUT_PROGRESS: '0',
+        ...(FROM_SOURCE ? { RALLYCUT_FROM_SOURCE: '1' } : {}),
+      };
       cli.push(await ms(() => execFileAsync(process.execPath, [RALLYCUT_BIN, 'train', 'prepare', '-j', '1'], { cwd: root, env })));
     }
   }
@@ -123,7 +131,14 @@ async function overhead(work: string, tag: string, rounds: number): Promise<void
   const median = pairs[Math.floor(pairs.length / 2)]!;
   const cpuB = Math.min(...bare.map((x) => x.cpu));
   const cpuW = Math.min(...wrapped.map((x) => x.cpu));
-  line(`prepare 1 video (${(probe.duration_ms / 1000).toFixed(0)} s) vs bare ffmpeg`, `${(w / 1000).toFixed(2)} s`, `${(b / 1000).toFixed(2)} s`, w / b, '≤ 1.05', w / b <= 1.05);
+  line(
+    `prepare 1 video (${(probe.duration_ms / 1000).toFixed(0)} s) vs bare ffmpeg`,
+    `${(w / 1000).toFixed(2)} s`,
+    `${(b / 1000).toFixed(2)} s`,
+    w / b,
+    '≤ 1.05',
+    w / b <= 1.05,
+  );
   process.stdout.write(
     `  best-vs-best; median of ${rounds} paired ratios ${median.toFixed(3)}; CPU (ffmpeg, ffprobe, node) ${cpuW.toFixed(2)} s vs bare ${cpuB.toFixed(2)} s\n` +
       `  runs: bare ${bare.map((x) => (x.ms / 1000).toFixed(2)).join(' ')}, prepare ${wrapped.map((x) => (x.ms / 1000).toFixed(2)).join(' ')}\n`,
@@ -131,7 +146,9 @@ async function overhead(work: string, tag: string, rounds: number): Promise<void
   if (cli.length) {
     const c = Math.min(...cli);
     const entry = FROM_SOURCE ? 'sources via tsx: start-up not representative, run npm run bench' : 'dist/';
-    process.stdout.write(`  CLI \`rallycut train prepare\` (${entry}, Node start-up included): ${(c / 1000).toFixed(2)} s = ${(c / b).toFixed(3)}× bare (for information)\n`);
+    process.stdout.write(
+      `  CLI \`rallycut train prepare\` (${entry}, Node start-up included): ${(c / 1000).toFixed(2)} s = ${(c / b).toFixed(3)}× bare (for information)\n`,
+    );
   }
 }
 
@@ -141,7 +158,9 @@ export const bench: Bench = {
     const work = await fs.mkdtemp(join(tmpdir(), 'rallycut-bench-prepare-'));
     try {
       const cores = availableParallelism();
-      process.stdout.write(`cores ${cores}, load ${loadavg()[0]!.toFixed(1)}; sources: 1280x720 60 fps, ${SECONDS} s${LONG_SECONDS ? ` and ${LONG_SECONDS} s` : ''}\n`);
+      process.stdout.write(
+        `cores ${cores}, load ${loadavg()[0]!.toFixed(1)}; sources: 1280x720 60 fps, ${SECONDS} s${LONG_SECONDS ? ` and ${LONG_SECONDS} s` : ''}\n`,
+      );
 
       // 1. Overhead on a short and on a realistic clip.
       await overhead(work, 'short', ROUNDS);
@@ -152,16 +171,25 @@ export const bench: Bench = {
       const demo = await sources(join(work, 'src-two'), 2, SECONDS);
       await writeDatasetFolder(demo, join(work, 'src-two'), join(root2, 'training_datasets', 'demo'), 'demo');
       const run2 = (jobs: number, tag: string): Promise<{ ms: number; cpu: number }> =>
-        measured(() => prepare(context(root2, join(work, `cache-two-${tag}`), jobs), { datasetDir: join(root2, 'training_datasets', 'demo'), outputDir: join(root2, 'training_data'), seed: 42, jobs }));
+        measured(() =>
+          prepare(context(root2, join(work, `cache-two-${tag}`), jobs), {
+            datasetDir: join(root2, 'training_datasets', 'demo'),
+            outputDir: join(root2, 'training_data'),
+            seed: 42,
+            jobs,
+          }),
+        );
       const { ffmpeg } = findFfmpeg();
       const caps = await ffmpegCapabilities();
       const srcs = demo.videos.map((v) => join(work, 'src-two', v.path));
       const probes = await Promise.all(srcs.map((p) => probeVideo(p)));
       const threads = Math.max(1, Math.floor(cores / 2)); // what prepare -j 2 gives each decoder
-      const bareRun = (i: number, tag: string, t?: number): Promise<unknown> => runTool(ffmpeg, proxyArgs(srcs[i]!, probes[i]!, join(work, `bare-two-${tag}-${i}.mp4`), caps, t));
-      const bareSerial = (tag: string): Promise<{ ms: number; cpu: number }> => measured(async () => {
-        for (let i = 0; i < srcs.length; i++) await bareRun(i, tag);
-      });
+      const bareRun = (i: number, tag: string, t?: number): Promise<unknown> =>
+        runTool(ffmpeg, proxyArgs(srcs[i]!, probes[i]!, join(work, `bare-two-${tag}-${i}.mp4`), caps, t));
+      const bareSerial = (tag: string): Promise<{ ms: number; cpu: number }> =>
+        measured(async () => {
+          for (let i = 0; i < srcs.length; i++) await bareRun(i, tag);
+        });
       const bareParallel = (tag: string): Promise<{ ms: number; cpu: number }> => measured(() => Promise.all(srcs.map((_, i) => bareRun(i, tag, threads))));
       const best = (a: { ms: number; cpu: number }, b: { ms: number; cpu: number }): { ms: number; cpu: number } => (a.ms <= b.ms ? a : b);
       const none = { ms: Infinity, cpu: 0 };
@@ -175,7 +203,14 @@ export const bench: Bench = {
         ];
         for (const step of i % 2 ? steps.reverse() : steps) await step();
       }
-      line('prepare 2 videos -j 2 vs -j 1', `${(parallel.ms / 1000).toFixed(2)} s`, `${(serial.ms / 1000).toFixed(2)} s`, parallel.ms / serial.ms, '≤ 0.6', parallel.ms / serial.ms <= 0.6);
+      line(
+        'prepare 2 videos -j 2 vs -j 1',
+        `${(parallel.ms / 1000).toFixed(2)} s`,
+        `${(serial.ms / 1000).toFixed(2)} s`,
+        parallel.ms / serial.ms,
+        '≤ 0.6',
+        parallel.ms / serial.ms <= 0.6,
+      );
       line('  bare ffmpeg: 2 at once vs in turn', `${(bp.ms / 1000).toFixed(2)} s`, `${(bs.ms / 1000).toFixed(2)} s`, bp.ms / bs.ms, '(hardware)', true);
       if (parallel.cpu > 0) {
         // Two jobs at once cannot finish before their CPU time spread over all cores.
@@ -194,8 +229,18 @@ export const bench: Bench = {
         const cpu0 = childCpuSeconds();
         const t = await ms(() => generateDemo({ dir: join(work, 'demo'), config: DEFAULT_CONFIG, jobs: availableParallelism() }));
         const cpu = childCpuSeconds() - cpu0;
-        const videoSeconds = (JSON.parse(await fs.readFile(join(work, 'demo', 'demo.json'), 'utf8')) as DemoDataset).videos.reduce((n, v) => n + v.duration_ms / 1000, 0);
-        line(`demo init (${DEFAULT_CONFIG.videos} videos, ${(videoSeconds / 60).toFixed(1)} min)`, `${(t / 1000).toFixed(1)} s`, '60 s', t / 60_000, '< 1', t < 60_000);
+        const videoSeconds = (JSON.parse(await fs.readFile(join(work, 'demo', 'demo.json'), 'utf8')) as DemoDataset).videos.reduce(
+          (n, v) => n + v.duration_ms / 1000,
+          0,
+        );
+        line(
+          `demo init (${DEFAULT_CONFIG.videos} videos, ${(videoSeconds / 60).toFixed(1)} min)`,
+          `${(t / 1000).toFixed(1)} s`,
+          '60 s',
+          t / 60_000,
+          '< 1',
+          t < 60_000,
+        );
         if (cpu > 0) process.stdout.write(`  ffmpeg CPU ${cpu.toFixed(1)} s → ${(cpu / 2).toFixed(1)} s on 2 idle cores\n`);
       }
     } finally {

@@ -7,7 +7,7 @@ import { detectSegments, presetFor } from '../stages/lib/heuristics/index.js';
 /** Rally-like windows: sticky states (runs of a few to tens of windows), noisy probabilities, seeded. */
 function syntheticWindows(n: number, fps: number): VideoWindows {
   let seed = 42;
-  const rnd = (): number => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const rnd = (): number => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296;
   const stride = Math.round((48 * fps) / 30);
   const windows: VideoWindows['windows'] = [];
   let active = false;

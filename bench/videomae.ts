@@ -33,7 +33,11 @@ async function gemmGflops(seconds = 2): Promise<number> {
   const ort = await importOnnxRuntime();
   const session = await ort.InferenceSession.create(g.encode('gemm', 'baseline'), { graphOptimizationLevel: 'all', executionMode: 'sequential' });
   try {
-    const input = new ort.Tensor('float32', new Float32Array(n * c.hidden).map((_, i) => ((i % 89) - 44) / 440), [n, c.hidden]);
+    const input = new ort.Tensor(
+      'float32',
+      new Float32Array(n * c.hidden).map((_, i) => ((i % 89) - 44) / 440),
+      [n, c.hidden],
+    );
     await session.run({ a: input }); // warm-up
     let runs = 0;
     const t0 = performance.now();
@@ -81,12 +85,24 @@ export const bench: Bench = {
       const frames = Math.round(BEACH_V4_MINUTES * 60 * 30);
       const beachWindows = windowCount(frames, 48); // one long video is within 51 of the per-video sum
       const f = (x: number, d = 2): string => x.toFixed(d);
-      process.stdout.write(`graph: ${c.layers} layers, hidden ${c.hidden}, ${c.heads} heads, MLP ${c.mlp}, ${tokens(c)} tokens; ${f(vitParameters(c) / 1e6, 1)} M parameters (random), ${f(bytes.length / 1e6, 0)} MB ONNX built in ${f(buildS, 1)} s; session load ${f(loadS, 1)} s\n`);
+      process.stdout.write(
+        `graph: ${c.layers} layers, hidden ${c.hidden}, ${c.heads} heads, MLP ${c.mlp}, ${tokens(c)} tokens; ${f(vitParameters(c) / 1e6, 1)} M parameters (random), ${f(bytes.length / 1e6, 0)} MB ONNX built in ${f(buildS, 1)} s; session load ${f(loadS, 1)} s\n`,
+      );
       process.stdout.write(`cost: ${f(macs / 1e9, 1)} G multiply-adds = ${f((2 * macs) / 1e9, 1)} GFLOP per window\n`);
-      process.stdout.write(`baseline: onnxruntime GEMM ${tokens(c)}×${c.hidden}·${c.hidden}×${c.mlp}: ${f(gemmBefore, 1)} GFLOP/s before, ${f(gemmAfter, 1)} after\n`);
-      process.stdout.write(`VideoMAE-shaped inference, batch 1, ${WINDOWS} windows: ${f(perWindow)} s/window = ${f(1 / perWindow, 3)} windows/s = ${f(achieved, 1)} GFLOP/s\n`);
-      process.stdout.write(`ratio model GFLOP/s / GEMM GFLOP/s = ${f(achieved / gemm)}× (load average ${loadavg().map((l) => f(l, 1)).join(' ')})\n`);
-      process.stdout.write(`beach_v4-sized run (${BEACH_V4_MINUTES} min at 30 fps, stride 48 ≈ ${beachWindows} windows) at this rate: ${f((beachWindows * perWindow) / 3600, 1)} h of inference\n`);
+      process.stdout.write(
+        `baseline: onnxruntime GEMM ${tokens(c)}×${c.hidden}·${c.hidden}×${c.mlp}: ${f(gemmBefore, 1)} GFLOP/s before, ${f(gemmAfter, 1)} after\n`,
+      );
+      process.stdout.write(
+        `VideoMAE-shaped inference, batch 1, ${WINDOWS} windows: ${f(perWindow)} s/window = ${f(1 / perWindow, 3)} windows/s = ${f(achieved, 1)} GFLOP/s\n`,
+      );
+      process.stdout.write(
+        `ratio model GFLOP/s / GEMM GFLOP/s = ${f(achieved / gemm)}× (load average ${loadavg()
+          .map((l) => f(l, 1))
+          .join(' ')})\n`,
+      );
+      process.stdout.write(
+        `beach_v4-sized run (${BEACH_V4_MINUTES} min at 30 fps, stride 48 ≈ ${beachWindows} windows) at this rate: ${f((beachWindows * perWindow) / 3600, 1)} h of inference\n`,
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

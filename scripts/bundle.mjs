@@ -22,8 +22,15 @@ function buildId() {
   const hash = createHash('sha256');
   for (const dir of ['src', 'stages']) {
     const base = join(root, 'dist', dir);
-    const files = readdirSync(base, { recursive: true }).map(String).filter((f) => f.endsWith('.js')).sort();
-    for (const f of files) hash.update(`${dir}/${f}\0`).update(readFileSync(join(base, f))).update('\0');
+    const files = readdirSync(base, { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith('.js'))
+      .sort();
+    for (const f of files)
+      hash
+        .update(`${dir}/${f}\0`)
+        .update(readFileSync(join(base, f)))
+        .update('\0');
   }
   return hash.digest('hex').slice(0, 32);
 }

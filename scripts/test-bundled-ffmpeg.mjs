@@ -8,14 +8,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 
 /** Test files and folders that run ffmpeg (keep in step with the code that calls it). */
-export const FFMPEG_TESTS = [
-  'stages/demo',
-  'stages/prepare',
-  'stages/extract-features',
-  'stages/cut',
-  'stages/lib/ffmpeg-caps.test.ts',
-  'stages/lib/media',
-];
+export const FFMPEG_TESTS = ['stages/demo', 'stages/prepare', 'stages/extract-features', 'stages/cut', 'stages/lib/ffmpeg-caps.test.ts', 'stages/lib/media'];
 
 const require = createRequire(import.meta.url);
 
@@ -39,7 +32,10 @@ try {
   delete env.RALLYCUT_FFPROBE;
   const version = spawnSync(join(shadow, 'ffmpeg'), ['-version'], { encoding: 'utf8' }).stdout.match(/^\S+ version \S+/)?.[0];
   process.stderr.write(`\nffmpeg-dependent tests again with the bundled build first on PATH: ${version}\n`);
-  const run = spawnSync(process.execPath, [join(dirname(require.resolve('vitest')), 'vitest.mjs'), 'run', ...FFMPEG_TESTS, ...process.argv.slice(2)], { env, stdio: 'inherit' });
+  const run = spawnSync(process.execPath, [join(dirname(require.resolve('vitest')), 'vitest.mjs'), 'run', ...FFMPEG_TESTS, ...process.argv.slice(2)], {
+    env,
+    stdio: 'inherit',
+  });
   status = run.status ?? 1;
 } finally {
   rmSync(shadow, { recursive: true, force: true });

@@ -88,7 +88,8 @@ export function parseArgs(argv: readonly string[], options: readonly OptionSpec[
     if (value === undefined) throw configError(`option '--${spec.name}' needs a value`, { subject: `--${spec.name}` });
     if (spec.type === 'number') {
       const n = Number(value);
-      if (value.trim() === '' || !Number.isFinite(n)) throw configError(`option '--${spec.name}' expects a number, got '${value}'`, { subject: `--${spec.name}` });
+      if (value.trim() === '' || !Number.isFinite(n))
+        throw configError(`option '--${spec.name}' expects a number, got '${value}'`, { subject: `--${spec.name}` });
       result.options[spec.name] = n;
     } else if (spec.type === 'strings') {
       const prev = result.options[spec.name];
@@ -100,7 +101,12 @@ export function parseArgs(argv: readonly string[], options: readonly OptionSpec[
   }
   const required = positionals.filter((p) => p.required);
   if (result.positionals.length < required.length) {
-    throw configError(`missing argument ${required.map((p) => p.name.toUpperCase()).slice(result.positionals.length).join(' ')}`);
+    throw configError(
+      `missing argument ${required
+        .map((p) => p.name.toUpperCase())
+        .slice(result.positionals.length)
+        .join(' ')}`,
+    );
   }
   const variadic = positionals.some((p) => p.variadic);
   if (!variadic && result.positionals.length > positionals.length) {
@@ -109,7 +115,13 @@ export function parseArgs(argv: readonly string[], options: readonly OptionSpec[
   return result;
 }
 
-export function formatHelp(usage: string, summary: string, options: readonly OptionSpec[], positionals: readonly PositionalSpec[] = [], description?: string): string {
+export function formatHelp(
+  usage: string,
+  summary: string,
+  options: readonly OptionSpec[],
+  positionals: readonly PositionalSpec[] = [],
+  description?: string,
+): string {
   const lines = [`Usage: ${usage}`, '', summary];
   if (description) lines.push('', description);
   if (positionals.length) {

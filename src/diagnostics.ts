@@ -79,6 +79,12 @@ export function dedupe(list: readonly Diagnostic[]): Diagnostic[] {
 export function sortByPosition(list: readonly Diagnostic[]): Diagnostic[] {
   return list
     .map((d, i) => ({ d, i }))
-    .sort((a, b) => (a.d.file ?? '').localeCompare(b.d.file ?? '') || (a.d.start?.line ?? 0) - (b.d.start?.line ?? 0) || (a.d.start?.column ?? 0) - (b.d.start?.column ?? 0) || a.i - b.i)
+    .sort(
+      (a, b) =>
+        (a.d.file ?? '').localeCompare(b.d.file ?? '') ||
+        (a.d.start?.line ?? 0) - (b.d.start?.line ?? 0) ||
+        (a.d.start?.column ?? 0) - (b.d.start?.column ?? 0) ||
+        a.i - b.i,
+    )
     .map((x) => x.d);
 }

@@ -58,7 +58,6 @@ export interface StageHandler<P> {
 /** A handler with its params type erased, as the registry holds it. The engine validates `with:` first. */
 export type RegisteredHandler = StageHandler<unknown>;
 
-
 /**
  * How the engine finds handlers without importing stages/: the CLI passes the registry in. Asynchronous so
  * the CLI can load stages/ only when a pipeline names a handler (a shell-command pipeline never pays for it).

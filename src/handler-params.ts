@@ -130,7 +130,16 @@ export function paramOptions(specs: ParamSpecs): OptionSpec[] {
     .filter(([, s]) => !s.pipelineOnly)
     .map(([key, s]): OptionSpec => {
       const def = s.type === 'string' ? (s.default ?? s.cliDefault) : s.default;
-      const extra = s.type === 'enum' ? (s.placeholder ? ` (${s.values.join('|')})` : '') : s.type === 'integer' || s.type === 'number' ? (limitsText(s) ? ` (${s.type === 'integer' ? 'a whole number ' : ''}${limitsText(s)})` : '') : '';
+      const extra =
+        s.type === 'enum'
+          ? s.placeholder
+            ? ` (${s.values.join('|')})`
+            : ''
+          : s.type === 'integer' || s.type === 'number'
+            ? limitsText(s)
+              ? ` (${s.type === 'integer' ? 'a whole number ' : ''}${limitsText(s)})`
+              : ''
+            : '';
       return {
         name: flagOf(key, s),
         type: s.type === 'boolean' ? 'boolean' : s.type === 'number' || s.type === 'integer' ? 'number' : 'string',
@@ -149,7 +158,11 @@ export function paramProblem(spec: ParamSpec, value: unknown): string | undefine
   switch (spec.type) {
     case 'string':
       if (typeof value !== 'string') return 'must be a string';
-      return spec.minLength !== undefined && value.length < spec.minLength ? (spec.minLength === 1 ? 'must not be empty' : `needs at least ${spec.minLength} characters`) : undefined;
+      return spec.minLength !== undefined && value.length < spec.minLength
+        ? spec.minLength === 1
+          ? 'must not be empty'
+          : `needs at least ${spec.minLength} characters`
+        : undefined;
     case 'boolean':
       return typeof value === 'boolean' ? undefined : 'must be true or false';
     case 'enum':

@@ -17,7 +17,24 @@ import modalTrain from './modal-train/index.js';
 import model from './model/index.js';
 import trainDiff from './train-diff/index.js';
 
-export const stageModules: readonly StageModule[] = [ exportDataset, push, pull, restore, listRemote, db, demo, prepare, extractFeatures, cut, segments, temporal, evaluate, modalTrain, model, trainDiff,];
+export const stageModules: readonly StageModule[] = [
+  exportDataset,
+  push,
+  pull,
+  restore,
+  listRemote,
+  db,
+  demo,
+  prepare,
+  extractFeatures,
+  cut,
+  segments,
+  temporal,
+  evaluate,
+  modalTrain,
+  model,
+  trainDiff,
+];
 
 export const handlerRegistry: HandlerRegistry = {
   async get(name) {

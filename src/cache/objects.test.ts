@@ -65,7 +65,11 @@ describe('object cache', () => {
     rmSync(join(root, 'out'), { recursive: true });
     put('out/stale.txt', 'left over from a failed run');
     await cache.checkoutPath(root, 'out', h.sha256, true);
-    expect(allFiles(join(root, 'out')).map((p) => p.slice(root.length + 5)).sort()).toEqual(['a.txt', 'sub/b.txt', 'sub/c.txt']);
+    expect(
+      allFiles(join(root, 'out'))
+        .map((p) => p.slice(root.length + 5))
+        .sort(),
+    ).toEqual(['a.txt', 'sub/b.txt', 'sub/c.txt']);
     expect(readFileSync(join(root, 'out/sub/c.txt'), 'utf8')).toBe('A');
     expect((await Hasher.open(root, cacheDir).then((x) => x.hashPath('out')))?.sha256).toBe(h.sha256);
     expect(allFiles(join(root, 'out')).some((p) => lstatSync(p).isSymbolicLink())).toBe(false);

@@ -153,10 +153,14 @@ export class ObjectCache {
     // Present, the right size and intact: keep it. A truncated leftover or a corrupt object is replaced by
     // this fresh copy, so a recomputed out repairs the cache instead of leaving the bad bytes in it.
     if (have?.isFile() && have.size === src.size && (await this.intact(dest, sha256))) return;
-    await this.commitObject(dest, async (tmp) => {
-      await fs.copyFile(abs, tmp, fsConstants.COPYFILE_FICLONE);
-      if ((await sha256Of(tmp)) !== sha256) throw failure(`'${toPosix(label)}' changed since it was hashed; not caching it`, { file: toPosix(label) });
-    }, `caching '${toPosix(label)}' as ${dest}`);
+    await this.commitObject(
+      dest,
+      async (tmp) => {
+        await fs.copyFile(abs, tmp, fsConstants.COPYFILE_FICLONE);
+        if ((await sha256Of(tmp)) !== sha256) throw failure(`'${toPosix(label)}' changed since it was hashed; not caching it`, { file: toPosix(label) });
+      },
+      `caching '${toPosix(label)}' as ${dest}`,
+    );
   }
 
   /** Whether the file's bytes hash to sha256 (an object, or a downloaded copy of one). */
@@ -241,9 +245,20 @@ export class ObjectCache {
       return false;
     }
     const paths = entries.map((e) => this.objectPath(e.sha256));
-    const sizes = await Promise.all(paths.map((p) => fs.stat(p).then((st) => st.size, () => -1)));
+    const sizes = await Promise.all(
+      paths.map((p) =>
+        fs.stat(p).then(
+          (st) => st.size,
+          () => -1,
+        ),
+      ),
+    );
     if (sizes.some((n) => n < 0)) return false;
-    const digests = await digestFiles(paths.map((path, i) => ({ path, size: sizes[i]! })), undefined, false);
+    const digests = await digestFiles(
+      paths.map((path, i) => ({ path, size: sizes[i]! })),
+      undefined,
+      false,
+    );
     return digests.every((d, i) => 'sha256' in d && d.sha256 === entries[i]!.sha256);
   }
 

@@ -10,7 +10,17 @@ import type { Remote } from '../remote/remote.js';
 import { forEachLimit, listSizes } from '../remote/transfer.js';
 import { createProgress, type Progress, type ProgressSink } from '../format/progress.js';
 import { ObjectCache } from './objects.js';
-import { FILES_PREFIX, RUNS_PREFIX, errorMessage, objectKey, parseRunRecord, runKeyFromRemote, sha256File, wantedFromOuts, type WantedObject } from './remote-layout.js';
+import {
+  FILES_PREFIX,
+  RUNS_PREFIX,
+  errorMessage,
+  objectKey,
+  parseRunRecord,
+  runKeyFromRemote,
+  sha256File,
+  wantedFromOuts,
+  type WantedObject,
+} from './remote-layout.js';
 import { RunCache, type RunRecord } from './runcache.js';
 
 export interface PullOptions {
@@ -36,7 +46,11 @@ export interface PullResult {
 }
 
 const quiet: Progress = { tick() {}, skip() {}, update() {}, setTotal() {}, done() {} };
-const isFile = (p: string): Promise<boolean> => fs.stat(p).then((s) => s.isFile(), () => false);
+const isFile = (p: string): Promise<boolean> =>
+  fs.stat(p).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 
 interface Fetch {
   key: string;
@@ -48,8 +62,19 @@ interface Fetch {
 export async function pullCache(opts: PullOptions): Promise<PullResult> {
   const cache = new ObjectCache(opts.cacheDir);
   const runCache = new RunCache(opts.cacheDir);
-  const result: PullResult = { remote: opts.remote.description, downloaded: 0, downloadedBytes: 0, runsDownloaded: 0, notOnRemote: [], corrupt: [], failed: [] };
-  const [listing, runListing] = await Promise.all([listSizes(opts.remote, FILES_PREFIX), opts.runCache ? listSizes(opts.remote, RUNS_PREFIX) : new Map<string, number>()]);
+  const result: PullResult = {
+    remote: opts.remote.description,
+    downloaded: 0,
+    downloadedBytes: 0,
+    runsDownloaded: 0,
+    notOnRemote: [],
+    corrupt: [],
+    failed: [],
+  };
+  const [listing, runListing] = await Promise.all([
+    listSizes(opts.remote, FILES_PREFIX),
+    opts.runCache ? listSizes(opts.remote, RUNS_PREFIX) : new Map<string, number>(),
+  ]);
 
   // Run records first (small): their outs join the objects to fetch; the records are saved last.
   const wanted = [...opts.objects];
@@ -68,31 +93,36 @@ export async function pullCache(opts: PullOptions): Promise<PullResult> {
 
   // Only the files get a bar: manifests are small, and fetching them first is what makes the total known.
   const fetchAll = async (items: Fetch[], progress: Progress, verify: (tmp: string, f: Fetch) => Promise<void>): Promise<void> => {
-    const failures = await forEachLimit(items, opts.jobs, async (f) => {
-      const tmp = tempPathFor(f.dest);
-      let got = 0;
-      try {
-        await opts.remote.getFile(f.key, tmp, {
-          ...(opts.signal ? { signal: opts.signal } : {}),
-          onProgress: (bytes) => {
-            progress.tick(bytes - got);
-            got = bytes;
-          },
-        });
-        const actual = await sha256File(tmp);
-        if (actual !== f.sha256) {
-          result.corrupt.push(f.key);
-          throw failure(`remote object '${f.key}' is corrupt (its content hashes to ${actual}); not used`, { subject: f.key });
+    const failures = await forEachLimit(
+      items,
+      opts.jobs,
+      async (f) => {
+        const tmp = tempPathFor(f.dest);
+        let got = 0;
+        try {
+          await opts.remote.getFile(f.key, tmp, {
+            ...(opts.signal ? { signal: opts.signal } : {}),
+            onProgress: (bytes) => {
+              progress.tick(bytes - got);
+              got = bytes;
+            },
+          });
+          const actual = await sha256File(tmp);
+          if (actual !== f.sha256) {
+            result.corrupt.push(f.key);
+            throw failure(`remote object '${f.key}' is corrupt (its content hashes to ${actual}); not used`, { subject: f.key });
+          }
+          await verify(tmp, f);
+          await fs.chmod(tmp, 0o444);
+          await fs.rename(tmp, f.dest);
+          result.downloaded++;
+          result.downloadedBytes += got;
+        } finally {
+          await fs.rm(tmp, { force: true });
         }
-        await verify(tmp, f);
-        await fs.chmod(tmp, 0o444);
-        await fs.rename(tmp, f.dest);
-        result.downloaded++;
-        result.downloadedBytes += got;
-      } finally {
-        await fs.rm(tmp, { force: true });
-      }
-    }, opts.signal);
+      },
+      opts.signal,
+    );
     for (const fl of failures) if (!result.corrupt.includes(fl.item.key)) result.failed.push({ key: fl.item.key, error: errorMessage(fl.error) });
   };
   // Keeps one Fetch per object; an object the remote lacks is noted, not fetched.
@@ -104,7 +134,8 @@ export async function pullCache(opts: PullOptions): Promise<PullResult> {
 
   // 1. Folder manifests, so their files are known.
   const manifests = new Map<string, Fetch>();
-  for (const w of wanted.filter((x) => x.isDir)) await plan(manifests, { key: objectKey(w.sha256, true), sha256: w.sha256, dest: cache.dirObjectPath(w.sha256), label: w.label });
+  for (const w of wanted.filter((x) => x.isDir))
+    await plan(manifests, { key: objectKey(w.sha256, true), sha256: w.sha256, dest: cache.dirObjectPath(w.sha256), label: w.label });
   await fetchAll([...manifests.values()], quiet, async (tmp, f) => {
     try {
       parseManifest(await fs.readFile(tmp, 'utf8'));
@@ -124,7 +155,12 @@ export async function pullCache(opts: PullOptions): Promise<PullResult> {
       }
     }
   }
-  const progress = createProgress('pull', [...files.values()].reduce((n, f) => n + (listing.get(f.key) ?? 0), 0), 'B', opts.progressSink);
+  const progress = createProgress(
+    'pull',
+    [...files.values()].reduce((n, f) => n + (listing.get(f.key) ?? 0), 0),
+    'B',
+    opts.progressSink,
+  );
   await fetchAll([...files.values()], progress, async () => undefined);
   progress.done();
 

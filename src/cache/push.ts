@@ -60,7 +60,11 @@ interface Upload {
   deps: string[];
 }
 
-const sizeOf = (path: string): Promise<number | undefined> => fs.stat(path).then((s) => (s.isFile() ? s.size : undefined), () => undefined);
+const sizeOf = (path: string): Promise<number | undefined> =>
+  fs.stat(path).then(
+    (s) => (s.isFile() ? s.size : undefined),
+    () => undefined,
+  );
 
 interface Missing {
   key: string;
@@ -115,15 +119,29 @@ export async function pushCache(opts: PushOptions): Promise<PushResult> {
     }
   }
 
-  const [files, runs] = await Promise.all([listSizes(opts.remote, FILES_PREFIX), opts.runCache ? listSizes(opts.remote, RUNS_PREFIX) : new Map<string, number>()]);
+  const [files, runs] = await Promise.all([
+    listSizes(opts.remote, FILES_PREFIX),
+    opts.runCache ? listSizes(opts.remote, RUNS_PREFIX) : new Map<string, number>(),
+  ]);
   const onRemote = (u: Upload): boolean => (u.phase === 2 ? runs.has(u.key) : files.get(u.key) === u.size);
   const all = [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
   const corruptOnRemote = opts.verify && !opts.force ? await corruptRemoteCopies(cache, opts, all.filter(onRemote)) : new Set<string>();
   const todo = all.filter((u) => opts.force || !onRemote(u) || corruptOnRemote.has(u.key));
   const todoBytes = todo.reduce((n, u) => n + u.size, 0);
-  const result: PushResult = { remote: opts.remote.description, uploaded: 0, uploadedBytes: 0, toUpload: todo.length, toUploadBytes: todoBytes, alreadyPresent: all.length - todo.length, runsUploaded: 0, runsSkipped,
+  const result: PushResult = {
+    remote: opts.remote.description,
+    uploaded: 0,
+    uploadedBytes: 0,
+    toUpload: todo.length,
+    toUploadBytes: todoBytes,
+    alreadyPresent: all.length - todo.length,
+    runsUploaded: 0,
+    runsSkipped,
     // Not here but already on the remote (pushed from another clone) is fine.
-    missingLocally: missing.filter((m) => !files.has(m.key)).map((m) => m.note).sort(),
+    missingLocally: missing
+      .filter((m) => !files.has(m.key))
+      .map((m) => m.note)
+      .sort(),
     failed: [],
     corruptOnRemote: [...corruptOnRemote].sort(),
   };
@@ -133,25 +151,30 @@ export async function pushCache(opts: PushOptions): Promise<PushResult> {
   const failedKeys = new Set<string>();
   for (const phase of [0, 1, 2] as const) {
     const items = todo.filter((u) => u.phase === phase);
-    const failures = await forEachLimit(items, opts.jobs, async (u) => {
-      const blocked = u.deps.filter((d) => failedKeys.has(d)).length;
-      if (blocked) throw new Error(`not uploaded: ${blocked} object(s) it refers to failed to upload`);
-      await refuseCorruptLocal(cache, u);
-      let sent = 0;
-      const transfer = {
-        ...(opts.signal ? { signal: opts.signal } : {}),
-        onProgress: (bytes: number) => {
-          progress.tick(bytes - sent);
-          sent = bytes;
-        },
-      };
-      if (u.phase === 2 && opts.redact) await opts.remote.putBytes(u.key, opts.redact(await fs.readFile(u.path, 'utf8')), transfer);
-      else await opts.remote.putFile(u.key, u.path, transfer);
-      progress.tick(u.size - sent);
-      result.uploaded++;
-      result.uploadedBytes += u.size;
-      if (u.phase === 2) result.runsUploaded++;
-    }, opts.signal);
+    const failures = await forEachLimit(
+      items,
+      opts.jobs,
+      async (u) => {
+        const blocked = u.deps.filter((d) => failedKeys.has(d)).length;
+        if (blocked) throw new Error(`not uploaded: ${blocked} object(s) it refers to failed to upload`);
+        await refuseCorruptLocal(cache, u);
+        let sent = 0;
+        const transfer = {
+          ...(opts.signal ? { signal: opts.signal } : {}),
+          onProgress: (bytes: number) => {
+            progress.tick(bytes - sent);
+            sent = bytes;
+          },
+        };
+        if (u.phase === 2 && opts.redact) await opts.remote.putBytes(u.key, opts.redact(await fs.readFile(u.path, 'utf8')), transfer);
+        else await opts.remote.putFile(u.key, u.path, transfer);
+        progress.tick(u.size - sent);
+        result.uploaded++;
+        result.uploadedBytes += u.size;
+        if (u.phase === 2) result.runsUploaded++;
+      },
+      opts.signal,
+    );
     for (const f of failures) {
       failedKeys.add(f.item.key);
       result.failed.push({ key: f.item.key, error: errorMessage(f.error) });
@@ -174,15 +197,20 @@ async function refuseCorruptLocal(cache: ObjectCache, u: Upload): Promise<void> 
 /** Keys of the remote copies (among `present`) whose downloaded bytes do not hash to their name. */
 async function corruptRemoteCopies(cache: ObjectCache, opts: PushOptions, present: readonly Upload[]): Promise<Set<string>> {
   const bad = new Set<string>();
-  const failures = await forEachLimit(present.filter((u) => u.sha256 !== undefined), opts.jobs, async (u) => {
-    const tmp = tempPathFor(u.path); // beside the object: gc sweeps it if a kill leaves it
-    try {
-      await opts.remote.getFile(u.key, tmp, opts.signal ? { signal: opts.signal } : {});
-      if (!(await cache.intact(tmp, u.sha256!))) bad.add(u.key);
-    } finally {
-      await fs.rm(tmp, { force: true });
-    }
-  }, opts.signal);
+  const failures = await forEachLimit(
+    present.filter((u) => u.sha256 !== undefined),
+    opts.jobs,
+    async (u) => {
+      const tmp = tempPathFor(u.path); // beside the object: gc sweeps it if a kill leaves it
+      try {
+        await opts.remote.getFile(u.key, tmp, opts.signal ? { signal: opts.signal } : {});
+        if (!(await cache.intact(tmp, u.sha256!))) bad.add(u.key);
+      } finally {
+        await fs.rm(tmp, { force: true });
+      }
+    },
+    opts.signal,
+  );
   for (const f of failures) bad.add(f.item.key); // unreadable counts as damaged: upload it again
   return bad;
 }

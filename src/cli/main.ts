@@ -147,7 +147,11 @@ export async function main(argv: readonly string[], io: CommandIO = defaultIO())
 /** RALLYCUT_DAEMON=auto (Nx's default, opt-in here): a repro/status the daemon did not answer starts one. */
 async function autoStartDaemon(io: CommandIO): Promise<void> {
   const root = findProjectRoot(io.cwd);
-  const [{ BUILD_ID }, { daemonPid, mailboxDir }, { spawnDaemon }] = await Promise.all([import('../build-id.js'), import('../daemon/mailbox.js'), import('../daemon/spawn.js')]);
+  const [{ BUILD_ID }, { daemonPid, mailboxDir }, { spawnDaemon }] = await Promise.all([
+    import('../build-id.js'),
+    import('../daemon/mailbox.js'),
+    import('../daemon/spawn.js'),
+  ]);
   if (!root || BUILD_ID === undefined || daemonPid(mailboxDir(root, io.env)) !== undefined) return;
   try {
     spawnDaemon(root, io.env);

@@ -18,10 +18,8 @@ export function askDaemon(argv: readonly string[], cwd: string, env: NodeJS.Proc
   if (!root) return undefined;
   const plainEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined) plainEnv[k] = v;
-  const response = ask(
-    mailboxDir(root, env),
-    { op: 'command', v: PROTOCOL_VERSION, buildId: BUILD_ID, root, cwd, argv, env: plainEnv },
-    ANSWER_TIMEOUT_MS,
-  ) as CommandResponse | undefined;
+  const response = ask(mailboxDir(root, env), { op: 'command', v: PROTOCOL_VERSION, buildId: BUILD_ID, root, cwd, argv, env: plainEnv }, ANSWER_TIMEOUT_MS) as
+    | CommandResponse
+    | undefined;
   return response?.kind === 'answer' ? response.answer : undefined;
 }

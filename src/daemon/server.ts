@@ -114,7 +114,11 @@ class ProjectDaemon {
     this.ownEnvKey = envKey(opts.env);
     this.buildId = opts.buildId ?? '';
     // Nothing is answered once watching broke, so nothing needs checking then.
-    this.recheck = new Debounced(() => this.checkKnown(), opts.settleMs, () => !this.stopping && !this.watchset.broken);
+    this.recheck = new Debounced(
+      () => this.checkKnown(),
+      opts.settleMs,
+      () => !this.stopping && !this.watchset.broken,
+    );
     this.watchset = new WatchSet({
       root: this.root,
       skippedFolders: [join(this.root, CACHE_DIR), cacheDirFor(this.root, opts.env)],
@@ -132,14 +136,18 @@ class ProjectDaemon {
     this.box = await openMailbox(this.mailbox, (req) => this.respond(req as DaemonRequest));
     process.once('SIGTERM', () => this.shutdown('SIGTERM'));
     process.once('SIGINT', () => this.shutdown('SIGINT'));
-    this.idleTimer = setInterval(() => {
-      if (Date.now() - this.lastCommand > this.opts.idleMs) return this.shutdown(`idle for ${Math.round(this.opts.idleMs / 1000)} s`);
-      if (!existsSync(this.mailbox)) return this.shutdown('its folder was removed');
-      sweepReplies(this.mailbox, 60_000);
-    }, Math.min(this.opts.idleMs, 60_000));
+    this.idleTimer = setInterval(
+      () => {
+        if (Date.now() - this.lastCommand > this.opts.idleMs) return this.shutdown(`idle for ${Math.round(this.opts.idleMs / 1000)} s`);
+        if (!existsSync(this.mailbox)) return this.shutdown('its folder was removed');
+        sweepReplies(this.mailbox, 60_000);
+      },
+      Math.min(this.opts.idleMs, 60_000),
+    );
     this.idleTimer.unref();
     // First check: the plain `repro` and `status` of this project, so the first command is already answered.
-    for (const argv of [['status'], ['repro']]) this.known.touch({ op: 'command', v: PROTOCOL_VERSION, buildId: this.buildId, root: this.root, cwd: this.root, argv, env: {} });
+    for (const argv of [['status'], ['repro']])
+      this.known.touch({ op: 'command', v: PROTOCOL_VERSION, buildId: this.buildId, root: this.root, cwd: this.root, argv, env: {} });
     await this.recheck.run();
     this.ready = true;
     this.opts.log(`ready: watching ${this.watchset.size} folders of ${this.root}; requests through ${this.mailbox}`);
@@ -169,7 +177,9 @@ class ProjectDaemon {
     // A change during the check means it may have read a half-changed tree: not kept.
     const kept = this.generation === at;
     if (kept) this.known.setVerdict(req, { generation: at, ...verdict });
-    this.opts.log(`checked '${req.argv.join(' ')}' in ${Date.now() - started} ms: ${verdict.answer ? 'no-op' : verdict.reason}${kept ? '' : ' (changed meanwhile, not kept)'}`);
+    this.opts.log(
+      `checked '${req.argv.join(' ')}' in ${Date.now() - started} ms: ${verdict.answer ? 'no-op' : verdict.reason}${kept ? '' : ' (changed meanwhile, not kept)'}`,
+    );
   }
 
   private async respond(req: DaemonRequest): Promise<unknown> {

@@ -43,7 +43,10 @@ export class WatchSet {
   covers(abs: string): boolean {
     if (abs !== this.opts.root && !abs.startsWith(this.opts.root + sep)) return false;
     let dir = this.opts.root;
-    for (const part of abs.slice(this.opts.root.length + 1).split(sep).filter(Boolean)) {
+    for (const part of abs
+      .slice(this.opts.root.length + 1)
+      .split(sep)
+      .filter(Boolean)) {
       dir = dir + sep + part;
       if (this.skipped(dir, part)) return false;
     }

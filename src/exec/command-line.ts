@@ -17,12 +17,18 @@ export const REPRO_POSITIONALS: readonly PositionalSpec[] = [
 export const EXECUTOR_OPTION = {
   name: 'executor',
   type: 'strings',
-  description: "Run stages on another executor this time: NAME (every stage it can run) or STAGE=NAME (repeatable); fingerprints and the lock keep pipeline.yaml's",
+  description:
+    "Run stages on another executor this time: NAME (every stage it can run) or STAGE=NAME (repeatable); fingerprints and the lock keep pipeline.yaml's",
   placeholder: 'SPEC',
 } as const satisfies OptionSpec;
 
 export const REPRO_OPTIONS: readonly OptionSpec[] = [
-  { name: 'force', short: 'f', type: 'boolean', description: 'Run every selected stage (the targets and their upstream, or as -s/--downstream select) even if unchanged' },
+  {
+    name: 'force',
+    short: 'f',
+    type: 'boolean',
+    description: 'Run every selected stage (the targets and their upstream, or as -s/--downstream select) even if unchanged',
+  },
   { name: 'single-item', short: 's', type: 'boolean', description: 'Only the targets, not their upstream' },
   { name: 'downstream', type: 'boolean', description: 'The targets and everything downstream of them' },
   { name: 'dry', type: 'boolean', description: 'Show what would run and why; run nothing' },
@@ -31,17 +37,25 @@ export const REPRO_OPTIONS: readonly OptionSpec[] = [
   { name: 'run-cache', type: 'boolean', description: 'Restore earlier runs from the run-cache (--no-run-cache to always run)', default: true },
   EXECUTOR_OPTION,
   JSON_OPTION,
-  { name: 'watch', short: 'w', type: 'boolean', description: 'Keep running: rerun the affected stages whenever a dep, pipeline.yaml or params/ changes (Ctrl-C stops)' },
+  {
+    name: 'watch',
+    short: 'w',
+    type: 'boolean',
+    description: 'Keep running: rerun the affected stages whenever a dep, pipeline.yaml or params/ changes (Ctrl-C stops)',
+  },
   { name: 'debounce', type: 'number', description: 'With --watch: quiet time after the last change before rerunning, in ms', default: 150 },
 ];
 
-export const STATUS_POSITIONALS: readonly PositionalSpec[] = [{ name: 'target', description: 'Limit to these stages and their upstream', variadic: true, complete: 'stage' }];
+export const STATUS_POSITIONALS: readonly PositionalSpec[] = [
+  { name: 'target', description: 'Limit to these stages and their upstream', variadic: true, complete: 'stage' },
+];
 
 export const STATUS_OPTIONS: readonly OptionSpec[] = [JSON_OPTION];
 
 export function reproOptions(args: ParsedArgs): ReproOptions {
   const jobs = optNumber(args, 'jobs');
-  if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw configError(`-j/--jobs must be a whole number ≥ 1, got ${jobs}`, { subject: '--jobs' });
+  if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1))
+    throw configError(`-j/--jobs must be a whole number ≥ 1, got ${jobs}`, { subject: '--jobs' });
   const placement = parsePlacement(optStrings(args, 'executor'), Object.keys(executors));
   return {
     ...(isEmptyPlacement(placement) ? {} : { placement }),

@@ -16,9 +16,19 @@ import { cacheDirFor } from '../project.js';
 import { formatDiagnostics } from '../format/printer.js';
 import type { Session, SessionIO } from './session.js';
 
-export async function openSession(root: string, registry: HandlerRegistry, jobs: number, io: SessionIO, overrides: readonly ParamOverride[] = []): Promise<Session> {
+export async function openSession(
+  root: string,
+  registry: HandlerRegistry,
+  jobs: number,
+  io: SessionIO,
+  overrides: readonly ParamOverride[] = [],
+): Promise<Session> {
   const cacheDir = cacheDirFor(root, io.env);
-  const [pipeline, lock, hasher] = await Promise.all([loadPipeline(root, registry, { paramOverrides: overrides, cacheDir, signal: io.signal }), readLock(root, cacheDir), Hasher.open(root, cacheDir)]);
+  const [pipeline, lock, hasher] = await Promise.all([
+    loadPipeline(root, registry, { paramOverrides: overrides, cacheDir, signal: io.signal }),
+    readLock(root, cacheDir),
+    Hasher.open(root, cacheDir),
+  ]);
   const graph = buildGraph(pipeline);
   if (pipeline.warnings?.length) io.err(formatDiagnostics(pipeline.warnings, { root }));
   return {

@@ -45,7 +45,10 @@ export async function collectOuts(root: string, stage: Stage, hasher: PathHasher
     await refuseLinkedParents(root, o.path, 'caching', { subject: stage.name });
     await refuseEscapingLinks(root, o.path, stage.name);
   }
-  const hashes = await hashList(hasher, stage.outs.map((o) => o.path));
+  const hashes = await hashList(
+    hasher,
+    stage.outs.map((o) => o.path),
+  );
   const missing = stage.outs.filter((_, i) => !hashes[i]).map((o) => o.path);
   if (missing.length) {
     throw failure(`the stage finished but did not produce ${missing.map((m) => `'${m}'`).join(', ')}`, {

@@ -42,7 +42,10 @@ describe('--executor placement', () => {
     const p = parsePlacement(['modal'], KNOWN);
     expect(placeStage(p, stage('a', 'cmd'), undefined, lookup)).toEqual({ name: 'modal', note: 'executor modal (--executor modal; pipeline.yaml says local)' });
     expect(placeStage(p, stage('b', 'handler'), describing, lookup).name).toBe('modal');
-    expect(placeStage(p, stage('c', 'handler'), plain, lookup)).toEqual({ name: 'local', note: 'executor local: --executor modal does not apply to this stage (modal cannot run it)' });
+    expect(placeStage(p, stage('c', 'handler'), plain, lookup)).toEqual({
+      name: 'local',
+      note: 'executor local: --executor modal does not apply to this stage (modal cannot run it)',
+    });
     expect(placeStage(p, stage('d', 'cmd', 'modal'), undefined, lookup)).toEqual({ name: 'modal' });
     expect(placeStage(undefined, stage('e', 'cmd', 'modal'), undefined, lookup)).toEqual({ name: 'modal' });
   });
@@ -55,10 +58,12 @@ describe('--executor placement', () => {
     expect(placeStage(only, stage('toString', 'cmd'), undefined, lookup).name).toBe('modal');
     expect(placeStage(only, stage('valueOf', 'cmd'), undefined, lookup)).toEqual({ name: 'local' });
     expect(() => checkPlacementStages(only, ['toString'])).not.toThrow();
-    expect(() => checkPlacementStages(parsePlacement(['trian=modal'], KNOWN), ['prep', 'train'])).toThrow("--executor names stage 'trian' that the pipeline does not have");
+    expect(() => checkPlacementStages(parsePlacement(['trian=modal'], KNOWN), ['prep', 'train'])).toThrow(
+      "--executor names stage 'trian' that the pipeline does not have",
+    );
   });
 
-  it('a record\'s placement is checked like other data read from disk', () => {
+  it("a record's placement is checked like other data read from disk", () => {
     expect(placementFromJson({ all: 'modal', stages: { train: 'local' } }, KNOWN)).toEqual({ all: 'modal', stages: { train: 'local' } });
     expect(placementFromJson({ all: 'rm -rf', stages: {} }, KNOWN)).toBe('placement names an unknown executor "rm -rf"');
     expect(placementFromJson({ stages: { a: 3 } }, KNOWN)).toBe('placement names an unknown executor 3');

@@ -34,7 +34,10 @@ export function parsePlacement(specs: readonly string[], known: readonly string[
     const stage = eq >= 0 ? spec.slice(0, eq).trim() : undefined;
     const name = (eq >= 0 ? spec.slice(eq + 1) : spec).trim();
     if (!known.includes(name)) {
-      throw configError(`--executor '${spec}': unknown executor '${name}'`, { subject: '--executor', notes: [`executors: ${known.join(', ')}; per stage: --executor STAGE=NAME`] });
+      throw configError(`--executor '${spec}': unknown executor '${name}'`, {
+        subject: '--executor',
+        notes: [`executors: ${known.join(', ')}; per stage: --executor STAGE=NAME`],
+      });
     }
     if (stage === undefined) {
       if (all !== undefined && all !== name) throw configError(`--executor given twice for all stages ('${all}' and '${name}')`, { subject: '--executor' });
@@ -69,14 +72,23 @@ export interface Placed {
 }
 
 /** Which executor runs `stage` under `p`; `lookup` gives the executor of a name (to ask what it accepts). */
-export function placeStage(p: Placement | undefined, stage: Stage, handler: RegisteredHandler | undefined, lookup: (name: string) => Executor | undefined): Placed {
+export function placeStage(
+  p: Placement | undefined,
+  stage: Stage,
+  handler: RegisteredHandler | undefined,
+  lookup: (name: string) => Executor | undefined,
+): Placed {
   const declared = stage.executor.name;
   const chosen = p?.stages[stage.name];
-  if (chosen !== undefined) return chosen === declared ? { name: declared } : { name: chosen, note: `executor ${chosen} (--executor ${stage.name}=${chosen}; pipeline.yaml says ${declared})` };
+  if (chosen !== undefined)
+    return chosen === declared
+      ? { name: declared }
+      : { name: chosen, note: `executor ${chosen} (--executor ${stage.name}=${chosen}; pipeline.yaml says ${declared})` };
   const all = p?.all;
   if (all === undefined || all === declared) return { name: declared };
   const executor = lookup(all);
-  if (executor?.accepts && !executor.accepts(stage, handler)) return { name: declared, note: `executor ${declared}: --executor ${all} does not apply to this stage (${executor.name} cannot run it)` };
+  if (executor?.accepts && !executor.accepts(stage, handler))
+    return { name: declared, note: `executor ${declared}: --executor ${all} does not apply to this stage (${executor.name} cannot run it)` };
   return { name: all, note: `executor ${all} (--executor ${all}; pipeline.yaml says ${declared})` };
 }
 

@@ -22,7 +22,6 @@ import { openSession } from './open.js';
 import { redactorFor } from '../redact.js';
 import { isWithin } from '../paths/policy.js';
 
-
 export interface ReproOptions {
   readonly targets?: readonly string[];
   readonly force?: boolean;
@@ -139,7 +138,12 @@ function stageOf(session: Session, name: string): Stage {
 
 function runRequest(m: MeasuredStage, shared?: Map<string, unknown>): StageRunRequest {
   const stage = m.state.stage;
-  return { stage, ctx: m.ctx, ...(shared ? { shared } : {}), ...(m.handler ? { handler: m.handler, handlerParams: stage.action.kind === 'handler' ? stage.action.with : undefined } : {}) };
+  return {
+    stage,
+    ctx: m.ctx,
+    ...(shared ? { shared } : {}),
+    ...(m.handler ? { handler: m.handler, handlerParams: stage.action.kind === 'handler' ? stage.action.with : undefined } : {}),
+  };
 }
 
 export async function reproduce(root: string, registry: HandlerRegistry, opts: ReproOptions, io: ReproIO): Promise<ReproResult> {
@@ -239,8 +243,14 @@ async function runSelected(session: Session, opts: ReproOptions): Promise<ReproR
           record(decision === 'skip' ? 'skipped' : 'frozen', reasons);
           return true;
         case 'restore-outs': {
-          const bad = new Set(m.state.outs.filter((o) => o.current?.sha256 !== m.locked?.outs.find((l) => l.path === o.spec.path)?.sha256).map((o) => o.spec.path));
-          await checkoutOuts(session.root, (m.locked?.outs ?? []).filter((o) => bad.has(o.path)), session.objects);
+          const bad = new Set(
+            m.state.outs.filter((o) => o.current?.sha256 !== m.locked?.outs.find((l) => l.path === o.spec.path)?.sha256).map((o) => o.spec.path),
+          );
+          await checkoutOuts(
+            session.root,
+            (m.locked?.outs ?? []).filter((o) => bad.has(o.path)),
+            session.objects,
+          );
           session.io.err(`[${name}] restored from cache, not run${why}\n`);
           record('restored', reasons);
           return true;
@@ -308,7 +318,14 @@ async function execute(
   if (placed.note) m.ctx.log(placed.note);
   const executor = lookup(placed.name);
   if (!executor) {
-    throw failure(`executor '${placed.name}' is not available`, { subject: stage.name, notes: [`available: ${Object.keys({ ...builtInExecutors, ...executors }).sort().join(', ')}`] });
+    throw failure(`executor '${placed.name}' is not available`, {
+      subject: stage.name,
+      notes: [
+        `available: ${Object.keys({ ...builtInExecutors, ...executors })
+          .sort()
+          .join(', ')}`,
+      ],
+    });
   }
   await clearOuts(session.root, stage);
   await executor.run(runRequest(m, shared));

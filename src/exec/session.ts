@@ -11,7 +11,7 @@ import { redactorFor, type Redactor } from '../redact.js';
 import { stableJson } from '../format/printer.js';
 import { createProgress } from '../format/progress.js';
 import type { Board } from '../format/board.js';
-import { decide, runCacheEligible, type OutState, type StageState } from '../graph/plan.js';
+import { decide, type OutState, type StageState } from '../graph/plan.js';
 import { allObjectsPresent, hashList, type ObjectStore, type PathHasher } from './outs.js';
 
 /** The DAG queries the engine uses (src/graph/build.ts PipelineGraph satisfies it). */
@@ -88,7 +88,9 @@ export function stageContext(session: Session, stage: Stage, params: ParamValues
       }
     },
     progress: (label, total, unit) =>
-      io.board ? io.board.bar(stage.name, label, total, unit ?? '') : createProgress(`[${stage.name}] ${label}`, total, unit, { write: (t) => io.err(t), isTTY: false, env: io.env }),
+      io.board
+        ? io.board.bar(stage.name, label, total, unit ?? '')
+        : createProgress(`[${stage.name}] ${label}`, total, unit, { write: (t) => io.err(t), isTTY: false, env: io.env }),
   };
 }
 
@@ -160,7 +162,10 @@ export async function findRunRecord(session: Session, m: MeasuredStage): Promise
 }
 
 async function measureOuts(session: Session, stage: Stage, locked: LockEntry | undefined): Promise<OutState[]> {
-  const current = await hashList(session.hasher, stage.outs.map((o) => o.path));
+  const current = await hashList(
+    session.hasher,
+    stage.outs.map((o) => o.path),
+  );
   const recorded = new Map((locked?.outs ?? []).map((o) => [o.path, o]));
   const states: OutState[] = [];
   for (const [i, spec] of stage.outs.entries()) {

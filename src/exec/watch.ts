@@ -62,7 +62,11 @@ export async function watchPipeline(root: string, registry: HandlerRegistry, opt
     try {
       pipeline = await loadPipeline(root, registry, { paramOverrides: opts.paramOverrides ?? [] });
     } catch (err) {
-      io.err(`[watch] pipeline.yaml does not load: ${toDiagnostics(err).map((d) => d.message).join('; ')}; waiting for a fix\n`);
+      io.err(
+        `[watch] pipeline.yaml does not load: ${toDiagnostics(err)
+          .map((d) => d.message)
+          .join('; ')}; waiting for a fix\n`,
+      );
       pipeline = undefined;
     }
     const next = new Set([PIPELINE_FILE, PARAMS_DIR, ...(pipeline ? sourceDeps(pipeline) : [])]);
@@ -82,10 +86,16 @@ export async function watchPipeline(root: string, registry: HandlerRegistry, opt
     try {
       const result = await reproduce(root, registry, { ...opts, ...(targets ? { targets, downstream: true } : {}) }, io);
       const count = (o: string): number => result.stages.filter((s) => s.outcome === o).length;
-      io.err(`[watch] ${result.ok ? 'done' : 'failed'}: ran ${count('ran')}, restored ${count('restored') + count('run-cache')}, failed ${count('failed')}; watching for changes\n`);
+      io.err(
+        `[watch] ${result.ok ? 'done' : 'failed'}: ran ${count('ran')}, restored ${count('restored') + count('run-cache')}, failed ${count('failed')}; watching for changes\n`,
+      );
       hooks.onRunEnd?.(result);
     } catch (err) {
-      io.err(`[watch] failed: ${toDiagnostics(err).map((d) => d.message).join('; ')}; watching for changes\n`);
+      io.err(
+        `[watch] failed: ${toDiagnostics(err)
+          .map((d) => d.message)
+          .join('; ')}; watching for changes\n`,
+      );
       hooks.onRunEnd?.(undefined, err);
     }
   };
@@ -126,7 +136,10 @@ export async function watchPipeline(root: string, registry: HandlerRegistry, opt
   if (io.signal.aborted) return;
   // Loaded here, not at the top: only --watch needs chokidar, and every CLI start would pay for it.
   const { watch } = await import('chokidar');
-  watcher = watch([...watched].map((p) => join(root, p)), { ignoreInitial: true, atomic: false });
+  watcher = watch(
+    [...watched].map((p) => join(root, p)),
+    { ignoreInitial: true, atomic: false },
+  );
   watcher.on('all', (_event, path) => onEvent(path));
   await new Promise<void>((resolve) => watcher!.once('ready', () => resolve()));
   hooks.onReady?.();

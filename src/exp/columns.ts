@@ -110,7 +110,13 @@ export function chooseColumns(table: ExpTable, choice: ColumnChoice): ShownTable
  * Keeps the columns that fit `width`, most wanted first: the experiment name, --keep columns, varying
  * params, headline metrics, status and date, then the rest. The kept columns stay in display order.
  */
-function fit(table: ExpTable, indexes: readonly number[], header: (c: ExpColumn) => string, kept: (c: ExpColumn) => boolean, choice: ColumnChoice): { shown: number[]; hidden: number[] } {
+function fit(
+  table: ExpTable,
+  indexes: readonly number[],
+  header: (c: ExpColumn) => string,
+  kept: (c: ExpColumn) => boolean,
+  choice: ColumnChoice,
+): { shown: number[]; hidden: number[] } {
   const headlineOrder = new Map(choice.headline.map((h, i) => [idOf(h), i]));
   const priority = (i: number): number => {
     const c = table.columns[i]!;
@@ -151,7 +157,9 @@ export function omittedNote(shown: ShownTable, width: number | undefined): strin
     );
   }
   if (shown.unselected) {
-    lines.push(`${shown.unselected} more column${shown.unselected > 1 ? 's' : ''} (metrics outside the headline, unchanged params): --all shows them, --keep REGEX picks some`);
+    lines.push(
+      `${shown.unselected} more column${shown.unselected > 1 ? 's' : ''} (metrics outside the headline, unchanged params): --all shows them, --keep REGEX picks some`,
+    );
   }
   for (const id of shown.headlineMissing) lines.push(`headline metric '${id}' is in no row: check the key in pipeline.yaml (headline:)`);
   return lines.map((l) => `note: ${l}\n`).join('');

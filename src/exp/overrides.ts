@@ -43,7 +43,10 @@ function parseValue(raw: string, spec: string, key: string): unknown {
   try {
     return t === '' ? '' : parseYaml(t);
   } catch (err) {
-    throw configError(`cannot parse the value '${raw}' of param '${key}' in -S '${spec}'`, { subject: key, notes: [(err as Error).message.split('\n')[0] ?? ''] });
+    throw configError(`cannot parse the value '${raw}' of param '${key}' in -S '${spec}'`, {
+      subject: key,
+      notes: [(err as Error).message.split('\n')[0] ?? ''],
+    });
   }
 }
 
@@ -61,7 +64,10 @@ export async function parseSweeps(root: string, specs: readonly string[]): Promi
       const base = parseOverride(spec);
       const file = toPosix(base.file).replace(/^\.\//, '');
       if (!isParamsYaml(file)) {
-        throw configError(`params file '${file}' in -S '${spec}' is outside params/`, { subject: file, notes: ['overrides may only change YAML files under params/, e.g. -S params/train.yaml:lr=0.001'] });
+        throw configError(`params file '${file}' in -S '${spec}' is outside params/`, {
+          subject: file,
+          notes: ['overrides may only change YAML files under params/, e.g. -S params/train.yaml:lr=0.001'],
+        });
       }
       if (!files.has(file)) {
         let text: string;
@@ -80,7 +86,10 @@ export async function parseSweeps(root: string, specs: readonly string[]): Promi
       for (const v of values) {
         const numeric = typeof current === 'number';
         if ((numeric && typeof v !== 'number') || (typeof current === 'boolean' && typeof v !== 'boolean')) {
-          throw configError(`param '${base.key}' in ${file} is a ${typeName(current)} (${JSON.stringify(current)}); cannot set it to '${String(v)}'`, { subject: base.key, file });
+          throw configError(`param '${base.key}' in ${file} is a ${typeName(current)} (${JSON.stringify(current)}); cannot set it to '${String(v)}'`, {
+            subject: base.key,
+            file,
+          });
         }
       }
       out.push({ file, key: base.key, values, spec });

@@ -80,7 +80,8 @@ export function recordPath(cacheDir: string, name: string): string {
 }
 
 export function checkName(name: string): string {
-  if (!NAME_PATTERN.test(name)) throw configError(`invalid experiment name '${name}'`, { notes: ['use letters, digits, ".", "_" and "-" (up to 100)'], subject: name });
+  if (!NAME_PATTERN.test(name))
+    throw configError(`invalid experiment name '${name}'`, { notes: ['use letters, digits, ".", "_" and "-" (up to 100)'], subject: name });
   return name;
 }
 
@@ -108,7 +109,11 @@ export function isParamsYaml(file: string): boolean {
 function checkRecord(data: unknown, name: string, cacheDir: string): ExpRecord {
   const file = recordPath(cacheDir, name);
   const bad = (why: string): never => {
-    throw configError(`experiment record '${name}' is not valid: ${why}; not using it`, { file, subject: name, notes: [`delete ${file} if you did not write it`] });
+    throw configError(`experiment record '${name}' is not valid: ${why}; not using it`, {
+      file,
+      subject: name,
+      notes: [`delete ${file} if you did not write it`],
+    });
   };
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return bad('not a JSON object');
   const rec = data as Partial<ExpRecord>;
@@ -144,7 +149,10 @@ export async function readRecord(cacheDir: string, name: string): Promise<ExpRec
     text = await fs.readFile(recordPath(cacheDir, name), 'utf8');
   } catch {
     const known = (await listNames(cacheDir)).slice(0, 10);
-    throw configError(`no experiment named '${name}'`, { subject: name, notes: known.length ? [`known: ${known.join(', ')}`] : ["run 'rallycut exp run' first"] });
+    throw configError(`no experiment named '${name}'`, {
+      subject: name,
+      notes: known.length ? [`known: ${known.join(', ')}`] : ["run 'rallycut exp run' first"],
+    });
   }
   let data: unknown;
   try {
@@ -162,7 +170,10 @@ export async function listNames(cacheDir: string): Promise<string[]> {
   } catch {
     return [];
   }
-  return entries.filter((e) => e.endsWith('.json') && !e.startsWith('.')).map((e) => e.slice(0, -5)).sort();
+  return entries
+    .filter((e) => e.endsWith('.json') && !e.startsWith('.'))
+    .map((e) => e.slice(0, -5))
+    .sort();
 }
 
 /** All valid records, read concurrently; a damaged or invalid file is skipped rather than hiding the others. */
@@ -176,13 +187,19 @@ export async function readAll(cacheDir: string): Promise<ExpRecord[]> {
 export async function freshName(cacheDir: string, taken: ReadonlySet<string> = new Set()): Promise<string> {
   const existing = new Set([...(await listNames(cacheDir)), ...taken]);
   for (;;) {
-    const name = `exp-${Math.floor(Math.random() * 0xffffff).toString(16).padStart(6, '0')}`;
+    const name = `exp-${Math.floor(Math.random() * 0xffffff)
+      .toString(16)
+      .padStart(6, '0')}`;
     if (!existing.has(name)) return name;
   }
 }
 
 /** Scalars of a JSON value by dotted path; arrays are skipped (per-video lists belong in plots). */
-export function flattenScalars(value: unknown, prefix = '', out: Record<string, number | string | boolean | null> = {}): Record<string, number | string | boolean | null> {
+export function flattenScalars(
+  value: unknown,
+  prefix = '',
+  out: Record<string, number | string | boolean | null> = {},
+): Record<string, number | string | boolean | null> {
   if (value === null || typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') {
     if (prefix) out[prefix] = value;
   } else if (typeof value === 'object' && !Array.isArray(value)) {

@@ -21,18 +21,38 @@ import { paramsFiles, snapshotAt } from './snapshot.js';
 import { redactorFor } from '../redact.js';
 import type { Placement } from '../exec/placement.js';
 
-export async function queueExperiments(root: string, cacheDir: string, sets: readonly (readonly ParamOverride[])[], name?: string, placement?: Placement): Promise<ExpRecord[]> {
+export async function queueExperiments(
+  root: string,
+  cacheDir: string,
+  sets: readonly (readonly ParamOverride[])[],
+  name?: string,
+  placement?: Placement,
+): Promise<ExpRecord[]> {
   const baseline = await headCommit(root);
   const taken = new Set<string>();
   const recs: ExpRecord[] = [];
   for (let i = 0; i < sets.length; i++) {
     const n = name ? checkName(sets.length > 1 ? `${name}-${i + 1}` : name) : await freshName(cacheDir, taken);
     taken.add(n);
-    const rec: ExpRecord = { name: n, status: 'queued', ...(baseline ? { baseline } : {}), overrides: sets[i]!, ...(placement ? { placement } : {}), params: {}, metrics: {}, lock: null, created: new Date().toISOString() };
+    const rec: ExpRecord = {
+      name: n,
+      status: 'queued',
+      ...(baseline ? { baseline } : {}),
+      overrides: sets[i]!,
+      ...(placement ? { placement } : {}),
+      params: {},
+      metrics: {},
+      lock: null,
+      created: new Date().toISOString(),
+    };
     // Created exclusively: of several `exp run -n same` started at once, exactly one gets the name.
     if (!(await createRecord(cacheDir, rec))) {
       await Promise.all(recs.map((r) => fs.rm(recordPath(cacheDir, r.name), { force: true })));
-      throw configError(`experiment '${n}' already exists`, { subject: n, file: expsDir(cacheDir), notes: ["pick another -n, or 'rallycut exp remove' it first"] });
+      throw configError(`experiment '${n}' already exists`, {
+        subject: n,
+        file: expsDir(cacheDir),
+        notes: ["pick another -n, or 'rallycut exp remove' it first"],
+      });
     }
     recs.push(rec);
   }
@@ -54,7 +74,12 @@ export async function runExperiment(root: string, cacheDir: string, registry: Ha
     for (const f of await applyOverrides(ws, rec.overrides)) await writeFileAtomic(join(ws, f.file), f.text);
     const env = { ...io.env, RALLYCUT_CACHE_DIR: cacheDir };
     const prefix = (t: string): string => t.replace(/^(?=.)/gm, `[${name}] `);
-    const result = await reproduce(ws, registry, { ...(jobs ? { jobs } : {}), ...(rec.placement ? { placement: rec.placement } : {}) }, { env, signal: io.signal, err: (t) => io.err(prefix(t)), board: io.board });
+    const result = await reproduce(
+      ws,
+      registry,
+      { ...(jobs ? { jobs } : {}), ...(rec.placement ? { placement: rec.placement } : {}) },
+      { env, signal: io.signal, err: (t) => io.err(prefix(t)), board: io.board },
+    );
     await collectResults(ws, registry, rec, cacheDir);
     const err = resultError(result);
     if (err) {
@@ -63,7 +88,11 @@ export async function runExperiment(root: string, cacheDir: string, registry: Ha
     } else rec.status = 'success';
   } catch (err) {
     rec.status = 'failed';
-    rec.error = redactorFor(io.env)(toDiagnostics(err).map((d) => d.message).join('; ')); // stored: no secrets
+    rec.error = redactorFor(io.env)(
+      toDiagnostics(err)
+        .map((d) => d.message)
+        .join('; '),
+    ); // stored: no secrets
   }
   rec.finished = new Date().toISOString();
   await writeRecord(cacheDir, rec);
@@ -85,7 +114,6 @@ async function collectResults(ws: string, registry: HandlerRegistry, rec: ExpRec
   rec.charts = { curves: data.curves, videos: data.videos };
 }
 
-
 export interface QueueIO extends SessionIO {
   cwd: string;
 }
@@ -96,7 +124,11 @@ export async function runQueue(root: string, cacheDir: string, names: readonly s
   const pending = [...names];
   const runChild = (name: string): Promise<void> =>
     new Promise((resolve) => {
-      const child = spawn(process.execPath, [bin, 'exp', 'exec', name], { cwd: root, env: { ...io.env, RALLYCUT_CACHE_DIR: cacheDir }, stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, [bin, 'exp', 'exec', name], {
+        cwd: root,
+        env: { ...io.env, RALLYCUT_CACHE_DIR: cacheDir },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       child.stderr.on('data', (d: Buffer) => io.err(d.toString()));
       const onAbort = (): void => void child.kill('SIGINT');
       io.signal.addEventListener('abort', onAbort, { once: true });

@@ -77,7 +77,9 @@ export async function trackedFiles(root: string, registry: HandlerRegistry): Pro
 async function readAtRev(root: string, rev: string, paths: readonly string[]): Promise<Map<string, string> | undefined> {
   const input = [rev, ...paths.map((p) => `${rev}:./${p}`)].join('\n') + '\n';
   const buf = await new Promise<Buffer | undefined>((resolve) => {
-    const child = execFile('git', ['cat-file', '--batch'], { cwd: root, encoding: 'buffer', maxBuffer: 256 * 1024 * 1024 }, (err, stdout) => resolve(err ? undefined : stdout));
+    const child = execFile('git', ['cat-file', '--batch'], { cwd: root, encoding: 'buffer', maxBuffer: 256 * 1024 * 1024 }, (err, stdout) =>
+      resolve(err ? undefined : stdout),
+    );
     // git may exit before reading all of stdin (not a repository, a broken index while another process
     // commits): the write then fails with EPIPE, and the exit status above already says so.
     child.stdin?.on('error', () => undefined);

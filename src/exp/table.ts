@@ -55,8 +55,15 @@ export function buildExpTable(snaps: readonly Snapshot[], opts: TableOptions = {
     const by = opts.sortBy;
     const labelled = [...(opts.labels ?? new Map<string, string>())].find(([, label]) => label === by)?.[0];
     const key =
-      metricKeys.find((k) => k === by) ?? (labelled && metricKeys.includes(labelled) ? labelled : undefined) ?? metricKeys.find((k) => k.endsWith(`:${by}`)) ?? paramKeys.find((k) => k === by);
-    if (!key) throw configError(`--sort-by '${by}' names no metric or varying param`, { subject: by, notes: metricKeys.length ? [`metrics: ${metricKeys.slice(0, 8).join(', ')}${metricKeys.length > 8 ? ', …' : ''}`] : [] });
+      metricKeys.find((k) => k === by) ??
+      (labelled && metricKeys.includes(labelled) ? labelled : undefined) ??
+      metricKeys.find((k) => k.endsWith(`:${by}`)) ??
+      paramKeys.find((k) => k === by);
+    if (!key)
+      throw configError(`--sort-by '${by}' names no metric or varying param`, {
+        subject: by,
+        notes: metricKeys.length ? [`metrics: ${metricKeys.slice(0, 8).join(', ')}${metricKeys.length > 8 ? ', …' : ''}`] : [],
+      });
     const val = (i: number): unknown => metrics[i]![key] ?? params[i]![key];
     // Experiments sort largest first (smallest with `ascending`, e.g. a loss); workspace/HEAD rows stay on top.
     const dir = opts.ascending ? -1 : 1;

@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { failure } from '../diagnostics.js';
-import { isInside, toPosix } from '../fsutil.js';
+import { isInside } from '../fsutil.js';
 import { CACHE_DIR, LOCK_FILE } from '../project.js';
 
 const run = promisify(execFile);
@@ -82,6 +82,6 @@ export async function workspaceRoot(root: string, dir: string): Promise<string> 
 }
 
 export async function removeWorkspace(root: string, dir: string): Promise<void> {
-  if (await git(root, ['worktree', 'remove', '--force', dir]) === undefined) await fs.rm(dir, { recursive: true, force: true });
+  if ((await git(root, ['worktree', 'remove', '--force', dir])) === undefined) await fs.rm(dir, { recursive: true, force: true });
   await git(root, ['worktree', 'prune']);
 }

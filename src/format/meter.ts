@@ -71,7 +71,11 @@ export class Meter {
   text(bare = false): string {
     const rate = this.rate();
     const amount =
-      this.total > 0 ? (this.unit === 'B' ? `${formatBytes(this.done)}/${formatBytes(this.total)}` : `${formatAmount(this.done, '')}/${formatAmount(this.total, this.unit)}`) : formatAmount(this.done, this.unit);
+      this.total > 0
+        ? this.unit === 'B'
+          ? `${formatBytes(this.done)}/${formatBytes(this.total)}`
+          : `${formatAmount(this.done, '')}/${formatAmount(this.total, this.unit)}`
+        : formatAmount(this.done, this.unit);
     const pct = this.total > 0 ? `${(this.fraction() * 100).toFixed(0).padStart(3)}% ` : '';
     return `${bare ? '' : this.label + ' '}${pct}${amount}${this.cached()}${rate !== undefined ? ` ${formatAmount(rate, this.unit)}/s` : ''}`;
   }

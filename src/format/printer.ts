@@ -67,7 +67,10 @@ export function formatTable(headers: readonly string[], rows: readonly (readonly
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]!.length)));
   const numeric = numericColumns(headers, rows);
   const line = (r: readonly string[]): string =>
-    r.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+    r
+      .map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n') + '\n';
 }
 
@@ -76,7 +79,10 @@ export function formatMarkdownTable(headers: readonly string[], rows: readonly (
   const esc = (t: string): string => t.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
   const numeric = numericColumns(headers, rows);
   const line = (r: readonly string[]): string => `| ${r.join(' | ')} |`;
-  return [line(headers.map(esc)), line(numeric.map((n) => (n ? '---:' : '---'))), ...rows.map((r) => line(headers.map((_, i) => esc(cellText(r[i])))))].join('\n') + '\n';
+  return (
+    [line(headers.map(esc)), line(numeric.map((n) => (n ? '---:' : '---'))), ...rows.map((r) => line(headers.map((_, i) => esc(cellText(r[i])))))].join('\n') +
+    '\n'
+  );
 }
 
 /** 1536 → '1.5 KiB'. */

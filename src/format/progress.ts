@@ -7,7 +7,6 @@ import { lineProgress, Meter, silentProgress, type Progress, type ProgressSink }
 
 export { formatAmount, lineProgress, Meter, silentProgress, type Progress, type ProgressSink } from './meter.js';
 
-
 /** Bars without a sink of their own go to this board while it is set (repro's board, so they never collide). */
 let routed: Board | undefined;
 

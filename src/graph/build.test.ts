@@ -123,6 +123,8 @@ describe('buildGraph', () => {
     expect(() => buildGraph(pipeline)).toThrow(/dependency cycle: b -> d -> c -> b/);
 
     const self = stage('self', ['self.out/x'], ['self.out']);
-    expect(graphDiagnostics({ ...pipeline, stages: new Map([['self', self]]) })[0]!.message).toBe("dep 'self.out/x' is (or overlaps) an out of the same stage; running it would delete its own input");
+    expect(graphDiagnostics({ ...pipeline, stages: new Map([['self', self]]) })[0]!.message).toBe(
+      "dep 'self.out/x' is (or overlaps) an out of the same stage; running it would delete its own input",
+    );
   });
 });

@@ -64,8 +64,17 @@ function indexOuts(pipeline: Pipeline, problems: Diagnostic[]): Map<string, OutE
       const range = stage.ranges?.outs[i];
       const prior = byPath.get(out.path);
       if (prior) {
-        const msg = prior.stage.name === stage.name ? `'${out.path}' is declared twice in stage '${stage.name}'` : `'${out.path}' is an out of both '${prior.stage.name}' and '${stage.name}'`;
-        problems.push({ kind: 'config', message: msg, subject: stage.name, ...at(range, stage.source), notes: [`first declared at ${where(prior.range ?? prior.stage.source)}`, 'every path has exactly one producing stage'] });
+        const msg =
+          prior.stage.name === stage.name
+            ? `'${out.path}' is declared twice in stage '${stage.name}'`
+            : `'${out.path}' is an out of both '${prior.stage.name}' and '${stage.name}'`;
+        problems.push({
+          kind: 'config',
+          message: msg,
+          subject: stage.name,
+          ...at(range, stage.source),
+          notes: [`first declared at ${where(prior.range ?? prior.stage.source)}`, 'every path has exactly one producing stage'],
+        });
         return;
       }
       byPath.set(out.path, { stage, out, range });
@@ -80,7 +89,10 @@ function indexOuts(pipeline: Pipeline, problems: Diagnostic[]): Map<string, OutE
         message: `out '${entry.out.path}' of '${entry.stage.name}' lies inside out '${outer.out.path}' of '${outer.stage.name}'`,
         subject: entry.stage.name,
         ...at(entry.range, entry.stage.source),
-        notes: [`'${outer.out.path}' is declared at ${where(outer.range ?? outer.stage.source)}`, 'outs may not overlap: one stage owns a folder and everything in it'],
+        notes: [
+          `'${outer.out.path}' is declared at ${where(outer.range ?? outer.stage.source)}`,
+          'outs may not overlap: one stage owns a folder and everything in it',
+        ],
       });
       break;
     }
@@ -93,7 +105,12 @@ function where(r: SourceRange): string {
 }
 
 function producerIn(byPath: ReadonlyMap<string, OutEntry>, path: string): OutEntry | undefined {
-  return byPath.get(path) ?? ancestors(path).map((a) => byPath.get(a)).find((e) => e !== undefined);
+  return (
+    byPath.get(path) ??
+    ancestors(path)
+      .map((a) => byPath.get(a))
+      .find((e) => e !== undefined)
+  );
 }
 
 function collectEdges(pipeline: Pipeline, byPath: ReadonlyMap<string, OutEntry>): Edge[] {
@@ -258,7 +275,7 @@ export function buildGraph(pipeline: Pipeline): PipelineGraph {
     for (const n of start) if (!pipeline.stages.has(n)) throw unknownStage(pipeline, n);
     const seen = new Set<string>(start);
     const queue = [...start];
-    while (queue.length) for (const m of next(queue.pop()!)) if (!seen.has(m)) (seen.add(m), queue.push(m));
+    while (queue.length) for (const m of next(queue.pop()!)) if (!seen.has(m)) seen.add(m), queue.push(m);
     return [...seen].sort((a, b) => position.get(a)! - position.get(b)!);
   };
 

@@ -134,7 +134,7 @@ export function inputChanges(fp: Fingerprint, locked: LockEntry, interpolated: r
 
 /** A param value for a status line: scalars as written, anything longer cut short. */
 function shortValue(v: unknown): string {
-  const text = typeof v === 'string' ? v : JSON.stringify(v) ?? 'null';
+  const text = typeof v === 'string' ? v : (JSON.stringify(v) ?? 'null');
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
 
@@ -219,7 +219,9 @@ export function decide(state: StageState, opts: DecideOptions = {}): Decided {
   for (const up of opts.upstreamRunning ?? []) reasons.push(`upstream '${up}' will run`);
   const mayUseRunCache = !mustRun && (opts.runCache ?? true) && runCacheEligible(stage, fp) && fp.missingDeps.length === 0 && !opts.upstreamRunning?.length;
   const runOrRestore = (why: string[]): Decided =>
-    mayUseRunCache && state.runCacheHit ? { decision: 'run-cache', reasons: why } : { decision: 'run', reasons: why, ...(mayUseRunCache ? { runCacheMayAnswer: true as const } : {}) };
+    mayUseRunCache && state.runCacheHit
+      ? { decision: 'run-cache', reasons: why }
+      : { decision: 'run', reasons: why, ...(mayUseRunCache ? { runCacheMayAnswer: true as const } : {}) };
   if (reasons.length > 0) {
     reasons.push(...problems.map((p) => p.reason));
     return runOrRestore(reasons);

@@ -79,7 +79,6 @@ parentPort.on('message', (msg) => {
 });
 `;
 
-
 /** Below this much work, starting workers (~30 ms each) costs more than it saves. */
 export const POOL_MIN_BYTES = 32 * 1024 * 1024;
 const BATCH_BYTES = 8 * 1024 * 1024;

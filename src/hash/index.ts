@@ -102,7 +102,12 @@ export class Hasher {
         const t = plan.files[0]!.task;
         result.set(plan.rel, { path: plan.rel, sha256: t.sha256!, size: t.stat.size, isDir: false, ...(t.stat.exec ? { isexec: true as const } : {}) });
       } else {
-        const entries: ManifestEntry[] = plan.files.map((f) => ({ path: f.rel, sha256: f.task.sha256!, size: f.task.stat.size, ...(f.task.stat.exec ? { isexec: true as const } : {}) }));
+        const entries: ManifestEntry[] = plan.files.map((f) => ({
+          path: f.rel,
+          sha256: f.task.sha256!,
+          size: f.task.stat.size,
+          ...(f.task.stat.exec ? { isexec: true as const } : {}),
+        }));
         const sha256 = sha256Text(manifestText(entries));
         rememberManifest(sha256, entries);
         const size = entries.reduce((s, e) => s + e.size, 0);

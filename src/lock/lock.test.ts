@@ -44,8 +44,14 @@ function diagOf(fn: () => unknown): { message: string; line?: number; column?: n
 
 describe('pipeline.lock', () => {
   it('serializes deterministically: stages by name, paths by path, params by file and key, fixed field order', () => {
-    const a = serializeLock({ schema: '1.0', stages: { train: entry(1), prepare: { handler: 'prepare', with: { b: 1, a: { d: 2, c: 1 } }, deps: [], params: {}, outs: [] } } });
-    const b = serializeLock({ schema: '1.0', stages: { prepare: { outs: [], params: {}, deps: [], with: { a: { c: 1, d: 2 }, b: 1 }, handler: 'prepare' }, train: entry(1) } });
+    const a = serializeLock({
+      schema: '1.0',
+      stages: { train: entry(1), prepare: { handler: 'prepare', with: { b: 1, a: { d: 2, c: 1 } }, deps: [], params: {}, outs: [] } },
+    });
+    const b = serializeLock({
+      schema: '1.0',
+      stages: { prepare: { outs: [], params: {}, deps: [], with: { a: { c: 1, d: 2 }, b: 1 }, handler: 'prepare' }, train: entry(1) },
+    });
     expect(a).toBe(b);
     expect(a).toBe(
       [
@@ -92,7 +98,10 @@ describe('pipeline.lock', () => {
 
   it('quotes strings that would read back as another type', () => {
     const digits = '1234567890'.repeat(6) + '1234';
-    const text = serializeLock({ schema: '1.0', stages: { s: { cmd: ['true', 'yes', '1e5'], deps: [{ path: 'x', sha256: digits, size: 1 }], params: {}, outs: [] } } });
+    const text = serializeLock({
+      schema: '1.0',
+      stages: { s: { cmd: ['true', 'yes', '1e5'], deps: [{ path: 'x', sha256: digits, size: 1 }], params: {}, outs: [] } },
+    });
     const back = parseLock(text).stages.s!;
     expect(back.cmd).toEqual(['true', 'yes', '1e5']);
     expect(back.deps[0]!.sha256).toBe(digits);
@@ -108,7 +117,9 @@ describe('pipeline.lock', () => {
   it('rewrites only the changed stage: other entries keep their bytes, even hand-formatted ones', async () => {
     await updateLock(root, { a: entry(1), b: entry(2), c: entry(3) });
     // A hand edit inside stage a (a comment and a different but equivalent quoting) must survive.
-    const edited = lockText().replace('  a:\n    cmd:\n', '  a:\n    # tuned by hand\n    cmd:\n').replace('- python train.py --seed 1', "- 'python train.py --seed 1'");
+    const edited = lockText()
+      .replace('  a:\n    cmd:\n', '  a:\n    # tuned by hand\n    cmd:\n')
+      .replace('- python train.py --seed 1', "- 'python train.py --seed 1'");
     writeFileSync(join(root, 'pipeline.lock'), edited);
     await updateLock(root, { b: entry(20) });
     const after = lockText();

@@ -54,7 +54,11 @@ export class ParamsLoader {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') this.texts.set(file, null);
-      return { ok: false, missing: code === 'ENOENT', diagnostics: [{ kind: 'config', message: `cannot read params file '${file}' (${code ?? (err as Error).message})`, file }] };
+      return {
+        ok: false,
+        missing: code === 'ENOENT',
+        diagnostics: [{ kind: 'config', message: `cannot read params file '${file}' (${code ?? (err as Error).message})`, file }],
+      };
     }
     let text: string;
     try {

@@ -13,7 +13,7 @@ export function getParam(values: unknown, key: string): Found {
   for (let i = 0; i < parts.length; i++) {
     const seg = parts[i]!;
     if (Array.isArray(cur) && /^\d+$/.test(seg) && Number(seg) < cur.length) cur = cur[Number(seg)];
-    else if (cur !== null && typeof cur === 'object' && !Array.isArray(cur) && Object.prototype.hasOwnProperty.call(cur, seg)) cur = (cur as Record<string, unknown>)[seg];
+    else if (cur !== null && typeof cur === 'object' && !Array.isArray(cur) && Object.hasOwn(cur, seg)) cur = (cur as Record<string, unknown>)[seg];
     else return { found: false, missing: parts.slice(0, i + 1).join('.') };
   }
   return { found: true, value: cur };

@@ -99,11 +99,14 @@ export async function refuseLinkedParents(root: string, rel: string, doing: stri
     const target = await fs.realpath(abs).catch(() => undefined);
     if (target !== undefined && isInside(realRoot, target)) continue;
     const points = await fs.readlink(abs).catch(() => '?');
-    throw failure(`'${rel}' goes through the symlink '${linkRel}' (-> ${points}), which ${target === undefined ? 'points nowhere' : 'leaves the project'}; not ${doing} there`, {
-      file: linkRel,
-      ...(opts.subject ? { subject: opts.subject } : {}),
-      notes: ['outs, wdirs and restored files must stay inside the project folder; replace the link with a real folder'],
-    });
+    throw failure(
+      `'${rel}' goes through the symlink '${linkRel}' (-> ${points}), which ${target === undefined ? 'points nowhere' : 'leaves the project'}; not ${doing} there`,
+      {
+        file: linkRel,
+        ...(opts.subject ? { subject: opts.subject } : {}),
+        notes: ['outs, wdirs and restored files must stay inside the project folder; replace the link with a real folder'],
+      },
+    );
   }
 }
 
@@ -117,6 +120,7 @@ export async function refuseUnsafeWrite(root: string, rel: string, doing: string
   const extra = { file: toPosix(rel), ...(opts.subject ? { subject: opts.subject } : {}) };
   if (!p.ok || p.path === '.' || p.path !== toPosix(rel)) throw failure(`'${toPosix(rel)}' is not a path inside the project; not ${doing} there`, extra);
   // (An exp workspace lives inside the cache: only a cache inside the project is reserved there.)
-  if (opts.cacheDir !== undefined && isInside(root, opts.cacheDir) && isInside(opts.cacheDir, resolve(root, rel))) throw failure(`'${p.path}' lies inside the cache folder; not ${doing} there`, extra);
+  if (opts.cacheDir !== undefined && isInside(root, opts.cacheDir) && isInside(opts.cacheDir, resolve(root, rel)))
+    throw failure(`'${p.path}' lies inside the cache folder; not ${doing} there`, extra);
   await refuseLinkedParents(root, p.path, doing, opts.subject ? { subject: opts.subject } : {});
 }

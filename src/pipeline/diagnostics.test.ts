@@ -245,7 +245,8 @@ stages:
   it('resolves ${...} inside foreach and matrix data, as DVC does; an unknown name is positioned', async () => {
     const root = writeProject({
       'params/default.yaml': PARAMS,
-      'pipeline.yaml': 'stages:\n  a:\n    foreach: {model2: "${dataset.name}", m3: "${train.lr}"}\n    do: {cmd: "echo ${key}-${item}"}\n  g:\n    matrix: {n: ["${train.epochs}"]}\n    do: {cmd: "echo ${item.n}"}\n',
+      'pipeline.yaml':
+        'stages:\n  a:\n    foreach: {model2: "${dataset.name}", m3: "${train.lr}"}\n    do: {cmd: "echo ${key}-${item}"}\n  g:\n    matrix: {n: ["${train.epochs}"]}\n    do: {cmd: "echo ${item.n}"}\n',
     });
     const p = await load(root);
     expect(p.stages.get('a@model2')!.action).toEqual({ kind: 'cmd', commands: ['echo model2-demo'] });
@@ -283,12 +284,15 @@ stages:
 
 describe('loadPipeline: malformed input never escapes as a crash', () => {
   it.each([
-    ['', 'pipeline.yaml:1:1 the file is missing the required field \'stages\''],
+    ['', "pipeline.yaml:1:1 the file is missing the required field 'stages'"],
     ['stages:\n  a:\n', "pipeline.yaml:2:5 stage 'a' must be a mapping, got null"],
     ['stages:\n  a:\n    <<: 3\n    cmd: x\n', 'pipeline.yaml:3:9 invalid YAML: Merge sources must be maps or map aliases'],
     ['stages:\n  a:\n    cmd: x\n    outs: [{a: {}, b: {}}]\n', "pipeline.yaml:4:12 'outs[0]' of stage 'a' must have a single key"],
     ['stages:\n  a:\n    cmd: []\n', "pipeline.yaml:3:5 'cmd' of stage 'a' must not be empty"],
-    ['stages:\n  a:\n    cmd: x\n    metrics: [m.json: {cache: maybe}]\n', `pipeline.yaml:4:31 'metrics[0]."m.json".cache' of stage 'a' must be a boolean, got string "maybe"`],
+    [
+      'stages:\n  a:\n    cmd: x\n    metrics: [m.json: {cache: maybe}]\n',
+      `pipeline.yaml:4:31 'metrics[0]."m.json".cache' of stage 'a' must be a boolean, got string "maybe"`,
+    ],
     ['stages:\n  a:\n    cmd: echo ${HOME} ${x\n', "pipeline.yaml:3:23 unterminated '${' in 'echo ${HOME} ${x'"],
     ['stages:\n  a:\n    cmd: x\n    params: [${nope}]\n', "pipeline.yaml:4:14 'nope' is not defined (in '${nope}')"],
   ])('%j', async (text, expected) => {
@@ -318,9 +322,7 @@ describe('headline metrics (exp show)', () => {
       - o.json: { headline: [x] }
 `,
     });
-    expect((await loadErrors(bad)).map(where)).toEqual([
-      "pipeline.yaml:5:19 unknown field 'headline' in 'outs[0].\"o.json\"' of stage 'ev'",
-    ]);
+    expect((await loadErrors(bad)).map(where)).toEqual(["pipeline.yaml:5:19 unknown field 'headline' in 'outs[0].\"o.json\"' of stage 'ev'"]);
     const bad2 = writeProject({
       'pipeline.yaml': `stages:
   ev:
@@ -336,9 +338,7 @@ describe('headline metrics (exp show)', () => {
             - { c: x, d: y }
 `,
     });
-    expect((await loadErrors(bad2)).map(where)).toEqual([
-      "pipeline.yaml:12:15 'metrics[0].\"m.json\".headline[5]' of stage 'ev' must have a single key",
-    ]);
+    expect((await loadErrors(bad2)).map(where)).toEqual(["pipeline.yaml:12:15 'metrics[0].\"m.json\".headline[5]' of stage 'ev' must have a single key"]);
     const bad3 = writeProject({
       'pipeline.yaml': `stages:
   ev:

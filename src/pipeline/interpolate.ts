@@ -48,15 +48,23 @@ export function lookup(ctx: Context, parts: readonly (string | number)[]): Looku
     if (Array.isArray(cur)) {
       const idx = typeof seg === 'number' ? seg : /^\d+$/.test(seg) ? Number(seg) : NaN;
       if (!Number.isInteger(idx) || idx >= cur.length) {
-        return { ok: false, message: `'${formatPath(parts)}' is not defined`, notes: [`'${formatPath(parts.slice(0, i))}' is a list of ${cur.length} item(s); '${shown}' is out of range`] };
+        return {
+          ok: false,
+          message: `'${formatPath(parts)}' is not defined`,
+          notes: [`'${formatPath(parts.slice(0, i))}' is a list of ${cur.length} item(s); '${shown}' is out of range`],
+        };
       }
       cur = cur[idx];
     } else if (cur !== null && typeof cur === 'object') {
       const obj = cur as Record<string, unknown>;
-      if (!Object.prototype.hasOwnProperty.call(obj, String(seg))) {
+      if (!Object.hasOwn(obj, String(seg))) {
         const keys = Object.keys(obj).sort();
         const where = i === 0 ? 'vars and params/default.yaml define' : `'${formatPath(parts.slice(0, i))}' has keys`;
-        const notes = [keys.length ? `${where}: ${keys.slice(0, 20).join(', ')}${keys.length > 20 ? ', …' : ''}` : `${i === 0 ? 'no vars are defined' : `'${formatPath(parts.slice(0, i))}' is empty`}`];
+        const notes = [
+          keys.length
+            ? `${where}: ${keys.slice(0, 20).join(', ')}${keys.length > 20 ? ', …' : ''}`
+            : `${i === 0 ? 'no vars are defined' : `'${formatPath(parts.slice(0, i))}' is empty`}`,
+        ];
         const close = suggest(String(seg), keys);
         if (close) notes.unshift(`did you mean '${formatPath([...parts.slice(0, i), close])}'?`);
         return { ok: false, message: `'${formatPath(parts)}' is not defined`, notes };
@@ -157,7 +165,12 @@ export function interpolateString(text: string, ctx: Context, quote: QuoteMode, 
     seen.set(whole, occurrence + 1);
     const parts = parseExpression(expr);
     if (!parts) {
-      problems.push({ message: `invalid interpolation '${whole}'`, expr: whole, occurrence, notes: ['write ${name} or ${name.key[0]}; escape a literal with \\${'] });
+      problems.push({
+        message: `invalid interpolation '${whole}'`,
+        expr: whole,
+        occurrence,
+        notes: ['write ${name} or ${name.key[0]}; escape a literal with \\${'],
+      });
       return whole;
     }
     const found = lookup(ctx, parts);
@@ -169,7 +182,12 @@ export function interpolateString(text: string, ctx: Context, quote: QuoteMode, 
     if (quote === 'shell' && isMapping(found.value)) {
       const args = commandArgs(found.value);
       if (typeof args === 'string') return args;
-      problems.push({ message: `'${formatPath(parts)}' cannot be inserted into cmd: ${args.problem}`, expr: whole, occurrence, notes: ['a mapping becomes --key value arguments: values must be strings, numbers, booleans or lists of them'] });
+      problems.push({
+        message: `'${formatPath(parts)}' cannot be inserted into cmd: ${args.problem}`,
+        expr: whole,
+        occurrence,
+        notes: ['a mapping becomes --key value arguments: values must be strings, numbers, booleans or lists of them'],
+      });
       return whole;
     }
     const s = scalarText(found.value);
@@ -186,7 +204,13 @@ export function interpolateString(text: string, ctx: Context, quote: QuoteMode, 
   });
   // A `${` that never closes would reach the shell as text; say so instead.
   const open = /(^|[^\\])\$\{(?![^}]*\})/.exec(text);
-  if (open) problems.push({ message: `unterminated '\${' in '${text}'`, expr: '${', occurrence: text.slice(0, open.index + open[1]!.length).split('${').length - 1, notes: ['close it with } or write \\${ for a literal ${'] });
+  if (open)
+    problems.push({
+      message: `unterminated '\${' in '${text}'`,
+      expr: '${',
+      occurrence: text.slice(0, open.index + open[1]!.length).split('${').length - 1,
+      notes: ['close it with } or write \\${ for a literal ${'],
+    });
   return { value, problems };
 }
 

@@ -85,7 +85,11 @@ describe('loadPipeline: resolving stages', () => {
 `,
     });
     const p = await load(root);
-    expect(p.stages.get('export')!.action).toEqual({ kind: 'handler', handler: 'export-dataset', with: { name: 'set-demo', tags: ['small', 'big'], limit: 10 } });
+    expect(p.stages.get('export')!.action).toEqual({
+      kind: 'handler',
+      handler: 'export-dataset',
+      with: { name: 'set-demo', tags: ['small', 'big'], limit: 10 },
+    });
     expect(p.stages.get('export2')!.action).toEqual({ kind: 'handler', handler: 'export-dataset', with: { name: 'x', limit: 5 } });
   });
 
@@ -118,7 +122,18 @@ stages:
 `,
     });
     const p = await load(root);
-    expect([...p.stages.keys()]).toEqual(['fit@small', 'fit@big', 'per@tiny', 'per@base', 'grid@small-0.1', 'grid@small-0.01', 'grid@big-0.1', 'grid@big-0.01', 'rows@0', 'rows@1']);
+    expect([...p.stages.keys()]).toEqual([
+      'fit@small',
+      'fit@big',
+      'per@tiny',
+      'per@base',
+      'grid@small-0.1',
+      'grid@small-0.01',
+      'grid@big-0.1',
+      'grid@big-0.01',
+      'rows@0',
+      'rows@1',
+    ]);
     expect(p.stages.get('fit@big')!.outs[0]!.path).toBe('out/big.bin');
     expect(p.stages.get('per@base')!.action).toEqual({ kind: 'cmd', commands: ['train --dim 64 --name base'] });
     expect(p.stages.get('grid@big-0.01')!.outs[0]!.path).toBe('grid/big-0.01');
@@ -127,7 +142,9 @@ stages:
   });
 
   it('defines ${key} in matrix stages as the generated name suffix (DVC test_matrix_key_present)', async () => {
-    const root = writeProject({ 'pipeline.yaml': 'stages:\n  build:\n    matrix: {os: [win], pyv: [3.7], dict: [{arg1: 1}], list: [[out1, out11]]}\n    do: {cmd: "echo ${key}"}\n' });
+    const root = writeProject({
+      'pipeline.yaml': 'stages:\n  build:\n    matrix: {os: [win], pyv: [3.7], dict: [{arg1: 1}], list: [[out1, out11]]}\n    do: {cmd: "echo ${key}"}\n',
+    });
     const p = await load(root);
     expect(p.stages.get('build@win-3.7-dict0-list0')!.action).toEqual({ kind: 'cmd', commands: ['echo win-3.7-dict0-list0'] });
   });
@@ -202,7 +219,10 @@ stages:
     writeProject({ 'pipeline.yaml': (await import('node:fs')).readFileSync(join(root, 'pipeline.yaml'), 'utf8').replace('dataset.nme', 'dataset.name') }, root);
     const ex = (await load(root, { checkDeps: false })).stages.get('ex')!;
     expect(ex.action).toEqual({ kind: 'handler', handler: 'export-dataset', with: { name: 'demo', tags: ['small', 'big'], limit: 10 } });
-    expect(ex.outs.map((o) => [o.path, o.cache])).toEqual([['data/demo.json', true], ['out/demo', false]]);
+    expect(ex.outs.map((o) => [o.path, o.cache])).toEqual([
+      ['data/demo.json', true],
+      ['out/demo', false],
+    ]);
     expect(ex.ranges?.outs[1]?.start).toEqual({ line: 5, column: 40 });
   });
 

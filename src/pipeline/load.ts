@@ -58,14 +58,24 @@ export async function loadPipeline(root: string, registry: HandlerRegistry, opts
 }
 
 function toRecord(pipeline: Pipeline, reads: ReadonlyMap<string, string | null>): PipelineRecord {
-  return { reads: [...reads].map(([f, t]) => [f, t === null ? null : sha256(t)]), stages: [...pipeline.stages], ...(pipeline.warnings ? { warnings: [...pipeline.warnings] } : {}) };
+  return {
+    reads: [...reads].map(([f, t]) => [f, t === null ? null : sha256(t)]),
+    stages: [...pipeline.stages],
+    ...(pipeline.warnings ? { warnings: [...pipeline.warnings] } : {}),
+  };
 }
 
 /** The stored pipeline while every file its resolution read is unchanged; its missing deps are reported as parsing would. */
 async function revivePipeline(root: string, rec: PipelineRecord, opts: LoadOptions): Promise<Pipeline | undefined> {
   const now = await Promise.all(rec.reads.map(([f]) => hashOrNull(join(root, f))));
   if (rec.reads.some(([, hash], i) => hash !== now[i])) return undefined;
-  const pipeline: Pipeline = { root, file: PIPELINE_FILE, stages: new Map(rec.stages), reads: rec.reads.map(([f]) => f), ...(rec.warnings ? { warnings: rec.warnings } : {}) };
+  const pipeline: Pipeline = {
+    root,
+    file: PIPELINE_FILE,
+    stages: new Map(rec.stages),
+    reads: rec.reads.map(([f]) => f),
+    ...(rec.warnings ? { warnings: rec.warnings } : {}),
+  };
   // A stored pipeline had no problems, and graph checks depend on nothing else (only deps on disk can differ).
   if (opts.checkDeps !== false) {
     const missing = missingDepDiagnostics(pipeline);

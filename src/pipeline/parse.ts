@@ -1,7 +1,7 @@
 // Parses and resolves pipeline.yaml (the slow path of load.ts). Every problem found (syntax, schema,
 // handlers, params, interpolation, paths, graph) is collected with its position and thrown together as one
 // RallycutError.
-import { RallycutError, configError, dedupe, sortByPosition, type Diagnostic } from '../diagnostics.js';
+import { RallycutError, dedupe, sortByPosition, type Diagnostic } from '../diagnostics.js';
 import { graphDiagnostics, missingDepDiagnostics } from '../graph/build.js';
 import type { HandlerRegistry } from '../handler-contract.js';
 import { ParamsLoader } from '../params/params.js';
@@ -18,7 +18,13 @@ import { configAt, YamlSource } from './yaml-source.js';
  * pipeline.yaml's text → the resolved Pipeline, or every problem at once. Also returns the params/vars files
  * read (null: absent), which with the text decide the result (the parse cache's key, see load.ts).
  */
-export async function parsePipeline(root: string, file: string, text: string, registry: HandlerRegistry, opts: LoadOptions = {}): Promise<{ pipeline: Pipeline; reads: ReadonlyMap<string, string | null> }> {
+export async function parsePipeline(
+  root: string,
+  file: string,
+  text: string,
+  registry: HandlerRegistry,
+  opts: LoadOptions = {},
+): Promise<{ pipeline: Pipeline; reads: ReadonlyMap<string, string | null> }> {
   const { source, diagnostics: syntax } = YamlSource.parse(file, text, { interpolation: true });
   if (syntax.length) throw new RallycutError(syntax);
   const js = source.toJS();
@@ -54,13 +60,25 @@ export async function parsePipeline(root: string, file: string, text: string, re
   entries: for (const [name, stageConfig] of Object.entries(pc.stages ?? {})) {
     if (schema.badStages.has(name)) continue;
     if (entryCount++ % 100 === 0) await yieldToSignals(signal);
-    for (const stage of await resolveStageEntry({ source, registry, params, ctx: vars.ctx, vars, cacheDir, reserved, report, warn, ...(signal ? { signal } : {}) }, name, stageConfig)) {
+    for (const stage of await resolveStageEntry(
+      { source, registry, params, ctx: vars.ctx, vars, cacheDir, reserved, report, warn, ...(signal ? { signal } : {}) },
+      name,
+      stageConfig,
+    )) {
       if (stages.size === MAX_STAGES) {
-        report(configAt(stage.source, `the pipeline has more than ${MAX_STAGES} stages`, { notes: ['split it, or sweep with `rallycut exp run` instead of a matrix'] }));
+        report(
+          configAt(stage.source, `the pipeline has more than ${MAX_STAGES} stages`, {
+            notes: ['split it, or sweep with `rallycut exp run` instead of a matrix'],
+          }),
+        );
         break entries;
       }
       if (stages.has(stage.name)) {
-        report(configAt(stage.source, `stage name '${stage.name}' is defined twice`, { notes: [`first defined at ${stages.get(stage.name)!.source.file}:${stages.get(stage.name)!.source.start.line}`] }));
+        report(
+          configAt(stage.source, `stage name '${stage.name}' is defined twice`, {
+            notes: [`first defined at ${stages.get(stage.name)!.source.file}:${stages.get(stage.name)!.source.start.line}`],
+          }),
+        );
         continue;
       }
       stages.set(stage.name, stage);
@@ -68,7 +86,13 @@ export async function parsePipeline(root: string, file: string, text: string, re
   }
   // Only now are all params files known (a later stage may read one an earlier stage writes).
   problems.push(...reservedOutDiagnostics(stages.values(), reservedPaths({ root, cacheDir, paramsFiles: params.texts.keys() })));
-  const pipeline: Pipeline = { root, file, stages, reads: [...params.texts.keys()], ...(warnings.length ? { warnings: sortByPosition(dedupe(warnings)) } : {}) };
+  const pipeline: Pipeline = {
+    root,
+    file,
+    stages,
+    reads: [...params.texts.keys()],
+    ...(warnings.length ? { warnings: sortByPosition(dedupe(warnings)) } : {}),
+  };
   // Missing deps are only meaningful once every stage resolved (a skipped stage may be the producer).
   const complete = problems.length === 0;
   problems.push(...graphDiagnostics(pipeline));
@@ -85,7 +109,9 @@ function reservedOutDiagnostics(stages: Iterable<Stage>, reserved: ReservedPaths
       const conflict = outConflict(out.path, reserved);
       if (!conflict) return;
       const message = `${out.kind} '${out.path}' ${conflict}; the stage would delete it before running`;
-      problems.push(configAt(stage.ranges?.outs[i] ?? stage.source, message, { subject: stage.name, notes: ['name a file or folder of its own that the stage writes'] }));
+      problems.push(
+        configAt(stage.ranges?.outs[i] ?? stage.source, message, { subject: stage.name, notes: ['name a file or folder of its own that the stage writes'] }),
+      );
     });
   }
   return problems;

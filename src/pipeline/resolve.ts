@@ -5,7 +5,18 @@ import type { HandlerRegistry } from '../handler-contract.js';
 import { getParam, type ParamsLoader } from '../params/params.js';
 import { projectPath, wdirConflict, type ReservedPaths } from '../paths/policy.js';
 import { DEFAULT_PARAMS_FILE } from '../project.js';
-import { describe, hasInterpolation, interpolateDeep, interpolationsInQuotes, interpolateString, interpolateTyped, suggest, type Context, type InterpolationProblem, type QuoteMode, type Track } from './interpolate.js';
+import {
+  describe,
+  hasInterpolation,
+  interpolateDeep,
+  interpolationsInQuotes,
+  interpolateString,
+  suggest,
+  type Context,
+  type InterpolationProblem,
+  type QuoteMode,
+  type Track,
+} from './interpolate.js';
 import { copyContext, interpolatedParams, loadVars, type VarsContext } from './vars.js';
 import { validateWith, type StageBodyConfig, type GeneratorConfig } from './schema.js';
 import type { ExecutorConfig, HeadlineKey, OutKind, OutSpec, ParamRef, SourceRange, Stage, StageAction } from './types.js';
@@ -68,15 +79,19 @@ export async function resolveStageEntry(env: ResolveEnv, name: string, config: S
 
 /** As DVC: a `vars` or params key named like a generated one (`item`, `key`) is shadowed in the generated stages. */
 function warnIfOverwriting(env: ResolveEnv, name: string, gen: GeneratorConfig, items: readonly Item[]): void {
-  const shadowed = ['key', 'item'].filter((k) => items.some((i) => k in i.vars) && Object.prototype.hasOwnProperty.call(env.ctx, k));
+  const shadowed = ['key', 'item'].filter((k) => items.some((i) => k in i.vars) && Object.hasOwn(env.ctx, k));
   if (!shadowed.length) return;
   const field = gen.foreach !== undefined ? 'foreach' : 'matrix';
   env.warn(
-    configAt(env.source.range(['stages', name, field], 'key'), `${shadowed.join(' and ')} ${shadowed.length === 1 ? 'is' : 'are'} already specified, will be overwritten for stages generated from '${name}'`, {
-      subject: name,
-      severity: 'warning',
-      notes: [`inside ${field}, \${${shadowed[0]}} is the generated value; rename the var to reach it`],
-    }),
+    configAt(
+      env.source.range(['stages', name, field], 'key'),
+      `${shadowed.join(' and ')} ${shadowed.length === 1 ? 'is' : 'are'} already specified, will be overwritten for stages generated from '${name}'`,
+      {
+        subject: name,
+        severity: 'warning',
+        notes: [`inside ${field}, \${${shadowed[0]}} is the generated value; rename the var to reach it`],
+      },
+    ),
   );
 }
 
@@ -95,7 +110,12 @@ function expandItems(env: ResolveEnv, name: string, gen: GeneratorConfig): Item[
     if (list === undefined) return [];
     const count = Array.isArray(list) ? list.length : Object.keys(list).length;
     if (count > MAX_STAGES) {
-      env.report(configAt(env.source.range(['stages', name, 'foreach'], 'key'), `foreach of stage '${name}' would generate ${count} stages; at most ${MAX_STAGES} are allowed`));
+      env.report(
+        configAt(
+          env.source.range(['stages', name, 'foreach'], 'key'),
+          `foreach of stage '${name}' would generate ${count} stages; at most ${MAX_STAGES} are allowed`,
+        ),
+      );
       return [];
     }
     if (Array.isArray(list)) return list.map((item, i) => ({ suffix: isScalar(item) ? String(item) : String(i), vars: { item } }));
@@ -110,7 +130,12 @@ function expandItems(env: ResolveEnv, name: string, gen: GeneratorConfig): Item[
   const count = axes.reduce((n, [, values]) => n * values.length, 1);
   if (count > MAX_STAGES) {
     const sizes = axes.map(([axis, values]) => `${axis}: ${values.length}`).join(' × ');
-    env.report(configAt(env.source.range(['stages', name, 'matrix'], 'key'), `matrix of stage '${name}' would generate ${count} stages (${sizes}); at most ${MAX_STAGES} are allowed`));
+    env.report(
+      configAt(
+        env.source.range(['stages', name, 'matrix'], 'key'),
+        `matrix of stage '${name}' would generate ${count} stages (${sizes}); at most ${MAX_STAGES} are allowed`,
+      ),
+    );
     return [];
   }
   let combos: { parts: string[]; item: Record<string, unknown> }[] = [{ parts: [], item: {} }];
@@ -133,7 +158,12 @@ function typedList(env: ResolveEnv, path: YamlPath, value: unknown, allowMap: bo
   if (failed) return undefined;
   if (Array.isArray(v)) return v;
   if (allowMap && v !== null && typeof v === 'object') return v as Record<string, unknown>;
-  env.report(configAt(env.source.range(path), `${path[path.length - 1] === 'foreach' ? 'foreach' : `matrix axis '${String(path[path.length - 1])}'`} must be a list${allowMap ? ' or a mapping' : ''}, got ${describe(v)}`));
+  env.report(
+    configAt(
+      env.source.range(path),
+      `${path[path.length - 1] === 'foreach' ? 'foreach' : `matrix axis '${String(path[path.length - 1])}'`} must be a list${allowMap ? ' or a mapping' : ''}, got ${describe(v)}`,
+    ),
+  );
   return undefined;
 }
 
@@ -145,7 +175,15 @@ function reportProblems(env: ResolveEnv, path: YamlPath, problems: readonly Inte
   for (const p of problems) env.report(configAt(env.source.rangeWithin(path, p.expr, p.occurrence), p.message, p.notes ? { notes: p.notes } : {}));
 }
 
-async function resolveBody(env: ResolveEnv, name: string, body: StageBodyConfig, path: YamlPath, ctx: Context, source: SourceRange, generated: readonly string[]): Promise<Stage | undefined> {
+async function resolveBody(
+  env: ResolveEnv,
+  name: string,
+  body: StageBodyConfig,
+  path: YamlPath,
+  ctx: Context,
+  source: SourceRange,
+  generated: readonly string[],
+): Promise<Stage | undefined> {
   let ok = true;
   const report = (d: Diagnostic): void => {
     ok = false;
@@ -191,11 +229,15 @@ async function resolveBody(env: ResolveEnv, name: string, body: StageBodyConfig,
 
   const outs: OutSpec[] = [];
   const outRanges: SourceRange[] = [];
-  const kinds: [keyof StageBodyConfig & ('outs' | 'metrics' | 'plots'), OutKind][] = [['outs', 'out'], ['metrics', 'metric'], ['plots', 'plot']];
+  const kinds: [keyof StageBodyConfig & ('outs' | 'metrics' | 'plots'), OutKind][] = [
+    ['outs', 'out'],
+    ['metrics', 'metric'],
+    ['plots', 'plot'],
+  ];
   for (const [field, kind] of kinds) {
     (body[field] ?? []).forEach((item, i) => {
       const written = typeof item === 'string' ? item : Object.keys(item)[0]!;
-      const opts = typeof item === 'string' ? null : item[written] ?? null;
+      const opts = typeof item === 'string' ? null : (item[written] ?? null);
       const at: YamlPath = typeof item === 'string' ? [...path, field, i] : [...path, field, i, written];
       const raw = typeof item === 'string' ? text(at, written, 'none') : interpolateKey(local, at, written);
       const range = typeof item === 'string' ? env.source.range(at) : env.source.range(at, 'key');
@@ -258,7 +300,11 @@ function headlineKeys(env: ResolveEnv, at: YamlPath, items: readonly (string | R
     const label = typeof item === 'string' ? undefined : item[key];
     const range = env.source.range(typeof item === 'string' ? [...at, i] : [...at, i, key], typeof item === 'string' ? 'value' : 'key');
     if (key.split('.').some((part) => part === '')) {
-      env.report(configAt(range, `headline metric '${key}' is not a dotted key`, { notes: ['write the path of a value in the metrics file, e.g. greedy.f1 for {"greedy": {"f1": 0.9}}'] }));
+      env.report(
+        configAt(range, `headline metric '${key}' is not a dotted key`, {
+          notes: ['write the path of a value in the metrics file, e.g. greedy.f1 for {"greedy": {"f1": 0.9}}'],
+        }),
+      );
     } else if (keys.some((k) => k.key === key)) {
       env.report(configAt(range, `headline metric '${key}' is listed twice`));
     } else if (label !== undefined && keys.some((k) => k.label === label)) {
@@ -282,21 +328,30 @@ async function resolveAction(env: ResolveEnv, name: string, body: StageBodyConfi
     return undefined;
   }
   if (body.cmd === undefined && body.handler === undefined) {
-    env.report(configAt(here, `stage '${name}' needs a cmd or a handler`, { notes: ['cmd: a shell command (or a list of them); handler: a built-in handler with its with: block'] }));
+    env.report(
+      configAt(here, `stage '${name}' needs a cmd or a handler`, {
+        notes: ['cmd: a shell command (or a list of them); handler: a built-in handler with its with: block'],
+      }),
+    );
     return undefined;
   }
   if (body.cmd !== undefined) {
-    if (body.with !== undefined) env.report(configAt(env.source.range([...path, 'with'], 'key'), `'with' only applies to handler stages; stage '${name}' has a cmd`));
+    if (body.with !== undefined)
+      env.report(configAt(env.source.range([...path, 'with'], 'key'), `'with' only applies to handler stages; stage '${name}' has a cmd`));
     const list = Array.isArray(body.cmd) ? body.cmd : [body.cmd];
     const at = (i: number): YamlPath => (Array.isArray(body.cmd) ? [...path, 'cmd', i] : [...path, 'cmd']);
     list.forEach((c, i) => {
       for (const t of interpolationsInQuotes(c)) {
         env.warn(
-          configAt(env.source.rangeWithin(at(i), t.expr, t.occurrence), `${t.expr} sits inside quotes in cmd: there its shell quoting does not hold, and a $(...) or backtick in the value would run`, {
-            subject: name,
-            severity: 'warning',
-            notes: ['drop the quotes around it: rallycut quotes every inserted value for the shell itself'],
-          }),
+          configAt(
+            env.source.rangeWithin(at(i), t.expr, t.occurrence),
+            `${t.expr} sits inside quotes in cmd: there its shell quoting does not hold, and a $(...) or backtick in the value would run`,
+            {
+              subject: name,
+              severity: 'warning',
+              notes: ['drop the quotes around it: rallycut quotes every inserted value for the shell itself'],
+            },
+          ),
         );
       }
     });
@@ -329,9 +384,17 @@ function normalizePath(env: ResolveEnv, written: string, wdir: string, range: So
   if (p.ok) return p.path;
   if (p.problem === 'empty') env.report(configAt(range, `${what} path is empty`));
   else if (p.problem === 'absolute') {
-    env.report(configAt(range, `${what} '${written}' is an absolute path; paths must stay inside the project`, { notes: ['write it relative to the stage wdir (the project root by default)'] }));
+    env.report(
+      configAt(range, `${what} '${written}' is an absolute path; paths must stay inside the project`, {
+        notes: ['write it relative to the stage wdir (the project root by default)'],
+      }),
+    );
   } else {
-    env.report(configAt(range, `${what} '${written}' escapes the project (resolves to '${p.joined}')`, { notes: ['every dep, out and wdir must stay inside the project folder'] }));
+    env.report(
+      configAt(range, `${what} '${written}' escapes the project (resolves to '${p.joined}')`, {
+        notes: ['every dep, out and wdir must stay inside the project folder'],
+      }),
+    );
   }
   return undefined;
 }
@@ -382,7 +445,12 @@ async function resolveParams(env: ResolveEnv, body: StageBodyConfig, path: YamlP
 async function checkKey(env: ResolveEnv, file: string, key: string, range: SourceRange): Promise<boolean> {
   const loaded = await env.params.load(file);
   if (!loaded.ok) {
-    if (loaded.missing) env.report(configAt(range, `unknown param '${key}': params file '${file}' does not exist`, { notes: [`bare keys in params: are read from ${DEFAULT_PARAMS_FILE}`] }));
+    if (loaded.missing)
+      env.report(
+        configAt(range, `unknown param '${key}': params file '${file}' does not exist`, {
+          notes: [`bare keys in params: are read from ${DEFAULT_PARAMS_FILE}`],
+        }),
+      );
     else for (const d of loaded.diagnostics) env.report(d);
     return false;
   }
@@ -407,6 +475,9 @@ function resolveExecutor(env: ResolveEnv, body: StageBodyConfig, path: YamlPath)
   if (name === 'local' && extra.length) {
     env.report(configAt(env.source.range([...path, 'executor', extra[0]!], 'key'), `executor option '${extra[0]}' only applies to executor 'modal'`));
   }
-  const options = interpolateDeep(rest, env.ctx, (p, problem) => reportProblems(env, [...path, 'executor', ...p], [problem]), [], env.track) as Record<string, unknown>;
+  const options = interpolateDeep(rest, env.ctx, (p, problem) => reportProblems(env, [...path, 'executor', ...p], [problem]), [], env.track) as Record<
+    string,
+    unknown
+  >;
   return { name: name === 'modal' ? 'modal' : 'local', options };
 }

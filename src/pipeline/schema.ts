@@ -65,13 +65,32 @@ const pathItem = (kind: string) => ({
   maxProperties: 1,
   additionalProperties: {
     type: ['object', 'null'],
-    properties: { cache: { type: 'boolean' }, persist: { type: 'boolean' }, desc: { type: 'string' }, ...(kind === 'metric' ? { headline: headlineSchema } : {}) },
+    properties: {
+      cache: { type: 'boolean' },
+      persist: { type: 'boolean' },
+      desc: { type: 'string' },
+      ...(kind === 'metric' ? { headline: headlineSchema } : {}),
+    },
     additionalProperties: false,
   },
   description: kind,
 });
 
-export const MODAL_OPTIONS = ['gpu', 'image', 'timeout', 'memory', 'cpu', 'volume', 'retries', 'secrets', 'env', 'pip', 'apt', 'concurrency', 'max_sandboxes'] as const;
+export const MODAL_OPTIONS = [
+  'gpu',
+  'image',
+  'timeout',
+  'memory',
+  'cpu',
+  'volume',
+  'retries',
+  'secrets',
+  'env',
+  'pip',
+  'apt',
+  'concurrency',
+  'max_sandboxes',
+] as const;
 
 const executorSchema = {
   if: { type: 'string' },
@@ -180,7 +199,10 @@ export async function validatePipelineConfig(value: unknown, source: YamlSource,
   const badStages = new Set<string>();
   let fatal = false;
   for (const e of errors) {
-    const segs = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const segs = e.instancePath
+      .split('/')
+      .slice(1)
+      .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
     // An unknown field does not stop the rest of the stage from being checked.
     if (segs[0] === 'stages' && segs[1] !== undefined) {
       if (e.keyword !== 'additionalProperties' && e.keyword !== 'if') badStages.add(segs[1]);
@@ -240,7 +262,12 @@ export function mapAjvErrors(errors: readonly ErrorObject[], source: YamlSource,
         out.push(configAt(source.range(path), `${prefix}${field || 'the file'} must be ${typeWords(params.type)}, got ${jsonType(e.data)}`));
         break;
       case 'enum':
-        out.push(configAt(source.range(path), `${prefix}${field} must be one of ${((params.allowedValues as unknown[]) ?? []).map((v) => JSON.stringify(v)).join(', ')}, got ${JSON.stringify(e.data)}`));
+        out.push(
+          configAt(
+            source.range(path),
+            `${prefix}${field} must be one of ${((params.allowedValues as unknown[]) ?? []).map((v) => JSON.stringify(v)).join(', ')}, got ${JSON.stringify(e.data)}`,
+          ),
+        );
         break;
       case 'minItems':
       case 'minLength':
@@ -250,7 +277,9 @@ export function mapAjvErrors(errors: readonly ErrorObject[], source: YamlSource,
       case 'maxProperties':
         out.push(
           configAt(source.range(path), `${prefix}${field || 'value'} must have a single key`, {
-            notes: [path.includes('headline') ? 'write one metric per item: - greedy.f1: greedy F1' : 'write one path per item: - data/x.json: { cache: false }'],
+            notes: [
+              path.includes('headline') ? 'write one metric per item: - greedy.f1: greedy F1' : 'write one path per item: - data/x.json: { cache: false }',
+            ],
           }),
         );
         break;
@@ -263,7 +292,10 @@ export function mapAjvErrors(errors: readonly ErrorObject[], source: YamlSource,
 
 function instancePath(pointer: string, source: YamlSource, base: YamlPath): (string | number)[] {
   if (!pointer) return [];
-  const segs = pointer.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const segs = pointer
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   const out: (string | number)[] = [];
   for (const s of segs) {
     const parent = source.node([...base, ...out]);
@@ -283,16 +315,14 @@ function describeField(path: YamlPath): string {
 
 /** outs[0].cache, with keys that hold dots or slashes quoted: outs[0]."m.json". */
 function formatYamlPath(path: YamlPath): string {
-  return path
-    .map((p, i) => (typeof p === 'number' ? `[${p}]` : /^[\w-]+$/.test(p) ? `${i ? '.' : ''}${p}` : `${i ? '.' : ''}"${p}"`))
-    .join('');
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : /^[\w-]+$/.test(p) ? `${i ? '.' : ''}${p}` : `${i ? '.' : ''}"${p}"`)).join('');
 }
 
 function typeWords(t: unknown): string {
   const all: unknown[] = Array.isArray(t) ? t : String(t).split(',');
   const list = all.length > 1 ? all.filter((x) => x !== 'null') : all; // an empty key is allowed, not asked for
   const words = list.map((x) => (x === 'array' ? 'a list' : x === 'object' ? 'a mapping' : x === 'integer' ? 'an integer' : `a ${String(x)}`));
-  return words.length > 1 ? `${words.slice(0, -1).join(', ')} or ${words[words.length - 1]}` : words[0] ?? 'valid';
+  return words.length > 1 ? `${words.slice(0, -1).join(', ')} or ${words[words.length - 1]}` : (words[0] ?? 'valid');
 }
 
 function jsonType(v: unknown): string {

@@ -14,7 +14,10 @@ describe('a vars file listed more than once (DVC Context.merge_from)', () => {
 
   it('merges disjoint keys of one file, and refuses a key loaded twice or the file whole after a part', async () => {
     const files = { 'params/other.yaml': 'foo: 1\nbar: 2\n' };
-    const ok = writeProject({ ...files, 'pipeline.yaml': 'vars: [params/other.yaml:foo, params/other.yaml:bar]\nstages:\n  a:\n    cmd: echo ${foo} ${bar}\n' });
+    const ok = writeProject({
+      ...files,
+      'pipeline.yaml': 'vars: [params/other.yaml:foo, params/other.yaml:bar]\nstages:\n  a:\n    cmd: echo ${foo} ${bar}\n',
+    });
     expect((await load(ok)).stages.get('a')?.action).toEqual({ kind: 'cmd', commands: ['echo 1 2'] });
     const bad = writeProject({
       ...files,
@@ -56,7 +59,8 @@ describe('a var named item or key under foreach/matrix (DVC test_foreach_overwri
   it('names both for a matrix, and stays quiet when nothing is shadowed', async () => {
     const root = writeProject({
       'params/default.yaml': 'key: k\nitem: i\n',
-      'pipeline.yaml': 'stages:\n  grid:\n    matrix: {x: [1, 2]}\n    do:\n      cmd: echo ${key}\n  list:\n    foreach: [1]\n    do:\n      cmd: echo ${key}\n',
+      'pipeline.yaml':
+        'stages:\n  grid:\n    matrix: {x: [1, 2]}\n    do:\n      cmd: echo ${key}\n  list:\n    foreach: [1]\n    do:\n      cmd: echo ${key}\n',
     });
     const p = await load(root);
     expect(p.warnings?.map(where)).toEqual([

@@ -5,7 +5,7 @@ import { posix } from 'node:path';
 import type { Diagnostic } from '../diagnostics.js';
 import type { ParamsLoader } from '../params/params.js';
 import { DEFAULT_PARAMS_FILE } from '../project.js';
-import { interpolateDeep, type Context } from './interpolate.js';
+import { interpolateDeep } from './interpolate.js';
 import type { ParamRef, SourceRange } from './types.js';
 import { configAt, type YamlPath, type YamlSource } from './yaml-source.js';
 
@@ -62,7 +62,14 @@ export async function loadVars(env: VarsEnv, c: VarsContext, vars: readonly Vars
       // `file.yaml` or `file.yaml:key1,key2`, as in DVC.
       const colon = item.lastIndexOf(':');
       const file = posix.normalize(posix.join(wdir, colon > 0 ? item.slice(0, colon) : item));
-      const keys = colon > 0 ? item.slice(colon + 1).split(',').map((k) => k.trim()).filter(Boolean) : undefined;
+      const keys =
+        colon > 0
+          ? item
+              .slice(colon + 1)
+              .split(',')
+              .map((k) => k.trim())
+              .filter(Boolean)
+          : undefined;
       if (file.startsWith('../') || file === '..' || posix.isAbsolute(file)) {
         report(configAt(range, `vars file '${file}' is outside the project`));
         continue;
@@ -75,7 +82,13 @@ export async function loadVars(env: VarsEnv, c: VarsContext, vars: readonly Vars
       const before = c.imported.get(file);
       if (before === 'all' && !keys) continue;
       const again =
-        before === 'all' ? 'it is already loaded whole' : before && !keys ? 'some of its keys are already loaded' : before && keys?.some((k) => before.has(k)) ? `key '${keys.find((k) => before.has(k))}' of it is already loaded` : undefined;
+        before === 'all'
+          ? 'it is already loaded whole'
+          : before && !keys
+            ? 'some of its keys are already loaded'
+            : before && keys?.some((k) => before.has(k))
+              ? `key '${keys.find((k) => before.has(k))}' of it is already loaded`
+              : undefined;
       if (again) {
         report(configAt(range, `cannot load vars '${item}': ${again}`, { notes: ['list a vars file once, whole or by keys (as in DVC)'] }));
         continue;
@@ -117,11 +130,20 @@ async function checkVarsKey(params: ParamsLoader, file: string, key: string, ran
 /** Inline vars are data, never templates: DVC refuses `${...}` in them, and so do we (at the `${`). */
 function rejectInterpolation(source: YamlSource, at: YamlPath, value: unknown, report: (d: Diagnostic) => void): void {
   interpolateDeep(value, {}, (p, problem) => {
-    report(configAt(source.rangeWithin([...at, ...p], problem.expr, problem.occurrence), `vars cannot use \${...} ('${problem.expr}'); write the value itself`));
+    report(
+      configAt(source.rangeWithin([...at, ...p], problem.expr, problem.occurrence), `vars cannot use \${...} ('${problem.expr}'); write the value itself`),
+    );
   });
 }
 
-function merge(target: Record<string, unknown>, src: Record<string, unknown>, label: string, origin: Map<string, string>, conflict: (key: string, prior: string) => void, prefix = ''): void {
+function merge(
+  target: Record<string, unknown>,
+  src: Record<string, unknown>,
+  label: string,
+  origin: Map<string, string>,
+  conflict: (key: string, prior: string) => void,
+  prefix = '',
+): void {
   for (const [k, v] of Object.entries(src)) {
     const key = prefix ? `${prefix}.${k}` : k;
     const existing = target[k];
@@ -155,7 +177,12 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
  * recorded in the lock like `params:` entries, so status names the one that changed. Inline vars and the
  * generated item/key are not params; a key the stage already tracks (itself or a parent) is not repeated.
  */
-export function interpolatedParams(used: readonly (readonly (string | number)[])[], origin: ReadonlyMap<string, string> | undefined, generated: readonly string[], explicit: readonly ParamRef[]): ParamRef[] {
+export function interpolatedParams(
+  used: readonly (readonly (string | number)[])[],
+  origin: ReadonlyMap<string, string> | undefined,
+  generated: readonly string[],
+  explicit: readonly ParamRef[],
+): ParamRef[] {
   if (!origin) return [];
   const byFile = new Map<string, Set<string>>();
   for (const parts of used) {
@@ -171,7 +198,16 @@ export function interpolatedParams(used: readonly (readonly (string | number)[])
   const refs: ParamRef[] = [];
   for (const [file, keys] of [...byFile].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const tracked = explicit.filter((r) => r.file === file).flatMap((r) => r.keys);
-    const kept = [...keys].filter((k) => !under(k, tracked) && !under(k, [...keys].filter((o) => o !== k))).sort();
+    const kept = [...keys]
+      .filter(
+        (k) =>
+          !under(k, tracked) &&
+          !under(
+            k,
+            [...keys].filter((o) => o !== k),
+          ),
+      )
+      .sort();
     if (kept.length) refs.push({ file, keys: kept });
   }
   return refs;

@@ -83,7 +83,7 @@ export class YamlSource {
         return undefined;
       }
     }
-    return isPair(cur) ? undefined : (cur as Node | undefined) ?? undefined;
+    return isPair(cur) ? undefined : ((cur as Node | undefined) ?? undefined);
   }
 
   /** The key node of the last segment of `path` (a map key), or undefined. */

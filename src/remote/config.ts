@@ -60,7 +60,8 @@ export function appRemote(env: Env): S3Remote | null {
   if (!bucket) return null;
   const endpoint = env.APP_S3_ENDPOINT || undefined;
   const credentials =
-    credentialsFrom(env, 'APP_S3_ACCESS_KEY_ID', 'APP_S3_SECRET_ACCESS_KEY') ?? credentialsFrom(env, 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN');
+    credentialsFrom(env, 'APP_S3_ACCESS_KEY_ID', 'APP_S3_SECRET_ACCESS_KEY') ??
+    credentialsFrom(env, 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN');
   return new S3Remote({
     bucket,
     prefix: '',

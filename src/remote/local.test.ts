@@ -21,7 +21,11 @@ describe('remote configuration', () => {
   });
 
   it('builds an S3 remote with prefix, endpoint and no secrets in its description', () => {
-    const r = trainingRemote({ TRAINING_S3_BUCKET: 'bkt', TRAINING_S3_ENDPOINT: 'http://127.0.0.1:9000', AWS_ACCESS_KEY_ID: 'id', AWS_SECRET_ACCESS_KEY: 'topsecret' }, '/c', '/proj');
+    const r = trainingRemote(
+      { TRAINING_S3_BUCKET: 'bkt', TRAINING_S3_ENDPOINT: 'http://127.0.0.1:9000', AWS_ACCESS_KEY_ID: 'id', AWS_SECRET_ACCESS_KEY: 'topsecret' },
+      '/c',
+      '/proj',
+    );
     expect(r.kind).toBe('s3');
     expect(r.remote.description).toBe('s3://bkt/training (endpoint http://127.0.0.1:9000)');
     expect(r.notice).not.toContain('topsecret');

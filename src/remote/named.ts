@@ -55,7 +55,11 @@ export async function readRemotesConfig(root: string): Promise<RemotesConfig> {
   for (const [name, raw] of Object.entries((obj.remotes ?? {}) as Record<string, unknown>)) {
     const e = raw as Partial<RemoteEntry> | null;
     if (!e || typeof e.url !== 'string') throw configError(`${CONFIG_FILE}: remote '${name}' has no 'url'`, { file: CONFIG_FILE, subject: name });
-    remotes[name] = { url: e.url, ...(typeof e.endpoint === 'string' ? { endpoint: e.endpoint } : {}), ...(typeof e.region === 'string' ? { region: e.region } : {}) };
+    remotes[name] = {
+      url: e.url,
+      ...(typeof e.endpoint === 'string' ? { endpoint: e.endpoint } : {}),
+      ...(typeof e.region === 'string' ? { region: e.region } : {}),
+    };
   }
   const def = typeof obj.core?.remote === 'string' ? obj.core.remote : undefined;
   return { ...(def ? { default: def } : {}), remotes };
@@ -97,10 +101,14 @@ export function normalizeRemoteUrl(url: string, cwd: string, root: string): stri
       if (bucket.includes('@') || bucket.includes(':')) {
         // The message must not repeat what may be a secret.
         const redacted = `s3://…@${bucket.slice(bucket.lastIndexOf('@') + 1)}`;
-        throw configError(`remote URL '${redacted}' carries credentials: they are never stored; use the AWS credential chain (AWS_PROFILE, AWS_ACCESS_KEY_ID…)`, { subject: redacted });
+        throw configError(
+          `remote URL '${redacted}' carries credentials: they are never stored; use the AWS credential chain (AWS_PROFILE, AWS_ACCESS_KEY_ID…)`,
+          { subject: redacted },
+        );
       }
       if (!bucket) throw configError(`remote URL '${url}' names no bucket: use s3://bucket/prefix`, { subject: url });
-      if (!BUCKET_RE.test(bucket)) throw configError(`remote URL '${url}': '${bucket}' is not a valid S3 bucket name (3–63 lowercase letters, digits, '.', '-')`, { subject: url });
+      if (!BUCKET_RE.test(bucket))
+        throw configError(`remote URL '${url}': '${bucket}' is not a valid S3 bucket name (3–63 lowercase letters, digits, '.', '-')`, { subject: url });
       return url.replace(/\/+$/, '');
     }
     url = url.slice('file://'.length);
@@ -118,8 +126,10 @@ export function checkEndpoint(endpoint: string): void {
   } catch {
     throw configError(`invalid endpoint '${endpoint}': expected http(s)://host:port`, { subject: endpoint });
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw configError(`invalid endpoint '${endpoint}': expected http(s)://host:port`, { subject: endpoint });
-  if (u.username || u.password) throw configError(`endpoint '${u.host}' carries credentials: they are never stored; use the AWS credential chain`, { subject: u.host });
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw configError(`invalid endpoint '${endpoint}': expected http(s)://host:port`, { subject: endpoint });
+  if (u.username || u.password)
+    throw configError(`endpoint '${u.host}' carries credentials: they are never stored; use the AWS credential chain`, { subject: u.host });
 }
 
 export interface ResolvedNamedRemote {
@@ -135,12 +145,15 @@ export async function resolveNamedRemote(root: string, name: string | undefined,
   const pick = name ?? cfg.default ?? (names.length === 1 ? names[0] : undefined);
   if (!pick) {
     throw configError(
-      names.length ? `no default remote: pass -r NAME (one of ${names.join(', ')}) or run 'rallycut remote default NAME'` : `no remote configured: run 'rallycut remote add NAME s3://bucket/prefix' (or a folder path)`,
+      names.length
+        ? `no default remote: pass -r NAME (one of ${names.join(', ')}) or run 'rallycut remote default NAME'`
+        : `no remote configured: run 'rallycut remote add NAME s3://bucket/prefix' (or a folder path)`,
       { file: CONFIG_FILE },
     );
   }
   const entry = cfg.remotes[pick];
-  if (!entry) throw configError(`no remote named '${pick}' in ${CONFIG_FILE}${names.length ? ` (have: ${names.join(', ')})` : ''}`, { file: CONFIG_FILE, subject: pick });
+  if (!entry)
+    throw configError(`no remote named '${pick}' in ${CONFIG_FILE}${names.length ? ` (have: ${names.join(', ')})` : ''}`, { file: CONFIG_FILE, subject: pick });
   const remote = remoteFromUrl(entry.url, root, {
     ...env,
     ...(entry.endpoint ? { RALLYCUT_S3_ENDPOINT: entry.endpoint } : {}),

@@ -22,9 +22,11 @@ async function collect(it: AsyncIterable<{ key: string; size: number }>): Promis
 
 async function mapLimit<T>(items: readonly T[], n: number, fn: (t: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: n }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
 }
 
 export function remoteSuite(name: string, make: () => Promise<RemoteUnderTest>): void {

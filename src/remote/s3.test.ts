@@ -8,7 +8,15 @@ import { trainingRemote } from './config.js';
 remoteSuite('S3 (s3rver)', async () => {
   const s3 = await freshBucket();
   // Small parts so the 21 MiB case really goes multipart, and small pages so listings really paginate.
-  const remote = new S3Remote({ bucket: s3.bucket, prefix: 'training', region: 'us-east-1', endpoint: s3.endpoint, credentials: { accessKeyId: s3.env.AWS_ACCESS_KEY_ID!, secretAccessKey: s3.env.AWS_SECRET_ACCESS_KEY! }, partSize: 5 * 1024 * 1024, pageSize: 100 });
+  const remote = new S3Remote({
+    bucket: s3.bucket,
+    prefix: 'training',
+    region: 'us-east-1',
+    endpoint: s3.endpoint,
+    credentials: { accessKeyId: s3.env.AWS_ACCESS_KEY_ID!, secretAccessKey: s3.env.AWS_SECRET_ACCESS_KEY! },
+    partSize: 5 * 1024 * 1024,
+    pageSize: 100,
+  });
   return { remote, cleanup: async () => undefined };
 });
 
@@ -35,7 +43,15 @@ describe('S3 multipart uploads that do not finish are aborted', () => {
   const MiB = 1024 * 1024;
   async function setup(): Promise<{ remote: S3Remote; leftover: () => Promise<string[]> }> {
     const s3 = await freshBucket();
-    const remote = new S3Remote({ bucket: s3.bucket, prefix: 'training', region: 'us-east-1', endpoint: s3.endpoint, credentials: { accessKeyId: s3.env.AWS_ACCESS_KEY_ID!, secretAccessKey: s3.env.AWS_SECRET_ACCESS_KEY! }, partSize: 5 * MiB, queueSize: 2 });
+    const remote = new S3Remote({
+      bucket: s3.bucket,
+      prefix: 'training',
+      region: 'us-east-1',
+      endpoint: s3.endpoint,
+      credentials: { accessKeyId: s3.env.AWS_ACCESS_KEY_ID!, secretAccessKey: s3.env.AWS_SECRET_ACCESS_KEY! },
+      partSize: 5 * MiB,
+      queueSize: 2,
+    });
     const leftover = async (): Promise<string[]> => {
       const res = await s3.client.send(new ListMultipartUploadsCommand({ Bucket: s3.bucket }));
       return (res.Uploads ?? []).map((u) => `${u.Key} ${u.UploadId}`);
@@ -61,12 +77,19 @@ describe('S3 multipart uploads that do not finish are aborted', () => {
 
   it('the first listing aborts uploads a killed process left, once they are older than the limit', async () => {
     const s3 = await freshBucket();
-    const config = { bucket: s3.bucket, prefix: 'training', region: 'us-east-1', endpoint: s3.endpoint, credentials: { accessKeyId: s3.env.AWS_ACCESS_KEY_ID!, secretAccessKey: s3.env.AWS_SECRET_ACCESS_KEY! } };
+    const config = {
+      bucket: s3.bucket,
+      prefix: 'training',
+      region: 'us-east-1',
+      endpoint: s3.endpoint,
+      credentials: { accessKeyId: s3.env.AWS_ACCESS_KEY_ID!, secretAccessKey: s3.env.AWS_SECRET_ACCESS_KEY! },
+    };
     // What a killed upload leaves: created, never completed nor aborted. One outside the prefix is not ours.
     const start = async (Key: string): Promise<string> => (await s3.client.send(new CreateMultipartUploadCommand({ Bucket: s3.bucket, Key }))).UploadId!;
     await start('training/videos/killed.mp4');
     const other = await start('elsewhere/video.mp4');
-    const uploads = async (): Promise<string[]> => ((await s3.client.send(new ListMultipartUploadsCommand({ Bucket: s3.bucket }))).Uploads ?? []).map((u) => u.Key!).sort();
+    const uploads = async (): Promise<string[]> =>
+      ((await s3.client.send(new ListMultipartUploadsCommand({ Bucket: s3.bucket }))).Uploads ?? []).map((u) => u.Key!).sort();
     // Younger than the default day: perhaps another host uploading now; left alone.
     for await (const _ of new S3Remote(config).list('videos/')) void _;
     expect(await uploads()).toEqual(['elsewhere/video.mp4', 'training/videos/killed.mp4']);

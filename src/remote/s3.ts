@@ -94,7 +94,15 @@ async function withRetries<T>(signal: AbortSignal | undefined, attempt: () => Pr
   }
 }
 
-const CREDENTIAL_ERRORS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'ExpiredToken', 'InvalidToken', 'CredentialsProviderError', 'Forbidden']);
+const CREDENTIAL_ERRORS = new Set([
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'AccessDenied',
+  'ExpiredToken',
+  'InvalidToken',
+  'CredentialsProviderError',
+  'Forbidden',
+]);
 
 export class S3Remote implements Remote {
   readonly description: string;
@@ -122,7 +130,11 @@ export class S3Remote implements Remote {
     const name = e.name ?? e.Code ?? '';
     const status = e.$metadata?.httpStatusCode;
     const subject = key ?? this.cfg.bucket;
-    if (name === 'NoSuchBucket') return failure(`bucket '${this.cfg.bucket}' does not exist (${this.description})`, { subject: this.cfg.bucket, notes: ['create it, or fix TRAINING_S3_BUCKET / the remote URL'] });
+    if (name === 'NoSuchBucket')
+      return failure(`bucket '${this.cfg.bucket}' does not exist (${this.description})`, {
+        subject: this.cfg.bucket,
+        notes: ['create it, or fix TRAINING_S3_BUCKET / the remote URL'],
+      });
     if (CREDENTIAL_ERRORS.has(name) || status === 403) {
       return failure(`credentials refused by ${this.description} while trying to ${action}: ${name || 'HTTP 403'}`, {
         subject,
@@ -143,7 +155,14 @@ export class S3Remote implements Remote {
       let page;
       try {
         const { ListObjectsV2Command } = await import('@aws-sdk/client-s3');
-        page = await (await this.client()).send(new ListObjectsV2Command({ Bucket: this.cfg.bucket, Prefix: full, ContinuationToken: token, ...(this.cfg.pageSize ? { MaxKeys: this.cfg.pageSize } : {}) }));
+        page = await (await this.client()).send(
+          new ListObjectsV2Command({
+            Bucket: this.cfg.bucket,
+            Prefix: full,
+            ContinuationToken: token,
+            ...(this.cfg.pageSize ? { MaxKeys: this.cfg.pageSize } : {}),
+          }),
+        );
       } catch (err) {
         throw this.explain(err, `list '${full}'`);
       }
@@ -169,7 +188,9 @@ export class S3Remote implements Remote {
       let keyMarker: string | undefined;
       let uploadIdMarker: string | undefined;
       for (let page = 0; page < 100; page++) {
-        const res = await client.send(new ListMultipartUploadsCommand({ Bucket: this.cfg.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
+        const res = await client.send(
+          new ListMultipartUploadsCommand({ Bucket: this.cfg.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+        );
         for (const u of res.Uploads ?? []) {
           if (!u.Key || !u.UploadId || !u.Initiated || Date.now() - u.Initiated.getTime() < maxAge) continue;
           await client.send(new AbortMultipartUploadCommand({ Bucket: this.cfg.bucket, Key: u.Key, UploadId: u.UploadId })).catch(() => undefined);

@@ -15,7 +15,12 @@ export interface ItemFailure<T> {
   error: unknown;
 }
 
-export async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>, signal?: AbortSignal): Promise<ItemFailure<T>[]> {
+export async function forEachLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<ItemFailure<T>[]> {
   // Each in-flight transfer listens on the signal; many at once is expected, not a leak.
   if (signal) setMaxListeners(Math.max(20, limit * 4), signal);
   const failures: ItemFailure<T>[] = [];

@@ -61,7 +61,16 @@ export function curveCharts(curves: ExpCharts['curves'], label = ''): Chart[] {
       spec: {
         data: { values },
         facet: { column: { field: 'series', title: null } },
-        spec: { width: 320, height: 200, mark: { type: 'line', point: true }, encoding: { x: { field: 'epoch', type: 'quantitative' }, y: { field: 'value', type: 'quantitative', scale: { zero: false } }, color: { field: 'series', legend: null } } },
+        spec: {
+          width: 320,
+          height: 200,
+          mark: { type: 'line', point: true },
+          encoding: {
+            x: { field: 'epoch', type: 'quantitative' },
+            y: { field: 'value', type: 'quantitative', scale: { zero: false } },
+            color: { field: 'series', legend: null },
+          },
+        },
         resolve: { scale: { y: 'independent' } },
       },
     };
@@ -78,7 +87,11 @@ export function videoCharts(videos: ExpCharts['videos'], label = ''): Chart[] {
     return {
       ...chart,
       spec: {
-        data: { values: rows.flatMap((r) => (['precision', 'recall'] as const).map((metric) => ({ video: names.get(r.video_id), id: r.video_id, metric, value: r[metric] }))) },
+        data: {
+          values: rows.flatMap((r) =>
+            (['precision', 'recall'] as const).map((metric) => ({ video: names.get(r.video_id), id: r.video_id, metric, value: r[metric] })),
+          ),
+        },
         width: { step: 14 },
         height: 200,
         mark: 'bar',
@@ -97,7 +110,13 @@ export function videoCharts(videos: ExpCharts['videos'], label = ''): Chart[] {
 export function timelineCharts(timelines: ProjectData['timelines']): Chart[] {
   return Object.entries(timelines).map(([file, list]) => {
     const names = videoLabels(list);
-    const row = (v: (typeof list)[number], kind: string, s: { start_ms: number; end_ms: number }) => ({ video: names.get(v.video_id), id: v.video_id, kind, start_s: s.start_ms / 1000, end_s: s.end_ms / 1000 });
+    const row = (v: (typeof list)[number], kind: string, s: { start_ms: number; end_ms: number }) => ({
+      video: names.get(v.video_id),
+      id: v.video_id,
+      kind,
+      start_s: s.start_ms / 1000,
+      end_s: s.end_ms / 1000,
+    });
     return {
       id: `timeline-${slug(file)}`,
       title: `Rally timelines, predicted vs truth: ${file}`,
@@ -122,7 +141,11 @@ export function timelineCharts(timelines: ProjectData['timelines']): Chart[] {
 
 /** Per-metric bars, one per experiment, for the metrics whose name mentions f1 (else the first few). */
 export function comparisonCharts(exps: readonly ExpRecord[]): Chart[] {
-  const rows = exps.flatMap((e) => Object.entries(e.metrics).flatMap(([file, m]) => Object.entries(m).flatMap(([k, v]) => (typeof v === 'number' ? [{ experiment: e.name, metric: `${file}:${k}`, value: v }] : []))));
+  const rows = exps.flatMap((e) =>
+    Object.entries(e.metrics).flatMap(([file, m]) =>
+      Object.entries(m).flatMap(([k, v]) => (typeof v === 'number' ? [{ experiment: e.name, metric: `${file}:${k}`, value: v }] : [])),
+    ),
+  );
   const keys = [...new Set(rows.map((r) => r.metric))].sort();
   const chosen = (keys.filter((k) => /f1/i.test(k)).length ? keys.filter((k) => /f1/i.test(k)) : keys).slice(0, 12);
   const charts: Chart[] = [];
@@ -135,16 +158,32 @@ export function comparisonCharts(exps: readonly ExpRecord[]): Chart[] {
         width: { step: 12 },
         height: 220,
         mark: 'bar',
-        encoding: { x: { field: 'metric', type: 'nominal', sort: null }, xOffset: { field: 'experiment' }, y: { field: 'value', type: 'quantitative' }, color: { field: 'experiment' }, tooltip: [{ field: 'experiment' }, { field: 'metric' }, { field: 'value', format: '.4f' }] },
+        encoding: {
+          x: { field: 'metric', type: 'nominal', sort: null },
+          xOffset: { field: 'experiment' },
+          y: { field: 'value', type: 'quantitative' },
+          color: { field: 'experiment' },
+          tooltip: [{ field: 'experiment' }, { field: 'metric' }, { field: 'value', format: '.4f' }],
+        },
       },
     });
   }
-  const curves = exps.flatMap((e) => Object.values(e.charts?.curves ?? {}).flatMap((pts) => pts.filter((p) => p.val_f1 !== undefined).map((p) => ({ experiment: e.name, epoch: p.epoch, val_f1: p.val_f1 }))));
+  const curves = exps.flatMap((e) =>
+    Object.values(e.charts?.curves ?? {}).flatMap((pts) =>
+      pts.filter((p) => p.val_f1 !== undefined).map((p) => ({ experiment: e.name, epoch: p.epoch, val_f1: p.val_f1 })),
+    ),
+  );
   if (curves.length) {
     charts.push({
       id: 'experiments-curves',
       title: 'Experiments: validation F1 per epoch',
-      spec: { data: { values: curves }, width: 500, height: 220, mark: 'line', encoding: { x: { field: 'epoch', type: 'quantitative' }, y: { field: 'val_f1', type: 'quantitative' }, color: { field: 'experiment' } } },
+      spec: {
+        data: { values: curves },
+        width: 500,
+        height: 220,
+        mark: 'line',
+        encoding: { x: { field: 'epoch', type: 'quantitative' }, y: { field: 'val_f1', type: 'quantitative' }, color: { field: 'experiment' } },
+      },
     });
   }
   return charts;
@@ -168,7 +207,10 @@ export async function renderReport(title: string, sections: readonly ReportSecti
   const figure = (c: Chart): string =>
     `<figure id="figure-${c.id}"><figcaption>${esc(c.title)}</figcaption>${c.note ? `<p class="empty">${esc(c.note)}</p>` : ''}${c.spec ? `<div class="chart" id="${c.id}"></div>` : ''}</figure>`;
   const body = sections
-    .map((s) => `<section><h2>${esc(s.title)}</h2>${s.html ?? ''}${s.charts.length ? s.charts.map(figure).join('') : s.html ? '' : '<p class="empty">no data</p>'}</section>`)
+    .map(
+      (s) =>
+        `<section><h2>${esc(s.title)}</h2>${s.html ?? ''}${s.charts.length ? s.charts.map(figure).join('') : s.html ? '' : '<p class="empty">no data</p>'}</section>`,
+    )
     .join('\n');
   const specs = JSON.stringify(Object.fromEntries(charts.flatMap((c) => (c.spec ? [[c.id, c.spec]] : [])))).replace(/</g, '\\u003c');
   return `<!doctype html>

@@ -55,7 +55,14 @@ describe('cut', () => {
     let fp = 0;
     let fn = 0;
     for (const v of demo.videos) {
-      const d = await detectRallies(join(dir, v.path), { root: ROOT, cacheDir: join(dir, 'cache'), model: 'beach', weightsDir: 'weights/videomae', baseStride: 48, batch: 8 });
+      const d = await detectRallies(join(dir, v.path), {
+        root: ROOT,
+        cacheDir: join(dir, 'cache'),
+        model: 'beach',
+        weightsDir: 'weights/videomae',
+        baseStride: 48,
+        batch: 8,
+      });
       const m = greedyMatch(v.rallies, d.rallies, 0.5);
       tp += m.matches.length;
       fn += m.unmatched_truth.length;
@@ -70,7 +77,14 @@ describe('cut', () => {
 
   it('classifies a 60 fps source on its 30 fps proxy, as the seed does: 16-frame windows of 16/30 s every 1.6 s', async () => {
     const v = demo.videos.find((x) => x.fps === 60)!;
-    const d = await detectRallies(join(dir, v.path), { root: ROOT, cacheDir: join(dir, 'cache'), model: 'beach', weightsDir: 'weights/videomae', baseStride: 48, batch: 8 });
+    const d = await detectRallies(join(dir, v.path), {
+      root: ROOT,
+      cacheDir: join(dir, 'cache'),
+      model: 'beach',
+      weightsDir: 'weights/videomae',
+      baseStride: 48,
+      batch: 8,
+    });
     expect(d.sourceFps).toBe(60);
     expect(d.fps).toBe(30);
     expect(d.windows.stride).toBe(48);

@@ -117,5 +117,15 @@ export async function detectRallies(file: string, opts: DetectOptions): Promise<
     end_frame: s.end_frame,
     confidence: rallyConfidence(windows, s.start_frame, s.end_frame),
   }));
-  return { file: source.path, fps: windows.fps, sourceFps: source.fps, totalFrames: windows.total_frames, windows, rallies, suggested, preset, fromCache: outcome.status === 'cached' };
+  return {
+    file: source.path,
+    fps: windows.fps,
+    sourceFps: source.fps,
+    totalFrames: windows.total_frames,
+    windows,
+    rallies,
+    suggested,
+    preset,
+    fromCache: outcome.status === 'cached',
+  };
 }

@@ -31,11 +31,20 @@ export function toGroundTruth(d: Detection, filename: string): GroundTruth {
 }
 
 const PARAMS = {
-  model: { type: 'string', description: 'Weights variant (indoor, beach; also picks the heuristics preset) or a weights folder; default from params model.variant', placeholder: 'NAME' },
+  model: {
+    type: 'string',
+    description: 'Weights variant (indoor, beach; also picks the heuristics preset) or a weights folder; default from params model.variant',
+    placeholder: 'NAME',
+  },
   output: { type: 'string', short: 'o', description: 'Cut video path (default: VIDEO_rallies.mp4 beside the input)', placeholder: 'OUT.mp4' },
   segments: { type: 'string', description: 'Also write the rallies in ground_truth.json format to FILE', placeholder: 'FILE' },
   dry_run: { type: 'boolean', default: false, description: 'Detect and print; write no video' },
-  mode: { type: 'enum', values: ['auto', 'copy', 'reencode'], default: 'auto', description: 'Cut mode: copy snaps to keyframes, reencode is frame-exact, auto copies when every segment starts on a keyframe' },
+  mode: {
+    type: 'enum',
+    values: ['auto', 'copy', 'reencode'],
+    default: 'auto',
+    description: 'Cut mode: copy snaps to keyframes, reencode is frame-exact, auto copies when every segment starts on a keyframe',
+  },
   temporal: { type: 'string', description: 'Use a trained temporal model (e.g. weights/temporal) instead of the heuristics', placeholder: 'DIR' },
   batch: { type: 'integer', minimum: 1, description: 'Windows per inference batch; default from params features.batch' },
 } as const;
@@ -83,7 +92,13 @@ const command: CommandSpec = {
       if (!json) io.out(line);
     };
     text(`${detection.rallies.length} rallies in ${basename(video)} (model ${variant}, ${source}${detection.fromCache ? ', windows from cache' : ''})\n`);
-    const rows = detection.rallies.map((r, i) => [i + 1, formatClock(r.start_ms), formatClock(r.end_ms), Number(((r.end_ms - r.start_ms) / 1000).toFixed(2)), Number(r.confidence.toFixed(3))]);
+    const rows = detection.rallies.map((r, i) => [
+      i + 1,
+      formatClock(r.start_ms),
+      formatClock(r.end_ms),
+      Number(((r.end_ms - r.start_ms) / 1000).toFixed(2)),
+      Number(r.confidence.toFixed(3)),
+    ]);
     if (rows.length) text(formatTable(['#', 'start', 'end', 'duration_s', 'confidence'], rows));
     if (p.segments) {
       await writeFileAtomic(resolve(io.cwd, p.segments), stableJson(toGroundTruth(detection, basename(video))));
@@ -100,7 +115,18 @@ const command: CommandSpec = {
     }
     if (json) {
       const rallies = detection.rallies.map((r) => ({ start_ms: r.start_ms, end_ms: r.end_ms, confidence: Number(r.confidence.toFixed(4)) }));
-      io.out(stableJson({ ok: true, video, model: variant, source, from_cache: detection.fromCache, rallies, ...(p.segments ? { segments_file: resolve(io.cwd, p.segments) } : {}), ...(cut ? { cut } : {}) }));
+      io.out(
+        stableJson({
+          ok: true,
+          video,
+          model: variant,
+          source,
+          from_cache: detection.fromCache,
+          rallies,
+          ...(p.segments ? { segments_file: resolve(io.cwd, p.segments) } : {}),
+          ...(cut ? { cut } : {}),
+        }),
+      );
     }
   },
 };

@@ -9,7 +9,13 @@ import type { FfmpegFeature } from '../lib/ffmpeg-caps.js';
 
 /** What cutting needs of ffmpeg (the re-encode path; a stream copy needs only the concat demuxer). */
 export const CUT_FEATURES: readonly FfmpegFeature[] = [
-  { filter: 'trim' }, { filter: 'setpts' }, { filter: 'concat' }, { filter: 'atrim' }, { filter: 'asetpts' }, { encoder: 'libx264' }, { encoder: 'aac' },
+  { filter: 'trim' },
+  { filter: 'setpts' },
+  { filter: 'concat' },
+  { filter: 'atrim' },
+  { filter: 'asetpts' },
+  { encoder: 'libx264' },
+  { encoder: 'aac' },
 ];
 
 export interface CutSpan {
@@ -25,7 +31,9 @@ export interface RenderResult {
 /** Keyframe timestamps (seconds) of the first video stream, from packet flags (no decoding). */
 export async function keyframeTimes(file: string): Promise<number[]> {
   const { ffprobe } = findFfmpeg();
-  const { stdout } = await runTool(ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', file], { subject: file });
+  const { stdout } = await runTool(ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', file], {
+    subject: file,
+  });
   return stdout
     .toString()
     .split('\n')
@@ -38,7 +46,9 @@ export async function keyframeTimes(file: string): Promise<number[]> {
 
 async function hasAudio(file: string): Promise<boolean> {
   const { ffprobe } = findFfmpeg();
-  const { stdout } = await runTool(ffprobe, ['-v', 'error', '-select_streams', 'a', '-show_entries', 'stream=index', '-of', 'csv=p=0', file], { subject: file });
+  const { stdout } = await runTool(ffprobe, ['-v', 'error', '-select_streams', 'a', '-show_entries', 'stream=index', '-of', 'csv=p=0', file], {
+    subject: file,
+  });
   return stdout.toString().trim().length > 0;
 }
 
@@ -48,7 +58,13 @@ export function copyAllowed(spans: readonly CutSpan[], keyframes: readonly numbe
   return spans.every((s) => keyframes.some((k) => Math.abs(k - s.startS) <= tol));
 }
 
-export async function renderCut(source: string, spans: readonly CutSpan[], output: string, fps: number, opts: { mode?: 'auto' | 'copy' | 'reencode'; signal?: AbortSignal } = {}): Promise<RenderResult> {
+export async function renderCut(
+  source: string,
+  spans: readonly CutSpan[],
+  output: string,
+  fps: number,
+  opts: { mode?: 'auto' | 'copy' | 'reencode'; signal?: AbortSignal } = {},
+): Promise<RenderResult> {
   if (spans.length === 0) throw failure(`no rallies found in ${source}: nothing to cut`, { file: source });
   const { ffmpeg } = findFfmpeg();
   const wanted = opts.mode ?? 'auto';
@@ -63,7 +79,25 @@ export async function renderCut(source: string, spans: readonly CutSpan[], outpu
       const quoted = source.replace(/'/g, "'\\''");
       await fs.writeFile(list, spans.map((s) => `file '${quoted}'\ninpoint ${s.startS.toFixed(6)}\noutpoint ${s.endS.toFixed(6)}\n`).join(''));
       try {
-        await run(['-nostdin', '-v', 'error', '-y', '-f', 'concat', '-safe', '0', '-i', list, '-map', '0', '-c', 'copy', '-avoid_negative_ts', 'make_zero', tmp]);
+        await run([
+          '-nostdin',
+          '-v',
+          'error',
+          '-y',
+          '-f',
+          'concat',
+          '-safe',
+          '0',
+          '-i',
+          list,
+          '-map',
+          '0',
+          '-c',
+          'copy',
+          '-avoid_negative_ts',
+          'make_zero',
+          tmp,
+        ]);
       } finally {
         await fs.rm(list, { force: true });
       }
@@ -82,10 +116,27 @@ export async function renderCut(source: string, spans: readonly CutSpan[], outpu
       });
       parts.push(`${labels.join('')}concat=n=${spans.length}:v=1:a=${audio ? 1 : 0}[v]${audio ? '[a]' : ''}`);
       await run([
-        '-nostdin', '-v', 'error', '-y', '-i', source,
-        '-filter_complex', parts.join(';'),
-        '-map', '[v]', ...(audio ? ['-map', '[a]', '-c:a', 'aac', '-b:a', '160k'] : []),
-        '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-pix_fmt', 'yuv420p', '-movflags', '+faststart',
+        '-nostdin',
+        '-v',
+        'error',
+        '-y',
+        '-i',
+        source,
+        '-filter_complex',
+        parts.join(';'),
+        '-map',
+        '[v]',
+        ...(audio ? ['-map', '[a]', '-c:a', 'aac', '-b:a', '160k'] : []),
+        '-c:v',
+        'libx264',
+        '-preset',
+        'veryfast',
+        '-crf',
+        '20',
+        '-pix_fmt',
+        'yuv420p',
+        '-movflags',
+        '+faststart',
         tmp,
       ]);
     }

@@ -19,7 +19,11 @@ const init: CommandSpec = {
       const result = await initSchema(db);
       if (optBool(args, 'json')) io.out(stableJson({ ok: true, database: db.description, schema: result }));
       else {
-        const said = { created: 'created the labels schema in', present: 'the labels schema is already present in', upgraded: 'added the missing tables and columns of the labels schema to' };
+        const said = {
+          created: 'created the labels schema in',
+          present: 'the labels schema is already present in',
+          upgraded: 'added the missing tables and columns of the labels schema to',
+        };
         io.out(`${said[result]} ${db.description}\n`);
       }
     } finally {
@@ -30,7 +34,7 @@ const init: CommandSpec = {
 
 const check: CommandSpec = {
   path: ['db', 'check'],
-  summary: "Check that the labels database has the columns, enums and defaults export and restore need",
+  summary: 'Check that the labels database has the columns, enums and defaults export and restore need',
   description: `${DATABASE_NOTE}\nEach column that differs is named; nothing is changed.`,
   options: [jsonOption],
   async run(args, io) {

@@ -74,7 +74,12 @@ describe('demo timelines', () => {
     const pictures = (plan: PlannedVideo[]): unknown[] =>
       plan.map((v) => {
         const frame = Buffer.alloc(v.scene.frameBytes);
-        return [v.video_id, v.rallies, v.scene.filters, ...[0, 99, v.scene.frames - 1].map((n) => (v.scene.render(n, frame), createHash('sha256').update(frame).digest('hex')))];
+        return [
+          v.video_id,
+          v.rallies,
+          v.scene.filters,
+          ...[0, 99, v.scene.frames - 1].map((n) => (v.scene.render(n, frame), createHash('sha256').update(frame).digest('hex'))),
+        ];
       });
     expect(pictures(again)).toEqual(pictures(a));
     const other = planDemo({ ...DEFAULT_CONFIG, seed: DEFAULT_CONFIG.seed + 1 });
@@ -84,7 +89,10 @@ describe('demo timelines', () => {
 
 describe('demo generation', () => {
   it('gives the same bytes for the same seed', async () => {
-    const [one, two] = await Promise.all([generateDemo({ dir: join(work, 'a'), config: tiny, jobs: 1 }), generateDemo({ dir: join(work, 'b'), config: tiny, jobs: 1 })]);
+    const [one, two] = await Promise.all([
+      generateDemo({ dir: join(work, 'a'), config: tiny, jobs: 1 }),
+      generateDemo({ dir: join(work, 'b'), config: tiny, jobs: 1 }),
+    ]);
     expect(one.videos.map((v) => v.sha256)).toEqual(two.videos.map((v) => v.sha256));
     expect(await fs.readFile(join(work, 'a', 'demo.json'), 'utf8')).toBe(await fs.readFile(join(work, 'b', 'demo.json'), 'utf8'));
     expect(one.videos.map((v) => [v.width, v.height, v.fps, v.rotation])).toEqual([
@@ -120,7 +128,10 @@ describe('demo generation', () => {
     expect(manifest.videos.map((v) => [v.filename, v.sha256, v.rally_count])).toEqual(
       manifest.videos.map((v) => [byId.get(v.video_id)!.filename, byId.get(v.video_id)!.sha256, byId.get(v.video_id)!.rallies.length]),
     );
-    const gt = JSON.parse(await fs.readFile(join(root, 'training_datasets', 'demo', 'ground_truth.json'), 'utf8')) as { video_id: string; rallies: unknown[] }[];
+    const gt = JSON.parse(await fs.readFile(join(root, 'training_datasets', 'demo', 'ground_truth.json'), 'utf8')) as {
+      video_id: string;
+      rallies: unknown[];
+    }[];
     for (const g of gt) expect(g.rallies).toEqual(byId.get(g.video_id)!.rallies);
 
     // Another seed replaces the demo's videos (not adds to them); a user's own video is left alone.

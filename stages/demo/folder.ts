@@ -27,5 +27,8 @@ export async function writeDatasetFolder(demo: DemoDataset, demoDir: string, dat
   };
   for (const v of demo.videos) await linkOrCopy(join(demoDir, v.path), join(datasetDir, VIDEOS_DIR, v.filename));
   await writeFileAtomic(join(datasetDir, MANIFEST_FILE), formatManifest(manifest));
-  await writeFileAtomic(join(datasetDir, GROUND_TRUTH_FILE), formatGroundTruth(demo.videos.map((v) => ({ video_id: v.video_id, filename: v.filename, rallies: v.rallies }))));
+  await writeFileAtomic(
+    join(datasetDir, GROUND_TRUTH_FILE),
+    formatGroundTruth(demo.videos.map((v) => ({ video_id: v.video_id, filename: v.filename, rallies: v.rallies }))),
+  );
 }

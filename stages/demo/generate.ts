@@ -57,13 +57,37 @@ export const DEMO_FEATURES: readonly FfmpegFeature[] = [{ filter: 'select' }, { 
 export function encodeArgs(v: PlannedVideo, caps: FfmpegCapabilities, out: string, format = v.profile.ext === 'MOV' ? 'mov' : 'mp4'): string[] {
   const s = v.scene;
   return [
-    '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
-    '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${s.canvasWidth}x${s.canvasHeight}`, '-framerate', String(s.fps), '-i', 'pipe:0',
-    '-vf', s.filters, '-pix_fmt', 'yuv420p',
+    '-hide_banner',
+    '-nostdin',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'yuv420p',
+    '-s',
+    `${s.canvasWidth}x${s.canvasHeight}`,
+    '-framerate',
+    String(s.fps),
+    '-i',
+    'pipe:0',
+    '-vf',
+    s.filters,
+    '-pix_fmt',
+    'yuv420p',
     ...(format === 'framemd5' ? [] : ['-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '32', '-g', String(v.profile.fps * 2), '-threads', '1']),
-    '-an', '-map_metadata', '-1', '-fflags', '+bitexact', '-flags:v', '+bitexact',
+    '-an',
+    '-map_metadata',
+    '-1',
+    '-fflags',
+    '+bitexact',
+    '-flags:v',
+    '+bitexact',
     ...(v.profile.vfr ? fpsModeArgs(caps, 'vfr') : []),
-    '-f', format, out,
+    '-f',
+    format,
+    out,
   ];
 }
 
@@ -95,11 +119,22 @@ export async function feedFrames(scene: Scene, stdin: Writable, signal?: AbortSi
  * Builds with -display_rotation (6.1+) take that, whose sign convention is checked rather than assumed: the
  * result must probe as rotation 90, the value autorotation undoes. Older ones take the `rotate` tag.
  */
-async function addRotation(ffmpeg: string, caps: FfmpegCapabilities, src: string, out: string, container: string, subject: string, signal?: AbortSignal): Promise<void> {
+async function addRotation(
+  ffmpeg: string,
+  caps: FfmpegCapabilities,
+  src: string,
+  out: string,
+  container: string,
+  subject: string,
+  signal?: AbortSignal,
+): Promise<void> {
   const tail = ['-c', 'copy', '-map_metadata', '-1', '-fflags', '+bitexact', '-f', container, out];
   const base = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y'];
   const attempts = caps.options.includes('-display_rotation')
-    ? [[...base, '-display_rotation', '-90', '-i', src, ...tail], [...base, '-display_rotation', '90', '-i', src, ...tail]]
+    ? [
+        [...base, '-display_rotation', '-90', '-i', src, ...tail],
+        [...base, '-display_rotation', '90', '-i', src, ...tail],
+      ]
     : [[...base, '-i', src, '-metadata:s:v:0', 'rotate=90', ...tail]];
   for (const args of attempts) {
     await runTool(ffmpeg, args, { subject, ...(signal ? { signal } : {}) });
@@ -117,7 +152,11 @@ async function encodeOne(v: PlannedVideo, dir: string, caps: FfmpegCapabilities,
   const tmp2 = `${tmp}.rot`;
   try {
     await fs.mkdir(join(dir, 'videos'), { recursive: true });
-    await runTool(ffmpeg, encodeArgs(v, caps, tmp), { subject: v.filename, feed: (stdin) => feedFrames(v.scene, stdin, signal), ...(signal ? { signal } : {}) });
+    await runTool(ffmpeg, encodeArgs(v, caps, tmp), {
+      subject: v.filename,
+      feed: (stdin) => feedFrames(v.scene, stdin, signal),
+      ...(signal ? { signal } : {}),
+    });
     if (v.profile.rotate) {
       await addRotation(ffmpeg, caps, tmp, tmp2, container, v.filename, signal);
       await fs.rename(tmp2, tmp);
@@ -178,7 +217,10 @@ export interface GenerateOptions {
 
 export async function generateDemo(opts: GenerateOptions): Promise<DemoDataset> {
   const planned = planDemo(opts.config);
-  const caps = await requireFfmpeg('demo init', DEMO_FEATURES, { ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}), ...(opts.log ? { log: opts.log } : {}) });
+  const caps = await requireFfmpeg('demo init', DEMO_FEATURES, {
+    ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
+    ...(opts.log ? { log: opts.log } : {}),
+  });
   // Longest encodes first, so the pool does not end on one long straggler.
   const cost = (v: PlannedVideo): number => v.duration_ms * v.profile.width * v.profile.height * v.profile.fps;
   const order = [...planned].sort((a, b) => cost(b) - cost(a));
@@ -194,7 +236,10 @@ export async function generateDemo(opts: GenerateOptions): Promise<DemoDataset> 
   );
   if (opts.signal?.aborted) throw failure('demo init: interrupted; run it again to finish');
   if (failed.length) {
-    throw videosFailed('demo init', failed.map((f) => ({ video: f.item.filename, message: errorText(f.error) })));
+    throw videosFailed(
+      'demo init',
+      failed.map((f) => ({ video: f.item.filename, message: errorText(f.error) })),
+    );
   }
   const videos = done.sort((a, b) => a.filename.localeCompare(b.filename));
   const dataset: DemoDataset = { version: 1, generator: GENERATOR_VERSION, config: opts.config, ffmpeg: caps.version, videos };

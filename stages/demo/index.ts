@@ -75,7 +75,15 @@ export async function demoInit(ctx: DatasetContext, config: DemoConfig, opts: { 
   const generated = !dataset;
   if (!dataset) {
     const progress = ctx.progress('demo init', config.videos, 'videos');
-    dataset = await generateDemo({ dir, config, jobs: opts.jobs ?? availableParallelism(), cacheDir: ctx.cacheDir, log: ctx.log, progress, signal: ctx.signal });
+    dataset = await generateDemo({
+      dir,
+      config,
+      jobs: opts.jobs ?? availableParallelism(),
+      cacheDir: ctx.cacheDir,
+      log: ctx.log,
+      progress,
+      signal: ctx.signal,
+    });
     progress.done();
   }
   for (const v of dataset.videos) {
@@ -93,7 +101,10 @@ function describe(result: InitResult, root: string): string {
   const minutes = result.dataset.videos.reduce((n, v) => n + v.duration_ms, 0) / 60_000;
   const lines = [
     `${result.generated ? 'Generated' : 'Already generated'} ${result.dataset.videos.length} demo videos (${minutes.toFixed(1)} min, ${rallies} rallies, seed ${result.dataset.config.seed}) in ${relative(root, result.dir) || '.'}${result.generated ? ` in ${result.seconds.toFixed(1)} s` : ''}`,
-    ...result.dataset.videos.map((v) => `  ${v.filename.padEnd(14)} ${v.width}x${v.height} ${v.fps} fps${v.rotation ? ` rotated ${v.rotation}°` : ''}${v.vfr ? ' VFR' : ''}  ${(v.duration_ms / 1000).toFixed(1)} s  ${v.rallies.length} rallies`),
+    ...result.dataset.videos.map(
+      (v) =>
+        `  ${v.filename.padEnd(14)} ${v.width}x${v.height} ${v.fps} fps${v.rotation ? ` rotated ${v.rotation}°` : ''}${v.vfr ? ' VFR' : ''}  ${(v.duration_ms / 1000).toFixed(1)} s  ${v.rallies.length} rallies`,
+    ),
     `Labels in ${result.labels.database}: ${result.labels.inserted_videos} videos added, ${result.labels.reused_videos} already there, ${result.labels.new_rallies} rallies added` +
       (result.labels.removed_videos.length ? `; ${result.labels.removed_videos.length} videos of an earlier demo removed` : ''),
   ];
@@ -120,7 +131,6 @@ const initCommand: CommandSpec = {
   },
 };
 
-
 const DEMO_EPOCH = String(Date.UTC(2026, 0, 1) / 1000);
 
 function runRepro(io: CommandIO, root: string, extra: readonly string[]): Promise<number> {
@@ -129,7 +139,12 @@ function runRepro(io: CommandIO, root: string, extra: readonly string[]): Promis
     const env = { SOURCE_DATE_EPOCH: DEMO_EPOCH, ...io.env };
     // A terminal's stderr is handed down, so repro draws its live board there (a pipe would get line-per-step bars).
     const stderr = io.errTTY ? 'inherit' : 'pipe';
-    const child = spawn(process.execPath, [installedPath('bin', 'rallycut'), 'repro', ...extra], { cwd: root, env, stdio: ['ignore', 'pipe', stderr], signal: io.signal });
+    const child = spawn(process.execPath, [installedPath('bin', 'rallycut'), 'repro', ...extra], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', stderr],
+      signal: io.signal,
+    });
     child.stdout?.on('data', (b: Buffer) => io.out(b.toString()));
     child.stderr?.on('data', (b: Buffer) => io.err(b.toString()));
     child.on('error', reject);

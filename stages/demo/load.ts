@@ -41,12 +41,22 @@ export async function loadDemoLabels(
     await initSchema(db);
     const videos = toLoad(dataset);
     const { plan, removed } = await db.transaction(async (q) => {
-      const removed = await deleteVideosByKeyPrefix(q, DEMO_KEY_PREFIX, videos.map((v) => v.content_hash));
+      const removed = await deleteVideosByKeyPrefix(
+        q,
+        DEMO_KEY_PREFIX,
+        videos.map((v) => v.content_hash),
+      );
       const plan = await planLoad(q, videos);
       await applyLoad(q, plan);
       return { plan, removed };
     });
-    return { database: db.description, inserted_videos: plan.inserted_videos, reused_videos: plan.reused_videos, new_rallies: plan.new_rallies, removed_videos: removed };
+    return {
+      database: db.description,
+      inserted_videos: plan.inserted_videos,
+      reused_videos: plan.reused_videos,
+      new_rallies: plan.new_rallies,
+      removed_videos: removed,
+    };
   } finally {
     await db.close();
   }

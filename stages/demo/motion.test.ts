@@ -37,7 +37,17 @@ describe('demo videos', () => {
     // the two near players and the ball. Static edges (net, lines, dunes) moving with the shake stay outside.
     const k = v.width / CANVAS_W;
     const [x, y, w, h] = [110, 165, 280, 85].map((c) => 2 * Math.round((c * k) / 2)) as [number, number, number, number];
-    const { stdout } = await runTool(findFfmpeg().ffmpeg, ['-v', 'error', '-i', join(work, 'demo', v.path), '-vf', `crop=${w}:${h}:${x}:${y},format=gray`, '-f', 'rawvideo', '-']);
+    const { stdout } = await runTool(findFfmpeg().ffmpeg, [
+      '-v',
+      'error',
+      '-i',
+      join(work, 'demo', v.path),
+      '-vf',
+      `crop=${w}:${h}:${x}:${y},format=gray`,
+      '-f',
+      'rawvideo',
+      '-',
+    ]);
     const frames = stdout.length / (w * h);
     expect(frames).toBe(Math.round((v.duration_ms / 1000) * v.fps));
     const inRally = (n: number): boolean => v.rallies.some((r) => (n / v.fps) * 1000 >= r.start_ms && (n / v.fps) * 1000 < r.end_ms);
@@ -54,7 +64,8 @@ describe('demo videos', () => {
       }
       bucket.pairs += 1;
     }
-    const mean = (b: { diff: number; moved: number; pairs: number }): string => `difference ${(b.diff / b.pairs).toFixed(3)}, moved ${((100 * b.moved) / b.pairs).toFixed(3)}%`;
+    const mean = (b: { diff: number; moved: number; pairs: number }): string =>
+      `difference ${(b.diff / b.pairs).toFixed(3)}, moved ${((100 * b.moved) / b.pairs).toFixed(3)}%`;
     const text = `rallies: ${mean(sums.rally)}; gaps: ${mean(sums.gap)}`;
     expect(sums.rally.pairs).toBeGreaterThan(200);
     expect(sums.gap.pairs).toBeGreaterThan(200);

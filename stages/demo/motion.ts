@@ -113,7 +113,15 @@ export function simulate(rng: Rng, rallies: readonly RallySpan[], fps: number, f
       if (t >= arc.t0 + arc.dur) {
         const toFar = arc.y1 > NET_Y || arc.dur === 0;
         const [x0, y0] = arc.dur === 0 ? [walkers[servers[ri]!]!.x, walkers[servers[ri]!]!.y - 10] : [arc.x1, arc.y1];
-        arc = { t0: t, dur: r(0.7, 1.3), x0, y0, x1: r(COURT.left, COURT.right), y1: toFar ? r(COURT.top, NET_Y - 20) : r(NET_Y + 20, COURT.bottom - 10), h: r(50, 100) };
+        arc = {
+          t0: t,
+          dur: r(0.7, 1.3),
+          x0,
+          y0,
+          x1: r(COURT.left, COURT.right),
+          y1: toFar ? r(COURT.top, NET_Y - 20) : r(NET_Y + 20, COURT.bottom - 10),
+          h: r(50, 100),
+        };
       }
       const u = clamp((t - arc.t0) / arc.dur, 0, 1);
       ball = [arc.x0 + (arc.x1 - arc.x0) * u, arc.y0 + (arc.y1 - arc.y0) * u - arc.h * 4 * u * (1 - u)];

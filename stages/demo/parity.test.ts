@@ -19,14 +19,18 @@ const config: DemoConfig = {
   ],
 };
 
-
 /** The frames ffmpeg hands the encoder, one md5 per frame with its timestamp (framemd5 without the header). */
 async function encoderInput(tools: FfmpegTools): Promise<string[]> {
   const caps = await ffmpegCapabilities({ tools });
   const hashes: string[] = [];
   for (const v of planDemo(config)) {
     const { stdout } = await runTool(tools.ffmpeg, encodeArgs(v, caps, '-', 'framemd5'), { feed: (stdin) => feedFrames(v.scene, stdin) });
-    hashes.push(...stdout.toString().split('\n').filter((l) => l && !l.startsWith('#')));
+    hashes.push(
+      ...stdout
+        .toString()
+        .split('\n')
+        .filter((l) => l && !l.startsWith('#')),
+    );
   }
   return hashes;
 }
@@ -35,9 +39,12 @@ const system = systemFfmpeg();
 const bundled = bundledFfmpeg();
 
 describe('demo pictures', () => {
-  it.skipIf(!system || !bundled)('are the same frames, timestamps included, whichever ffmpeg build renders them (skipped unless a system ffmpeg and the bundled one are both here)', async () => {
-    const [fromSystem, fromBundled] = await Promise.all([encoderInput(system!), encoderInput({ ...bundled!, source: 'npm' })]);
-    expect(fromSystem.length).toBeGreaterThan(300);
-    expect(fromBundled).toEqual(fromSystem);
-  });
+  it.skipIf(!system || !bundled)(
+    'are the same frames, timestamps included, whichever ffmpeg build renders them (skipped unless a system ffmpeg and the bundled one are both here)',
+    async () => {
+      const [fromSystem, fromBundled] = await Promise.all([encoderInput(system!), encoderInput({ ...bundled!, source: 'npm' })]);
+      expect(fromSystem.length).toBeGreaterThan(300);
+      expect(fromBundled).toEqual(fromSystem);
+    },
+  );
 });

@@ -12,17 +12,46 @@ import { toVideoWindows } from '../lib/features/index.js';
 async function cli(cwd: string, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const io: CommandIO = { cwd, env: { RALLYCUT_CACHE_DIR: join(cwd, '.cache') }, out: (t) => void (out += t), err: (t) => void (err += t), isTTY: false, signal: new AbortController().signal };
+  const io: CommandIO = {
+    cwd,
+    env: { RALLYCUT_CACHE_DIR: join(cwd, '.cache') },
+    out: (t) => void (out += t),
+    err: (t) => void (err += t),
+    isTTY: false,
+    signal: new AbortController().signal,
+  };
   return { code: await main(argv, io), out, err };
 }
 
 const truth = [
-  { video_id: 'v1', filename: 'match1.mp4', rallies: [{ start_ms: 1000, end_ms: 11000 }, { start_ms: 30000, end_ms: 40000 }, { start_ms: 60000, end_ms: 70000 }] },
+  {
+    video_id: 'v1',
+    filename: 'match1.mp4',
+    rallies: [
+      { start_ms: 1000, end_ms: 11000 },
+      { start_ms: 30000, end_ms: 40000 },
+      { start_ms: 60000, end_ms: 70000 },
+    ],
+  },
   { video_id: 'v2', filename: 'match2.mp4', rallies: [{ start_ms: 5000, end_ms: 15000 }] },
 ];
 const predictions = [
-  { video_id: 'v1', filename: 'match1.mp4', rallies: [{ start_ms: 500, end_ms: 11500 }, { start_ms: 31000, end_ms: 72000 }] },
-  { video_id: 'v2', filename: 'match2.mp4', rallies: [{ start_ms: 5200, end_ms: 14000 }, { start_ms: 100000, end_ms: 170000 }] },
+  {
+    video_id: 'v1',
+    filename: 'match1.mp4',
+    rallies: [
+      { start_ms: 500, end_ms: 11500 },
+      { start_ms: 31000, end_ms: 72000 },
+    ],
+  },
+  {
+    video_id: 'v2',
+    filename: 'match2.mp4',
+    rallies: [
+      { start_ms: 5200, end_ms: 14000 },
+      { start_ms: 100000, end_ms: 170000 },
+    ],
+  },
   { video_id: 'elsewhere', filename: 'x.mp4', rallies: [] },
 ];
 
@@ -34,7 +63,7 @@ describe('rallycut evaluate --predictions --ground-truth', () => {
   it('scores any predictions file, writes the report and one timeline SVG per video, deterministically', async () => {
     const r = await cli(dir, 'evaluate', '--predictions', 'pred.json', '--ground-truth', 'gt.json', '--output', 'out/evaluate.json', '--plots', 'plots');
     expect(r.code).toBe(0);
-    expect(r.err).toContain("ignoring predictions for 1 video(s) not in the ground truth: elsewhere");
+    expect(r.err).toContain('ignoring predictions for 1 video(s) not in the ground truth: elsewhere');
     const report = JSON.parse(readFileSync(join(dir, 'out/evaluate.json'), 'utf8'));
     expect(report.source).toBe('predictions');
     expect(report.totals).toMatchObject({ videos: 2, truth_count: 4, predicted_count: 4, overmerge: 1, greedy: { tp: 2, fp: 2, fn: 2, f1: 0.5 } });
@@ -78,7 +107,10 @@ describe('evaluate in a project (heuristics over the feature store)', () => {
   const root = mkdtempSync(join(tmpdir(), 'rc-eval-project-'));
   writeFileSync(join(root, 'pipeline.yaml'), 'stages: {}\n');
   mkdirSync(join(root, 'params'));
-  writeFileSync(join(root, 'params/default.yaml'), 'dataset:\n  name: tiny\nmodel:\n  variant: beach\nevaluate:\n  iou: 0.5\nheuristics:\n  padding_seconds: 0\n');
+  writeFileSync(
+    join(root, 'params/default.yaml'),
+    'dataset:\n  name: tiny\nmodel:\n  variant: beach\nevaluate:\n  iou: 0.5\nheuristics:\n  padding_seconds: 0\n',
+  );
   const fps = 30;
   const stride = 48;
   // video v1: two rallies of 8 windows; video v2: no features at all (to check the per-video failure)
@@ -89,7 +121,17 @@ describe('evaluate in a project (heuristics over the feature store)', () => {
 
   async function setup(withSecondVideo: boolean): Promise<void> {
     const key = featureKey({ content_hash: 'h1', decoded_sha256: 's1', stride, model_sha256: 'm' });
-    await writeVideoFeatures(join(root, '.cache'), { key, content_hash: 'h1', source_sha256: 's1', fps, total_frames: total, stride, model: { variant: 'beach', sha256: 'm' }, probs, features: null });
+    await writeVideoFeatures(join(root, '.cache'), {
+      key,
+      content_hash: 'h1',
+      source_sha256: 's1',
+      fps,
+      total_frames: total,
+      stride,
+      model: { variant: 'beach', sha256: 'm' },
+      probs,
+      features: null,
+    });
     const index: FeatureIndex = {
       version: 1,
       model: { variant: 'beach', sha256: 'm', feature_dim: null },
@@ -99,7 +141,16 @@ describe('evaluate in a project (heuristics over the feature store)', () => {
     mkdirSync(join(root, 'features'), { recursive: true });
     writeFileSync(join(root, 'features/index.json'), JSON.stringify(index));
     mkdirSync(join(root, 'training_datasets/tiny'), { recursive: true });
-    const gt = [{ video_id: 'v1', filename: 'one.mp4', rallies: [{ start_ms: 4800, end_ms: 17000 }, { start_ms: 33600, end_ms: 46000 }] }];
+    const gt = [
+      {
+        video_id: 'v1',
+        filename: 'one.mp4',
+        rallies: [
+          { start_ms: 4800, end_ms: 17000 },
+          { start_ms: 33600, end_ms: 46000 },
+        ],
+      },
+    ];
     if (withSecondVideo) gt.push({ video_id: 'v2', filename: 'two.mp4', rallies: [] });
     writeFileSync(join(root, 'training_datasets/tiny/ground_truth.json'), JSON.stringify(gt));
   }
@@ -112,7 +163,9 @@ describe('evaluate in a project (heuristics over the feature store)', () => {
     expect(report.source).toBe('heuristics');
     expect(report.config).toMatchObject({ model: 'beach', dataset: 'tiny', heuristics: { padding_seconds: 0, min_gap_seconds: 3 } });
     // which of the seed's two post-processings this is, so figures are compared with the right seed numbers
-    expect(report.config.post_processing).toMatch(/the seed's cutter \(VideoCutter\._get_segments_from_results\), not its evaluate command's apply_post_processing_custom/);
+    expect(report.config.post_processing).toMatch(
+      /the seed's cutter \(VideoCutter\._get_segments_from_results\), not its evaluate command's apply_post_processing_custom/,
+    );
     expect((await cli(root, 'evaluate')).out).toMatch(/^post-processing: the seed's cutter/m);
     // the same segments the heuristics library gives for these windows
     const expected = detectSegments(toVideoWindows(probs, { fps, stride, total_frames: total }), { ...presetFor('beach'), padding_seconds: 0 }).segments;

@@ -33,11 +33,19 @@ const PARAMS = {
   model: { type: 'string', description: 'heuristics preset (indoor|beach); default from params model.variant', placeholder: 'NAME' },
   iou: { type: 'number', exclusiveMinimum: 0, maximum: 1, description: 'IoU threshold for matching; default from params evaluate.iou (0.5)' },
   dataset: { type: 'string', description: 'dataset name under training_datasets/; default from params dataset.name', placeholder: 'NAME', complete: 'dataset' },
-  temporal: { type: 'string', description: 'score a trained temporal model folder (the pipeline stage: with source: temporal, default weights/temporal)', placeholder: 'DIR' },
+  temporal: {
+    type: 'string',
+    description: 'score a trained temporal model folder (the pipeline stage: with source: temporal, default weights/temporal)',
+    placeholder: 'DIR',
+  },
   heuristics: { type: 'boolean', default: false, cliOnly: true, description: 'score the heuristics (the default)' },
   predictions: { type: 'string', cliOnly: true, description: 'score a ground_truth.json-format file of predictions', placeholder: 'FILE' },
   features: { type: 'string', description: 'feature index to read (default features/index.json in the project)', placeholder: 'FILE' },
-  ground_truth: { type: 'string', description: 'ground_truth.json to score against (default training_datasets/DATASET/ground_truth.json)', placeholder: 'FILE' },
+  ground_truth: {
+    type: 'string',
+    description: 'ground_truth.json to score against (default training_datasets/DATASET/ground_truth.json)',
+    placeholder: 'FILE',
+  },
   output: { type: 'string', description: `write the JSON report here (the pipeline stage: default ${DEFAULT_OUTPUT})`, placeholder: 'FILE' },
   plots: { type: 'string', description: `write per-video timeline SVGs into DIR (the pipeline stage: default ${DEFAULT_PLOTS})`, placeholder: 'DIR' },
 } as const;
@@ -93,7 +101,8 @@ const handler = defineParamsHandler({
   params: PARAMS,
   async run(ctx, p) {
     const choice: Choice = { source: p.source };
-    for (const k of ['model', 'temporal', 'features', 'dataset', 'iou'] as const) if (p[k] !== undefined) (choice as unknown as Record<string, unknown>)[k] = p[k];
+    for (const k of ['model', 'temporal', 'features', 'dataset', 'iou'] as const)
+      if (p[k] !== undefined) (choice as unknown as Record<string, unknown>)[k] = p[k];
     if (p.ground_truth !== undefined) choice.groundTruth = p.ground_truth;
     const report = await runEvaluation({
       ...plan(ctx.root, ctx.root, ctx.params, choice),
@@ -154,7 +163,8 @@ const command: CommandSpec = {
       cacheDir: cacheDirFor(base, io.env),
       ...(p.output ? { output: resolve(io.cwd, p.output) } : {}),
       ...(p.plots ? { plotsDir: resolve(io.cwd, p.plots) } : {}),
-      progress: (label, total) => createProgress(label, total, 'videos', { write: (t) => io.err(t), isTTY: Boolean(io.errTTY), columns: io.errColumns, env: io.env }),
+      progress: (label, total) =>
+        createProgress(label, total, 'videos', { write: (t) => io.err(t), isTTY: Boolean(io.errTTY), columns: io.errColumns, env: io.env }),
       log: (m) => io.err(`evaluate: ${m}\n`),
     });
     io.out(optBool(args, 'json') ? stableJson({ ok: true, ...report }) : formatReport(report));

@@ -39,15 +39,29 @@ describe('evaluate handler', () => {
   it('writes metrics/evaluate.json and plots/timelines/<video>.svg using tracked params', async () => {
     const root = await project();
     const handler = evaluateModule.handlers!.find((h) => h.name === 'evaluate')!;
-    const params = { 'params/default.yaml': { 'dataset.name': 'synthetic', 'model.variant': 'beach', 'evaluate.iou': 0.3, heuristics: { min_gap_seconds: 4, padding_seconds: null } } };
+    const params = {
+      'params/default.yaml': {
+        'dataset.name': 'synthetic',
+        'model.variant': 'beach',
+        'evaluate.iou': 0.3,
+        heuristics: { min_gap_seconds: 4, padding_seconds: null },
+      },
+    };
     await handler.run(context(root, params), {});
     const report = JSON.parse(readFileSync(join(root, 'metrics/evaluate.json'), 'utf8'));
-    expect(report).toMatchObject({ version: 1, source: 'heuristics', iou: 0.3, config: { model: 'beach', dataset: 'synthetic', heuristics: { min_gap_seconds: 4, padding_seconds: 2 } } });
+    expect(report).toMatchObject({
+      version: 1,
+      source: 'heuristics',
+      iou: 0.3,
+      config: { model: 'beach', dataset: 'synthetic', heuristics: { min_gap_seconds: 4, padding_seconds: 2 } },
+    });
     const gt = JSON.parse(readFileSync(join(root, 'training_datasets/synthetic/ground_truth.json'), 'utf8')) as GroundTruth;
     expect(report.totals.truth_count).toBe(gt.reduce((n, v) => n + v.rallies.length, 0));
     expect(readdirSync(join(root, 'plots/timelines')).sort()).toEqual(gt.map((v) => `${v.video_id}.svg`).sort());
     // an unknown heuristics key in params is a config error naming the key
-    await expect(handler.run(context(root, { 'params/default.yaml': { 'dataset.name': 'synthetic', heuristics: { min_gap: 4 } } }), {})).rejects.toThrow(/unknown heuristics parameter 'min_gap'/);
+    await expect(handler.run(context(root, { 'params/default.yaml': { 'dataset.name': 'synthetic', heuristics: { min_gap: 4 } } }), {})).rejects.toThrow(
+      /unknown heuristics parameter 'min_gap'/,
+    );
   });
 });
 
@@ -56,7 +70,15 @@ describe('evaluate --temporal', () => {
     const root = await project();
     const io = (): CommandIO & { text: () => string } => {
       let out = '';
-      return { cwd: root, env: { RALLYCUT_CACHE_DIR: join(root, '.cache') }, out: (t) => void (out += t), err: () => {}, isTTY: false, signal: new AbortController().signal, text: () => out };
+      return {
+        cwd: root,
+        env: { RALLYCUT_CACHE_DIR: join(root, '.cache') },
+        out: (t) => void (out += t),
+        err: () => {},
+        isTTY: false,
+        signal: new AbortController().signal,
+        text: () => out,
+      };
     };
     const trainIo = io();
     expect(await main(['train', 'temporal', '--model', 'v1', '--epochs', '2', '--dataset', 'synthetic'], trainIo)).toBe(0);

@@ -14,7 +14,8 @@ function spans(v: unknown): Span[] {
   });
 }
 
-const filenameOf = (o: Record<string, unknown> | undefined): { filename?: string } => (typeof o?.filename === 'string' && o.filename ? { filename: o.filename } : {});
+const filenameOf = (o: Record<string, unknown> | undefined): { filename?: string } =>
+  typeof o?.filename === 'string' && o.filename ? { filename: o.filename } : {};
 
 /** How many rallies a report row says were predicted: its count, else its list of spans. */
 function predictedCount(o: Record<string, unknown>): { predicted?: number } {

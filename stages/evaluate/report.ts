@@ -61,16 +61,22 @@ export function formatTotalsTable(report: EvaluateReport): string {
     r3(c.recall),
     r3(c.f1),
   ];
-  const counts = formatTable(['matching', 'TP', 'FP', 'FN', 'precision', 'recall', 'F1'], [
-    row(`greedy IoU≥${report.iou}`, t.greedy),
-    row(`optimal IoU≥${report.iou}`, t.optimal),
-    ...SEGMENTAL_OVERLAPS.map((k) => row(`segmental F1@${overlapKey(k)}`, t.segmental[overlapKey(k)]!)),
-  ]);
+  const counts = formatTable(
+    ['matching', 'TP', 'FP', 'FN', 'precision', 'recall', 'F1'],
+    [
+      row(`greedy IoU≥${report.iou}`, t.greedy),
+      row(`optimal IoU≥${report.iou}`, t.optimal),
+      ...SEGMENTAL_OVERLAPS.map((k) => row(`segmental F1@${overlapKey(k)}`, t.segmental[overlapKey(k)]!)),
+    ],
+  );
   const b = t.boundaries;
-  const errors = formatTable(['boundary', 'matches', 'mean_ms', 'median_ms', 'MAE_ms'], [
-    ['start (pred − truth)', b.start.count, r3(b.start.mean_ms), r3(b.start.median_ms), r3(b.start.mae_ms)],
-    ['end (pred − truth)', b.end.count, r3(b.end.mean_ms), r3(b.end.median_ms), r3(b.end.mae_ms)],
-  ]);
+  const errors = formatTable(
+    ['boundary', 'matches', 'mean_ms', 'median_ms', 'MAE_ms'],
+    [
+      ['start (pred − truth)', b.start.count, r3(b.start.mean_ms), r3(b.start.median_ms), r3(b.start.mae_ms)],
+      ['end (pred − truth)', b.end.count, r3(b.end.mean_ms), r3(b.end.median_ms), r3(b.end.mae_ms)],
+    ],
+  );
   const summary = `videos ${t.videos} · truth ${t.truth_count} · predicted ${t.predicted_count} · edit ${t.edit.toFixed(2)} · overmerge (>60 s) ${t.overmerge}\n`;
   return `${counts}\n${errors}\n${summary}${report.held_out ? heldOutLine(report) : ''}`;
 }

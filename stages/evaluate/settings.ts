@@ -50,10 +50,15 @@ export interface HeuristicsSettings {
  * The preset from `explicitModel` (flag/with, must be valid), else from the model.variant param when it names a
  * preset, else indoor; then the `heuristics:` params, then explicit overrides (`--set`).
  */
-export function resolveHeuristics(values: ParamValues, explicitModel: string | undefined, overrides: Readonly<Record<string, unknown>> = {}): HeuristicsSettings {
+export function resolveHeuristics(
+  values: ParamValues,
+  explicitModel: string | undefined,
+  overrides: Readonly<Record<string, unknown>> = {},
+): HeuristicsSettings {
   let model: HeuristicsModel = 'indoor';
   if (explicitModel !== undefined) {
-    if (!isHeuristicsModel(explicitModel)) throw configError(`unknown heuristics model '${explicitModel}'`, { subject: 'model', notes: [`valid models: ${HEURISTICS_MODELS.join(', ')}`] });
+    if (!isHeuristicsModel(explicitModel))
+      throw configError(`unknown heuristics model '${explicitModel}'`, { subject: 'model', notes: [`valid models: ${HEURISTICS_MODELS.join(', ')}`] });
     model = explicitModel;
   } else {
     const variant = paramValue(values, 'model.variant');
@@ -63,7 +68,10 @@ export function resolveHeuristics(values: ParamValues, explicitModel: string | u
   if (fromParams !== undefined && (typeof fromParams !== 'object' || fromParams === null || Array.isArray(fromParams))) {
     throw configError(`'heuristics' in ${DEFAULT_PARAMS_FILE} must be a mapping of parameter: number`, { subject: 'heuristics' });
   }
-  const params = applyOverrides(applyOverrides(presetFor(model), (fromParams ?? {}) as Record<string, unknown>, ` (heuristics: in ${DEFAULT_PARAMS_FILE})`), overrides);
+  const params = applyOverrides(
+    applyOverrides(presetFor(model), (fromParams ?? {}) as Record<string, unknown>, ` (heuristics: in ${DEFAULT_PARAMS_FILE})`),
+    overrides,
+  );
   return { model, params };
 }
 

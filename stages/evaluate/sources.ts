@@ -42,7 +42,8 @@ export async function loadPredictions(
   const videos = new Map<string, VideoPrediction>();
   const problems: Diagnostic[] = [];
   if (source.kind === 'file') {
-    for (const v of validateGroundTruth(await readJsonFile(source.path, source.shown), source.shown)) videos.set(v.video_id, { video_id: v.video_id, spans: v.rallies });
+    for (const v of validateGroundTruth(await readJsonFile(source.path, source.shown), source.shown))
+      videos.set(v.video_id, { video_id: v.video_id, spans: v.rallies });
     return { videos, problems };
   }
   const index = await readFeatureIndex(source.index);

@@ -39,7 +39,9 @@ export function timelineSvg(input: TimelineInput): string {
   const top = 34;
   const height = top + 2 * (LANE + 8) + 42;
   const lines: string[] = [];
-  lines.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="11">`);
+  lines.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="11">`,
+  );
   lines.push(`<rect width="${WIDTH}" height="${height}" fill="#fff"/>`);
   const g = scores.greedy;
   lines.push(
@@ -60,14 +62,21 @@ export function timelineSvg(input: TimelineInput): string {
   lane('predicted', top + LANE + 8, predicted, (i) => (matchedPred.has(i) ? COLORS.predicted : COLORS.falsePositive), 'prediction');
   const axisY = top + 2 * (LANE + 8);
   lines.push(`<line x1="${fx(x(0))}" y1="${axisY}" x2="${fx(x(lastEnd))}" y2="${axisY}" stroke="${COLORS.axis}"/>`);
-  const legend: [string, string][] = [[COLORS.matched, 'matched rally'], [COLORS.missed, 'missed rally'], [COLORS.predicted, 'matched prediction'], [COLORS.falsePositive, 'false positive']];
+  const legend: [string, string][] = [
+    [COLORS.matched, 'matched rally'],
+    [COLORS.missed, 'missed rally'],
+    [COLORS.predicted, 'matched prediction'],
+    [COLORS.falsePositive, 'false positive'],
+  ];
   legend.forEach(([color, label], i) => {
     const lx = MARGIN + 80 + i * 150;
     lines.push(`<rect x="${lx}" y="${height - 10}" width="10" height="8" fill="${color}"/><text x="${lx + 14}" y="${height - 2}">${label}</text>`);
   });
   const stepMs = [10_000, 30_000, 60_000, 120_000, 300_000, 600_000].find((s) => lastEnd / s <= 12) ?? 1_200_000;
   for (let t = 0; t <= lastEnd; t += stepMs) {
-    lines.push(`<line x1="${fx(x(t))}" y1="${axisY}" x2="${fx(x(t))}" y2="${axisY + 4}" stroke="${COLORS.axis}"/><text x="${fx(x(t))}" y="${axisY + 16}" text-anchor="middle">${clock(t)}</text>`);
+    lines.push(
+      `<line x1="${fx(x(t))}" y1="${axisY}" x2="${fx(x(t))}" y2="${axisY + 4}" stroke="${COLORS.axis}"/><text x="${fx(x(t))}" y="${axisY + 16}" text-anchor="middle">${clock(t)}</text>`,
+    );
   }
   lines.push('</svg>');
   return lines.join('\n') + '\n';

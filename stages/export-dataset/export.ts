@@ -30,7 +30,6 @@ export interface ExportOptions {
   labels?: LabelledVideo[];
 }
 
-
 export interface ExportResult {
   dir: string;
   videos: number;
@@ -67,7 +66,9 @@ export async function exportDataset(ctx: DatasetContext, opts: ExportOptions): P
 
   const failures: VideoFailure[] = [];
   const valid = labels.filter((v) => {
-    const problem = filenameProblem(v.filename) ?? (HEX64.test(v.content_hash) ? null : `content_hash '${v.content_hash}' in the database is not 64 lowercase hex characters`);
+    const problem =
+      filenameProblem(v.filename) ??
+      (HEX64.test(v.content_hash) ? null : `content_hash '${v.content_hash}' in the database is not 64 lowercase hex characters`);
     if (problem) failures.push({ video: `${v.filename} (${v.id})`, message: `${problem}; left out of the dataset` });
     return !problem;
   });
@@ -126,4 +127,3 @@ export async function exportDataset(ctx: DatasetContext, opts: ExportOptions): P
   if (failures.length) throw videosFailed(`export of ${opts.name}`, failures);
   return { dir, videos: valid.length, rallies, manifestWritten, groundTruthWritten, sources, removedStale };
 }
-

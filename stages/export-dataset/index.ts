@@ -1,6 +1,15 @@
 // export-dataset: as the `train export-dataset` command and as the pipeline handler `export-dataset`,
 // whose stamp is a hash of the ground-truth query, so `repro` skips it when no label changed.
-import { defineParamsHandler, optBool, paramOptions, paramsFromArgs, stableJson, type CommandSpec, type ParamsOf, type StageModule } from '../../src/handler.js';
+import {
+  defineParamsHandler,
+  optBool,
+  paramOptions,
+  paramsFromArgs,
+  stableJson,
+  type CommandSpec,
+  type ParamsOf,
+  type StageModule,
+} from '../../src/handler.js';
 import { JSON_OPTION } from '../lib/cli-options.js';
 import { DATASET_DIR, DATASET_NAME } from '../lib/dataset/params.js';
 import { contextFromIO } from '../lib/dataset/context.js';
@@ -21,7 +30,8 @@ type ExportParams = ParamsOf<typeof PARAMS>;
 
 const SNAPSHOT_TTL_MS = 60_000;
 const stamped = new Map<string, { labels: LabelledVideo[]; at: number }>();
-const snapshotKey = (ctx: { cacheDir: string; env: Readonly<Record<string, string | undefined>>; stage: string }): string => `${ctx.stage}|${ctx.cacheDir}|${ctx.env.DATABASE_URL ?? ''}`;
+const snapshotKey = (ctx: { cacheDir: string; env: Readonly<Record<string, string | undefined>>; stage: string }): string =>
+  `${ctx.stage}|${ctx.cacheDir}|${ctx.env.DATABASE_URL ?? ''}`;
 
 function exportOptions(p: ExportParams): ExportOptions {
   return {

@@ -30,7 +30,10 @@ export interface VideoSearch {
 }
 
 export async function isFile(path: string): Promise<boolean> {
-  return fs.stat(path).then((s) => s.isFile(), () => false);
+  return fs.stat(path).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 }
 
 /**
@@ -51,7 +54,9 @@ export async function locateVideo(v: LabelledVideo, search: VideoSearch): Promis
       return null;
     }
     const { sha256, size } = await shaCache.hash(path, ctx.signal);
-    const problem = contentHashProblem(v.content_hash, sha256, size) ?? (knownSha && knownSha !== sha256 ? `sha256 ${sha256.slice(0, 12)}… differs from the ${knownSha.slice(0, 12)}… recorded by the last export` : null);
+    const problem =
+      contentHashProblem(v.content_hash, sha256, size) ??
+      (knownSha && knownSha !== sha256 ? `sha256 ${sha256.slice(0, 12)}… differs from the ${knownSha.slice(0, 12)}… recorded by the last export` : null);
     if (!problem) return { path, source, sha256, size };
     tried.push(`${path}: ${problem}`);
     return null;

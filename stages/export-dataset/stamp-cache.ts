@@ -40,7 +40,9 @@ export function folderSignature(dir: string): string | null {
 function readRecord(file: string): StampRecord | null {
   try {
     const r = JSON.parse(readFileSync(file, 'utf8')) as Partial<StampRecord>;
-    return r.version === RECORD_VERSION && typeof r.signature === 'string' && typeof r.stamp === 'string' && typeof r.dataDir === 'string' ? (r as StampRecord) : null;
+    return r.version === RECORD_VERSION && typeof r.signature === 'string' && typeof r.stamp === 'string' && typeof r.dataDir === 'string'
+      ? (r as StampRecord)
+      : null;
   } catch {
     return null;
   }

@@ -41,7 +41,11 @@ describe('frame sampling', () => {
     const file = join(dir, 'n60.mkv');
     await makeFrameNumberVideo(file, 250, 60);
     const { burned } = await decodedNumbers(file, 250, strideFor(60));
-    expect(burned).toEqual([...Array.from({ length: 16 }, (_, k) => k), ...Array.from({ length: 16 }, (_, k) => 96 + k), ...Array.from({ length: 16 }, (_, k) => 192 + k)]);
+    expect(burned).toEqual([
+      ...Array.from({ length: 16 }, (_, k) => k),
+      ...Array.from({ length: 16 }, (_, k) => 96 + k),
+      ...Array.from({ length: 16 }, (_, k) => 192 + k),
+    ]);
     const short = join(dir, 'short.mkv');
     await makeFrameNumberVideo(short, 10, 30);
     expect((await decodedNumbers(short, 10, 48)).burned).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);

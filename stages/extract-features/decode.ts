@@ -66,10 +66,17 @@ export interface DecodedFrame {
  * Yields the planned frames in order. Fails (naming the file) when ffmpeg errors or delivers fewer
  * frames than planned; a video shorter than one window yields what it has and the caller repeats the last.
  */
-export async function* decodeFrames(file: string, plan: DecodePlan, opts: { signal?: AbortSignal; threads?: number; caps?: FfmpegCapabilities } = {}): AsyncGenerator<DecodedFrame> {
+export async function* decodeFrames(
+  file: string,
+  plan: DecodePlan,
+  opts: { signal?: AbortSignal; threads?: number; caps?: FfmpegCapabilities } = {},
+): AsyncGenerator<DecodedFrame> {
   const { ffmpeg } = findFfmpeg();
   const caps = opts.caps ?? (await requireFfmpeg('extract-features', DECODE_FEATURES));
-  const child = spawn(ffmpeg, ffmpegDecodeArgs(file, plan, caps, opts.threads), { stdio: ['ignore', 'pipe', 'pipe'], ...(opts.signal ? { signal: opts.signal } : {}) });
+  const child = spawn(ffmpeg, ffmpegDecodeArgs(file, plan, caps, opts.threads), {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
   let stderr = '';
   child.stderr.on('data', (b: Buffer) => {
     stderr = (stderr + b.toString()).slice(-8000);

@@ -92,7 +92,9 @@ describe('inference device', () => {
     const t = io();
     const code = await main(['train', 'extract-features', video, '--model', WEIGHTS, '--index', 'idx-cuda.json', '--device', 'cuda'], t);
     expect(code).toBe(1);
-    expect(t.stderr).toContain("inference device 'cuda' was asked for, but onnxruntime-node's CUDA execution provider is unavailable: libonnxruntime_providers_cuda.so is not installed in");
+    expect(t.stderr).toContain(
+      "inference device 'cuda' was asked for, but onnxruntime-node's CUDA execution provider is unavailable: libonnxruntime_providers_cuda.so is not installed in",
+    );
     expect(t.stderr).toContain('--onnxruntime-node-install=cuda12');
     await expect(fs.stat(join(dir, 'idx-cuda.json'))).rejects.toThrow();
     await expect(fs.readdir(join(t.env.RALLYCUT_CACHE_DIR!, 'features'))).rejects.toThrow();

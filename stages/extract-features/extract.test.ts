@@ -124,13 +124,21 @@ describe('extract-features', () => {
     const bad = join(dir, 'broken.mp4');
     await fs.writeFile(bad, 'this is not a video');
     const t = io(dir);
-    const code = await main(['train', 'extract-features', video, bad, '--model', join(ROOT, 'weights/videomae/indoor'), '--windows-out', 'win', '--index', 'idx.json'], t);
+    const code = await main(
+      ['train', 'extract-features', video, bad, '--model', join(ROOT, 'weights/videomae/indoor'), '--windows-out', 'win', '--index', 'idx.json'],
+      t,
+    );
     expect(code).toBe(1);
     expect(t.stderr).toMatch(/1 video\(s\) failed in extract-features \(1 other\(s\) done and cached\)/);
     expect(t.stderr).toMatch(/broken\.mp4/);
     const windows = JSON.parse(await fs.readFile(join(dir, 'win', 'clip.mkv.windows.json'), 'utf8')) as VideoWindows;
     expect(windows).toMatchObject({ fps: 30, stride: 48, base_stride: 48, total_frames: 200 });
-    expect(windows.windows.map((w) => [w.start_frame, w.end_frame])).toEqual([[0, 15], [48, 63], [96, 111], [144, 159]]);
+    expect(windows.windows.map((w) => [w.start_frame, w.end_frame])).toEqual([
+      [0, 15],
+      [48, 63],
+      [96, 111],
+      [144, 159],
+    ]);
 
     const ok = io(dir);
     expect(await main(['train', 'extract-features', video, '--model', join(ROOT, 'weights/videomae/indoor'), '--index', 'idx.json', '--json'], ok)).toBe(0);
@@ -141,20 +149,36 @@ describe('extract-features', () => {
     expect(index.videos[0]).toMatchObject({ filename: 'clip.mkv', fps: 30, stride: 48, num_windows: 4, total_frames: 200 });
   });
 
-  it('pipeline handler: reads prepare\'s proxies.json, takes model/stride from tracked params, writes the index out', async () => {
+  it("pipeline handler: reads prepare's proxies.json, takes model/stride from tracked params, writes the index out", async () => {
     const root = join(dir, 'project');
     const cacheDir = join(root, '.cache');
     await fs.mkdir(join(cacheDir, 'proxies'), { recursive: true });
     await fs.copyFile(video, join(cacheDir, 'proxies', 'abc.mp4'));
     await fs.mkdir(join(root, 'training_data'), { recursive: true });
-    const entry = { video_id: 'v1', filename: 'match.MOV', content_hash: 'abc', proxy_path: 'proxies/abc.mp4', proxy_sha256: 'p', source_sha256: 's', fps: 30, frames: 200 };
+    const entry = {
+      video_id: 'v1',
+      filename: 'match.MOV',
+      content_hash: 'abc',
+      proxy_path: 'proxies/abc.mp4',
+      proxy_sha256: 'p',
+      source_sha256: 's',
+      fps: 30,
+      frames: 200,
+    };
     await fs.writeFile(join(root, 'training_data', 'proxies.json'), JSON.stringify({ version: 1, dataset: 'demo', videos: [entry] }));
     const handler = extractModule.handlers!.find((h) => h.name === 'extract-features')!;
     const logs: string[] = [];
     const ctx: StageContext = {
-      root, cacheDir, stage: 'extract-features', wdir: root, deps: [], outs: [join(root, 'features/index.json')],
+      root,
+      cacheDir,
+      stage: 'extract-features',
+      wdir: root,
+      deps: [],
+      outs: [join(root, 'features/index.json')],
       params: { 'params/default.yaml': { 'model.variant': join(ROOT, 'weights/videomae/beach'), features: { stride: 24, batch: 2 } } },
-      env: {}, jobs: 2, signal: new AbortController().signal,
+      env: {},
+      jobs: 2,
+      signal: new AbortController().signal,
       log: (m) => logs.push(m),
       progress: () => ({ tick() {}, skip() {}, update() {}, setTotal() {}, done() {} }),
     };

@@ -27,7 +27,9 @@ export interface ExtractOptions {
   progress?(label: string, total: number, unit: string): Progress;
 }
 
-export type VideoOutcome = { input: VideoInput; status: 'cached' | 'computed'; entry: FeatureIndexVideo } | { input: VideoInput; status: 'failed'; error: unknown };
+export type VideoOutcome =
+  | { input: VideoInput; status: 'cached' | 'computed'; entry: FeatureIndexVideo }
+  | { input: VideoInput; status: 'failed'; error: unknown };
 
 export interface ExtractResult {
   index: FeatureIndex;
@@ -135,6 +137,11 @@ export async function extractFeatures(inputs: readonly VideoInput[], opts: Extra
 /** The summary error for failed videos, one note per video. */
 export function failureSummary(failed: readonly { name: string; error: unknown }[], okCount: number): Error {
   return failure(`${failed.length} video(s) failed in extract-features (${okCount} other(s) done and cached)`, {
-    notes: failed.map((f) => `${f.name}: ${toDiagnostics(f.error).map((d) => d.message).join('; ')}`),
+    notes: failed.map(
+      (f) =>
+        `${f.name}: ${toDiagnostics(f.error)
+          .map((d) => d.message)
+          .join('; ')}`,
+    ),
   });
 }

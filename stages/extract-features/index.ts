@@ -33,14 +33,28 @@ export const DEFAULT_PROXIES = 'training_data/proxies.json';
 export const DEFAULT_INDEX = 'features/index.json';
 
 const PARAMS = {
-  model: { type: 'string', description: 'Weights variant (indoor, beach) or a folder with model.onnx + model.json; default from params model.variant', placeholder: 'NAME' },
-  stride: { type: 'number', minimum: 1, numericString: true, description: 'Window stride at 30 fps (scaled by each video fps); default from params features.stride (48)' },
+  model: {
+    type: 'string',
+    description: 'Weights variant (indoor, beach) or a folder with model.onnx + model.json; default from params model.variant',
+    placeholder: 'NAME',
+  },
+  stride: {
+    type: 'number',
+    minimum: 1,
+    numericString: true,
+    description: 'Window stride at 30 fps (scaled by each video fps); default from params features.stride (48)',
+  },
   batch: { type: 'integer', minimum: 1, numericString: true, description: 'Windows per inference batch; default from params features.batch (8)' },
   force: { type: 'boolean', default: false, description: 'Recompute even when cached' },
   proxies: { type: 'string', default: DEFAULT_PROXIES, description: 'The prepare index to read', placeholder: 'FILE' },
   index: { type: 'string', default: DEFAULT_INDEX, description: 'Where to write the feature index', placeholder: 'FILE' },
   windows_out: { type: 'string', description: 'Also write <video_id>.windows.json (input of rallycut segments) into DIR', placeholder: 'DIR' },
-  video: { type: 'string', minLength: 1, pipelineOnly: true, description: 'Only this video_id of the proxies index (a per-video foreach item; its index then has one entry)' },
+  video: {
+    type: 'string',
+    minLength: 1,
+    pipelineOnly: true,
+    description: 'Only this video_id of the proxies index (a per-video foreach item; its index then has one entry)',
+  },
 } as const;
 
 /** The inputs one stage works on: all of them, or the one `video` names (a per-video foreach item). */
@@ -48,7 +62,16 @@ export function pickVideo<T extends { video_id: string }>(inputs: readonly T[], 
   if (video === undefined) return [...inputs];
   const found = inputs.filter((i) => i.video_id === video);
   if (!found.length) {
-    throw configError(`video '${video}' is not in ${file}`, { file, subject: video, notes: [`known: ${inputs.map((i) => i.video_id).slice(0, 20).join(', ')}${inputs.length > 20 ? ', …' : ''}`] });
+    throw configError(`video '${video}' is not in ${file}`, {
+      file,
+      subject: video,
+      notes: [
+        `known: ${inputs
+          .map((i) => i.video_id)
+          .slice(0, 20)
+          .join(', ')}${inputs.length > 20 ? ', …' : ''}`,
+      ],
+    });
   }
   return found;
 }
@@ -148,7 +171,12 @@ const command: CommandSpec = {
   positionals: [{ name: 'video', description: 'Video files to process instead of the proxies index', variadic: true }],
   options: [
     ...paramOptions(PARAMS),
-    { name: 'device', type: 'string', description: `Inference device: ${DEVICE_CHOICES.join(', ')} (default: $${DEVICE_ENV}, else cpu); not part of the cache key`, placeholder: 'DEVICE' },
+    {
+      name: 'device',
+      type: 'string',
+      description: `Inference device: ${DEVICE_CHOICES.join(', ')} (default: $${DEVICE_ENV}, else cpu); not part of the cache key`,
+      placeholder: 'DEVICE',
+    },
     JSON_OPTION,
   ],
   async run(args, io) {
@@ -171,10 +199,23 @@ const command: CommandSpec = {
     });
     const rate = result.computeSeconds > 0 ? result.computedWindows / result.computeSeconds : 0;
     if (optBool(args, 'json')) {
-      io.out(stableJson({ ok: true, index: result.index, computed_windows: result.computedWindows, windows_per_second: Number(rate.toFixed(2)), videos: result.outcomes.map((o) => ({ video_id: o.input.video_id, status: o.status })) }));
+      io.out(
+        stableJson({
+          ok: true,
+          index: result.index,
+          computed_windows: result.computedWindows,
+          windows_per_second: Number(rate.toFixed(2)),
+          videos: result.outcomes.map((o) => ({ video_id: o.input.video_id, status: o.status })),
+        }),
+      );
       return;
     }
-    const rows = result.outcomes.map((o) => [o.input.filename, o.status, o.status === 'failed' ? null : o.entry.num_windows, o.status === 'failed' ? null : o.entry.stride]);
+    const rows = result.outcomes.map((o) => [
+      o.input.filename,
+      o.status,
+      o.status === 'failed' ? null : o.entry.num_windows,
+      o.status === 'failed' ? null : o.entry.stride,
+    ]);
     io.out(formatTable(['video', 'status', 'windows', 'stride'], rows));
     io.out(`${result.computedWindows} windows computed${rate ? ` at ${rate.toFixed(1)} windows/s` : ''}; index: ${p.index}\n`);
   },

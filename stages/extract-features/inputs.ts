@@ -51,7 +51,8 @@ export async function readProxies(file: string, root: string, cacheDir: string):
     const frames = Number(pick(e, 'frames', 'total_frames', 'frame_count', 'proxy_frames'));
     if (typeof content_hash !== 'string' || !content_hash) throw configError(`${where} has no content_hash`, { file });
     if (typeof proxy !== 'string' || !proxy) throw configError(`${where} has no proxy path`, { file, subject: content_hash });
-    if (!(fps > 0) || !(frames > 0)) throw configError(`${where} needs fps > 0 and a frame count (got fps ${fps}, frames ${frames})`, { file, subject: content_hash });
+    if (!(fps > 0) || !(frames > 0))
+      throw configError(`${where} needs fps > 0 and a frame count (got fps ${fps}, frames ${frames})`, { file, subject: content_hash });
     const candidates = isAbsolute(proxy) ? [proxy] : [join(cacheDir, proxy), resolve(root, proxy)];
     let path = candidates[0]!;
     for (const c of candidates) {
@@ -78,14 +79,26 @@ export async function readProxies(file: string, root: string, cacheDir: string):
 }
 
 /** Plain files: probe fps/frames, hash the bytes; content_hash is the full-file sha256. */
-export async function inputsFromFiles(files: readonly string[], cwd: string, signal?: AbortSignal): Promise<{ inputs: VideoInput[]; errors: { file: string; error: unknown }[] }> {
+export async function inputsFromFiles(
+  files: readonly string[],
+  cwd: string,
+  signal?: AbortSignal,
+): Promise<{ inputs: VideoInput[]; errors: { file: string; error: unknown }[] }> {
   const inputs: VideoInput[] = [];
   const errors: { file: string; error: unknown }[] = [];
   for (const f of files) {
     const path = resolve(cwd, f);
     try {
       const [probe, sha] = await Promise.all([probeVideo(path, { countFrames: true, ...(signal ? { signal } : {}) }), sha256OfFile(path)]);
-      inputs.push({ video_id: basename(path), filename: basename(path), content_hash: sha, path, sha256: sha, fps: probe.avg_fps || probe.fps, total_frames: probe.frames });
+      inputs.push({
+        video_id: basename(path),
+        filename: basename(path),
+        content_hash: sha,
+        path,
+        sha256: sha,
+        fps: probe.avg_fps || probe.fps,
+        total_frames: probe.frames,
+      });
     } catch (error) {
       errors.push({ file: path, error });
     }

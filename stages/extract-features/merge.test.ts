@@ -12,8 +12,23 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) await fs.rm(d, { recursive: true, force: true });
 });
 
-const video = (id: string): FeatureIndexVideo => ({ video_id: id, filename: `${id}.mp4`, content_hash: `h-${id}`, sha256: `s-${id}`, fps: 30, total_frames: 300, stride: 48, num_windows: 6, key: `k-${id}` });
-const index = (videos: FeatureIndexVideo[], sha = 'm1'): FeatureIndex => ({ version: 1, model: { variant: 'indoor', sha256: sha, feature_dim: 8 }, base_stride: 48, videos });
+const video = (id: string): FeatureIndexVideo => ({
+  video_id: id,
+  filename: `${id}.mp4`,
+  content_hash: `h-${id}`,
+  sha256: `s-${id}`,
+  fps: 30,
+  total_frames: 300,
+  stride: 48,
+  num_windows: 6,
+  key: `k-${id}`,
+});
+const index = (videos: FeatureIndexVideo[], sha = 'm1'): FeatureIndex => ({
+  version: 1,
+  model: { variant: 'indoor', sha256: sha, feature_dim: 8 },
+  base_stride: 48,
+  videos,
+});
 
 async function write(indexes: Record<string, FeatureIndex>): Promise<string[]> {
   const dir = await fs.mkdtemp(join(tmpdir(), 'rallycut-merge-'));

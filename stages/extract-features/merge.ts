@@ -19,7 +19,10 @@ export async function mergeIndexes(files: readonly string[]): Promise<FeatureInd
   const first = indexes[0]!;
   for (const [i, ix] of indexes.entries()) {
     if (stableJson(ix.model) !== stableJson(first.model) || ix.base_stride !== first.base_stride) {
-      throw configError(`${files[i]} was made with another model or stride than ${files[0]}`, { file: files[i]!, notes: ['rerun the per-video stages with the same params'] });
+      throw configError(`${files[i]} was made with another model or stride than ${files[0]}`, {
+        file: files[i]!,
+        notes: ['rerun the per-video stages with the same params'],
+      });
     }
   }
   const videos = indexes.flatMap((ix) => ix.videos).sort((a, b) => a.video_id.localeCompare(b.video_id) || a.content_hash.localeCompare(b.content_hash));

@@ -65,7 +65,11 @@ export async function runVideo(file: string, totalFrames: number, stride: number
     });
   };
 
-  for await (const frame of decodeFrames(file, planDecode(totalFrames, stride), { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.ffmpegThreads ? { threads: opts.ffmpegThreads } : {}), ...(opts.caps ? { caps: opts.caps } : {}) })) {
+  for await (const frame of decodeFrames(file, planDecode(totalFrames, stride), {
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.ffmpegThreads ? { threads: opts.ffmpegThreads } : {}),
+    ...(opts.caps ? { caps: opts.caps } : {}),
+  })) {
     for (const { window, slot } of slots.get(frame.index) ?? []) {
       const b = Math.floor(window / batchSize);
       let batch = open.get(b);

@@ -9,7 +9,27 @@ export async function makeFrameNumberVideo(path: string, frames: number, fps: nu
   const { ffmpeg } = findFfmpeg();
   const bit = `floor(X*${FRAME_BITS}/W)`;
   const lum = `255*mod(floor(N/pow(2\\,${FRAME_BITS - 1}-${bit}))\\,2)`;
-  await runTool(ffmpeg, ['-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', `color=black:s=160x32:r=${fps}`, '-vf', `format=gray,geq=lum='${lum}',format=rgb24`, '-frames:v', String(frames), '-c:v', 'libx264rgb', '-qp', '0', '-g', '30', path]);
+  await runTool(ffmpeg, [
+    '-nostdin',
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `color=black:s=160x32:r=${fps}`,
+    '-vf',
+    `format=gray,geq=lum='${lum}',format=rgb24`,
+    '-frames:v',
+    String(frames),
+    '-c:v',
+    'libx264rgb',
+    '-qp',
+    '0',
+    '-g',
+    '30',
+    path,
+  ]);
 }
 
 /** Reads the burned-in frame number back from a 224×224 rgb24 frame. */
@@ -27,5 +47,23 @@ export async function makeSolidVideo(path: string, rgbHex: string, frames: numbe
   const { ffmpeg } = findFfmpeg();
   const [r, g, b] = [0, 2, 4].map((i) => parseInt(rgbHex.slice(i, i + 2), 16));
   // geq in RGB: the color source itself is YUV and would round the colour.
-  await runTool(ffmpeg, ['-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', `color=black:s=64x48:r=${fps}`, '-vf', `format=rgb24,geq=r=${r}:g=${g}:b=${b}`, '-frames:v', String(frames), '-c:v', 'libx264rgb', '-qp', '0', path]);
+  await runTool(ffmpeg, [
+    '-nostdin',
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `color=black:s=64x48:r=${fps}`,
+    '-vf',
+    `format=rgb24,geq=r=${r}:g=${g}:b=${b}`,
+    '-frames:v',
+    String(frames),
+    '-c:v',
+    'libx264rgb',
+    '-qp',
+    '0',
+    path,
+  ]);
 }

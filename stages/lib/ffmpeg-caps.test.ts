@@ -70,7 +70,10 @@ describe('requireFfmpeg', () => {
     process.env.RALLYCUT_FFPROBE = tool.path;
     const cacheDir = join(work, 'cache');
     const logged: string[] = [];
-    const err = await requireFfmpeg('demo init', [{ filter: 'select' }, { filter: 'drawbox', commands: true }, { encoder: 'libx264' }], { cacheDir, log: (m) => logged.push(m) }).catch((e: unknown) => e);
+    const err = await requireFfmpeg('demo init', [{ filter: 'select' }, { filter: 'drawbox', commands: true }, { encoder: 'libx264' }], {
+      cacheDir,
+      log: (m) => logged.push(m),
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RallycutError);
     const d = (err as RallycutError).diagnostics[0]!;
     expect(d.message).toBe(

@@ -17,11 +17,7 @@ export interface FfmpegCapabilities {
   selectByFrameNumber: boolean;
 }
 
-export type FfmpegFeature =
-  | { filter: string; commands?: boolean }
-  | { encoder: string }
-  | { option: string }
-  | { selectByFrameNumber: true };
+export type FfmpegFeature = { filter: string; commands?: boolean } | { encoder: string } | { option: string } | { selectByFrameNumber: true };
 
 const CAPS_FILE = join('tools', 'capabilities.json');
 // Bump when the probe changes, so that remembered answers of an older probe are asked again.
@@ -53,7 +49,14 @@ export function parseEncoders(text: string): string[] {
 }
 
 export function parseOptions(text: string): string[] {
-  return [...new Set(text.split('\n').map((l) => /^(-[A-Za-z0-9_:]+)/.exec(l)?.[1]).filter((o): o is string => o !== undefined))].sort();
+  return [
+    ...new Set(
+      text
+        .split('\n')
+        .map((l) => /^(-[A-Za-z0-9_:]+)/.exec(l)?.[1])
+        .filter((o): o is string => o !== undefined),
+    ),
+  ].sort();
 }
 
 // Frames 0–9 at 10 fps; this keeps n mod 5 < 2 and n < 8, i.e. 0 1 5 6, as extract-features' windows do.
@@ -146,7 +149,11 @@ let announced = false;
  * is a failure naming the feature, the binary and its version. With `log`, the first call of the process
  * prints which ffmpeg is in use.
  */
-export async function requireFfmpeg(who: string, features: readonly FfmpegFeature[], opts: { cacheDir?: string; log?: (m: string) => void } = {}): Promise<FfmpegCapabilities> {
+export async function requireFfmpeg(
+  who: string,
+  features: readonly FfmpegFeature[],
+  opts: { cacheDir?: string; log?: (m: string) => void } = {},
+): Promise<FfmpegCapabilities> {
   const tools = findFfmpeg();
   const caps = await ffmpegCapabilities(opts.cacheDir ? { cacheDir: opts.cacheDir } : {});
   if (opts.log && !announced) {

@@ -59,7 +59,11 @@ describe('ffmpegVersions', () => {
     await fs.writeFile(join(cacheDir, 'tools', 'versions.json'), '{"truncated":');
     expect(await ffmpegVersions({ cacheDir })).toEqual({ ffmpeg: 'ffmpeg version 10.0-two', ffprobe: 'ffprobe version 9.9-one' });
     const rewritten = JSON.parse(await fs.readFile(join(cacheDir, 'tools', 'versions.json'), 'utf8')) as Record<string, { version: string }>;
-    expect(Object.values(rewritten).map((r) => r.version).sort()).toEqual(['ffmpeg version 10.0-two', 'ffprobe version 9.9-one']);
+    expect(
+      Object.values(rewritten)
+        .map((r) => r.version)
+        .sort(),
+    ).toEqual(['ffmpeg version 10.0-two', 'ffprobe version 9.9-one']);
   });
 
   it('an answer read from the cache folder also serves later callers without one', async () => {
@@ -73,7 +77,10 @@ describe('ffmpegVersions', () => {
       return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
     };
     await fs.mkdir(join(cacheDir, 'tools'), { recursive: true });
-    await fs.writeFile(join(cacheDir, 'tools', 'versions.json'), JSON.stringify({ [tools[1]!]: { key: key(tools[1]!), version: 'ffprobe version from-disk' } }));
+    await fs.writeFile(
+      join(cacheDir, 'tools', 'versions.json'),
+      JSON.stringify({ [tools[1]!]: { key: key(tools[1]!), version: 'ffprobe version from-disk' } }),
+    );
     const before = await runs();
     expect((await ffmpegVersions({ cacheDir })).ffprobe).toBe('ffprobe version from-disk');
     expect((await ffmpegVersions()).ffprobe).toBe('ffprobe version from-disk');

@@ -19,7 +19,18 @@ import {
   type StageContext,
 } from '../../src/handler.js';
 import { createProgress } from '../../src/handler.js';
-import { buildTrainJob, jobName, trainOutputs, DEFAULT_BASE_MODEL, DEFAULT_BATCH_SIZE, DEFAULT_DATA, DEFAULT_EPOCHS, DEFAULT_METRICS, TRAIN_RESOURCES, type TrainOptions } from './job.js';
+import {
+  buildTrainJob,
+  jobName,
+  trainOutputs,
+  DEFAULT_BASE_MODEL,
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_DATA,
+  DEFAULT_EPOCHS,
+  DEFAULT_METRICS,
+  TRAIN_RESOURCES,
+  type TrainOptions,
+} from './job.js';
 
 const SUBJECT = 'modal-train';
 
@@ -39,20 +50,23 @@ function contextFor(io: CommandIO): StageContext {
     log: (m) => {
       for (const line of String(m).split('\n')) io.err(`[${SUBJECT}] ${line}\n`);
     },
-    progress: (label, total, unit) => createProgress(label, total, unit, { write: (t) => io.err(t), isTTY: Boolean(io.errTTY), columns: io.errColumns, env: io.env }),
+    progress: (label, total, unit) =>
+      createProgress(label, total, unit, { write: (t) => io.err(t), isTTY: Boolean(io.errTTY), columns: io.errColumns, env: io.env }),
   };
 }
 
 function positive(args: ParsedArgs, name: string, integer: boolean): number | undefined {
   const v = optNumber(args, name);
   if (v === undefined) return undefined;
-  if (!(v > 0) || (integer && !Number.isInteger(v))) throw configError(`--${name} must be a ${integer ? 'whole ' : ''}number > 0, got ${v}`, { subject: `--${name}` });
+  if (!(v > 0) || (integer && !Number.isInteger(v)))
+    throw configError(`--${name} must be a ${integer ? 'whole ' : ''}number > 0, got ${v}`, { subject: `--${name}` });
   return v;
 }
 
 function trainOptions(args: ParsedArgs): TrainOptions {
   const variant = optString(args, 'variant') ?? 'beach';
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(variant)) throw configError(`--variant '${variant}' may use only letters, digits, '.', '_' and '-'`, { subject: '--variant' });
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(variant))
+    throw configError(`--variant '${variant}' may use only letters, digits, '.', '_' and '-'`, { subject: '--variant' });
   const pick = <T>(key: string, v: T | undefined): Record<string, T> => (v === undefined ? {} : { [key]: v });
   return {
     variant,
@@ -137,7 +151,8 @@ export const trainModalCommand: CommandSpec = {
   async run(args, io) {
     const ctx = contextFor(io);
     const actions = ['upload', 'upload-videos', 'upload-model', 'download', 'cleanup'].filter((a) => optBool(args, a));
-    if (actions.includes('cleanup') && actions.length > 1) throw configError(`--cleanup cannot be combined with --${actions.filter((a) => a !== 'cleanup').join(', --')}`, { subject: '--cleanup' });
+    if (actions.includes('cleanup') && actions.length > 1)
+      throw configError(`--cleanup cannot be combined with --${actions.filter((a) => a !== 'cleanup').join(', --')}`, { subject: '--cleanup' });
     if (actions.includes('download') && actions.length > 1) throw configError('--download cannot be combined with an upload flag', { subject: '--download' });
     const opts = trainOptions(args);
     const exec = executorOptions(args);
@@ -160,12 +175,18 @@ export const trainModalCommand: CommandSpec = {
       if (actions.includes('download')) {
         const job: RemoteJob = { name: jobName(opts.variant), inputs: [], command: '', outputs: trainOutputs(ctx.root, opts) };
         const r = await runner.fetch(job);
-        print({ action: 'download', files: r.files, bytes: r.bytes, model: job.outputs[0]!.local }, `Downloaded ${r.files} verified files to ${join(job.outputs[0]!.local)}`);
+        print(
+          { action: 'download', files: r.files, bytes: r.bytes, model: job.outputs[0]!.local },
+          `Downloaded ${r.files} verified files to ${join(job.outputs[0]!.local)}`,
+        );
         return;
       }
       const job = uploadSubset(await buildTrainJob(ctx.root, ctx.cacheDir, opts), args);
       const r = await runner.sync(job);
-      print({ action: 'upload', uploaded: r.uploaded, present: r.present, bytes: r.bytes }, `Uploaded ${r.uploaded} files (${r.bytes} bytes); ${r.present} were already on volume ${volume}`);
+      print(
+        { action: 'upload', uploaded: r.uploaded, present: r.present, bytes: r.bytes },
+        `Uploaded ${r.uploaded} files (${r.bytes} bytes); ${r.present} were already on volume ${volume}`,
+      );
     });
   },
 };

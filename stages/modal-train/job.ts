@@ -71,7 +71,10 @@ async function readJson<T>(path: string, what: string): Promise<T> {
   try {
     return JSON.parse(await fs.readFile(path, 'utf8')) as T;
   } catch (err) {
-    throw configError(`${what} ${path} cannot be read: ${(err as Error).message}`, { file: path, notes: ["run 'rallycut train prepare' (or the prepare stage) first"] });
+    throw configError(`${what} ${path} cannot be read: ${(err as Error).message}`, {
+      file: path,
+      notes: ["run 'rallycut train prepare' (or the prepare stage) first"],
+    });
   }
 }
 
@@ -127,7 +130,20 @@ export async function buildTrainJob(root: string, cacheDir: string, o: TrainOpti
   ];
   const gameState = o.resumeFromModel || o.tiny ? [] : await baseModelInputs(root, GAME_STATE_MODEL).catch(() => []);
   inputs.push(...gameState);
-  const args = ['python3', 'train.py', '--data-dir', 'data', '--output-dir', 'output', '--variant', o.variant, '--epochs', String(o.epochs ?? DEFAULT_EPOCHS), '--batch-size', String(o.batchSize ?? DEFAULT_BATCH_SIZE)];
+  const args = [
+    'python3',
+    'train.py',
+    '--data-dir',
+    'data',
+    '--output-dir',
+    'output',
+    '--variant',
+    o.variant,
+    '--epochs',
+    String(o.epochs ?? DEFAULT_EPOCHS),
+    '--batch-size',
+    String(o.batchSize ?? DEFAULT_BATCH_SIZE),
+  ];
   if (o.lr !== undefined) args.push('--lr', String(o.lr));
   if (o.resumeFromModel) args.push('--resume-from-model', 'base_model');
   else if (gameState.length) args.push('--pretrained', 'base_model');

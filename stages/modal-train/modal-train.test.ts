@@ -52,7 +52,14 @@ async function writeData(rig: Rig, videos: string[]): Promise<void> {
     return { video_id: id, filename: `${id}.mp4`, content_hash: `${id}-hash`, proxy_path: `proxies/${id}-hash.mp4`, proxy_sha256: sha(bytes) };
   });
   const samples = videos.flatMap((id, i) =>
-    Array.from({ length: 20 }, (_, k) => ({ video_id: id, label: ['no_play', 'play', 'service'][k % 3], start_frame: k * 16, end_frame: k * 16 + 15, group: `g${k}`, split: k % 10 === i ? 'val' : 'train' })),
+    Array.from({ length: 20 }, (_, k) => ({
+      video_id: id,
+      label: ['no_play', 'play', 'service'][k % 3],
+      start_frame: k * 16,
+      end_frame: k * 16 + 15,
+      group: `g${k}`,
+      split: k % 10 === i ? 'val' : 'train',
+    })),
   );
   files['training_data/proxies.json'] = JSON.stringify({ version: 1, dataset: 'demo', videos: entries });
   files['training_data/samples.json'] = JSON.stringify({ version: 1, dataset: 'demo', seed: 42, window: 16, samples });
@@ -152,7 +159,9 @@ describe.skipIf(!hasPython)('rallycut train modal through the SDK against the fa
       expect(readFileSync(join(rig.dir, 'weights/videomae/beach', f)).equals(readFileSync(join(rig.dir, 'weights/videomae-base', f)))).toBe(true);
     }
     const create = fake.state.log.slice(from).find((x) => x.method === 'SandboxCreate')!.request as { definition: { entrypointArgs: string[] } };
-    expect(create.definition.entrypointArgs.join(' ')).toContain('python3 train.py --data-dir data --output-dir output --variant beach --epochs 3 --batch-size 8 --resume-from-model base_model');
+    expect(create.definition.entrypointArgs.join(' ')).toContain(
+      'python3 train.py --data-dir data --output-dir output --variant beach --epochs 3 --batch-size 8 --resume-from-model base_model',
+    );
   });
 
   it('downloads the model verified by hash, and refuses a corrupted one', async () => {
@@ -220,13 +229,22 @@ describe.skipIf(!hasPython)('rallycut train modal through the SDK against the fa
 
     const rpc = fake.state.log.slice(from);
     const job = rpc.find((x) => x.method === 'SandboxCreate')!.request as {
-      definition: { timeoutSecs: number; resources: { memoryMb: number; gpuConfig: { gpuType: string } }; volumeMounts: { mountPath: string; volumeId: string }[]; secretIds: string[] };
+      definition: {
+        timeoutSecs: number;
+        resources: { memoryMb: number; gpuConfig: { gpuType: string } };
+        volumeMounts: { mountPath: string; volumeId: string }[];
+        secretIds: string[];
+      };
     };
     expect(job.definition).toMatchObject({ timeoutSecs: 7200, resources: { memoryMb: 8192, gpuConfig: { gpuType: 'A100' } } });
     expect(job.definition.volumeMounts).toEqual([expect.objectContaining({ mountPath: '/data', volumeId: fake.state.volumeNamed(vol)!.id })]);
     expect(job.definition.secretIds).toContain('st-hf-token');
-    const images = rpc.filter((x) => x.method === 'ImageGetOrCreate').map((x) => (x.request as { image: { dockerfileCommands: string[] } }).image.dockerfileCommands.join('\n'));
-    expect(images).toContain('FROM base\nRUN python3 -m pip install --no-cache-dir accelerate==0.34.2 numpy==1.26.4 onnx==1.16.2 onnxruntime==1.19.2 opencv-python-headless==4.10.0.84 torch==2.4.1 transformers==4.44.2');
+    const images = rpc
+      .filter((x) => x.method === 'ImageGetOrCreate')
+      .map((x) => (x.request as { image: { dockerfileCommands: string[] } }).image.dockerfileCommands.join('\n'));
+    expect(images).toContain(
+      'FROM base\nRUN python3 -m pip install --no-cache-dir accelerate==0.34.2 numpy==1.26.4 onnx==1.16.2 onnxruntime==1.19.2 opencv-python-headless==4.10.0.84 torch==2.4.1 transformers==4.44.2',
+    );
     // Secrets by name only: neither the Modal token secret nor the secret's value in any request or log line.
     for (const text of [JSON.stringify(rpc), log]) {
       expect(text).not.toContain(FAKE_TOKEN_SECRET);
@@ -279,7 +297,14 @@ describe('modal-train without the stand-in', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
     try {
-      const env: Record<string, string> = { HOME: home, MODAL_SERVER_URL: `http://127.0.0.1:${port}`, MODAL_TOKEN_ID: '', MODAL_TOKEN_SECRET: '', MODAL_CONFIG_PATH: '', RALLYCUT_MODAL_BACKEND: 'modal' };
+      const env: Record<string, string> = {
+        HOME: home,
+        MODAL_SERVER_URL: `http://127.0.0.1:${port}`,
+        MODAL_TOKEN_ID: '',
+        MODAL_TOKEN_SECRET: '',
+        MODAL_CONFIG_PATH: '',
+        RALLYCUT_MODAL_BACKEND: 'modal',
+      };
       const r = await rig.spawn(['train', 'modal', '--upload'], env);
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toContain('Modal credentials are missing');
@@ -303,7 +328,7 @@ describe('modal-train without the stand-in', () => {
 });
 
 describe('the training job', () => {
-  it("starts a fresh fine-tune from the indoor game-state classifier when its HF files are there, as the seed does", async () => {
+  it('starts a fresh fine-tune from the indoor game-state classifier when its HF files are there, as the seed does', async () => {
     const rig = await project();
     const cache = join(rig.dir, '.cache');
     expect((await buildTrainJob(rig.dir, cache, { variant: 'beach' })).command).not.toContain('--pretrained'); // train.py: Kinetics
@@ -318,7 +343,10 @@ describe.skipIf(!hasPython)('train.py (no torch here: syntax and the pure helper
   it('compiles, finds the highest checkpoint and computes macro-F1', async () => {
     const rig = await project();
     const script = resolve(HERE, 'train.py');
-    execFileSync('python3', ['-c', `import py_compile; py_compile.compile(${JSON.stringify(script)}, cfile=${JSON.stringify(join(rig.dir, 'train.pyc'))}, doraise=True)`]);
+    execFileSync('python3', [
+      '-c',
+      `import py_compile; py_compile.compile(${JSON.stringify(script)}, cfile=${JSON.stringify(join(rig.dir, 'train.pyc'))}, doraise=True)`,
+    ]);
     const hasNumpy = spawnSync('python3', ['-c', 'import numpy']).status === 0;
     if (!hasNumpy) return; // the pure helpers need numpy; the syntax check above still ran
     for (const n of [100, 900, 1000, 250]) {

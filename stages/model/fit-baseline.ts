@@ -62,9 +62,15 @@ function segmentF1(fit: BaselineFit, rows: readonly { x: number[]; video: number
     let fp = 0;
     let fn = 0;
     for (const c of clips) {
-      const probs = probsSoftmax(fit, rows.filter((r) => r.video === c.video).map((r) => r.x));
+      const probs = probsSoftmax(
+        fit,
+        rows.filter((r) => r.video === c.video).map((r) => r.x),
+      );
       const windows = toVideoWindows(probs, { fps: c.fps, stride: c.stride, total_frames: c.totalFrames });
-      const segs = detectSegments(windows, presetFor(preset)).segments.map((s) => ({ start_ms: framesToMs(s.start_frame, c.fps), end_ms: framesToMs(s.end_frame, c.fps) }));
+      const segs = detectSegments(windows, presetFor(preset)).segments.map((s) => ({
+        start_ms: framesToMs(s.start_frame, c.fps),
+        end_ms: framesToMs(s.end_frame, c.fps),
+      }));
       const m = greedyMatch(c.rallies, segs, 0.5);
       tp += m.matches.length;
       fn += m.unmatched_truth.length;
@@ -82,12 +88,27 @@ const IDENTITY: BaselineFit = {
   bias: [0, 0, 0],
 };
 
-export async function fitBaseline(opts: { seed: number; videos: number; seconds: number; jobs: number; clipsDir?: string; log(m: string): void }): Promise<FitReport> {
+export async function fitBaseline(opts: {
+  seed: number;
+  videos: number;
+  seconds: number;
+  jobs: number;
+  clipsDir?: string;
+  log(m: string): void;
+}): Promise<FitReport> {
   const dir = await mkdtemp(join(tmpdir(), 'rallycut-fit-'));
   try {
     // Rendering dominates the time: --clips keeps the clips in a folder and reuses them while the config matches.
     const clips = opts.clipsDir ?? dir;
-    const config = { seed: opts.seed, videos: opts.videos, minSeconds: opts.seconds * 0.8, maxSeconds: opts.seconds * 1.2, timeScale: 1, gapScale: 0.6, profiles: FIT_PROFILES };
+    const config = {
+      seed: opts.seed,
+      videos: opts.videos,
+      minSeconds: opts.seconds * 0.8,
+      maxSeconds: opts.seconds * 1.2,
+      timeScale: 1,
+      gapScale: 0.6,
+      profiles: FIT_PROFILES,
+    };
     let demo = await isUpToDate(clips, config);
     if (!demo) {
       opts.log(`rendering ${opts.videos} demo clips of ~${opts.seconds}s (seed ${opts.seed})`);
@@ -135,10 +156,16 @@ export async function fitBaseline(opts: { seed: number; videos: number; seconds:
     const fit = withOffset(fitted, best.offset);
     opts.log(`no_play offset ${best.offset}: training segment F1 ${best.f1.toFixed(3)}, held-out ${segmentF1(fit, rows, heldClips).toFixed(3)}`);
     const acc = (set: typeof rows): number => {
-      const p = predictSoftmax(fit, set.map((r) => r.x));
+      const p = predictSoftmax(
+        fit,
+        set.map((r) => r.x),
+      );
       return set.length ? p.filter((c, i) => c === set[i]!.y).length / set.length : 0;
     };
-    const hp = predictSoftmax(fit, hold.map((r) => r.x));
+    const hp = predictSoftmax(
+      fit,
+      hold.map((r) => r.x),
+    );
     const tp = hp.filter((c, i) => c > 0 && hold[i]!.y > 0).length;
     return {
       fit,

@@ -40,7 +40,12 @@ export function startEncode(ffmpeg: string, args: readonly string[], subject: st
       signal?.removeEventListener('abort', kill);
       if (code === 0) resolve(frames);
       else if (stopped) reject(failure(`${subject}: ffmpeg was stopped${signal?.aborted ? ' (interrupted)' : ''}`, { subject }));
-      else reject(failure(`${subject}: ffmpeg could not make the proxy (${sig ?? `exit ${code}`}): ${err.trim().split('\n').slice(-3).join(' | ') || 'no message'}`, { subject }));
+      else
+        reject(
+          failure(`${subject}: ffmpeg could not make the proxy (${sig ?? `exit ${code}`}): ${err.trim().split('\n').slice(-3).join(' | ') || 'no message'}`, {
+            subject,
+          }),
+        );
     });
   });
   const settled = done.then(

@@ -1,6 +1,15 @@
 // prepare: as the pipeline handler `prepare` and as `rallycut train prepare`, from one declaration of its params.
 import { join, resolve } from 'node:path';
-import { defineParamsHandler, optBool, paramOptions, paramsFromArgs, stableJson, type CommandSpec, type ParamValues, type StageModule } from '../../src/handler.js';
+import {
+  defineParamsHandler,
+  optBool,
+  paramOptions,
+  paramsFromArgs,
+  stableJson,
+  type CommandSpec,
+  type ParamValues,
+  type StageModule,
+} from '../../src/handler.js';
 import { JSON_OPTION } from '../lib/cli-options.js';
 import { contextFromIO } from '../lib/dataset/context.js';
 import { checkDatasetName, datasetDir } from '../lib/dataset/layout.js';

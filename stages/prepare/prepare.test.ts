@@ -13,7 +13,6 @@ import { writeDatasetFolder } from '../demo/folder.js';
 import { TRICKY_PROFILES } from '../../test/kit/videos.js';
 import { prepare, type ProxiesIndex, type SamplesFile } from './prepare.js';
 
-
 let work: string;
 let demo: DemoDataset;
 
@@ -98,7 +97,13 @@ describe('prepare', () => {
       ...context(root, []),
       progress: (_label, total) => {
         seen.push(total);
-        return { tick: () => undefined, update: (d) => void seen.push(d), skip: (d) => void seen.push(d ?? 1), setTotal: (t) => void seen.push(t), done: () => undefined };
+        return {
+          tick: () => undefined,
+          update: (d) => void seen.push(d),
+          skip: (d) => void seen.push(d ?? 1),
+          setTotal: (t) => void seen.push(t),
+          done: () => undefined,
+        };
       },
     };
     expect((await prepare(watching, opts)).reused).toBe(3);
@@ -126,7 +131,15 @@ describe('prepare', () => {
     broken.forEach((b, i) => {
       // content_hash is the bytes' own hash, as the app would record it: only ffmpeg can tell they are broken.
       const hash = createHash('sha256').update(b.bytes).digest('hex');
-      bad.videos.push({ ...good, filename: b.name, path: `broken/${b.name}`, video_id: `bad-${i}`, content_hash: hash, sha256: hash, size_bytes: b.bytes.length });
+      bad.videos.push({
+        ...good,
+        filename: b.name,
+        path: `broken/${b.name}`,
+        video_id: `bad-${i}`,
+        content_hash: hash,
+        sha256: hash,
+        size_bytes: b.bytes.length,
+      });
     });
     for (const b of broken) await fs.writeFile(join(work, 'demo', 'broken', b.name), b.bytes);
     // A good file whose manifest records other bytes: the sha256 check must stop it before ffmpeg runs.

@@ -151,7 +151,14 @@ export async function prepare(ctx: DatasetContext, opts: PrepareOptions): Promis
     proxies.videos.map((p) => ({ video_id: p.video_id, fps: p.fps, frames: p.frames, rallies: rallies.get(p.video_id) ?? [] })),
     opts.seed,
   );
-  const samples: SamplesFile = { version: 1, dataset: ds.manifest.name, seed: opts.seed, window: WINDOW, counts: countSamples(sampleList), samples: sampleList };
+  const samples: SamplesFile = {
+    version: 1,
+    dataset: ds.manifest.name,
+    seed: opts.seed,
+    window: WINDOW,
+    counts: countSamples(sampleList),
+    samples: sampleList,
+  };
   // Independent files, each synced: written at once so their fsyncs overlap.
   await Promise.all([
     saving,

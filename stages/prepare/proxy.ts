@@ -65,18 +65,45 @@ export function proxySize(width: number, height: number): { width: number; heigh
 }
 
 /** The ffmpeg arguments of a proxy, exactly what the benchmark compares against. */
-export function proxyArgs(source: string, src: Pick<VideoProbe, 'fps' | 'avg_fps' | 'vfr'>, out: string, caps: FfmpegCapabilities, decoderThreads?: number): string[] {
+export function proxyArgs(
+  source: string,
+  src: Pick<VideoProbe, 'fps' | 'avg_fps' | 'vfr'>,
+  out: string,
+  caps: FfmpegCapabilities,
+  decoderThreads?: number,
+): string[] {
   const plan = proxyPlan(src);
   return [
-    '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
+    '-hide_banner',
+    '-nostdin',
+    '-loglevel',
+    'error',
+    '-y',
     ...(decoderThreads ? ['-threads', String(decoderThreads)] : []),
-    '-i', source,
-    '-map', '0:v:0', '-vf', plan.filters,
+    '-i',
+    source,
+    '-map',
+    '0:v:0',
+    '-vf',
+    plan.filters,
     ...(plan.fps ? fpsModeArgs(caps, 'cfr') : []),
     ...ENCODER,
-    '-pix_fmt', 'yuv420p', '-an', '-sn', '-dn',
-    '-map_metadata', '-1', '-fflags', '+bitexact', '-flags:v', '+bitexact',
-    '-movflags', '+faststart', '-f', 'mp4', out,
+    '-pix_fmt',
+    'yuv420p',
+    '-an',
+    '-sn',
+    '-dn',
+    '-map_metadata',
+    '-1',
+    '-fflags',
+    '+bitexact',
+    '-flags:v',
+    '+bitexact',
+    '-movflags',
+    '+faststart',
+    '-f',
+    'mp4',
+    out,
   ];
 }
 

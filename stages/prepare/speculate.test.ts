@@ -13,7 +13,6 @@ import { children, guessTiming, type TimingGuess } from '../lib/media/mp4-timing
 import { probeVideo } from '../lib/media/probe.js';
 import { ensureProxy, proxyArgs, type ProxyRequest } from './proxy.js';
 
-
 let work: string;
 let demo: DemoDataset;
 let caps: FfmpegCapabilities;
@@ -62,7 +61,11 @@ describe('speculative encode', () => {
       expect(bytes.equals(bare.get(v.filename)!), v.filename).toBe(true);
       expect(info.height).toBe(480);
       // +faststart: the index (moov) comes before the media (mdat), so a player starts before the end arrives.
-      expect(children(bytes, 0, bytes.length).map((b) => b.type).filter((t) => t === 'moov' || t === 'mdat')).toEqual(['moov', 'mdat']);
+      expect(
+        children(bytes, 0, bytes.length)
+          .map((b) => b.type)
+          .filter((t) => t === 'moov' || t === 'mdat'),
+      ).toEqual(['moov', 'mdat']);
     }
   });
 

@@ -4,7 +4,19 @@
 // present with the right bytes are skipped, so an interrupted pull, rerun, fetches only the rest.
 import { promises as fs } from 'node:fs';
 import { join, relative } from 'node:path';
-import { configError, crashPoint, forEachLimit, formatBytes, isInside, listSizes, refuseLinkedParents, tempPathFor, toPosix, trainingRemote, writeFileAtomic } from '../../src/handler.js';
+import {
+  configError,
+  crashPoint,
+  forEachLimit,
+  formatBytes,
+  isInside,
+  listSizes,
+  refuseLinkedParents,
+  tempPathFor,
+  toPosix,
+  trainingRemote,
+  writeFileAtomic,
+} from '../../src/handler.js';
 import type { ManifestVideo } from '../lib/contracts.js';
 import { errorText, videosFailed, type DatasetContext, type VideoFailure } from '../lib/dataset/context.js';
 import { crossCheck, parseGroundTruth, parseManifest } from '../lib/dataset/format.js';

@@ -99,7 +99,10 @@ export async function pushDataset(ctx: DatasetContext, opts: PushOptions): Promi
       const want = expectedSha256(v, st.size);
       const { sha256 } = await shaCache!.hash(file, ctx.signal);
       if (!want) computed.set(v.content_hash, sha256);
-      else if (sha256 !== want) throw new Error(`refusing to upload ${relative(ctx.root, file)}: its sha256 ${sha256.slice(0, 12)}… does not match the manifest's ${want.slice(0, 12)}…`);
+      else if (sha256 !== want)
+        throw new Error(
+          `refusing to upload ${relative(ctx.root, file)}: its sha256 ${sha256.slice(0, 12)}… does not match the manifest's ${want.slice(0, 12)}…`,
+        );
       let last = 0;
       await remote.putFile(remoteKeys.video(v.content_hash), file, {
         storageClass: 'STANDARD_IA',

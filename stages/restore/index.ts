@@ -53,7 +53,12 @@ const command: CommandSpec = {
     if (result.dryRun) {
       const changed = plan.videos.filter((p) => p.action === 'insert' || p.new_rallies.length > 0);
       if (changed.length) {
-        io.out(formatTable(['video', 'action', 'video id', 'new rallies'], changed.map((p) => [p.input.filename, p.action === 'insert' ? 'add' : 'match by content_hash', p.target_id, p.new_rallies.length])));
+        io.out(
+          formatTable(
+            ['video', 'action', 'video id', 'new rallies'],
+            changed.map((p) => [p.input.filename, p.action === 'insert' ? 'add' : 'match by content_hash', p.target_id, p.new_rallies.length]),
+          ),
+        );
       }
       const { session, owner } = result;
       io.out(

@@ -89,7 +89,10 @@ async function uploadToApp(ctx: DatasetContext, ds: DatasetFiles, plan: LoadPlan
       if (!(await fs.stat(file).catch(() => null))) throw new Error(`local file ${relative(ctx.root, file)} is missing; run 'rallycut train pull' first`);
       const { sha256, size } = await shaCache.hash(file, ctx.signal);
       const want = expectedSha256(mv, size);
-      if (want && sha256 !== want) throw new Error(`refusing to upload ${relative(ctx.root, file)}: its sha256 ${sha256.slice(0, 12)}… does not match the manifest's ${want.slice(0, 12)}…`);
+      if (want && sha256 !== want)
+        throw new Error(
+          `refusing to upload ${relative(ctx.root, file)}: its sha256 ${sha256.slice(0, 12)}… does not match the manifest's ${want.slice(0, 12)}…`,
+        );
       await app.putFile(p.s3_key, file, { signal: ctx.signal, contentType: 'video/mp4' });
       uploaded++;
     },
@@ -108,17 +111,30 @@ export async function restoreDataset(ctx: DatasetContext, opts: RestoreOptions):
   try {
     await checkSchema(db, 'restore');
     const owner = await resolveOwner(db, opts.userId);
-    if (owner.how === 'none') ctx.log("the labels database has no users: the restored videos get no owner, so the web app lists them for nobody (create a user, then restore again with --user-id)");
+    if (owner.how === 'none')
+      ctx.log(
+        'the labels database has no users: the restored videos get no owner, so the web app lists them for nobody (create a user, then restore again with --user-id)',
+      );
     const preview = await planLoad(db, videos, owner.id);
     if (opts.dryRun) {
-      const session = await previewTrainingSession(db, opts.name, owner.id, preview.videos.map((p) => p.target_id));
+      const session = await previewTrainingSession(
+        db,
+        opts.name,
+        owner.id,
+        preview.videos.map((p) => p.target_id),
+      );
       return { database: db.description, dryRun: true, plan: preview, uploaded: 0, owner, session };
     }
     const uploaded = opts.uploadToAppS3 ? await uploadToApp(ctx, ds, preview) : 0;
     const { plan, session } = await db.transaction(async (q) => {
       const plan = await planLoad(q, videos, owner.id);
       await applyLoad(q, plan);
-      const session = await ensureTrainingSession(q, opts.name, owner.id, plan.videos.map((p) => p.target_id));
+      const session = await ensureTrainingSession(
+        q,
+        opts.name,
+        owner.id,
+        plan.videos.map((p) => p.target_id),
+      );
       return { plan, session };
     });
     ctx.log(

@@ -80,7 +80,9 @@ describe('rallycut segments', () => {
     const r = await cli('segments', 'good.json', '--set', 'min_gap=4');
     expect(r.code).toBe(2);
     expect(r.err).toContain("unknown heuristics parameter 'min_gap'");
-    expect(r.err).toContain('valid keys: min_gap_seconds, rally_continuation_seconds, boundary_confidence_threshold, min_active_density, min_play_duration, padding_seconds, padding_end_seconds');
+    expect(r.err).toContain(
+      'valid keys: min_gap_seconds, rally_continuation_seconds, boundary_confidence_threshold, min_active_density, min_play_duration, padding_seconds, padding_end_seconds',
+    );
   });
 
   it('rejects a non-numeric --set value and an unknown model', async () => {
@@ -91,10 +93,26 @@ describe('rallycut segments', () => {
   });
 
   const bad: [string, unknown, RegExp][] = [
-    ['a missing probability', { ...good, windows: good.windows.map((w, i) => (i === 3 ? { ...w, probs: { no_play: 0.5, play: 0.5 } } : w)) }, /\[windows\[3\]\.probs\.service\] window 3: probability 'service' is missing/],
-    ['a probability that is not a number', { ...good, windows: good.windows.map((w, i) => (i === 4 ? { ...w, probs: { ...P, play: '0.8' } } : w)) }, /\[windows\[4\]\.probs\.play\] window 4: probability 'play' must be a number, got "0\.8"/],
-    ['missing probs', { ...good, windows: good.windows.map((w, i) => (i === 2 ? { start_frame: w.start_frame, end_frame: w.end_frame } : w)) }, /\[windows\[2\]\.probs\] window 2: probs is missing/],
-    ['windows out of order', { ...good, windows: [good.windows[0], good.windows[2], good.windows[1]] }, /\[windows\[2\]\.start_frame\] window 2 is out of order: it starts at frame 96, not after window 1 \(frame 192\)/],
+    [
+      'a missing probability',
+      { ...good, windows: good.windows.map((w, i) => (i === 3 ? { ...w, probs: { no_play: 0.5, play: 0.5 } } : w)) },
+      /\[windows\[3\]\.probs\.service\] window 3: probability 'service' is missing/,
+    ],
+    [
+      'a probability that is not a number',
+      { ...good, windows: good.windows.map((w, i) => (i === 4 ? { ...w, probs: { ...P, play: '0.8' } } : w)) },
+      /\[windows\[4\]\.probs\.play\] window 4: probability 'play' must be a number, got "0\.8"/,
+    ],
+    [
+      'missing probs',
+      { ...good, windows: good.windows.map((w, i) => (i === 2 ? { start_frame: w.start_frame, end_frame: w.end_frame } : w)) },
+      /\[windows\[2\]\.probs\] window 2: probs is missing/,
+    ],
+    [
+      'windows out of order',
+      { ...good, windows: [good.windows[0], good.windows[2], good.windows[1]] },
+      /\[windows\[2\]\.start_frame\] window 2 is out of order: it starts at frame 96, not after window 1 \(frame 192\)/,
+    ],
     ['fps of 0', { ...good, fps: 0 }, /\[fps\] fps must be > 0, got 0/],
     ['negative fps', { ...good, fps: -30 }, /\[fps\] fps must be > 0, got -30/],
     ['no windows array', { fps: 30, total_frames: 10 }, /\[windows\] windows must be an array/],

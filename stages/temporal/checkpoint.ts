@@ -53,7 +53,9 @@ function weightBytes(values: Float32Array): Buffer {
 export async function saveCheckpoint(
   dir: string,
   model: ModelCore,
-  meta: Omit<CheckpointMeta, 'format' | 'params' | 'weights' | 'version' | 'name' | 'architecture' | 'feature' | 'onnx'> & { featureSource: 'features' | 'probs' },
+  meta: Omit<CheckpointMeta, 'format' | 'params' | 'weights' | 'version' | 'name' | 'architecture' | 'feature' | 'onnx'> & {
+    featureSource: 'features' | 'probs';
+  },
 ): Promise<CheckpointMeta> {
   const bytes = weightBytes(model.params.values);
   const onnxBytes = exportOnnx(model);
@@ -67,7 +69,12 @@ export async function saveCheckpoint(
     ...rest,
     params: model.params.entries.map((e) => ({ ...e, shape: [...e.shape] })),
     weights: { file: WEIGHTS_FILE, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') },
-    onnx: { file: ONNX_FILE, input: ONNX_INPUT, output: model.arch.version === 'v1' ? 'rally_logit' : 'emissions', sha256: createHash('sha256').update(onnxBytes).digest('hex') },
+    onnx: {
+      file: ONNX_FILE,
+      input: ONNX_INPUT,
+      output: model.arch.version === 'v1' ? 'rally_logit' : 'emissions',
+      sha256: createHash('sha256').update(onnxBytes).digest('hex'),
+    },
   };
   await fs.mkdir(dir, { recursive: true });
   await writeFileAtomic(join(dir, ONNX_FILE), onnxBytes, 'checkpoint.write');
@@ -83,7 +90,10 @@ export async function loadTemporalModel(dir: string): Promise<LoadedModel> {
   try {
     meta = JSON.parse(await fs.readFile(metaPath, 'utf8')) as CheckpointMeta;
   } catch (err) {
-    throw failure(`cannot read temporal checkpoint ${metaPath}: ${(err as Error).message}`, { file: metaPath, notes: ["train one with 'rallycut train temporal'"] });
+    throw failure(`cannot read temporal checkpoint ${metaPath}: ${(err as Error).message}`, {
+      file: metaPath,
+      notes: ["train one with 'rallycut train temporal'"],
+    });
   }
   if (meta.format !== CHECKPOINT_FORMAT || !MODEL_VERSIONS.includes(meta.version)) {
     throw failure(`${metaPath} is not a ${CHECKPOINT_FORMAT} checkpoint (format ${String(meta.format)}, version ${String(meta.version)})`, { file: metaPath });

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { RallySpan } from '../lib/contracts.js';
 import { PythonRandom } from '../lib/nn/python-random.js';
-import { Rng } from '../lib/nn/rng.js';
+import type { Rng } from '../lib/nn/rng.js';
 
 export const WINDOW_FRAMES = 16;
 export const CHUNK_WINDOWS = 500;
@@ -44,18 +44,21 @@ export interface Normalisation {
 /** Per-dimension mean and standard deviation over every window of the given videos (float64 sums). */
 export function fitNormalisation(videos: readonly TemporalVideo[]): Normalisation {
   const dim = videos[0]?.dim ?? 0;
-  const sum = new Float64Array(dim), sq = new Float64Array(dim);
+  const sum = new Float64Array(dim),
+    sq = new Float64Array(dim);
   let n = 0;
   for (const v of videos) {
     const rows = v.x.length / dim;
-    for (let t = 0; t < rows; t++) for (let d = 0; d < dim; d++) {
-      const val = v.x[t * dim + d]!;
-      sum[d]! += val;
-      sq[d]! += val * val;
-    }
+    for (let t = 0; t < rows; t++)
+      for (let d = 0; d < dim; d++) {
+        const val = v.x[t * dim + d]!;
+        sum[d]! += val;
+        sq[d]! += val * val;
+      }
     n += rows;
   }
-  const mean = new Float32Array(dim), std = new Float32Array(dim);
+  const mean = new Float32Array(dim),
+    std = new Float32Array(dim);
   for (let d = 0; d < dim; d++) {
     const m = n ? sum[d]! / n : 0;
     mean[d] = m;
@@ -100,7 +103,8 @@ export function augmentRange(range: [number, number], n: number, rng: Rng): [num
   let [s, e] = range;
   if (rng.next() < 0.5) {
     const k = [-2, -1, 1, 2][rng.int(4)]!;
-    const ns = Math.max(0, Math.min(n - 1, s + k)), ne = Math.max(ns + 1, Math.min(n, e + k));
+    const ns = Math.max(0, Math.min(n - 1, s + k)),
+      ne = Math.max(ns + 1, Math.min(n, e + k));
     s = ns;
     e = ne;
   }
@@ -116,7 +120,8 @@ export function augmentRange(range: [number, number], n: number, rng: Rng): [num
 
 /** #neg / #pos over the training windows (1 when one class is absent). */
 export function positiveWeight(videos: readonly TemporalVideo[]): number {
-  let pos = 0, all = 0;
+  let pos = 0,
+    all = 0;
   for (const v of videos) {
     for (const l of v.labels) pos += l;
     all += v.labels.length;
@@ -143,7 +148,8 @@ export interface WindowCounts {
 
 export function countWindows(pred: ArrayLike<number>, labels: ArrayLike<number>, acc: WindowCounts = { tp: 0, fp: 0, fn: 0, tn: 0 }): WindowCounts {
   for (let i = 0; i < labels.length; i++) {
-    const p = pred[i]! > 0, y = labels[i]! > 0;
+    const p = pred[i]! > 0,
+      y = labels[i]! > 0;
     if (p && y) acc.tp++;
     else if (p) acc.fp++;
     else if (y) acc.fn++;

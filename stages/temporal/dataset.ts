@@ -31,7 +31,8 @@ export async function readGroundTruth(path: string): Promise<GroundTruth> {
   }
   if (!Array.isArray(gt)) throw failure(`${path} must be an array of {video_id, filename, rallies}`, { file: path });
   gt.forEach((v: { video_id?: unknown; rallies?: unknown }, i) => {
-    if (typeof v.video_id !== 'string' || !Array.isArray(v.rallies)) throw failure(`${path}: entry ${i} needs a string video_id and a rallies array`, { file: path });
+    if (typeof v.video_id !== 'string' || !Array.isArray(v.rallies))
+      throw failure(`${path}: entry ${i} needs a string video_id and a rallies array`, { file: path });
   });
   return gt as GroundTruth;
 }
@@ -59,7 +60,18 @@ export async function loadDataset(indexPath: string, gtPath: string, cacheDir: s
       const dim = useFeatures && vf.features ? vf.dim : 3;
       const n = x.length / dim;
       const rallies = [...truth.rallies].sort((a, b) => a.start_ms - b.start_ms);
-      videos.push({ video_id: entry.video_id, filename: entry.filename, fps: entry.fps, stride: entry.stride, total_frames: entry.total_frames, x, dim, labels: windowLabels(n, entry.stride, entry.fps, rallies), rallies, source: entry.key });
+      videos.push({
+        video_id: entry.video_id,
+        filename: entry.filename,
+        fps: entry.fps,
+        stride: entry.stride,
+        total_frames: entry.total_frames,
+        x,
+        dim,
+        labels: windowLabels(n, entry.stride, entry.fps, rallies),
+        rallies,
+        source: entry.key,
+      });
     } catch (err) {
       problems.push(`${entry.filename} (${entry.video_id}): ${(err as Error).message}`);
     }

@@ -17,7 +17,12 @@ export async function writeSyntheticProject(root: string, o: SynthOptions & { wi
   const videos = synthVideos(o);
   const cacheDir = join(root, '.cache');
   const withFeatures = o.withFeatures ?? true;
-  const index: FeatureIndex = { version: 1, model: { variant: 'synthetic', sha256: 'synthetic', feature_dim: withFeatures ? o.dim : null }, base_stride: 48, videos: [] };
+  const index: FeatureIndex = {
+    version: 1,
+    model: { variant: 'synthetic', sha256: 'synthetic', feature_dim: withFeatures ? o.dim : null },
+    base_stride: 48,
+    videos: [],
+  };
   for (const v of videos) {
     const n = v.labels.length;
     const probs = new Float32Array(n * 3);
@@ -29,8 +34,28 @@ export async function writeSyntheticProject(root: string, o: SynthOptions & { wi
     }
     const content_hash = `hash-${v.video_id}`;
     const key = featureKey({ content_hash, decoded_sha256: content_hash, stride: v.stride, model_sha256: 'synthetic' });
-    await writeVideoFeatures(cacheDir, { key, content_hash, source_sha256: content_hash, fps: v.fps, total_frames: v.total_frames, stride: v.stride, model: { variant: 'synthetic', sha256: 'synthetic' }, probs, features: withFeatures ? v.x : null });
-    index.videos.push({ video_id: v.video_id, filename: v.filename, content_hash, sha256: content_hash, fps: v.fps, total_frames: v.total_frames, stride: v.stride, num_windows: n, key });
+    await writeVideoFeatures(cacheDir, {
+      key,
+      content_hash,
+      source_sha256: content_hash,
+      fps: v.fps,
+      total_frames: v.total_frames,
+      stride: v.stride,
+      model: { variant: 'synthetic', sha256: 'synthetic' },
+      probs,
+      features: withFeatures ? v.x : null,
+    });
+    index.videos.push({
+      video_id: v.video_id,
+      filename: v.filename,
+      content_hash,
+      sha256: content_hash,
+      fps: v.fps,
+      total_frames: v.total_frames,
+      stride: v.stride,
+      num_windows: n,
+      key,
+    });
   }
   const gt: GroundTruth = videos.map((v) => ({ video_id: v.video_id, filename: v.filename, rallies: v.rallies }));
   const featuresPath = join(root, 'features', 'index.json');

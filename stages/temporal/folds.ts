@@ -72,7 +72,7 @@ export async function runFolds(videos: readonly TemporalVideo[], o: FoldOptions,
     return results;
   }
   const shared = shareVideos(videos);
-    let next = 0;
+  let next = 0;
   const pool = Array.from({ length: workers }, () => startWorker({ videos: shared, options: o }));
   try {
     await Promise.all(

@@ -30,11 +30,21 @@ const PARAMS = {
   weight_decay: { type: 'number', minimum: 0, default: 0.01, description: 'AdamW weight decay' },
   patience: { type: 'integer', minimum: 1, default: 10, description: 'early-stopping patience in epochs' },
   hidden_dim: { type: 'integer', minimum: 2, default: 128, description: 'projection width of v2/v3' },
-  dropout: { type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0.4, description: 'dropout (v1: on the smoothed logits; v2/v3: after the projection and between layers)' },
+  dropout: {
+    type: 'number',
+    minimum: 0,
+    exclusiveMaximum: 1,
+    default: 0.4,
+    description: 'dropout (v1: on the smoothed logits; v2/v3: after the projection and between layers)',
+  },
   seed: { type: 'integer', default: 42, description: 'seed for init, split, augmentation and dropout' },
   cv: { type: 'enum', values: ['none', 'loo'], default: 'none', description: "cross-validation: 'loo' (leave one video out) before the final fit" },
   features: { type: 'string', default: 'features/index.json', description: 'feature index', placeholder: 'PATH' },
-  ground_truth: { type: 'string', description: "ground_truth.json (default: the dataset's, or the only training_datasets/*/ground_truth.json)", placeholder: 'PATH' },
+  ground_truth: {
+    type: 'string',
+    description: "ground_truth.json (default: the dataset's, or the only training_datasets/*/ground_truth.json)",
+    placeholder: 'PATH',
+  },
   dataset: { type: 'string', description: 'dataset name under training_datasets/', placeholder: 'NAME', complete: 'dataset' },
   out: { type: 'string', default: 'weights/temporal', flag: 'output', was: ['out'], description: 'checkpoint folder', placeholder: 'DIR' },
   metrics: { type: 'string', default: 'metrics/temporal.json', description: 'metrics file', placeholder: 'PATH' },
@@ -49,11 +59,26 @@ async function groundTruthPath(root: string, p: TemporalParams): Promise<string>
   if (p.ground_truth) return isAbsolute(p.ground_truth) ? p.ground_truth : resolve(root, p.ground_truth);
   if (p.dataset) return join(root, 'training_datasets', p.dataset, 'ground_truth.json');
   const dir = join(root, 'training_datasets');
-  const names = (await fs.readdir(dir, { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  const names = (await fs.readdir(dir, { withFileTypes: true }).catch(() => []))
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
   const found: string[] = [];
-  for (const n of names) if (await fs.stat(join(dir, n, 'ground_truth.json')).then(() => true, () => false)) found.push(n);
+  for (const n of names)
+    if (
+      await fs.stat(join(dir, n, 'ground_truth.json')).then(
+        () => true,
+        () => false,
+      )
+    )
+      found.push(n);
   if (found.length === 1) return join(dir, found[0]!, 'ground_truth.json');
-  throw configError(found.length ? `several datasets have ground truth (${found.join(', ')}): pick one with --dataset or --ground-truth` : `no training_datasets/*/ground_truth.json: pass --ground-truth PATH`, { subject: 'temporal' });
+  throw configError(
+    found.length
+      ? `several datasets have ground truth (${found.join(', ')}): pick one with --dataset or --ground-truth`
+      : `no training_datasets/*/ground_truth.json: pass --ground-truth PATH`,
+    { subject: 'temporal' },
+  );
 }
 
 export async function resolveOptions(root: string, p: TemporalParams): Promise<TemporalOptions> {
@@ -93,7 +118,13 @@ export function formatReport(r: TemporalReport): string {
   }
   rows.push(['checkpoint', r.checkpoint]);
   let text = formatTable(['', ''], rows);
-  if (r.cv) text += '\n' + formatTable(['fold', 'video', 'window F1', 'segment F1', 'best epoch'], r.cv.folds.map((f) => [String(f.fold + 1), f.video_id, f.windows.f1.toFixed(3), f.segment_f1.toFixed(3), String(f.best_epoch)]));
+  if (r.cv)
+    text +=
+      '\n' +
+      formatTable(
+        ['fold', 'video', 'window F1', 'segment F1', 'best epoch'],
+        r.cv.folds.map((f) => [String(f.fold + 1), f.video_id, f.windows.f1.toFixed(3), f.segment_f1.toFixed(3), String(f.best_epoch)]),
+      );
   return text;
 }
 
@@ -115,7 +146,8 @@ const handler = defineParamsHandler({
 const command: CommandSpec = {
   path: ['train', 'temporal'],
   summary: 'Train the temporal rally model on extracted features',
-  description: 'v1 LearnedSmoothing (logistic + learned smoothing), v2 ConvCRF, v3 BiLSTM-CRF. Writes OUTPUT/model.json + OUTPUT/weights.f32 (+ model.onnx) and the metrics file.',
+  description:
+    'v1 LearnedSmoothing (logistic + learned smoothing), v2 ConvCRF, v3 BiLSTM-CRF. Writes OUTPUT/model.json + OUTPUT/weights.f32 (+ model.onnx) and the metrics file.',
   options: [...paramOptions(PARAMS), JSON_OPTION],
   async run(args, io) {
     const root = findProjectRoot(io.cwd) ?? io.cwd;

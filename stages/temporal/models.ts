@@ -33,20 +33,24 @@ export function seedArchitecture(version: ModelVersion, featureDim: number, hidd
 export const MODEL_NAMES: Record<ModelVersion, string> = { v1: 'LearnedSmoothing', v2: 'ConvCRF', v3: 'BiLSTM-CRF' };
 
 /** A normalised 1-D Gaussian with σ = k/4, as the seed starts its smoothing kernel. */
-const gaussianKernel = (k: number): Init => (_r, n) => {
-  const half = (k - 1) / 2;
-  const sigma = k / 4;
-  const taps = Array.from({ length: k }, (_, j) => Math.exp(-((j - half) ** 2) / (2 * sigma * sigma)));
-  const sum = taps.reduce((a, b) => a + b, 0);
-  return Float32Array.from({ length: n }, (_, i) => taps[i % k]! / sum);
-};
+const gaussianKernel =
+  (k: number): Init =>
+  (_r, n) => {
+    const half = (k - 1) / 2;
+    const sigma = k / 4;
+    const taps = Array.from({ length: k }, (_, j) => Math.exp(-((j - half) ** 2) / (2 * sigma * sigma)));
+    const sum = taps.reduce((a, b) => a + b, 0);
+    return Float32Array.from({ length: n }, (_, i) => taps[i % k]! / sum);
+  };
 
 /** CRF parameters start near zero, as pytorch-crf does (U(−0.1, 0.1)). */
 const crfInit: Init = (r, n) => Float32Array.from({ length: n }, () => (r.next() * 2 - 1) * 0.1);
 
 export function declareParams(a: Architecture): ParamBuilder {
   const p = new ParamBuilder();
-  const D = a.featureDim, H = a.hiddenDim, k = a.kernel;
+  const D = a.featureDim,
+    H = a.hiddenDim,
+    k = a.kernel;
   if (a.version === 'v1') {
     p.add('proj.weight', [2, D], init.uniformFanIn(D)).add('proj.bias', [2], init.uniformFanIn(D));
     p.add('smooth.weight', [2, k], gaussianKernel(k)).add('smooth.bias', [2], init.zeros());
@@ -114,7 +118,8 @@ export function forward(a: Architecture, params: ParamSet, tape: Tape | null, x:
   if (a.version === 'v2') {
     for (let l = 0; l < a.convLayers; l++) {
       h = conv1d(tape, h, params.get(`conv${l}.weight`), params.get(`conv${l}.bias`));
-      const rm = params.get(`bn${l}.running_mean`).data, rv = params.get(`bn${l}.running_var`).data;
+      const rm = params.get(`bn${l}.running_mean`).data,
+        rv = params.get(`bn${l}.running_var`).data;
       h = batchNorm(tape, h, params.get(`bn${l}.weight`), params.get(`bn${l}.bias`), rm, rv, train);
       h = relu(tape, h);
       h = dropout(tape, h, a.dropout, rng, train);

@@ -17,7 +17,12 @@ describe('ONNX export', () => {
     it(`${version}: onnxruntime-node output equals the TypeScript forward pass within 1e-4`, async () => {
       const model = trainModel(videos.slice(0, 3), videos.slice(3), {
         arch: { version, featureDim: 12, hiddenDim: 16, lstmHidden: 8, lstmLayers: 3, dropout: 0.1, kernel: 5, convLayers: 3 },
-        epochs: 2, lr: 1e-2, weightDecay: 0.01, patience: 5, clip: 1, seed: 3,
+        epochs: 2,
+        lr: 1e-2,
+        weightDecay: 0.01,
+        patience: 5,
+        clip: 1,
+        seed: 3,
       });
       const x = videos[3]!.x;
       const want = rawOutput(model, normalise(x, model.norm)).data;
@@ -30,7 +35,14 @@ describe('ONNX export', () => {
       if (version === 'v3') {
         const dir = await mkdtemp(join(tmpdir(), 'rallycut-onnx-'));
         try {
-          const meta = await saveCheckpoint(dir, model, { featureSource: 'features', hyperparameters: {}, base_stride: 48, window_frames: 16, training: { data_sha256: 'x', train_videos: [], val_videos: [], pos_weight: 1, best_epoch: 1, best_val_f1: 0, epochs_run: 1 }, metrics: [] });
+          const meta = await saveCheckpoint(dir, model, {
+            featureSource: 'features',
+            hyperparameters: {},
+            base_stride: 48,
+            window_frames: 16,
+            training: { data_sha256: 'x', train_videos: [], val_videos: [], pos_weight: 1, best_epoch: 1, best_val_f1: 0, epochs_run: 1 },
+            metrics: [],
+          });
           const loaded = await loadTemporalModel(dir);
           const onDisk = await fs.readFile(join(dir, meta.onnx!.file));
           const again = await runOnnx(onDisk, x, 12);

@@ -19,7 +19,8 @@ function w(params: ParamSet, name: string): number[] {
 /** Our Linear weights are [O, I]; MatMul wants [I, O]. */
 function transposed(params: ParamSet, name: string): { values: number[]; dims: [number, number] } {
   const t = params.get(name);
-  const O = t.rows, I = t.cols;
+  const O = t.rows,
+    I = t.cols;
   const values = new Array<number>(O * I);
   for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) values[i * O + o] = t.data[o * I + i]!;
   return { values, dims: [I, O] };
@@ -54,19 +55,29 @@ function onnxGates(data: Float32Array, H: number, cols: number): number[] {
 export function exportOnnx(model: ModelCore): Uint8Array {
   const { arch, params, norm } = model;
   const g = new GraphBuilder();
-  const D = arch.featureDim, H = arch.hiddenDim, k = arch.kernel, pad = (k - 1) >> 1;
+  const D = arch.featureDim,
+    H = arch.hiddenDim,
+    k = arch.kernel,
+    pad = (k - 1) >> 1;
   const input = g.input(ONNX_INPUT, [T, D]);
   const x = g.op('Div', [g.op('Sub', [input, g.floatConst(Array.from(norm.mean), [D])]), g.floatConst(Array.from(norm.std), [D])]);
   if (arch.version === 'v1') {
     const s = toNCL(g, linear(g, params, x, 'proj'), 2);
-    const smooth = g.op('Conv', [s, g.floatConst(w(params, 'smooth.weight'), [2, 1, k]), g.floatConst(w(params, 'smooth.bias'), [2])], { group: 2, kernel_shape: [k], pads: [pad, pad] });
+    const smooth = g.op('Conv', [s, g.floatConst(w(params, 'smooth.weight'), [2, 1, k]), g.floatConst(w(params, 'smooth.bias'), [2])], {
+      group: 2,
+      kernel_shape: [k],
+      pads: [pad, pad],
+    });
     const diff = g.op('MatMul', [fromNCL(g, smooth, 2), g.floatConst([-1, 1], [2, 1])]);
     g.op('Reshape', [diff, g.intConst([-1])], {}, 'rally_logit');
     g.output('rally_logit', [T]);
     return g.encode('rallycut_temporal_v1', 'RallyCut temporal v1 (LearnedSmoothing): normalised features -> rally logit per window');
   }
   let h = linear(g, params, x, 'proj');
-  h = g.op('LayerNormalization', [h, g.floatConst(w(params, 'ln.weight'), [H]), g.floatConst(w(params, 'ln.bias'), [H])], { axis: -1, epsilon: { float: 1e-5 } });
+  h = g.op('LayerNormalization', [h, g.floatConst(w(params, 'ln.weight'), [H]), g.floatConst(w(params, 'ln.bias'), [H])], {
+    axis: -1,
+    epsilon: { float: 1e-5 },
+  });
   if (arch.version === 'v2') {
     let c = toNCL(g, h, H);
     for (let l = 0; l < arch.convLayers; l++) {
@@ -80,11 +91,19 @@ export function exportOnnx(model: ModelCore): Uint8Array {
     const L = arch.lstmHidden;
     for (let l = 0; l < arch.lstmLayers; l++) {
       const I = l === 0 ? H : 2 * L;
-      const stack = (suffix: string, cols: number): number[] => [...onnxGates(params.get(`${lstmPrefix(l, 'fwd')}.${suffix}`).data, L, cols), ...onnxGates(params.get(`${lstmPrefix(l, 'bwd')}.${suffix}`).data, L, cols)];
+      const stack = (suffix: string, cols: number): number[] => [
+        ...onnxGates(params.get(`${lstmPrefix(l, 'fwd')}.${suffix}`).data, L, cols),
+        ...onnxGates(params.get(`${lstmPrefix(l, 'bwd')}.${suffix}`).data, L, cols),
+      ];
       const W = g.floatConst(stack('wih', I), [2, 4 * L, I]);
       const R = g.floatConst(stack('whh', L), [2, 4 * L, L]);
       const zeros = new Array<number>(4 * L).fill(0);
-      const bias = [...onnxGates(params.get(`${lstmPrefix(l, 'fwd')}.bias`).data, L, 1), ...zeros, ...onnxGates(params.get(`${lstmPrefix(l, 'bwd')}.bias`).data, L, 1), ...zeros];
+      const bias = [
+        ...onnxGates(params.get(`${lstmPrefix(l, 'fwd')}.bias`).data, L, 1),
+        ...zeros,
+        ...onnxGates(params.get(`${lstmPrefix(l, 'bwd')}.bias`).data, L, 1),
+        ...zeros,
+      ];
       const seq = g.op('Reshape', [h, g.intConst([-1, 1, I])]); // [T, batch 1, I]
       const y = g.op('LSTM', [seq, W, R, g.floatConst(bias, [2, 8 * L])], { hidden_size: L });
       // Y is [T, 2, 1, L]: forward states then backward states, like our [T, 2L] rows.
@@ -93,7 +112,10 @@ export function exportOnnx(model: ModelCore): Uint8Array {
   }
   linear(g, params, h, 'head', 'emissions');
   g.output('emissions', [T, 2]);
-  const bytes = g.encode(`rallycut_temporal_${arch.version}`, `RallyCut temporal ${arch.version}: normalised features -> CRF emissions [T, 2] (decode with the checkpoint's CRF)`);
+  const bytes = g.encode(
+    `rallycut_temporal_${arch.version}`,
+    `RallyCut temporal ${arch.version}: normalised features -> CRF emissions [T, 2] (decode with the checkpoint's CRF)`,
+  );
   return arch.version === 'v3' ? withBidirectionalLstm(bytes) : bytes;
 }
 
@@ -103,7 +125,10 @@ function withBidirectionalLstm(bytes: Uint8Array): Uint8Array {
   const model = onnx.ModelProto.decode(bytes);
   for (const node of model.graph?.node ?? []) {
     if (node.opType !== 'LSTM') continue;
-    node.attribute = [...(node.attribute ?? []), onnx.AttributeProto.create({ name: 'direction', type: onnx.AttributeProto.AttributeType.STRING, s: new TextEncoder().encode('bidirectional') })];
+    node.attribute = [
+      ...(node.attribute ?? []),
+      onnx.AttributeProto.create({ name: 'direction', type: onnx.AttributeProto.AttributeType.STRING, s: new TextEncoder().encode('bidirectional') }),
+    ];
     node.attribute.sort((a, b) => ((a.name ?? '') < (b.name ?? '') ? -1 : 1));
   }
   return onnx.ModelProto.encode(model).finish();

@@ -63,7 +63,9 @@ export function predictWindows(model: ModelCore, x: Float32Array): WindowPredict
   const xNorm = normalise(x, model.norm);
   const chunks = inferenceChunks(n);
   if (chunks.length === 1) return n === 0 ? { prob: new Float32Array(0), rally: new Uint8Array(0) } : decode(model, rawOutput(model, xNorm));
-  const probSum = new Float64Array(n), rallySum = new Float64Array(n), count = new Float64Array(n);
+  const probSum = new Float64Array(n),
+    rallySum = new Float64Array(n),
+    count = new Float64Array(n);
   for (const [s, e] of chunks) {
     const part = decode(model, rawOutput(model, xNorm.slice(s * D, e * D)));
     for (let t = s; t < e; t++) {
@@ -72,7 +74,8 @@ export function predictWindows(model: ModelCore, x: Float32Array): WindowPredict
       count[t]! += 1;
     }
   }
-  const prob = new Float32Array(n), rally = new Uint8Array(n);
+  const prob = new Float32Array(n),
+    rally = new Uint8Array(n);
   for (let t = 0; t < n; t++) {
     prob[t] = probSum[t]! / count[t]!;
     rally[t] = rallySum[t]! / count[t]! > 0.5 ? 1 : 0;

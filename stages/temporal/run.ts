@@ -112,15 +112,31 @@ export async function runTemporal(env: RunEnv, o: TemporalOptions): Promise<Temp
   let validation: TemporalReport['validation'] = null;
   if (val.length) {
     const counts = { tp: 0, fp: 0, fn: 0, tn: 0 };
-    const perVideo = scoreSegments(val, (v) => {
-      const p = predictWindows(result, v.x);
-      countWindows(p.rally, v.labels, counts);
-      return segmentsMs(p.rally, p.prob, v.stride, v.fps);
-    }, o.iou);
+    const perVideo = scoreSegments(
+      val,
+      (v) => {
+        const p = predictWindows(result, v.x);
+        countWindows(p.rally, v.labels, counts);
+        return segmentsMs(p.rally, p.prob, v.stride, v.fps);
+      },
+      o.iou,
+    );
     validation = { windows: windowF1(counts), segments: poolScores(perVideo) };
   }
 
-  const hyperparameters = { model: o.version, epochs: o.epochs, lr: o.lr, weight_decay: o.weightDecay, patience: o.patience, hidden_dim: o.hiddenDim, dropout: o.dropout, seed: o.seed, grad_clip: 1, chunk_windows: 500, chunk_overlap: 50 };
+  const hyperparameters = {
+    model: o.version,
+    epochs: o.epochs,
+    lr: o.lr,
+    weight_decay: o.weightDecay,
+    patience: o.patience,
+    hidden_dim: o.hiddenDim,
+    dropout: o.dropout,
+    seed: o.seed,
+    grad_clip: 1,
+    chunk_windows: 500,
+    chunk_overlap: 50,
+  };
   await saveCheckpoint(o.outDir, result, {
     featureSource: data.source,
     hyperparameters,

@@ -97,7 +97,13 @@ export function splitOvermerged(segments: readonly TimedSegment[], prob: ArrayLi
  * padding): pad in seconds (start floored at 0), to frames with int(), clamp both ends to the last frame,
  * keep non-empty ranges, then merge ranges that overlap or touch.
  */
-export function paddedFrames(segs: readonly TimedSegment[], fps: number, totalFrames: number, padStartS: number, padEndS: number): Array<{ start_frame: number; end_frame: number }> {
+export function paddedFrames(
+  segs: readonly TimedSegment[],
+  fps: number,
+  totalFrames: number,
+  padStartS: number,
+  padEndS: number,
+): Array<{ start_frame: number; end_frame: number }> {
   const last = totalFrames - 1;
   const frames = segs
     .map((s) => ({

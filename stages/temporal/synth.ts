@@ -17,7 +17,8 @@ export interface SynthOptions {
 
 export function synthVideos(o: SynthOptions): TemporalVideo[] {
   const rng = new Rng(o.seed);
-  const fps = o.fps ?? 30, stride = Math.round((48 * fps) / 30);
+  const fps = o.fps ?? 30,
+    stride = Math.round((48 * fps) / 30);
   const noise = o.noise ?? 1.2;
   const signalDims = Math.min(o.dim, 8);
   const out: TemporalVideo[] = [];
@@ -39,7 +40,18 @@ export function synthVideos(o: SynthOptions): TemporalVideo[] {
         x[i * o.dim + d] = signal + noise * rng.normal();
       }
     }
-    out.push({ video_id: `synth-${String(v).padStart(3, '0')}`, filename: `synth_${v}.mp4`, fps, stride, total_frames: totalFrames, x, dim: o.dim, labels, rallies, source: `synth:${o.seed}:${v}` });
+    out.push({
+      video_id: `synth-${String(v).padStart(3, '0')}`,
+      filename: `synth_${v}.mp4`,
+      fps,
+      stride,
+      total_frames: totalFrames,
+      x,
+      dim: o.dim,
+      labels,
+      rallies,
+      source: `synth:${o.seed}:${v}`,
+    });
   }
   return out;
 }

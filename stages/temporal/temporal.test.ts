@@ -29,8 +29,20 @@ afterAll(async () => {
 
 function options(out: string, over: Partial<TemporalOptions> = {}): TemporalOptions {
   return {
-    version: 'v1', epochs: 12, lr: 1e-2, weightDecay: 0.01, patience: 10, hiddenDim: 16, dropout: 0.2, seed: 42, cv: 'none',
-    featuresPath: files.featuresPath, groundTruthPath: files.groundTruthPath, outDir: join(root, out), metricsPath: join(root, out, 'metrics.json'), iou: 0.5,
+    version: 'v1',
+    epochs: 12,
+    lr: 1e-2,
+    weightDecay: 0.01,
+    patience: 10,
+    hiddenDim: 16,
+    dropout: 0.2,
+    seed: 42,
+    cv: 'none',
+    featuresPath: files.featuresPath,
+    groundTruthPath: files.groundTruthPath,
+    outDir: join(root, out),
+    metricsPath: join(root, out, 'metrics.json'),
+    iou: 0.5,
     ...over,
   };
 }
@@ -39,12 +51,17 @@ describe('labels, chunks, split', () => {
   it('labels a window by its centre frame (start + 8) and chunks 500 windows with 50 overlapping', () => {
     // stride 48 at 30 fps: window 2 has centre frame 104 = 3466.7 ms; window 3 has 152 = 5066.7 ms.
     expect(Array.from(windowLabels(5, 48, 30, [{ start_ms: 3400, end_ms: 5000 }]))).toEqual([0, 0, 1, 0, 0]);
-    expect(chunkRanges(1000)).toEqual([[0, 500], [450, 950], [900, 1000]]);
+    expect(chunkRanges(1000)).toEqual([
+      [0, 500],
+      [450, 950],
+      [900, 1000],
+    ]);
     expect(chunkRanges(120)).toEqual([[0, 120]]);
   });
   it('splits 80/20 by video, independent of input order', () => {
     const ids = Array.from({ length: 10 }, (_, i) => ({ video_id: `v${i}` }));
-    const a = splitVideos(ids, 42), b = splitVideos([...ids].reverse(), 42);
+    const a = splitVideos(ids, 42),
+      b = splitVideos([...ids].reverse(), 42);
     expect(a.val.length).toBe(2);
     expect(a.val.map((v) => v.video_id)).toEqual(b.val.map((v) => v.video_id));
     expect(new Set([...a.train, ...a.val].map((v) => v.video_id)).size).toBe(10);
@@ -71,7 +88,10 @@ describe('training', () => {
   });
 
   it('is deterministic: the same data and seed give byte-identical checkpoints (v1 and v3)', async () => {
-    for (const [version, epochs] of [['v1', 3], ['v3', 2]] as const) {
+    for (const [version, epochs] of [
+      ['v1', 3],
+      ['v3', 2],
+    ] as const) {
       await runTemporal(env(files.cacheDir), options(`${version}-a`, { version, epochs }));
       await runTemporal(env(files.cacheDir), options(`${version}-b`, { version, epochs }));
       for (const f of ['model.json', 'weights.f32']) {
@@ -100,7 +120,13 @@ describe('training', () => {
   it('falls back to the 3 class probabilities when the classifier exports no features', async () => {
     const dir = join(root, 'probs-only');
     const f = await writeSyntheticProject(dir, { videos: 4, windows: 120, dim: 8, seed: 5, withFeatures: false });
-    const report = await runTemporal(env(f.cacheDir), { ...options('x', { epochs: 2 }), featuresPath: f.featuresPath, groundTruthPath: f.groundTruthPath, outDir: join(dir, 'w'), metricsPath: join(dir, 'm.json') });
+    const report = await runTemporal(env(f.cacheDir), {
+      ...options('x', { epochs: 2 }),
+      featuresPath: f.featuresPath,
+      groundTruthPath: f.groundTruthPath,
+      outDir: join(dir, 'w'),
+      metricsPath: join(dir, 'm.json'),
+    });
     expect(report.feature_source).toBe('probs');
     expect((await loadTemporalModel(join(dir, 'w'))).meta.feature.dim).toBe(3);
   });
@@ -113,7 +139,13 @@ describe('a bad video', () => {
     const index = await readFeatureIndex(f.featuresPath);
     const bad = index.videos[1]!;
     await fs.writeFile(join(f.cacheDir, 'features', `${bad.key}.f32`), Buffer.alloc(12));
-    const run = runTemporal(env(f.cacheDir), { ...options('x', { epochs: 1 }), featuresPath: f.featuresPath, groundTruthPath: f.groundTruthPath, outDir: join(dir, 'w'), metricsPath: join(dir, 'm.json') });
+    const run = runTemporal(env(f.cacheDir), {
+      ...options('x', { epochs: 1 }),
+      featuresPath: f.featuresPath,
+      groundTruthPath: f.groundTruthPath,
+      outDir: join(dir, 'w'),
+      metricsPath: join(dir, 'm.json'),
+    });
     await expect(run).rejects.toThrow(/1 video\(s\) could not be loaded; the model was trained on the other 3/);
     const err = (await run.catch((e: unknown) => e)) as RallycutError;
     expect(err.diagnostics[0]!.notes!.join('\n')).toContain(bad.filename);
@@ -124,7 +156,15 @@ describe('a bad video', () => {
 describe('leave-one-video-out', () => {
   it('gives the same folds on 1 and 2 worker threads', async () => {
     const videos = synthVideos({ videos: 4, windows: 120, dim: 8, seed: 2 });
-    const o = { arch: { version: 'v1' as const, featureDim: 8, hiddenDim: 8, lstmHidden: 8, lstmLayers: 3, dropout: 0, kernel: 5, convLayers: 3 }, epochs: 3, lr: 1e-2, weightDecay: 0.01, patience: 5, clip: 1, seed: 42 };
+    const o = {
+      arch: { version: 'v1' as const, featureDim: 8, hiddenDim: 8, lstmHidden: 8, lstmLayers: 3, dropout: 0, kernel: 5, convLayers: 3 },
+      epochs: 3,
+      lr: 1e-2,
+      weightDecay: 0.01,
+      patience: 5,
+      clip: 1,
+      seed: 42,
+    };
     const serial = await runFolds(videos, o, 1);
     const parallel = await runFolds(videos, o, 2);
     expect(parallel).toEqual(serial);
@@ -136,11 +176,17 @@ describe('rallycut train temporal', () => {
   const cmd = stage.commands!.find((c) => c.path.join(' ') === 'train temporal')!;
   const io = (cwd: string) => ({ cwd, env: {}, out() {}, err() {}, isTTY: false, signal: new AbortController().signal });
   it('rejects an unknown model version and a bad --cv with config errors', async () => {
-    await expect(cmd.run(parseArgs(['--model', 'v9', '--ground-truth', files.groundTruthPath], cmd.options), io(root))).rejects.toThrow(/--model must be one of v1, v2, v3, got "v9"/);
-    await expect(cmd.run(parseArgs(['--cv', 'kfold', '--ground-truth', files.groundTruthPath], cmd.options), io(root))).rejects.toThrow(/--cv must be one of none, loo, got "kfold"/);
+    await expect(cmd.run(parseArgs(['--model', 'v9', '--ground-truth', files.groundTruthPath], cmd.options), io(root))).rejects.toThrow(
+      /--model must be one of v1, v2, v3, got "v9"/,
+    );
+    await expect(cmd.run(parseArgs(['--cv', 'kfold', '--ground-truth', files.groundTruthPath], cmd.options), io(root))).rejects.toThrow(
+      /--cv must be one of none, loo, got "kfold"/,
+    );
   });
   it('names the missing feature index', async () => {
-    const err = await cmd.run(parseArgs(['--features', 'nope/index.json', '--ground-truth', files.groundTruthPath], cmd.options), io(root)).catch((e: unknown) => e);
+    const err = await cmd
+      .run(parseArgs(['--features', 'nope/index.json', '--ground-truth', files.groundTruthPath], cmd.options), io(root))
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RallycutError);
     expect(String((err as Error).message)).toMatch(/cannot read feature index .*nope\/index\.json/);
   });

@@ -6,7 +6,17 @@ import { bceWithLogits } from '../lib/nn/ops.js';
 import { AdamW, clipGradNorm, cosineLr } from '../lib/nn/optim.js';
 import { Rng } from '../lib/nn/rng.js';
 import { Tape, Tensor } from '../lib/nn/tensor.js';
-import { augmentRange, chunkRanges, countWindows, fitNormalisation, normalise, positiveWeight, windowF1, type Normalisation, type TemporalVideo } from './data.js';
+import {
+  augmentRange,
+  chunkRanges,
+  countWindows,
+  fitNormalisation,
+  normalise,
+  positiveWeight,
+  windowF1,
+  type Normalisation,
+  type TemporalVideo,
+} from './data.js';
 import { crfParams, declareParams, forward, type Architecture } from './models.js';
 import { decode, rawOutput, type ModelCore } from './predict.js';
 
@@ -51,11 +61,18 @@ export function pooledWindowF1(model: ModelCore, videos: readonly Prepared[]): n
 /** v1's learned threshold: the value on a 0.05 grid with the best window F1 on the training videos. */
 function fitThreshold(model: ModelCore, videos: readonly Prepared[]): number {
   const probs = videos.map((v) => decodeProbs(model, v.x));
-  let best = 0.5, bestF1 = -1;
+  let best = 0.5,
+    bestF1 = -1;
   for (let k = 1; k <= 19; k++) {
     const th = k / 20;
     const c = { tp: 0, fp: 0, fn: 0, tn: 0 };
-    videos.forEach((v, i) => countWindows(Array.from(probs[i]!, (p) => (p >= th ? 1 : 0)), v.video.labels, c));
+    videos.forEach((v, i) =>
+      countWindows(
+        Array.from(probs[i]!, (p) => (p >= th ? 1 : 0)),
+        v.video.labels,
+        c,
+      ),
+    );
     const f1 = windowF1(c).f1;
     if (f1 > bestF1 + 1e-12 || (Math.abs(f1 - bestF1) <= 1e-12 && Math.abs(th - 0.5) < Math.abs(best - 0.5))) {
       best = th;
@@ -77,13 +94,18 @@ export function trainModel(train: readonly TemporalVideo[], val: readonly Tempor
   const valSet = val.length ? val.map(prep) : trainSet;
   const root = new Rng(o.seed);
   const params = declareParams(arch).build(root.fork(1));
-  const augRng = root.fork(2), dropRng = root.fork(3), orderRng = root.fork(4);
+  const augRng = root.fork(2),
+    dropRng = root.fork(3),
+    orderRng = root.fork(4);
   const model: ModelCore = { arch, params, norm };
   const opt = new AdamW(params, o.weightDecay);
   const posWeight = positiveWeight(train);
   const totalSteps = o.epochs * trainSet.length;
   const metrics: EpochMetrics[] = [];
-  let step = 0, best = -1, bestEpoch = 0, since = 0;
+  let step = 0,
+    best = -1,
+    bestEpoch = 0,
+    since = 0;
   let bestValues = params.values.slice();
   const D = arch.featureDim;
   for (let epoch = 1; epoch <= o.epochs; epoch++) {

@@ -4,7 +4,13 @@ import type { ManifestVideo } from '../lib/contracts.js';
 import { diffDatasets, diffRallies, iou, type DatasetVersion } from './diff.js';
 
 const r = (start: number, end: number) => ({ start_ms: start, end_ms: end });
-const video = (id: string, filename: string, hash: string): ManifestVideo => ({ video_id: id, filename, content_hash: hash.repeat(64).slice(0, 64), duration_ms: 600_000, rally_count: 0 });
+const video = (id: string, filename: string, hash: string): ManifestVideo => ({
+  video_id: id,
+  filename,
+  content_hash: hash.repeat(64).slice(0, 64),
+  duration_ms: 600_000,
+  rally_count: 0,
+});
 const version = (label: string, vids: [ManifestVideo, ReturnType<typeof r>[]][]): DatasetVersion => ({
   label,
   videos: vids.map(([v, rallies]) => ({ ...v, rally_count: rallies.length })),

@@ -139,7 +139,7 @@ export function diffDatasets(a: DatasetVersion, b: DatasetVersion, minIou = 0.5)
 
   const videos: VideoDiff[] = pairs.map(({ va, vb }) => {
     const v = (vb ?? va)!;
-    const rallies = diffRallies(va ? gtA.get(va.video_id) ?? [] : [], vb ? gtB.get(vb.video_id) ?? [] : [], minIou);
+    const rallies = diffRallies(va ? (gtA.get(va.video_id) ?? []) : [], vb ? (gtB.get(vb.video_id) ?? []) : [], minIou);
     const base = { filename: v.filename, video_id: v.video_id, content_hash: v.content_hash, rallies };
     if (!va) return { ...base, status: 'added' };
     if (!vb) return { ...base, status: 'removed' };
@@ -150,7 +150,10 @@ export function diffDatasets(a: DatasetVersion, b: DatasetVersion, minIou = 0.5)
     const same = rallies.added.length === 0 && rallies.removed.length === 0 && rallies.moved.length === 0 && Object.keys(extra).length === 0;
     return { ...base, ...extra, status: same ? 'unchanged' : 'changed' };
   });
-  videos.sort((p, q) => STATUS_ORDER[p.status] - STATUS_ORDER[q.status] || (p.filename < q.filename ? -1 : p.filename > q.filename ? 1 : p.video_id < q.video_id ? -1 : 1));
+  videos.sort(
+    (p, q) =>
+      STATUS_ORDER[p.status] - STATUS_ORDER[q.status] || (p.filename < q.filename ? -1 : p.filename > q.filename ? 1 : p.video_id < q.video_id ? -1 : 1),
+  );
 
   const count = (s: VideoStatus): number => videos.filter((v) => v.status === s).length;
   const sum = (f: (v: VideoDiff) => number): number => videos.reduce((n, v) => n + f(v), 0);

@@ -30,12 +30,19 @@ function videoLines(v: VideoDiff): string[] {
     ...(v.previous_video_id !== undefined ? [`same file, new video_id (was ${v.previous_video_id})`] : []),
     ...(v.content_changed ? ['same video_id, different file (content_hash changed)'] : []),
   ];
-  const counts = [r.added.length && `${r.added.length} added`, r.removed.length && `${r.removed.length} removed`, r.moved.length && `${r.moved.length} moved`].filter(Boolean);
+  const counts = [
+    r.added.length && `${r.added.length} added`,
+    r.removed.length && `${r.removed.length} removed`,
+    r.moved.length && `${r.moved.length} moved`,
+  ].filter(Boolean);
   const head = `changed  ${v.filename}: ${counts.length ? `rallies ${counts.join(', ')}` : 'rallies the same'}${notes.length ? ` (${notes.join('; ')})` : ''}`;
   const rows: [number, string][] = [
     ...r.added.map((s): [number, string] => [s.start_ms, `  + ${spanText(s)}`]),
     ...r.removed.map((s): [number, string] => [s.start_ms, `  - ${spanText(s)}`]),
-    ...r.moved.map((m): [number, string] => [m.to.start_ms, `  ~ ${spanText(m.from)} → ${spanText(m.to)} (start ${shift(m.start_shift_ms)}, end ${shift(m.end_shift_ms)})`]),
+    ...r.moved.map((m): [number, string] => [
+      m.to.start_ms,
+      `  ~ ${spanText(m.from)} → ${spanText(m.to)} (start ${shift(m.start_shift_ms)}, end ${shift(m.end_shift_ms)})`,
+    ]),
   ];
   return [head, ...rows.sort((p, q) => p[0] - q[0]).map((x) => x[1])];
 }
@@ -60,7 +67,7 @@ const command: CommandSpec = {
   description:
     "A and B are 'NAME' (training_datasets/NAME) or a dataset folder's path, each with an optional '@REV' for the " +
     "version git has at that revision: 'train diff beach_v3 beach_v4', 'train diff beach_v4@HEAD~1 beach_v4'. " +
-    "With B left out, A is compared with its files as they are now; with neither revision given, that means A@HEAD against A. " +
+    'With B left out, A is compared with its files as they are now; with neither revision given, that means A@HEAD against A. ' +
     'Videos are the same when they share a video_id (a new filename is a rename) or, failing that, a content_hash (the same ' +
     'file imported again under a new id). Rallies of a video are matched exactly first, then greedily by overlap (IoU, largest ' +
     'first); a pair at IoU ≥ --iou counts as one rally moved, with its start and end shifts. Rallies of added or removed ' +

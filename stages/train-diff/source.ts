@@ -25,7 +25,8 @@ export function parseVersionSpec(text: string, root: string, cwd: string): Versi
   const at = text.indexOf('@');
   const where = at < 0 ? text : text.slice(0, at);
   const rev = at < 0 ? undefined : text.slice(at + 1);
-  if (rev !== undefined && (rev === '' || rev.startsWith('-'))) throw configError(`'${text}': a revision must follow '@' (e.g. ${where || 'NAME'}@HEAD~1)`, { subject: text });
+  if (rev !== undefined && (rev === '' || rev.startsWith('-')))
+    throw configError(`'${text}': a revision must follow '@' (e.g. ${where || 'NAME'}@HEAD~1)`, { subject: text });
   if (where === '') throw configError(`'${text}': a dataset name or folder must come before '@'`, { subject: text });
   const dir = where.includes('/') || isAbsolute(where) ? resolve(cwd, where) : join(root, DATASETS_DIR, checkDatasetName(where));
   return { label: text, dir, ...(rev !== undefined ? { rev } : {}) };
@@ -40,8 +41,10 @@ async function gitShow(root: string, rev: string, path: string, spec: VersionSpe
     if (e.code === 'ENOENT') throw configError('git is not installed: a dataset at a revision needs it', { subject: spec.label });
     const text = (e.stderr ?? '').trim();
     if (/does not exist in|exists on disk, but not in/.test(text)) return undefined;
-    if (/not a git repository/i.test(text)) throw configError(`'${spec.label}': the project is not in a git repository, so it has no revisions`, { subject: spec.label });
-    if (/invalid object name|unknown revision|bad revision|ambiguous argument/i.test(text)) throw configError(`'${spec.label}': git knows no revision '${rev}'`, { subject: spec.label });
+    if (/not a git repository/i.test(text))
+      throw configError(`'${spec.label}': the project is not in a git repository, so it has no revisions`, { subject: spec.label });
+    if (/invalid object name|unknown revision|bad revision|ambiguous argument/i.test(text))
+      throw configError(`'${spec.label}': git knows no revision '${rev}'`, { subject: spec.label });
     if (/outside repository/i.test(text)) throw configError(`'${spec.label}': ${path} lies outside the git repository`, { subject: spec.label });
     throw configError(`'${spec.label}': git show failed: ${text.split('\n')[0] ?? e.message}`, { subject: spec.label });
   }
@@ -56,9 +59,16 @@ export async function readVersion(spec: VersionSpec, root: string): Promise<Data
     return { label: spec.label, videos: files.manifest.videos, groundTruth: files.groundTruth };
   }
   const label = `${shown}@${spec.rev}`;
-  const [manifestText, gtText] = await Promise.all([gitShow(root, spec.rev, `${shown}/${MANIFEST_FILE}`, spec), gitShow(root, spec.rev, `${shown}/${GROUND_TRUTH_FILE}`, spec)]);
+  const [manifestText, gtText] = await Promise.all([
+    gitShow(root, spec.rev, `${shown}/${MANIFEST_FILE}`, spec),
+    gitShow(root, spec.rev, `${shown}/${GROUND_TRUTH_FILE}`, spec),
+  ]);
   if (manifestText === undefined || gtText === undefined) {
-    throw new RallycutError({ kind: 'config', message: `no dataset at revision ${spec.rev}: ${shown}/${manifestText === undefined ? MANIFEST_FILE : GROUND_TRUTH_FILE} is not in it`, subject: spec.label });
+    throw new RallycutError({
+      kind: 'config',
+      message: `no dataset at revision ${spec.rev}: ${shown}/${manifestText === undefined ? MANIFEST_FILE : GROUND_TRUTH_FILE} is not in it`,
+      subject: spec.label,
+    });
   }
   const manifest = parseManifest(manifestText, `${label}/${MANIFEST_FILE}`);
   const groundTruth = parseGroundTruth(gtText, `${label}/${GROUND_TRUTH_FILE}`);

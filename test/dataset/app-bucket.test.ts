@@ -36,17 +36,24 @@ describe("the app's bucket (APP_S3_*)", () => {
     await initSchema(d);
     await d.query(`INSERT INTO users (id, email) VALUES ($1, $2)`, ['user-1', 'coach@example.org']);
     const env = { DATABASE_URL: dst.url, ...appEnv };
-    await expect(restoreDataset(project.ctx({ DATABASE_URL: dst.url }), { name: 'ds', uploadToAppS3: true })).rejects.toThrow(/--upload-to-app-s3 needs APP_S3_BUCKET/);
+    await expect(restoreDataset(project.ctx({ DATABASE_URL: dst.url }), { name: 'ds', uploadToAppS3: true })).rejects.toThrow(
+      /--upload-to-app-s3 needs APP_S3_BUCKET/,
+    );
     await expect(restoreDataset(project.ctx(env), { name: 'ds', userId: 'ghost' })).rejects.toThrow(/no user with id 'ghost'/);
     const res = await restoreDataset(project.ctx(env), { name: 'ds', uploadToAppS3: true, userId: 'user-1' });
     expect(res).toMatchObject({ uploaded: 3, plan: { inserted_videos: 3 } });
-    const rows = await d.query<{ id: string; s3_key: string; user_id: string; filename: string }>(`SELECT id, s3_key, user_id, filename FROM videos ORDER BY id`);
+    const rows = await d.query<{ id: string; s3_key: string; user_id: string; filename: string }>(
+      `SELECT id, s3_key, user_id, filename FROM videos ORDER BY id`,
+    );
     // Laid out as the app lays out its uploads, so its editor finds and plays them.
     expect(rows.every((r) => r.user_id === 'user-1' && r.s3_key === `videos/user-1/${r.id}/${r.filename}`)).toBe(true);
     const listed = await app.client.send(new ListObjectsV2Command({ Bucket: app.bucket }));
     expect((listed.Contents ?? []).map((o) => o.Key).sort()).toEqual(rows.map((r) => r.s3_key).sort());
     // Idempotent, uploads included.
-    expect(await restoreDataset(project.ctx(env), { name: 'ds', uploadToAppS3: true, userId: 'user-1' })).toMatchObject({ uploaded: 0, plan: { inserted_videos: 0, new_rallies: 0 } });
+    expect(await restoreDataset(project.ctx(env), { name: 'ds', uploadToAppS3: true, userId: 'user-1' })).toMatchObject({
+      uploaded: 0,
+      plan: { inserted_videos: 0, new_rallies: 0 },
+    });
     await d.close();
 
     const fresh = makeProject();

@@ -19,17 +19,39 @@ async function writeDataset(root: string, videos: { id: string; filename: string
     const bytes = standInBytes(v.id);
     await fs.writeFile(join(dir, 'videos', v.filename), bytes);
     const hash = sha256(bytes);
-    entries.push({ filename: v.filename, video_id: v.id, content_hash: hash, duration_ms: 60_000, rally_count: v.rallies.length, sha256: hash, size_bytes: bytes.length });
+    entries.push({
+      filename: v.filename,
+      video_id: v.id,
+      content_hash: hash,
+      duration_ms: 60_000,
+      rally_count: v.rallies.length,
+      sha256: hash,
+      size_bytes: bytes.length,
+    });
   }
   const stats = { total_videos: videos.length, total_rallies: entries.reduce((a, v) => a + v.rally_count, 0), total_duration_min: videos.length };
-  await fs.writeFile(join(dir, 'manifest.json'), JSON.stringify({ name: 'ds', description: 'test', created: '2026-01-01T00:00:00', videos: entries, stats }, null, 2));
-  await fs.writeFile(join(dir, 'ground_truth.json'), JSON.stringify(videos.map((v) => ({ video_id: v.id, filename: v.filename, rallies: v.rallies })), null, 2));
+  await fs.writeFile(
+    join(dir, 'manifest.json'),
+    JSON.stringify({ name: 'ds', description: 'test', created: '2026-01-01T00:00:00', videos: entries, stats }, null, 2),
+  );
+  await fs.writeFile(
+    join(dir, 'ground_truth.json'),
+    JSON.stringify(
+      videos.map((v) => ({ video_id: v.id, filename: v.filename, rallies: v.rallies })),
+      null,
+      2,
+    ),
+  );
 }
 
 const VIDEO_A = '11111111-1111-4111-8111-111111111111';
 const VIDEO_B = '22222222-2222-4222-8222-222222222222';
 // Out of order on purpose: the app's "order" follows start time, not the file.
-const RALLIES_A: Span[] = [{ start_ms: 5000, end_ms: 9000 }, { start_ms: 1000, end_ms: 3000 }, { start_ms: 20_000, end_ms: 25_000 }];
+const RALLIES_A: Span[] = [
+  { start_ms: 5000, end_ms: 9000 },
+  { start_ms: 1000, end_ms: 3000 },
+  { start_ms: 20_000, end_ms: 25_000 },
+];
 
 describe.each(databaseKinds())('restore into the web app, on %s', (kind) => {
   let tdb: TestDatabase;
@@ -63,12 +85,35 @@ describe.each(databaseKinds())('restore into the web app, on %s', (kind) => {
       `SELECT id, user_id, name, filename, s3_key, status::text, processing_status::text, updated_at IS NOT NULL AS updated FROM videos ORDER BY id`,
     );
     expect(videos).toEqual([
-      { id: VIDEO_A, user_id: 'oldest', name: 'match a.mp4', filename: 'match a.mp4', s3_key: `videos/oldest/${VIDEO_A}/match a.mp4`, status: 'DETECTED', processing_status: 'SKIPPED', updated: true },
-      { id: VIDEO_B, user_id: 'oldest', name: 'b.MOV', filename: 'b.MOV', s3_key: `videos/oldest/${VIDEO_B}/b.MOV`, status: 'DETECTED', processing_status: 'SKIPPED', updated: true },
+      {
+        id: VIDEO_A,
+        user_id: 'oldest',
+        name: 'match a.mp4',
+        filename: 'match a.mp4',
+        s3_key: `videos/oldest/${VIDEO_A}/match a.mp4`,
+        status: 'DETECTED',
+        processing_status: 'SKIPPED',
+        updated: true,
+      },
+      {
+        id: VIDEO_B,
+        user_id: 'oldest',
+        name: 'b.MOV',
+        filename: 'b.MOV',
+        s3_key: `videos/oldest/${VIDEO_B}/b.MOV`,
+        status: 'DETECTED',
+        processing_status: 'SKIPPED',
+        updated: true,
+      },
     ]);
-    const rallies = await db.query(`SELECT start_ms, "order", status::text, confidence, updated_at IS NOT NULL AS updated FROM rallies WHERE video_id = $1 ORDER BY start_ms`, [VIDEO_A]);
+    const rallies = await db.query(
+      `SELECT start_ms, "order", status::text, confidence, updated_at IS NOT NULL AS updated FROM rallies WHERE video_id = $1 ORDER BY start_ms`,
+      [VIDEO_A],
+    );
     expect(rallies).toEqual([0, 1, 2].map((order) => ({ start_ms: [1000, 5000, 20_000][order], order, status: 'CONFIRMED', confidence: null, updated: true })));
-    const sessions = await db.query(`SELECT s.name, s.user_id, s.type::text, sv.video_id, sv."order" FROM sessions s JOIN session_videos sv ON sv.session_id = s.id ORDER BY sv."order"`);
+    const sessions = await db.query(
+      `SELECT s.name, s.user_id, s.type::text, sv.video_id, sv."order" FROM sessions s JOIN session_videos sv ON sv.session_id = s.id ORDER BY sv."order"`,
+    );
     expect(sessions).toEqual([
       { name: 'Training: ds', user_id: 'oldest', type: 'REGULAR', video_id: VIDEO_A, order: 0 },
       { name: 'Training: ds', user_id: 'oldest', type: 'REGULAR', video_id: VIDEO_B, order: 1 },

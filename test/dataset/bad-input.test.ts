@@ -25,11 +25,20 @@ async function printed(p: Promise<unknown>): Promise<string> {
 
 const H = (c: string): string => c.repeat(64);
 const manifestWith = (videos: unknown[]): string => JSON.stringify({ name: 'x', description: '', created: '2026-01-01T00:00:00Z', videos, stats: {} });
-const video = (over: Record<string, unknown> = {}): Record<string, unknown> => ({ filename: 'a.mp4', video_id: 'id-a', content_hash: H('a'), duration_ms: 1000, rally_count: 1, ...over });
+const video = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
+  filename: 'a.mp4',
+  video_id: 'id-a',
+  content_hash: H('a'),
+  duration_ms: 1000,
+  rally_count: 1,
+  ...over,
+});
 
 describe('manifest and ground-truth validation names the file and the item', () => {
   it('a filename with ../', async () => {
-    const text = await printed(Promise.resolve().then(() => parseManifest(manifestWith([video(), video({ video_id: 'id-b', filename: '../etc/passwd' })]), 'ds/manifest.json')));
+    const text = await printed(
+      Promise.resolve().then(() => parseManifest(manifestWith([video(), video({ video_id: 'id-b', filename: '../etc/passwd' })]), 'ds/manifest.json')),
+    );
     expect(text).toContain("ds/manifest.json: error: [videos[1] ../etc/passwd] filename '../etc/passwd' must be a plain file name");
   });
 
@@ -39,14 +48,27 @@ describe('manifest and ground-truth validation names the file and the item', () 
   });
 
   it('duplicate video ids, all problems at once', async () => {
-    const text = await printed(Promise.resolve().then(() => parseManifest(manifestWith([video(), video({ filename: 'b.mp4' }), video({ filename: 'c.mp4', content_hash: 'zz' })]), 'm.json')));
+    const text = await printed(
+      Promise.resolve().then(() =>
+        parseManifest(manifestWith([video(), video({ filename: 'b.mp4' }), video({ filename: 'c.mp4', content_hash: 'zz' })]), 'm.json'),
+      ),
+    );
     expect(text).toContain("[videos[1] b.mp4] duplicate video_id 'id-a' (also videos[0])");
     expect(text).toContain("[videos[2] c.mp4] duplicate video_id 'id-a' (also videos[0])");
     expect(text).toContain("[videos[2] c.mp4] content_hash 'zz'");
   });
 
   it('a rally with end ≤ start', async () => {
-    const gt = JSON.stringify([{ video_id: 'id-a', filename: 'a.mp4', rallies: [{ start_ms: 10, end_ms: 20 }, { start_ms: 500, end_ms: 500 }] }]);
+    const gt = JSON.stringify([
+      {
+        video_id: 'id-a',
+        filename: 'a.mp4',
+        rallies: [
+          { start_ms: 10, end_ms: 20 },
+          { start_ms: 500, end_ms: 500 },
+        ],
+      },
+    ]);
     const text = await printed(Promise.resolve().then(() => parseGroundTruth(gt, 'ds/ground_truth.json')));
     expect(text).toContain('ds/ground_truth.json: error: [[0] a.mp4] rally 1: end_ms 500 ≤ start_ms 500');
   });
@@ -98,7 +120,11 @@ describe('bad input against real services: clear errors, nothing lost', () => {
       expect(text).toMatch(/\[clip1\.mp4\] no usable video file; tried .*originals\/clip1\.mp4: not found/);
       expect((await fs.readdir(join(dsDir(), 'videos'))).sort()).toEqual(['clip0.mp4', 'clip2.mp4']);
       const m = JSON.parse(await fs.readFile(join(dsDir(), 'manifest.json'), 'utf8'));
-      expect(m.videos.map((v: { filename: string; sha256?: string }) => [v.filename, !!v.sha256])).toEqual([['clip0.mp4', true], ['clip1.mp4', false], ['clip2.mp4', true]]);
+      expect(m.videos.map((v: { filename: string; sha256?: string }) => [v.filename, !!v.sha256])).toEqual([
+        ['clip0.mp4', true],
+        ['clip1.mp4', false],
+        ['clip2.mp4', true],
+      ]);
     } finally {
       await fs.rename(join(videosDir, 'hidden.bin'), join(videosDir, 'clip1.mp4'));
     }
@@ -137,7 +163,13 @@ describe('bad input against real services: clear errors, nothing lost', () => {
     const dir = join(bad.root, 'training_datasets', 'ds');
     await fs.mkdir(dir, { recursive: true });
     await fs.writeFile(join(dir, 'manifest.json'), manifestWith([video(), video({ filename: 'b.mp4', video_id: 'id-b', content_hash: H('b') })]));
-    await fs.writeFile(join(dir, 'ground_truth.json'), JSON.stringify([{ video_id: 'id-a', filename: 'a.mp4', rallies: [{ start_ms: 9000, end_ms: 3000 }] }, { video_id: 'id-a', filename: 'a.mp4', rallies: [] }]));
+    await fs.writeFile(
+      join(dir, 'ground_truth.json'),
+      JSON.stringify([
+        { video_id: 'id-a', filename: 'a.mp4', rallies: [{ start_ms: 9000, end_ms: 3000 }] },
+        { video_id: 'id-a', filename: 'a.mp4', rallies: [] },
+      ]),
+    );
     const gtBefore = await queryGroundTruth(db);
     const text = await printed(restoreDataset(bad.ctx(env()), { name: 'ds' }));
     expect(text).toContain('training_datasets/ds/ground_truth.json: error: [[0] a.mp4] rally 0: end_ms 3000 ≤ start_ms 9000');
@@ -163,15 +195,25 @@ describe('bad input against real services: clear errors, nothing lost', () => {
 
   it('pull refuses a remote manifest with ../ and leaves the local dataset intact', async () => {
     const evil = manifestWith([video({ filename: '../../outside.mp4' })]);
-    await s3.client.send(new (await import('@aws-sdk/client-s3')).PutObjectCommand({ Bucket: s3.bucket, Key: 'training/datasets/evil/manifest.json', Body: evil }));
-    await s3.client.send(new (await import('@aws-sdk/client-s3')).PutObjectCommand({ Bucket: s3.bucket, Key: 'training/datasets/evil/ground_truth.json', Body: '[]' }));
+    await s3.client.send(
+      new (await import('@aws-sdk/client-s3')).PutObjectCommand({ Bucket: s3.bucket, Key: 'training/datasets/evil/manifest.json', Body: evil }),
+    );
+    await s3.client.send(
+      new (await import('@aws-sdk/client-s3')).PutObjectCommand({ Bucket: s3.bucket, Key: 'training/datasets/evil/ground_truth.json', Body: '[]' }),
+    );
     const text = await printed(pullDataset(project.ctx(env()), { name: 'evil' }));
     expect(text).toContain("[videos[0] ../../outside.mp4] filename '../../outside.mp4' must be a plain file name");
     expect(await fs.readdir(join(project.root, 'training_datasets'))).toEqual(['ds']);
     // …and a pull whose downloaded bytes do not match the manifest keeps nothing.
     const m = JSON.parse(await fs.readFile(join(dsDir(), 'manifest.json'), 'utf8'));
     const v0 = m.videos[0];
-    await s3.client.send(new (await import('@aws-sdk/client-s3')).PutObjectCommand({ Bucket: s3.bucket, Key: `training/videos/${v0.content_hash}.mp4`, Body: Buffer.alloc(v0.size_bytes, 7) }));
+    await s3.client.send(
+      new (await import('@aws-sdk/client-s3')).PutObjectCommand({
+        Bucket: s3.bucket,
+        Key: `training/videos/${v0.content_hash}.mp4`,
+        Body: Buffer.alloc(v0.size_bytes, 7),
+      }),
+    );
     const clone = makeProject();
     const pulled = await printed(pullDataset(clone.ctx(env()), { name: 'ds' }));
     expect(pulled).toContain('1 video failed (clip0.mp4)');

@@ -47,7 +47,10 @@ describe('interrupted transfers and restores, then a rerun', () => {
     project = makeProject();
     db = await openDatabase({ cacheDir: project.cacheDir, env: { DATABASE_URL: tdb.url } });
     await initSchema(db);
-    const o = await makeOriginals(project, Array.from({ length: N }, () => 2 * MiB));
+    const o = await makeOriginals(
+      project,
+      Array.from({ length: N }, () => 2 * MiB),
+    );
     await insertLabelledVideos(db, o.videos);
     await exportDataset(project.ctx(env()), { name: 'ds', videosDir: o.videosDir });
   });
@@ -94,7 +97,8 @@ describe('interrupted transfers and restores, then a rerun', () => {
     await d.query(`DROP TRIGGER crash ON rallies`);
     const rerun = await restoreDataset(project.ctx(e), { name: 'ds' });
     expect(rerun.plan).toMatchObject({ inserted_videos: N, new_rallies: N });
-    const gt = async (q: Database) => (await queryGroundTruth(q)).map((v) => ({ id: v.id, filename: v.filename, content_hash: v.content_hash, rallies: v.rallies }));
+    const gt = async (q: Database) =>
+      (await queryGroundTruth(q)).map((v) => ({ id: v.id, filename: v.filename, content_hash: v.content_hash, rallies: v.rallies }));
     expect(await gt(d)).toEqual(await gt(db));
     await d.close();
   });

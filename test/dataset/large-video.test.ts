@@ -61,7 +61,16 @@ describe('a >50 MiB video under the app partial content_hash scheme', () => {
   it('goes through export, push, pull and restore keyed by content_hash and verified by sha256', async () => {
     const db = await openDatabase({ cacheDir: project.cacheDir, env: { DATABASE_URL: src.url } });
     await initSchema(db);
-    await insertLabelledVideos(db, [{ id: 'big', filename: 'match.MOV', content_hash: contentHash, duration_ms: 1_200_000, file_size_bytes: SIZE, rallies: [{ start_ms: 10_000, end_ms: 19_500 }] }]);
+    await insertLabelledVideos(db, [
+      {
+        id: 'big',
+        filename: 'match.MOV',
+        content_hash: contentHash,
+        duration_ms: 1_200_000,
+        file_size_bytes: SIZE,
+        rallies: [{ start_ms: 10_000, end_ms: 19_500 }],
+      },
+    ]);
     await db.close();
     const env = { DATABASE_URL: src.url, ...s3.env };
     await exportDataset(project.ctx(env), { name: 'big', videosDir: join(project.root, 'originals') });
@@ -82,7 +91,16 @@ describe('a >50 MiB video under the app partial content_hash scheme', () => {
     await initSchema(d2);
     await restoreDataset(clone.ctx(e2), { name: 'big' });
     expect(await queryGroundTruth(d2)).toEqual([
-      { id: 'big', name: 'match.MOV', filename: 'match.MOV', s3_key: `videos/unowned/big/match.MOV`, content_hash: contentHash, duration_ms: 1_200_000, file_size_bytes: SIZE, rallies: [{ start_ms: 10_000, end_ms: 19_500 }] },
+      {
+        id: 'big',
+        name: 'match.MOV',
+        filename: 'match.MOV',
+        s3_key: `videos/unowned/big/match.MOV`,
+        content_hash: contentHash,
+        duration_ms: 1_200_000,
+        file_size_bytes: SIZE,
+        rallies: [{ start_ms: 10_000, end_ms: 19_500 }],
+      },
     ]);
     await d2.close();
 
@@ -90,7 +108,9 @@ describe('a >50 MiB video under the app partial content_hash scheme', () => {
     const fd = await fs.open(file, 'r+');
     await fd.write(Buffer.from('changed'), 0, 7, 30 * MiB);
     await fd.close();
-    await expect(exportDataset(project.ctx(env), { name: 'big', videosDir: join(project.root, 'originals') })).rejects.toThrow(/match\.MOV.*differs from the [0-9a-f]{12}… recorded by the last export/s);
+    await expect(exportDataset(project.ctx(env), { name: 'big', videosDir: join(project.root, 'originals') })).rejects.toThrow(
+      /match\.MOV.*differs from the [0-9a-f]{12}… recorded by the last export/s,
+    );
   });
 
   it('pushes a seed-format manifest (no sha256) for it, computing the sha256 on first use and recording it', async () => {
@@ -98,13 +118,24 @@ describe('a >50 MiB video under the app partial content_hash scheme', () => {
     const dir = join(seedProject.root, 'training_datasets', 'migrated');
     await sparseVideo(join(dir, 'videos', 'match.MOV'));
     // Written exactly as the Python tool writes it: no sha256, no size_bytes.
-    const seedManifest = { name: 'migrated', description: 'from the Python tool', created: '2026-01-01T00:00:00', videos: [{ filename: 'match.MOV', video_id: 'big', content_hash: contentHash, duration_ms: 1_200_000, rally_count: 1 }], stats: { total_videos: 1, total_rallies: 1, total_duration_min: 20 } };
+    const seedManifest = {
+      name: 'migrated',
+      description: 'from the Python tool',
+      created: '2026-01-01T00:00:00',
+      videos: [{ filename: 'match.MOV', video_id: 'big', content_hash: contentHash, duration_ms: 1_200_000, rally_count: 1 }],
+      stats: { total_videos: 1, total_rallies: 1, total_duration_min: 20 },
+    };
     await fs.writeFile(join(dir, 'manifest.json'), JSON.stringify(seedManifest, null, 2));
-    await fs.writeFile(join(dir, 'ground_truth.json'), JSON.stringify([{ video_id: 'big', filename: 'match.MOV', rallies: [{ start_ms: 10_000, end_ms: 19_500 }] }]));
+    await fs.writeFile(
+      join(dir, 'ground_truth.json'),
+      JSON.stringify([{ video_id: 'big', filename: 'match.MOV', rallies: [{ start_ms: 10_000, end_ms: 19_500 }] }]),
+    );
     const fresh = await freshBucket();
     expect(await pushDataset(seedProject.ctx(fresh.env), { name: 'migrated' })).toMatchObject({ uploaded: 1 });
     const sha = await sha256File(join(dir, 'videos', 'match.MOV'));
-    expect(seedProject.logs.join('\n')).toMatch(/1 video over 50 MiB had no sha256 in training_datasets\/migrated\/manifest\.json \(a seed-format manifest\): computed/);
+    expect(seedProject.logs.join('\n')).toMatch(
+      /1 video over 50 MiB had no sha256 in training_datasets\/migrated\/manifest\.json \(a seed-format manifest\): computed/,
+    );
     const local = JSON.parse(await fs.readFile(join(dir, 'manifest.json'), 'utf8'));
     expect(local.videos[0]).toMatchObject({ content_hash: contentHash, sha256: sha });
     expect(local.description).toBe('from the Python tool');

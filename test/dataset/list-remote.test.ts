@@ -9,7 +9,8 @@ afterEach(async () => rig?.cleanup());
 
 const HASH = 'a'.repeat(64);
 const video = (extra: Record<string, unknown> = {}) => ({ filename: 'm.mp4', video_id: 'v1', content_hash: HASH, ...extra });
-const manifest = (name: string, videos: unknown[], stats?: unknown) => JSON.stringify({ name, description: '', created: '2026-01-01T00:00:00Z', videos, ...(stats ? { stats } : {}) });
+const manifest = (name: string, videos: unknown[], stats?: unknown) =>
+  JSON.stringify({ name, description: '', created: '2026-01-01T00:00:00Z', videos, ...(stats ? { stats } : {}) });
 
 describe('train list-remote', () => {
   it('totals rallies from rally_count, else from stats, else shows them as unknown', async () => {
@@ -24,7 +25,12 @@ describe('train list-remote', () => {
     const table = await rig.run(['train', 'list-remote'], env);
     expect(table.code, table.stderr).toBe(0);
     expect(table.stdout).not.toContain('NaN');
-    const rows = Object.fromEntries(table.stdout.split('\n').slice(2, -1).map((l) => [l.split(/\s+/)[0], l.split(/\s+/)[2]]));
+    const rows = Object.fromEntries(
+      table.stdout
+        .split('\n')
+        .slice(2, -1)
+        .map((l) => [l.split(/\s+/)[0], l.split(/\s+/)[2]]),
+    );
     expect(rows).toEqual({ bare: '-', counted: '3', 'stats-only': '7' });
     const listed = JSON.parse((await rig.run(['train', 'list-remote', '--json'], env)).stdout) as { datasets: { name: string; rallies: number | null }[] };
     expect(listed.datasets.map((d) => [d.name, d.rallies])).toEqual([

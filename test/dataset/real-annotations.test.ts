@@ -18,7 +18,11 @@ import { makeProject, sha256, standInBytes } from '../kit/dataset.js';
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const ANNOTATIONS = join(repoRoot, '..', 'shared', 'data', 'rallycut-annotations');
 const present = existsSync(ANNOTATIONS);
-const datasets = present ? readdirSync(ANNOTATIONS).filter((d) => existsSync(join(ANNOTATIONS, d, 'manifest.json'))).sort() : [];
+const datasets = present
+  ? readdirSync(ANNOTATIONS)
+      .filter((d) => existsSync(join(ANNOTATIONS, d, 'manifest.json')))
+      .sort()
+  : [];
 const cases = datasets.flatMap((name) => databaseKinds().map((kind) => ({ name, kind })));
 
 /** A fresh export pinned in time, so two exports of the same labels can be compared byte for byte. */
@@ -92,7 +96,10 @@ describe.skipIf(!present)(`real annotations${present ? '' : ' (skipped: ../share
 
       // The export restored into another database exports again to the same bytes.
       const env2 = { DATABASE_URL: second.url };
-      expect((await restoreDataset(project.ctx(env2), { name, output: 'exported' })).plan).toMatchObject({ inserted_videos: original.videos.length, new_rallies: rallies });
+      expect((await restoreDataset(project.ctx(env2), { name, output: 'exported' })).plan).toMatchObject({
+        inserted_videos: original.videos.length,
+        new_rallies: rallies,
+      });
       await pinnedExport(project.ctx(env2), name, 'again');
       for (const file of ['manifest.json', 'ground_truth.json']) {
         expect(await fs.readFile(join(project.root, 'again', file), 'utf8')).toBe(await fs.readFile(join(project.root, 'exported', file), 'utf8'));

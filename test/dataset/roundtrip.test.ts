@@ -31,7 +31,16 @@ describe('dataset round trip (PostgreSQL + s3rver)', () => {
     hashes.c = await writeRandomVideo(join(project.cacheDir, 'videos', 'placeholder'), 30_000);
     await fs.rename(join(project.cacheDir, 'videos', 'placeholder'), join(project.cacheDir, 'videos', hashes.c));
     await insertLabelledVideos(db, [
-      { id: 'id-a', filename: 'a.mp4', content_hash: hashes.a, duration_ms: 60_000, rallies: [{ start_ms: 1000, end_ms: 9000 }, { start_ms: 20_000, end_ms: 31_000 }] },
+      {
+        id: 'id-a',
+        filename: 'a.mp4',
+        content_hash: hashes.a,
+        duration_ms: 60_000,
+        rallies: [
+          { start_ms: 1000, end_ms: 9000 },
+          { start_ms: 20_000, end_ms: 31_000 },
+        ],
+      },
       { id: 'id-b', filename: 'tete.mp4', content_hash: hashes.b, duration_ms: 90_000, rallies: [{ start_ms: 5000, end_ms: 12_000 }] },
       { id: 'id-c', filename: 'tete.mp4', content_hash: hashes.c, duration_ms: 30_000, rallies: [{ start_ms: 2000, end_ms: 7000 }] },
     ]);
@@ -48,7 +57,15 @@ describe('dataset round trip (PostgreSQL + s3rver)', () => {
     const manifest = JSON.parse(await fs.readFile(join(dir, 'manifest.json'), 'utf8'));
     expect(Object.keys(manifest)).toEqual(['name', 'description', 'created', 'videos', 'stats']);
     expect(manifest.videos.map((v: { video_id: string }) => v.video_id)).toEqual(['id-a', 'id-b', 'id-c']);
-    expect(manifest.videos[0]).toEqual({ filename: 'a.mp4', video_id: 'id-a', content_hash: hashes.a, duration_ms: 60000, rally_count: 2, sha256: hashes.a, size_bytes: 40000 });
+    expect(manifest.videos[0]).toEqual({
+      filename: 'a.mp4',
+      video_id: 'id-a',
+      content_hash: hashes.a,
+      duration_ms: 60000,
+      rally_count: 2,
+      sha256: hashes.a,
+      size_bytes: 40000,
+    });
     expect(manifest.stats).toEqual({ total_videos: 3, total_rallies: 4, total_duration_min: 3 });
     // The two 'tete.mp4' get distinct local names; a.mp4 is a hardlink of the original.
     const files = (await fs.readdir(join(dir, 'videos'))).sort();
@@ -120,6 +137,8 @@ describe('dataset round trip (PostgreSQL + s3rver)', () => {
     await d2.close();
 
     await exportDataset(clone.ctx(e), { name: 'ds1', output: 'again' });
-    expect(await fs.readFile(join(clone.root, 'again', 'ground_truth.json'), 'utf8')).toBe(await fs.readFile(join(project.root, 'training_datasets', 'ds1', 'ground_truth.json'), 'utf8'));
+    expect(await fs.readFile(join(clone.root, 'again', 'ground_truth.json'), 'utf8')).toBe(
+      await fs.readFile(join(project.root, 'training_datasets', 'ds1', 'ground_truth.json'), 'utf8'),
+    );
   });
 });

@@ -13,17 +13,48 @@ const present = existsSync(join(ANNOTATIONS, 'beach_v3')) && existsSync(join(ANN
 
 const hash = (c: string): string => c.repeat(64);
 const manifest = (name: string, videos: { id: string; file: string; hash: string; rallies: number }[]): string =>
-  JSON.stringify({ name, videos: videos.map((v) => ({ filename: v.file, video_id: v.id, content_hash: v.hash, duration_ms: 600_000, rally_count: v.rallies })), stats: {} });
+  JSON.stringify({
+    name,
+    videos: videos.map((v) => ({ filename: v.file, video_id: v.id, content_hash: v.hash, duration_ms: 600_000, rally_count: v.rallies })),
+    stats: {},
+  });
 const groundTruth = (videos: { id: string; file: string; rallies: [number, number][] }[]): string =>
   JSON.stringify(videos.map((v) => ({ video_id: v.id, filename: v.file, rallies: v.rallies.map(([s, e]) => ({ start_ms: s, end_ms: e })) })));
 
 const V1 = {
-  'training_datasets/beach/manifest.json': manifest('beach', [{ id: 'v1', file: 'a.mp4', hash: hash('a'), rallies: 2 }, { id: 'v2', file: 'b.mp4', hash: hash('b'), rallies: 1 }]),
-  'training_datasets/beach/ground_truth.json': groundTruth([{ id: 'v1', file: 'a.mp4', rallies: [[0, 5000], [10_000, 20_000]] }, { id: 'v2', file: 'b.mp4', rallies: [[1000, 4000]] }]),
+  'training_datasets/beach/manifest.json': manifest('beach', [
+    { id: 'v1', file: 'a.mp4', hash: hash('a'), rallies: 2 },
+    { id: 'v2', file: 'b.mp4', hash: hash('b'), rallies: 1 },
+  ]),
+  'training_datasets/beach/ground_truth.json': groundTruth([
+    {
+      id: 'v1',
+      file: 'a.mp4',
+      rallies: [
+        [0, 5000],
+        [10_000, 20_000],
+      ],
+    },
+    { id: 'v2', file: 'b.mp4', rallies: [[1000, 4000]] },
+  ]),
 };
 const V2 = {
-  'training_datasets/beach/manifest.json': manifest('beach', [{ id: 'v1', file: 'a.mp4', hash: hash('a'), rallies: 3 }, { id: 'v3', file: 'c.mp4', hash: hash('c'), rallies: 1 }]),
-  'training_datasets/beach/ground_truth.json': groundTruth([{ id: 'v1', file: 'a.mp4', rallies: [[0, 5000], [11_000, 20_000], [30_000, 35_000]] }, { id: 'v3', file: 'c.mp4', rallies: [[0, 2000]] }]),
+  'training_datasets/beach/manifest.json': manifest('beach', [
+    { id: 'v1', file: 'a.mp4', hash: hash('a'), rallies: 3 },
+    { id: 'v3', file: 'c.mp4', hash: hash('c'), rallies: 1 },
+  ]),
+  'training_datasets/beach/ground_truth.json': groundTruth([
+    {
+      id: 'v1',
+      file: 'a.mp4',
+      rallies: [
+        [0, 5000],
+        [11_000, 20_000],
+        [30_000, 35_000],
+      ],
+    },
+    { id: 'v3', file: 'c.mp4', rallies: [[0, 2000]] },
+  ]),
 };
 
 const git = (rig: Rig, ...args: string[]): string =>
@@ -68,8 +99,19 @@ describe('train diff', () => {
 
     const json = await rig.run(['train', 'diff', 'beach@HEAD~1', 'beach@HEAD', '--json']);
     expect(json.code).toBe(0);
-    const parsed = JSON.parse(json.stdout) as { ok: boolean; a: string; b: string; totals: { rallies: Record<string, number> }; videos: { filename: string; status: string }[] };
-    expect(parsed).toMatchObject({ ok: true, a: 'beach@HEAD~1', b: 'beach@HEAD', totals: { rallies: { a: 3, b: 4, added: 2, removed: 1, moved: 1, unchanged: 1 } } });
+    const parsed = JSON.parse(json.stdout) as {
+      ok: boolean;
+      a: string;
+      b: string;
+      totals: { rallies: Record<string, number> };
+      videos: { filename: string; status: string }[];
+    };
+    expect(parsed).toMatchObject({
+      ok: true,
+      a: 'beach@HEAD~1',
+      b: 'beach@HEAD',
+      totals: { rallies: { a: 3, b: 4, added: 2, removed: 1, moved: 1, unchanged: 1 } },
+    });
     expect(parsed.videos.map((v) => `${v.status} ${v.filename}`)).toEqual(['changed a.mp4', 'added c.mp4', 'removed b.mp4']);
 
     // One argument: the last commit against the files now (no edits yet: nothing), then after an edit.
@@ -85,7 +127,9 @@ describe('train diff', () => {
     await rig.write(Object.fromEntries(Object.entries(V2).map(([k, v]) => [k.replace('/beach/', '/beach_v2/'), v])));
     const loose = JSON.parse((await rig.run(['train', 'diff', 'beach', 'beach_v2', '--json'])).stdout) as { totals: { rallies: Record<string, number> } };
     expect(loose.totals.rallies).toMatchObject({ moved: 1, added: 2, removed: 1 });
-    const tight = JSON.parse((await rig.run(['train', 'diff', 'beach', 'beach_v2', '--iou', '0.95', '--json'])).stdout) as { totals: { rallies: Record<string, number> } };
+    const tight = JSON.parse((await rig.run(['train', 'diff', 'beach', 'beach_v2', '--iou', '0.95', '--json'])).stdout) as {
+      totals: { rallies: Record<string, number> };
+    };
     expect(tight.totals.rallies).toMatchObject({ moved: 0, added: 3, removed: 2 });
   });
 
@@ -105,30 +149,39 @@ describe('train diff', () => {
       expect({ argv, code: res.code }).toEqual({ argv, code: 2 });
       expect(res.stderr).toMatch(message);
     }
-    await rig.write({ 'training_datasets/fresh/manifest.json': V1['training_datasets/beach/manifest.json'], 'training_datasets/fresh/ground_truth.json': V1['training_datasets/beach/ground_truth.json'] });
+    await rig.write({
+      'training_datasets/fresh/manifest.json': V1['training_datasets/beach/manifest.json'],
+      'training_datasets/fresh/ground_truth.json': V1['training_datasets/beach/ground_truth.json'],
+    });
     const notCommitted = await rig.run(['train', 'diff', 'fresh']);
     expect(notCommitted.code).toBe(2);
     expect(notCommitted.stderr).toMatch(/no dataset at revision HEAD: training_datasets\/fresh\/manifest.json is not in it/);
   });
 });
 
-describe.skipIf(!present)(`train diff on the real annotations${present ? '' : ' (skipped: ../shared/data/rallycut-annotations is absent in this clone)'}`, () => {
-  it('beach_v3 → beach_v4, as folders and as one dataset at two git revisions, agree', async () => {
-    await project();
-    cpSync(join(ANNOTATIONS, 'beach_v3'), join(rig.dir, 'training_datasets', 'beach'), { recursive: true });
-    git(rig, 'add', '-A');
-    git(rig, 'commit', '-qm', 'v3');
-    cpSync(join(ANNOTATIONS, 'beach_v4'), join(rig.dir, 'training_datasets', 'beach'), { recursive: true });
-    git(rig, 'commit', '-qam', 'v4');
+describe.skipIf(!present)(
+  `train diff on the real annotations${present ? '' : ' (skipped: ../shared/data/rallycut-annotations is absent in this clone)'}`,
+  () => {
+    it('beach_v3 → beach_v4, as folders and as one dataset at two git revisions, agree', async () => {
+      await project();
+      cpSync(join(ANNOTATIONS, 'beach_v3'), join(rig.dir, 'training_datasets', 'beach'), { recursive: true });
+      git(rig, 'add', '-A');
+      git(rig, 'commit', '-qm', 'v3');
+      cpSync(join(ANNOTATIONS, 'beach_v4'), join(rig.dir, 'training_datasets', 'beach'), { recursive: true });
+      git(rig, 'commit', '-qam', 'v4');
 
-    const byRev = JSON.parse((await rig.run(['train', 'diff', 'beach@HEAD~1', 'beach@HEAD', '--json'])).stdout) as { totals: unknown; videos: unknown[] };
-    const byPath = JSON.parse((await rig.run(['train', 'diff', join(ANNOTATIONS, 'beach_v3'), join(ANNOTATIONS, 'beach_v4'), '--json'])).stdout) as { totals: unknown; videos: unknown[] };
-    // beach_v4 keeps all 21 videos of beach_v3 and adds 30; 12 of the kept ones gained or moved rallies.
-    expect(byRev.totals).toEqual({
-      videos: { a: 21, b: 51, added: 30, removed: 0, changed: 12, unchanged: 9, renamed: 0, relabelled: 0 },
-      rallies: { a: 183, b: 576, added: 393, removed: 0, moved: 2, unchanged: 181 },
+      const byRev = JSON.parse((await rig.run(['train', 'diff', 'beach@HEAD~1', 'beach@HEAD', '--json'])).stdout) as { totals: unknown; videos: unknown[] };
+      const byPath = JSON.parse((await rig.run(['train', 'diff', join(ANNOTATIONS, 'beach_v3'), join(ANNOTATIONS, 'beach_v4'), '--json'])).stdout) as {
+        totals: unknown;
+        videos: unknown[];
+      };
+      // beach_v4 keeps all 21 videos of beach_v3 and adds 30; 12 of the kept ones gained or moved rallies.
+      expect(byRev.totals).toEqual({
+        videos: { a: 21, b: 51, added: 30, removed: 0, changed: 12, unchanged: 9, renamed: 0, relabelled: 0 },
+        rallies: { a: 183, b: 576, added: 393, removed: 0, moved: 2, unchanged: 181 },
+      });
+      expect(byPath.totals).toEqual(byRev.totals);
+      expect(byPath.videos).toEqual(byRev.videos);
     });
-    expect(byPath.totals).toEqual(byRev.totals);
-    expect(byPath.videos).toEqual(byRev.videos);
-  });
-});
+  },
+);

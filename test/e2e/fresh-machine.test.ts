@@ -28,7 +28,9 @@ describe('a fresh machine (nothing on PATH)', () => {
   it('doctor names the bundled ffmpeg, onnxruntime CPU and the embedded database, all usable', async () => {
     const res = await rig.spawn(['doctor'], BARE);
     expect(res.code, res.stderr).toBe(0);
-    expect(res.stdout).toMatch(/ffmpeg +ok +ffmpeg version \S+ at \S*@ffmpeg-installer\S*ffmpeg \(the bundled @ffmpeg-installer build\); ffprobe at \S*@ffprobe-installer/);
+    expect(res.stdout).toMatch(
+      /ffmpeg +ok +ffmpeg version \S+ at \S*@ffmpeg-installer\S*ffmpeg \(the bundled @ffmpeg-installer build\); ffprobe at \S*@ffprobe-installer/,
+    );
     expect(res.stdout).toMatch(/onnxruntime +ok +onnxruntime-node \d+\.\d+\.\d+ \(CPU\)/);
     expect(res.stdout).toMatch(/database +ok +embedded PGlite in .*\.cache\/db \(no PostgreSQL needed/);
     expect(readFileSync(new URL('../../.npmrc', import.meta.url), 'utf8')).toContain('onnxruntime-node-install=skip');
@@ -36,10 +38,16 @@ describe('a fresh machine (nothing on PATH)', () => {
 
   it('doctor fails naming ffmpeg when the one named by RALLYCUT_FFMPEG lacks what the stages use', async () => {
     const fake = join(rig.dir, 'old-ffmpeg');
-    writeFileSync(fake, "#!/bin/sh\ncase \" $* \" in *' -version '*) echo 'ffmpeg version 2.8-old';; *' -filters '*) echo ' ... scale V->V Scale';; *) :;; esac\n", { mode: 0o755 });
+    writeFileSync(
+      fake,
+      "#!/bin/sh\ncase \" $* \" in *' -version '*) echo 'ffmpeg version 2.8-old';; *' -filters '*) echo ' ... scale V->V Scale';; *) :;; esac\n",
+      { mode: 0o755 },
+    );
     const res = await rig.spawn(['doctor'], { ...BARE, RALLYCUT_FFMPEG: fake, RALLYCUT_FFPROBE: fake });
     expect(res.code).toBe(1);
-    expect(res.stdout).toMatch(/ffmpeg +UNUSABLE +rallycut needs the select filter, .*the libx264 encoder.*which the ffmpeg at \S+old-ffmpeg \(ffmpeg version 2\.8-old\) lacks/);
+    expect(res.stdout).toMatch(
+      /ffmpeg +UNUSABLE +rallycut needs the select filter, .*the libx264 encoder.*which the ffmpeg at \S+old-ffmpeg \(ffmpeg version 2\.8-old\) lacks/,
+    );
     expect(res.stderr).toMatch(/ffmpeg unusable/);
     expect(res.stderr).toMatch(/install a current ffmpeg/);
   });

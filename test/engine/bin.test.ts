@@ -38,7 +38,11 @@ function bundleAge(fresh: boolean): void {
 }
 
 function bin(args: string[], env: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(root, 'bin', 'rallycut'), ...args], { cwd: root, env: { ...process.env, ...env, RALLYCUT_DAEMON: env.RALLYCUT_DAEMON ?? '' }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [join(root, 'bin', 'rallycut'), ...args], {
+    cwd: root,
+    env: { ...process.env, ...env, RALLYCUT_DAEMON: env.RALLYCUT_DAEMON ?? '' },
+    encoding: 'utf8',
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -216,7 +216,9 @@ describe('rallycut remote', () => {
     expect(config).toContain('url: s3://my-bucket/rallycut');
     expect(config).toMatch(/core:\n\s+remote: backup/); // the first remote added becomes the default
     expect((await rig.run(['remote', 'default', 'cloud'])).code).toBe(0);
-    const listed = JSON.parse((await rig.run(['remote', 'list', '--json'])).stdout) as { remotes: { name: string; url: string; default: boolean; endpoint?: string }[] };
+    const listed = JSON.parse((await rig.run(['remote', 'list', '--json'])).stdout) as {
+      remotes: { name: string; url: string; default: boolean; endpoint?: string }[];
+    };
     expect(listed.remotes).toEqual([
       { name: 'backup', url: '../backup', default: false },
       { name: 'cloud', url: 's3://my-bucket/rallycut', endpoint: 'http://127.0.0.1:9000', default: true },
@@ -226,7 +228,7 @@ describe('rallycut remote', () => {
     expect(rig.read('.rallycut/config.yaml')).not.toContain('cloud');
     const push = await rig.run(['push']);
     expect(push.code).toBe(2);
-    expect(push.stderr).toContain("no default remote: pass -r NAME (one of backup, other)");
+    expect(push.stderr).toContain('no default remote: pass -r NAME (one of backup, other)');
   });
 
   it('rejects bad URLs, names and duplicates with a clear reason, and never stores credentials', async () => {

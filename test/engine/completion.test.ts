@@ -58,7 +58,9 @@ describe('bash completion', () => {
     expect(bashComplete(file, 'rallycut train diff ')).toEqual(['beach_v4']);
     // Nothing from rallycut: bash's default (file names) takes over, through `complete -o default`.
     expect(bashComplete(file, 'rallycut cut ')).toEqual([]);
-    expect(execFileSync('bash', ['--norc', '--noprofile', '-c', 'source "$1"; complete -p rallycut', 'bash', file], { encoding: 'utf8' })).toContain('-o default');
+    expect(execFileSync('bash', ['--norc', '--noprofile', '-c', 'source "$1"; complete -p rallycut', 'bash', file], { encoding: 'utf8' })).toContain(
+      '-o default',
+    );
   });
 
   it('follows the project: a stage added to pipeline.yaml completes without reloading the script', async () => {
@@ -73,7 +75,11 @@ describe('bash completion', () => {
 describe.skipIf(!has('zsh'))(`zsh completion${has('zsh') ? '' : ' (skipped: zsh is not installed here)'}`, () => {
   it('loads under compinit and registers _rallycut', async () => {
     const file = await script('zsh');
-    const out = execFileSync('zsh', ['-f', '-c', 'autoload -Uz compinit && compinit -u && source "$1" && print -r -- ${_comps[rallycut]}', 'zsh', file], { cwd: rig.dir, env, encoding: 'utf8' });
+    const out = execFileSync('zsh', ['-f', '-c', 'autoload -Uz compinit && compinit -u && source "$1" && print -r -- ${_comps[rallycut]}', 'zsh', file], {
+      cwd: rig.dir,
+      env,
+      encoding: 'utf8',
+    });
     expect(out.trim()).toBe('_rallycut');
   });
 });
@@ -81,8 +87,17 @@ describe.skipIf(!has('zsh'))(`zsh completion${has('zsh') ? '' : ' (skipped: zsh 
 describe.skipIf(!has('fish'))(`fish completion${has('fish') ? '' : ' (skipped: fish is not installed here)'}`, () => {
   it('completes through complete -C', async () => {
     const file = await script('fish');
-    const out = execFileSync('fish', ['--no-config', '-c', `source ${file}; complete -C 'rallycut repro tr'`], { cwd: rig.dir, env: { ...env, PATH: `${join(REPO, 'bin')}:${env.PATH ?? ''}` }, encoding: 'utf8' });
-    expect(out.split('\n').map((l) => l.split('\t')[0]).filter(Boolean)).toEqual(['train', 'train@big', 'train@small']);
+    const out = execFileSync('fish', ['--no-config', '-c', `source ${file}; complete -C 'rallycut repro tr'`], {
+      cwd: rig.dir,
+      env: { ...env, PATH: `${join(REPO, 'bin')}:${env.PATH ?? ''}` },
+      encoding: 'utf8',
+    });
+    expect(
+      out
+        .split('\n')
+        .map((l) => l.split('\t')[0])
+        .filter(Boolean),
+    ).toEqual(['train', 'train@big', 'train@small']);
   });
 });
 

@@ -41,7 +41,7 @@ describe('concurrent repro', () => {
 });
 
 describe('concurrent repro after a crash', () => {
-  it('six repros against a dead process\'s lock: the stale lock is taken over once, the stage runs once per round', async () => {
+  it("six repros against a dead process's lock: the stale lock is taken over once, the stage runs once per round", async () => {
     rig = new Rig();
     await rig.write({
       'pipeline.yaml': `stages:

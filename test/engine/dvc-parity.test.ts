@@ -27,7 +27,9 @@ describe('multi-line cmd (DVC test_repro_list_of_commands_raise_and_stops_after_
   }
 
   it('a line ending in a backslash continues on the next line', async () => {
-    await rig.write({ 'pipeline.yaml': 'stages:\n  cont:\n    cmd: |\n      echo one \\\n        two > out.txt\n\n      echo three >> out.txt\n    outs: [out.txt]\n' });
+    await rig.write({
+      'pipeline.yaml': 'stages:\n  cont:\n    cmd: |\n      echo one \\\n        two > out.txt\n\n      echo three >> out.txt\n    outs: [out.txt]\n',
+    });
     const res = await rig.run(['repro']);
     expect(res.code, res.stderr).toBe(0);
     expect(rig.read('out.txt')).toBe('one two\nthree\n');
@@ -97,7 +99,24 @@ describe('a mapping in cmd (DVC test_cmd_dict, default parsing config)', () => {
     });
     const res = await rig.run(['repro']);
     expect(res.code, res.stderr).toBe(0);
-    expect(rig.read('args.txt').split('\n').filter(Boolean)).toEqual(['--foo', 'foo', '--bar', '2', '--string', 'spaced string', '--bool', '--list', '1', '2', 'foo', 'quoted string', '--nested.foo', 'foo', '--evil', '$(touch pwned)']);
+    expect(rig.read('args.txt').split('\n').filter(Boolean)).toEqual([
+      '--foo',
+      'foo',
+      '--bar',
+      '2',
+      '--string',
+      'spaced string',
+      '--bool',
+      '--list',
+      '1',
+      '2',
+      'foo',
+      'quoted string',
+      '--nested.foo',
+      'foo',
+      '--evil',
+      '$(touch pwned)',
+    ]);
     expect(rig.exists('pwned')).toBe(false);
   });
 });
@@ -109,7 +128,8 @@ describe('params diff lists every params file the pipeline reads (DVC params dif
       'config/vars.yaml': 'size: 8\n',
       'pipeline.yaml': 'vars: [config/vars.yaml]\nstages:\n  a:\n    cmd: echo ${size} > a.txt\n    params: [{other_params.yaml: [xyz]}]\n    outs: [a.txt]\n',
     });
-    const git = (...args: string[]): void => void execFileSync('git', ['-c', 'user.email=t@t', '-c', 'user.name=t', ...args], { cwd: rig.dir, stdio: 'ignore' });
+    const git = (...args: string[]): void =>
+      void execFileSync('git', ['-c', 'user.email=t@t', '-c', 'user.name=t', ...args], { cwd: rig.dir, stdio: 'ignore' });
     expect((await rig.run(['repro'])).code).toBe(0);
     git('init', '-q', '-b', 'main');
     git('add', '.');

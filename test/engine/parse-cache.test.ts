@@ -49,7 +49,11 @@ describe.skipIf(!existsSync(BUNDLE) || !distIsFresh())('parse cache (bundled CLI
     expect(expectSame(dir, ['status', '--json']).status).toBe(0);
     expect(cli(dir, ['repro'], true).status).toBe(0);
     // The hits below are real: lock, pipeline and params are all stored.
-    expect(readdirSync(join(dir, '.cache', 'parsed')).map((f) => f.split('-')[0]).sort()).toEqual(['lock', 'params', 'pipeline']);
+    expect(
+      readdirSync(join(dir, '.cache', 'parsed'))
+        .map((f) => f.split('-')[0])
+        .sort(),
+    ).toEqual(['lock', 'params', 'pipeline']);
     expect(expectSame(dir, ['status', '--json']).stdout).toContain('"upToDate": true');
     writeFileSync(join(dir, 'vars.yaml'), 'sizes: [1, 2, 3]\n');
     expect(expectSame(dir, ['status']).stdout).toContain('copy@3: would run');
@@ -85,6 +89,7 @@ describe.skipIf(!existsSync(BUNDLE) || !distIsFresh())('parse cache (bundled CLI
 describe('jsonFaithful (what the cache may store)', () => {
   it('accepts plain JSON data and refuses what JSON would change', () => {
     expect(jsonFaithful({ a: [1, 'x', null, true, { b: 2.5 }], u: undefined })).toBe(true);
-    for (const bad of [-0, NaN, Infinity, [undefined], [1, , 2], new Date(0), new Map(), { d: new Date(0) }, 10n]) expect(jsonFaithful(bad), String(bad)).toBe(false);
+    for (const bad of [-0, NaN, Infinity, [undefined], [1, , 2], new Date(0), new Map(), { d: new Date(0) }, 10n])
+      expect(jsonFaithful(bad), String(bad)).toBe(false);
   });
 });

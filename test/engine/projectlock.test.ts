@@ -45,7 +45,7 @@ describe('project lock', () => {
     await lock.release();
   });
 
-  it('many acquirers racing over a dead process\'s lock: never two holders at once, one takeover', async () => {
+  it("many acquirers racing over a dead process's lock: never two holders at once, one takeover", async () => {
     const deadPid = await new Promise<number>((r) => {
       const child = spawn(process.execPath, ['-e', '0']);
       child.on('exit', () => r(child.pid!));
@@ -102,7 +102,12 @@ describe('project lock: pid reuse and other hosts', () => {
     const controller = new AbortController();
     const waits: string[] = [];
     let busy = 0;
-    const attempt = acquireProjectLock(root, { onWait: (o) => waits.push(waitingMessage(o)), onBusy: () => void (++busy === 3 && controller.abort()), pollMs: 10, signal: controller.signal });
+    const attempt = acquireProjectLock(root, {
+      onWait: (o) => waits.push(waitingMessage(o)),
+      onBusy: () => void (++busy === 3 && controller.abort()),
+      pollMs: 10,
+      signal: controller.signal,
+    });
     await expect(attempt).rejects.toThrow(/interrupted while waiting/);
     expect(busy).toBe(3);
     return waits;

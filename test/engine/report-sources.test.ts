@@ -30,7 +30,8 @@ async function project(): Promise<Rig> {
     ].join('\n'),
     'data/ground_truth.json': JSON.stringify([{ video_id: 'id-1', filename: 'match.mp4', rallies: [{ start_ms: 0, end_ms: 5000 }] }]),
     'weights/model/model.json': JSON.stringify({ metrics: [{ epoch: 1, train_loss: 0.5, val_f1: 0.7 }] }),
-    'metrics/scores.yaml': 'videos:\n  - video_id: id-1\n    greedy: { precision: 1, recall: 0.5, f1: 0.667 }\n    predicted: [{ start_ms: 100, end_ms: 4000 }]\n',
+    'metrics/scores.yaml':
+      'videos:\n  - video_id: id-1\n    greedy: { precision: 1, recall: 0.5, f1: 0.667 }\n    predicted: [{ start_ms: 100, end_ms: 4000 }]\n',
   });
   return rig;
 }
@@ -50,14 +51,19 @@ describe('report sources', () => {
     const data = await collectProjectData(rig.dir, await loadPipeline(rig.dir, bare), handlerRegistry);
     expect(data.curves).toEqual({ 'weights/model/model.json': [{ epoch: 1, train_loss: 0.5, val_f1: 0.7 }] });
     expect(data.videos).toEqual({ 'metrics/scores.yaml': [{ video_id: 'id-1', precision: 1, recall: 0.5, f1: 0.667, predicted: 1 }] });
-    expect(data.timelines).toEqual({ 'metrics/scores.yaml': [{ video_id: 'id-1', filename: 'match.mp4', predicted: [{ start_ms: 100, end_ms: 4000 }], truth: [{ start_ms: 0, end_ms: 5000 }] }] });
+    expect(data.timelines).toEqual({
+      'metrics/scores.yaml': [
+        { video_id: 'id-1', filename: 'match.mp4', predicted: [{ start_ms: 100, end_ms: 4000 }], truth: [{ start_ms: 0, end_ms: 5000 }] },
+      ],
+    });
   });
 
   it("a registry's own source contributes its charts", async () => {
     const rig = await project();
     const flat: ReportSource = {
       name: 'flat curves',
-      collect: async (stage, read) => (stage.name === 'score' ? { curves: { [`${stage.name}.yaml`]: [{ epoch: Object.keys(Object(await read('metrics/scores.yaml'))).length }] } } : {}),
+      collect: async (stage, read) =>
+        stage.name === 'score' ? { curves: { [`${stage.name}.yaml`]: [{ epoch: Object.keys(Object(await read('metrics/scores.yaml'))).length }] } } : {},
     };
     const data = await collectProjectData(rig.dir, await loadPipeline(rig.dir, bare), { ...bare, reportSources: async () => [flat] });
     expect(data.curves).toEqual({ 'score.yaml': [{ epoch: 1 }] });

@@ -52,7 +52,9 @@ function env(): Record<string, string> {
 
 /** Content uploads: the SDK's filesystem-tool WriteFile execs (one per object stored). */
 function uploads(): string[] {
-  return fake.state.log.filter((r) => r.method === 'TaskExecStart' && JSON.stringify(r.request).includes('WriteFile')).map((r) => /objects\/([0-9a-f]{64})/.exec(JSON.stringify(r.request))?.[1] ?? '?');
+  return fake.state.log
+    .filter((r) => r.method === 'TaskExecStart' && JSON.stringify(r.request).includes('WriteFile'))
+    .map((r) => /objects\/([0-9a-f]{64})/.exec(JSON.stringify(r.request))?.[1] ?? '?');
 }
 
 interface Rec {
@@ -65,7 +67,7 @@ interface Rec {
 const record = (name: string): Rec => JSON.parse(rig.read(`.cache/exps/${name}.json`)) as Rec;
 
 describe('exp run --executor train=modal (through the real SDK to the fake Modal)', () => {
-  it('runs four experiments at once with train on Modal; each shared upstream out is uploaded once; records are a local sweep\'s', async () => {
+  it("runs four experiments at once with train on Modal; each shared upstream out is uploaded once; records are a local sweep's", async () => {
     const base = await rig.run(['repro']);
     expect(base.code, base.stderr).toBe(0);
 
@@ -75,7 +77,12 @@ describe('exp run --executor train=modal (through the real SDK to the fake Modal
     const recs = names.map(record);
     expect(recs.map((r) => r.status)).toEqual(['success', 'success', 'success', 'success']);
     // Cross product in -S order: rows 1 with lr 0.3, 0.4, then rows 2 (the checkout has rows 1, lr 0.1). lines = rows + the 2 of src.txt.
-    expect(recs.map((r) => [r.metrics['metrics/train.json']!.lr, r.metrics['metrics/train.json']!.lines])).toEqual([[0.3, 3], [0.4, 3], [0.3, 4], [0.4, 4]]);
+    expect(recs.map((r) => [r.metrics['metrics/train.json']!.lr, r.metrics['metrics/train.json']!.lines])).toEqual([
+      [0.3, 3],
+      [0.4, 3],
+      [0.3, 4],
+      [0.4, 4],
+    ]);
     // Every train ran on Modal (its own job folder per experiment), prep where pipeline.yaml says.
     for (const n of names) {
       expect(res.stderr).toContain(`[${n}] [train] executor modal (--executor train=modal; pipeline.yaml says local)`);
@@ -107,7 +114,12 @@ describe('exp run --executor train=modal (through the real SDK to the fake Modal
     const table = JSON.parse(show.stdout) as { params: string[]; rows: Record<string, unknown>[] };
     expect(table.params.sort()).toEqual(['prep.rows', 'train.lr']);
     const row = (n: string): Record<string, unknown> | undefined => table.rows.find((r) => r.Experiment === n);
-    expect(names.map((n) => [row(n)?.['prep.rows'], row(n)?.['train.lr'], row(n)?.['metrics/train.json:lines']])).toEqual([[1, 0.3, 3], [1, 0.4, 3], [2, 0.3, 4], [2, 0.4, 4]]);
+    expect(names.map((n) => [row(n)?.['prep.rows'], row(n)?.['train.lr'], row(n)?.['metrics/train.json:lines']])).toEqual([
+      [1, 0.3, 3],
+      [1, 0.4, 3],
+      [2, 0.3, 4],
+      [2, 0.4, 4],
+    ]);
     expect(row('here')).toMatchObject({ 'prep.rows': 2, 'train.lr': 0.4, 'metrics/train.json:lines': 4 });
     expect(show.stdout).not.toContain('modal');
 

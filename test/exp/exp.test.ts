@@ -93,7 +93,13 @@ describe('exp run / show / apply', () => {
     expect(lines[0]).toContain('train.lr');
     expect(lines.slice(1).map((l) => l.split(',')[0])).toEqual(['workspace', 'HEAD (committed)', 'fast', 'slow']);
     const asc = await rig.run(['exp', 'show', '--csv', '--sort-by', 'metrics/train.json:lr', '--ascending']);
-    expect(asc.stdout.trim().split('\n').slice(3).map((l) => l.split(',')[0])).toEqual(['slow', 'fast']);
+    expect(
+      asc.stdout
+        .trim()
+        .split('\n')
+        .slice(3)
+        .map((l) => l.split(',')[0]),
+    ).toEqual(['slow', 'fast']);
     const bad = await rig.run(['exp', 'show', '--sort-by', 'accuracy']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--sort-by 'accuracy' names no metric/);
@@ -121,7 +127,10 @@ describe('exp run / show / apply', () => {
   it('a sweep of three values runs three experiments, two at a time, in separate processes', async () => {
     const res = await rig.run(['exp', 'run', '-S', 'train.lr=0.1,0.2,0.3', '-n', 'sweep', '-j', '2']);
     expect(res.code, res.stderr).toBe(0);
-    const recs = ['sweep-1', 'sweep-2', 'sweep-3'].map((n) => JSON.parse(rig.read(`.cache/exps/${n}.json`)) as { status: string; started: string; finished: string; metrics: Record<string, Record<string, number>> });
+    const recs = ['sweep-1', 'sweep-2', 'sweep-3'].map(
+      (n) =>
+        JSON.parse(rig.read(`.cache/exps/${n}.json`)) as { status: string; started: string; finished: string; metrics: Record<string, Record<string, number>> },
+    );
     expect(recs.map((r) => r.status)).toEqual(['success', 'success', 'success']);
     expect(recs.map((r) => r.metrics['metrics/train.json']!.lr)).toEqual([0.1, 0.2, 0.3]);
     // At most two ran at once: at every start, fewer than two others were in flight.

@@ -32,7 +32,6 @@ const PIPELINE = `stages:
 const V1 = '3f1c2a9e-7b4d-4c1a-9f0e-2d5b8a6c1e01';
 const V2 = '9a7e4b21-0c3d-4e5f-8a9b-1c2d3e4f5a02';
 
-
 const FILENAMES: Record<string, string> = { [V1]: 'match_01.mp4', [V2]: 'match_02.mp4' };
 
 const video = (id: string, p: number, r: number) => ({
@@ -40,11 +39,20 @@ const video = (id: string, p: number, r: number) => ({
   filename: FILENAMES[id],
   greedy: { precision: p, recall: r, f1: (2 * p * r) / (p + r), tp: 1, fp: 0, fn: 0 },
   predicted_count: 2,
-  predicted: [{ start_ms: 1000, end_ms: 9000 }, { start_ms: 20000, end_ms: 31000 }],
+  predicted: [
+    { start_ms: 1000, end_ms: 9000 },
+    { start_ms: 20000, end_ms: 31000 },
+  ],
 });
 
 /** A heuristics run that found nothing: F1 0, no spans. */
-const nothingFound = (id: string) => ({ video_id: id, filename: FILENAMES[id], greedy: { precision: 0, recall: 0, f1: 0, tp: 0, fp: 0, fn: 1 }, predicted_count: 0, predicted: [] });
+const nothingFound = (id: string) => ({
+  video_id: id,
+  filename: FILENAMES[id],
+  greedy: { precision: 0, recall: 0, f1: 0, tp: 0, fp: 0, fn: 1 },
+  predicted_count: 0,
+  predicted: [],
+});
 
 const FILES = {
   'pipeline.yaml': PIPELINE,
@@ -59,9 +67,22 @@ const FILES = {
 
 function record(name: string, f1: number) {
   return {
-    name, status: 'success', overrides: [{ file: 'params/default.yaml', key: 'temporal.lr', value: f1 / 1000 }], params: { 'params/default.yaml': { temporal: { lr: f1 / 1000 } } },
-    metrics: { 'metrics/evaluate.json': { 'totals.greedy.f1': f1 } }, lock: null, created: `2026-01-01T00:00:0${f1 * 10 | 0}Z`,
-    charts: { curves: { 'weights/temporal/model.json': [{ epoch: 1, train_loss: 1, val_f1: f1 - 0.1 }, { epoch: 2, train_loss: 0.5, val_f1: f1 }] }, videos: { 'metrics/evaluate.json': [{ video_id: V1, precision: f1, recall: 1, f1 }] } },
+    name,
+    status: 'success',
+    overrides: [{ file: 'params/default.yaml', key: 'temporal.lr', value: f1 / 1000 }],
+    params: { 'params/default.yaml': { temporal: { lr: f1 / 1000 } } },
+    metrics: { 'metrics/evaluate.json': { 'totals.greedy.f1': f1 } },
+    lock: null,
+    created: `2026-01-01T00:00:0${(f1 * 10) | 0}Z`,
+    charts: {
+      curves: {
+        'weights/temporal/model.json': [
+          { epoch: 1, train_loss: 1, val_f1: f1 - 0.1 },
+          { epoch: 2, train_loss: 0.5, val_f1: f1 },
+        ],
+      },
+      videos: { 'metrics/evaluate.json': [{ video_id: V1, precision: f1, recall: 1, f1 }] },
+    },
   };
 }
 
@@ -73,7 +94,15 @@ beforeAll(async () => {
   if (haveChromium) {
     browser = await chromium.launch({
       executablePath: CHROMIUM, // playwright gives it a fresh temporary profile
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   }
 }, 60_000);
@@ -104,7 +133,9 @@ async function open(file: string): Promise<{ page: Page; done(): Promise<void> }
 /** Per chart container, how many SVG mark elements it drew. */
 async function render(file: string): Promise<Record<string, number>> {
   const { page, done } = await open(file);
-  const counts = await page.evaluate(`Object.fromEntries([...document.querySelectorAll('.chart')].map((c) => [c.id, c.querySelectorAll('svg g.role-mark > path, svg g.role-mark > line, svg g.role-mark > rect, svg g.role-mark > g > path').length]))`);
+  const counts = await page.evaluate(
+    `Object.fromEntries([...document.querySelectorAll('.chart')].map((c) => [c.id, c.querySelectorAll('svg g.role-mark > path, svg g.role-mark > line, svg g.role-mark > rect, svg g.role-mark > g > path').length]))`,
+  );
   await done();
   return counts as Record<string, number>;
 }
@@ -118,7 +149,14 @@ describe.skipIf(!haveChromium)('plots show / diff in headless Chromium', () => {
     const html = readFileSync(file, 'utf8');
     expect(html).not.toMatch(/<script[^>]+src=/); // everything inlined
     const counts = await render(file);
-    expect(Object.keys(counts).sort()).toEqual(['curve-weights-temporal-model-json', 'experiments-curves', 'experiments-metrics', 'timeline-metrics-evaluate-json', 'timeline-metrics-heuristics-json', 'videos-metrics-evaluate-json']);
+    expect(Object.keys(counts).sort()).toEqual([
+      'curve-weights-temporal-model-json',
+      'experiments-curves',
+      'experiments-metrics',
+      'timeline-metrics-evaluate-json',
+      'timeline-metrics-heuristics-json',
+      'videos-metrics-evaluate-json',
+    ]);
     // 2 videos × (precision, recall) bars; 2 truth + 4 predicted spans; one line per series, per experiment.
     expect(counts['videos-metrics-evaluate-json']).toBeGreaterThanOrEqual(4);
     expect(counts['timeline-metrics-evaluate-json']).toBeGreaterThanOrEqual(6);
@@ -144,9 +182,9 @@ describe.skipIf(!haveChromium)('plots show / diff in headless Chromium', () => {
     // The heuristics run predicted nothing: words, not an empty frame of zero-height bars.
     const nothing = page.locator('#figure-videos-metrics-heuristics-json');
     expect(await nothing.locator('.chart').count()).toBe(0);
-    expect(await nothing.innerText()).toContain('no rallies predicted');
+    expect(await nothing.textContent()).toContain('no rallies predicted');
     expect(await nothing.getByText('no rallies predicted').isVisible()).toBe(true);
-    expect(await page.locator('#figure-timeline-metrics-heuristics-json').innerText()).toContain('no rallies predicted');
+    expect(await page.locator('#figure-timeline-metrics-heuristics-json').textContent()).toContain('no rallies predicted');
     // Screenshots, as a person would see the report (kept beside it for a look when the test fails).
     const shot = join(rig.dir, '.cache/report/index.png');
     await page.screenshot({ path: shot, fullPage: true });
@@ -160,7 +198,9 @@ describe.skipIf(!haveChromium)('plots show / diff in headless Chromium', () => {
     const res = await rig.run(['plots', 'diff', 'lr-a', 'lr-b', '-o', out]);
     expect(res.code, res.stderr).toBe(0);
     const counts = await render(join(out, 'diff-lr-a-lr-b.html'));
-    expect(Object.keys(counts)).toEqual(expect.arrayContaining(['curve-lr-a-weights-temporal-model-json', 'curve-lr-b-weights-temporal-model-json', 'experiments-metrics']));
+    expect(Object.keys(counts)).toEqual(
+      expect.arrayContaining(['curve-lr-a-weights-temporal-model-json', 'curve-lr-b-weights-temporal-model-json', 'experiments-metrics']),
+    );
     for (const n of Object.values(counts)) expect(n).toBeGreaterThan(0);
   }, 60_000);
 });

@@ -62,7 +62,9 @@ describe('exp show', () => {
     const header = headerOf(r.stdout);
     expect(header[0]).toBe('Experiment');
     expect(header).toEqual(['Experiment', 'train.lr', 'F1', 'held-out F1']); // varying params, then headline metrics, outrank status and date
-    expect(r.stderr).toMatch(/note: \d columns? hidden to fit 50 columns \(.*Created.*\): widen the terminal, leave others out with --drop REGEX, or print with --md, --csv or --json/);
+    expect(r.stderr).toMatch(
+      /note: \d columns? hidden to fit 50 columns \(.*Created.*\): widen the terminal, leave others out with --drop REGEX, or print with --md, --csv or --json/,
+    );
     // Not a terminal: nothing is hidden for width.
     expect((await rig.run(['exp', 'show'])).stderr).not.toMatch(/hidden to fit/);
   });
@@ -84,7 +86,10 @@ describe('exp show', () => {
     expect(headerOf(changed.stdout)).not.toContain('config.option_0');
 
     const md = await rig.run(['exp', 'show', '--md']);
-    expect(md.stdout.split('\n').slice(0, 2)).toEqual(['| Experiment | Status | Created | train.lr | F1 | held-out F1 | totals.mae_ms |', '| --- | --- | --- | ---: | ---: | ---: | ---: |']);
+    expect(md.stdout.split('\n').slice(0, 2)).toEqual([
+      '| Experiment | Status | Created | train.lr | F1 | held-out F1 | totals.mae_ms |',
+      '| --- | --- | --- | ---: | ---: | ---: | ---: |',
+    ]);
 
     const sorted = await rig.run(['exp', 'show', '--csv', '--sort-by', 'held-out F1', '--ascending']);
     expect(sorted.code, sorted.stderr).toBe(0);

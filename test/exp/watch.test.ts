@@ -87,7 +87,13 @@ async function startWatch(debounceMs = 100): Promise<Session> {
     onNothingToRun: (changed) => note(`nothing:${changed.join(',')}`),
     onReady: () => ready(),
   };
-  const done = watchPipeline(rig.dir, handlerRegistry, { debounceMs, jobs: 2 }, { env: rig.env(), err: (t) => void (process.env.WATCH_DEBUG && process.stderr.write(t)), signal: controller.signal }, hooks);
+  const done = watchPipeline(
+    rig.dir,
+    handlerRegistry,
+    { debounceMs, jobs: 2 },
+    { env: rig.env(), err: (t) => void (process.env.WATCH_DEBUG && process.stderr.write(t)), signal: controller.signal },
+    hooks,
+  );
   await isReady;
   const until = (cond: () => boolean): Promise<void> =>
     new Promise((resolve) => {
@@ -167,7 +173,10 @@ describe('repro --watch', () => {
     const w = await startWatch();
     try {
       await rig.invocations();
-      await rig.write({ 'pipeline.yaml': PIPELINE.replace('cp other.txt c.txt', 'cat other.txt extra.txt > c.txt').replace('deps: [other.txt]', 'deps: [other.txt, extra.txt]'), 'extra.txt': 'e\n' });
+      await rig.write({
+        'pipeline.yaml': PIPELINE.replace('cp other.txt c.txt', 'cat other.txt extra.txt > c.txt').replace('deps: [other.txt]', 'deps: [other.txt, extra.txt]'),
+        'extra.txt': 'e\n',
+      });
       await w.ranFor('pipeline.yaml');
       const first = await rig.invocations();
       expect(first).toContain('c');

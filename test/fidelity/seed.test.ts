@@ -74,7 +74,9 @@ describe('temporal segments = the seed (extract_segments_from_predictions + appl
   });
 
   it('the fixtures exercise every rule: runs ending mid-video and at its end, natural and forced splits, skipped short pieces', () => {
-    let atEnd = 0, natural = 0, forced = 0;
+    let atEnd = 0,
+      natural = 0,
+      forced = 0;
     for (const c of cases) {
       const step = c.stride / c.fps;
       const runs = runsToSegments(c.rally, c.stride, c.fps);
@@ -83,7 +85,12 @@ describe('temporal segments = the seed (extract_segments_from_predictions + appl
         if (r.end - r.start <= 60) continue;
         const pieces = splitOvermerged([r], c.prob, c.stride, c.fps);
         if (pieces.length > 1 && pieces.some((p) => p.end - p.start > 60)) natural++;
-        if (r.end - r.start > 90 && pieces.length > 1 && pieces.every((p, i) => i === pieces.length - 1 || Math.abs(p.end - p.start - Math.trunc(60 / step) * step) < 1e-9)) forced++;
+        if (
+          r.end - r.start > 90 &&
+          pieces.length > 1 &&
+          pieces.every((p, i) => i === pieces.length - 1 || Math.abs(p.end - p.start - Math.trunc(60 / step) * step) < 1e-9)
+        )
+          forced++;
       }
     }
     expect(atEnd).toBeGreaterThan(5);
@@ -103,7 +110,11 @@ describe('temporal segments = the seed (extract_segments_from_predictions + appl
     const rally = new Array<number>(n).fill(1);
     const prob = new Array<number>(n).fill(0.9);
     for (const i of [20, 21, 22, 23]) prob[i] = 0.2; // 4 low windows: split points at 20 and 22
-    expect(segmentsMs(rally, prob, 48, 30).map((s) => [s.start_ms, s.end_ms])).toEqual([[0, 32000], [32000, 35200], [35200, 80000]]);
+    expect(segmentsMs(rally, prob, 48, 30).map((s) => [s.start_ms, s.end_ms])).toEqual([
+      [0, 32000],
+      [32000, 35200],
+      [35200, 80000],
+    ]);
   });
 });
 
@@ -130,10 +141,12 @@ describe('v3 = the seed BiLSTM-CRF (models.py get_temporal_model("v3"))', () => 
   it('has 3 stacked bidirectional layers of 64 units per direction with the seed shapes', () => {
     const layout = declareParams(seedArchitecture('v3', 768, 128, 0.4)).layout();
     const shape = (name: string): readonly number[] | undefined => layout.find((e) => e.name === name)?.shape;
-    const ours = [0, 1, 2].flatMap((l) => ['fwd', 'bwd'].map((dir) => {
-      const at = l === 0 ? `lstm.${dir}` : `lstm${l}.${dir}`;
-      return { layer: l, dir: dir === 'fwd' ? '' : '_reverse', ih: shape(`${at}.wih`), hh: shape(`${at}.whh`) };
-    }));
+    const ours = [0, 1, 2].flatMap((l) =>
+      ['fwd', 'bwd'].map((dir) => {
+        const at = l === 0 ? `lstm.${dir}` : `lstm${l}.${dir}`;
+        return { layer: l, dir: dir === 'fwd' ? '' : '_reverse', ih: shape(`${at}.wih`), hh: shape(`${at}.whh`) };
+      }),
+    );
     expect(ours).toEqual(seedLstm);
     expect(layout.some((e) => e.name.startsWith('lstm3'))).toBe(false);
     expect(shape('head.weight')).toEqual([2, 128]);
@@ -150,7 +163,11 @@ describe('inference chunks = the seed (inference.py run_inference)', () => {
   };
   it('chunks 500 windows overlapping by 50, down to a last chunk inside the one before', () => {
     for (const n of [1, 499, 500, 501, 950, 951, 1000, 1351, 4000]) expect(inferenceChunks(n), `n=${n}`).toEqual(seedChunks(n));
-    expect(inferenceChunks(950)).toEqual([[0, 500], [450, 950], [900, 950]]);
+    expect(inferenceChunks(950)).toEqual([
+      [0, 500],
+      [450, 950],
+      [900, 950],
+    ]);
   });
 });
 
@@ -159,7 +176,13 @@ describe('cut --temporal frames = the seed (rally_segments_to_time_segments with
   it(`all ${cases.length} generated cases give the seed's padded, merged frame ranges`, () => {
     const differing: number[] = [];
     for (const [k, c] of cases.entries()) {
-      const ours = paddedFrames(c.segments_s.map(([start, end]) => ({ start, end })), c.fps, c.total_frames, 2, 3).map((f) => [f.start_frame, f.end_frame]);
+      const ours = paddedFrames(
+        c.segments_s.map(([start, end]) => ({ start, end })),
+        c.fps,
+        c.total_frames,
+        2,
+        3,
+      ).map((f) => [f.start_frame, f.end_frame]);
       if (JSON.stringify(ours) !== JSON.stringify(c.seed_frames)) differing.push(k);
     }
     expect(differing, `cases differing from the seed: ${differing.join(', ')}`).toEqual([]);
@@ -189,7 +212,10 @@ describe('training samples = the seed (training/sampler.py)', () => {
       });
       // no_play: inside the seed's gaps (ours also keeps 1 s from the rallies; docs/fidelity.md)
       for (const w of ours.filter((x) => x.label === 'no_play')) {
-        expect(c.seed_ranges.gaps.some((g) => within(w.start_frame, g)), `case ${k} no_play at ${w.start_frame}`).toBe(true);
+        expect(
+          c.seed_ranges.gaps.some((g) => within(w.start_frame, g)),
+          `case ${k} no_play at ${w.start_frame}`,
+        ).toBe(true);
         gapWindows++;
       }
     }
@@ -200,14 +226,19 @@ describe('training samples = the seed (training/sampler.py)', () => {
 describe('temporal labels and split = the seed', () => {
   it('labels windows by centre with both rally ends included (generate_sequence_labels)', () => {
     const { cases } = fixture<LabelCase>('temporal-labels.json');
-    const differing = cases.flatMap((c, k) => (JSON.stringify(Array.from(windowLabels(c.windows, c.stride, c.fps, spans(c.rallies)))) === JSON.stringify(c.seed_labels) ? [] : [k]));
+    const differing = cases.flatMap((c, k) =>
+      JSON.stringify(Array.from(windowLabels(c.windows, c.stride, c.fps, spans(c.rallies)))) === JSON.stringify(c.seed_labels) ? [] : [k],
+    );
     expect(differing, `cases differing from the seed: ${differing.join(', ')}`).toEqual([]);
   });
 
   it("holds out the seed's videos: CPython's random.Random(seed).shuffle of the ids, first int(0.8·n) train", () => {
     const { cases } = fixture<SplitCase>('temporal-split.json');
     for (const [k, c] of cases.entries()) {
-      const ours = splitVideos([...c.video_ids].reverse().map((video_id) => ({ video_id })), c.seed);
+      const ours = splitVideos(
+        [...c.video_ids].reverse().map((video_id) => ({ video_id })),
+        c.seed,
+      );
       expect({ train: ours.train.map((v) => v.video_id), val: ours.val.map((v) => v.video_id) }, `case ${k}`).toEqual(c.seed_split);
     }
   });

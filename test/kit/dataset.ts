@@ -56,7 +56,13 @@ export function standInBytes(seed: string, size = 2048): Buffer {
 }
 
 /** Labelled videos for a fixture: random files of the given sizes in <root>/originals, ids v0, v1, … */
-export async function makeOriginals(project: TestProject, sizes: readonly number[]): Promise<{ videosDir: string; videos: { id: string; filename: string; content_hash: string; duration_ms: number; rallies: { start_ms: number; end_ms: number }[] }[] }> {
+export async function makeOriginals(
+  project: TestProject,
+  sizes: readonly number[],
+): Promise<{
+  videosDir: string;
+  videos: { id: string; filename: string; content_hash: string; duration_ms: number; rallies: { start_ms: number; end_ms: number }[] }[];
+}> {
   const videosDir = join(project.root, 'originals');
   const videos = [];
   for (const [i, size] of sizes.entries()) {

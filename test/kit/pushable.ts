@@ -37,7 +37,9 @@ export async function writeDataset(rig: Rig, name: string, videos: readonly Vide
   await rig.write({
     'pipeline.yaml': 'stages: {}\n',
     [`training_datasets/${name}/manifest.json`]: formatManifest(manifest),
-    [`training_datasets/${name}/ground_truth.json`]: formatGroundTruth(entries.map((v) => ({ video_id: v.video_id, filename: v.filename, rallies: [{ start_ms: 1000, end_ms: 5000 }] }))),
+    [`training_datasets/${name}/ground_truth.json`]: formatGroundTruth(
+      entries.map((v) => ({ video_id: v.video_id, filename: v.filename, rallies: [{ start_ms: 1000, end_ms: 5000 }] })),
+    ),
   });
   if (withVideos) {
     await fs.mkdir(join(dir, 'videos'), { recursive: true });

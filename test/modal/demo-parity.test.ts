@@ -13,7 +13,6 @@ import { main } from '../../src/cli/main.js';
 import type { FakeModal } from '../services/modal/server.js';
 import { fileTree, MODAL_OFF, REPO, startFakeForHandlers } from './helpers.js';
 
-
 let fake: FakeModal;
 let work: string;
 beforeAll(async () => {
@@ -41,7 +40,10 @@ describe('demo pipeline with extract-features and temporal on modal (fake Modal,
     cpSync(join(REPO, 'pipeline.yaml'), join(base, 'pipeline.yaml'));
     cpSync(join(REPO, 'params'), join(base, 'params'), { recursive: true });
     cpSync(join(REPO, 'weights'), join(base, 'weights'), { recursive: true });
-    await fs.writeFile(join(base, 'params', 'default.yaml'), readFileSync(join(base, 'params', 'default.yaml'), 'utf8').replace(/^ {2}epochs: 50$/m, '  epochs: 5'));
+    await fs.writeFile(
+      join(base, 'params', 'default.yaml'),
+      readFileSync(join(base, 'params', 'default.yaml'), 'utf8').replace(/^ {2}epochs: 50$/m, '  epochs: 5'),
+    );
     const init = await cli(base, ['demo', 'init', '--videos', '2', '--min-seconds', '20', '--max-seconds', '22']);
     expect(init.code, init.stderr).toBe(0);
     const prep = await cli(base, ['repro', 'prepare']);

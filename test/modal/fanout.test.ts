@@ -13,7 +13,6 @@ import { FakeModal } from '../services/modal/server.js';
 import { GENERIC_STATUS } from '../services/modal/sandbox.js';
 import { REPO } from './helpers.js';
 
-
 const ITEMS = ['a', 'b', 'c', 'd', 'e', 'f'];
 
 let fake: FakeModal;
@@ -91,7 +90,9 @@ describe('foreach on executor modal (fake Modal, real SDK)', () => {
     const before = fake.state.log.length;
     const r = await rig.run(['repro', '--dry']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain('modal: 6 stages would start 6 sandboxes (up to 18 with retries); at most 9.0 sandbox-hours at GPU A10G; upload at most 1 file (1.0 kB) by content hash');
+    expect(r.stdout).toContain(
+      'modal: 6 stages would start 6 sandboxes (up to 18 with retries); at most 9.0 sandbox-hours at GPU A10G; upload at most 1 file (1.0 kB) by content hash',
+    );
     expect(fake.state.log.length).toBe(before);
   });
 
@@ -99,7 +100,11 @@ describe('foreach on executor modal (fake Modal, real SDK)', () => {
     const volume = `c-${randomBytes(4).toString('hex')}`;
     const rig = await fanout('echo started ${item} && sleep 300', `{ name: modal, volume: ${volume}, concurrency: 6, retries: 0 }`);
     const before = new Set(fake.state.sandboxes.keys());
-    const child = spawn(process.execPath, [join(REPO, 'bin', 'rallycut'), 'repro', '-j', '1'], { cwd: rig.dir, env: rig.env({ ...fake.env(), RALLYCUT_FROM_SOURCE: '1' }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(REPO, 'bin', 'rallycut'), 'repro', '-j', '1'], {
+      cwd: rig.dir,
+      env: rig.env({ ...fake.env(), RALLYCUT_FROM_SOURCE: '1' }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     const allStarted = new Promise<void>((resolveStarted, reject) => {
       child.stderr.on('data', (c: Buffer) => {
@@ -115,7 +120,9 @@ describe('foreach on executor modal (fake Modal, real SDK)', () => {
     const mine = [...fake.state.sandboxes.values()].filter((s) => !before.has(s.spec.id) && s.spec.command.length > 0);
     expect(mine.length).toBe(6);
     for (const sb of mine) expect(sb.result?.status, sb.spec.id).toBe(GENERIC_STATUS.TERMINATED);
-    const terminated = new Set(fake.state.log.filter((c) => c.method.startsWith('SandboxTerminate')).map((c) => (c.request as { sandboxId?: string }).sandboxId));
+    const terminated = new Set(
+      fake.state.log.filter((c) => c.method.startsWith('SandboxTerminate')).map((c) => (c.request as { sandboxId?: string }).sandboxId),
+    );
     for (const sb of mine) expect(terminated.has(sb.spec.id), `SandboxTerminate for ${sb.spec.id}`).toBe(true);
   });
 });

@@ -65,14 +65,20 @@ describe('a handler stage on executor modal (fake Modal, real SDK)', () => {
       expect(remote.read('pipeline.lock')).toMatch(/^ {4}executor: modal$/m);
 
       // No secret in any argument, log or lock: neither Modal's token nor the database password.
-      const seen = [JSON.stringify(fake.state.log), r.stderr, r.stdout, remote.read('pipeline.lock'), JSON.stringify(await fileTree(join(remote.dir, '.cache', 'runs')))].join('\n');
+      const seen = [
+        JSON.stringify(fake.state.log),
+        r.stderr,
+        r.stdout,
+        remote.read('pipeline.lock'),
+        JSON.stringify(await fileTree(join(remote.dir, '.cache', 'runs'))),
+      ].join('\n');
       for (const secret of [FAKE_TOKEN_SECRET, CANARY]) expect(seen).not.toContain(secret);
       for (const sb of fake.state.sandboxes.values()) expect(JSON.stringify(sb.spec)).not.toContain(CANARY);
 
       // Afterwards, without Modal (no credentials, no server): a deleted out comes back from the cache.
       await remote.remove('weights/temporal');
       const before = fake.state.log.length;
-        const again = await remote.run(['repro'], MODAL_OFF);
+      const again = await remote.run(['repro'], MODAL_OFF);
       expect(again.code, again.stderr).toBe(0);
       expect(again.stderr).toContain('[temporal] restored from cache, not run');
       expect(fake.state.log.length).toBe(before);

@@ -11,7 +11,23 @@ import { afterAll, describe, expect, it } from 'vitest';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '..', '..');
 const HOOK = join(HERE, 'record-imports.mjs');
-const HEAVY = [/^@aws-sdk\//, /^@smithy\//, /^pg$/, /^pg-/, /^@electric-sql\//, /^onnxruntime/, /^onnx-proto$/, /^protobufjs/, /^vega/, /^chokidar$/, /^playwright/, /^fluent-ffmpeg$/, /^modal$/, /^ajv$/, /^ajv\/(?!dist\/runtime\/|package\.json$)/];
+const HEAVY = [
+  /^@aws-sdk\//,
+  /^@smithy\//,
+  /^pg$/,
+  /^pg-/,
+  /^@electric-sql\//,
+  /^onnxruntime/,
+  /^onnx-proto$/,
+  /^protobufjs/,
+  /^vega/,
+  /^chokidar$/,
+  /^playwright/,
+  /^fluent-ffmpeg$/,
+  /^modal$/,
+  /^ajv$/,
+  /^ajv\/(?!dist\/runtime\/|package\.json$)/,
+];
 
 /** Modules of stages/ (compiled, or the bundle's stages chunk): a shell-command pipeline must not load them. */
 const STAGES_MODULE = /\/dist\/stages\/|\/stages\/[^/]+\/index\.[jt]s$|\/dist\/cli\/stages-[^/]+\.mjs$/;
@@ -77,7 +93,8 @@ describe('CLI start-up loads no heavy package', () => {
       expect(yamlChunks().length).toBeGreaterThan(0); // yaml is inlined somewhere: the check below can fail
       writeFileSync(join(yamlDir, 'in.txt'), 'hello\n');
       writeFileSync(join(yamlDir, 'params.yaml'), 'n: 1\n');
-      const pipeline = (n: string): string => `stages:\n  copy:\n    cmd: cp in.txt out.txt && echo ${n}\n    deps: [in.txt]\n    params: [{params.yaml: [n]}]\n    outs: [out.txt]\n`;
+      const pipeline = (n: string): string =>
+        `stages:\n  copy:\n    cmd: cp in.txt out.txt && echo ${n}\n    deps: [in.txt]\n    params: [{params.yaml: [n]}]\n    outs: [out.txt]\n`;
       writeFileSync(join(yamlDir, 'pipeline.yaml'), pipeline('a'));
       const first = importsOf(['repro'], yamlDir);
       expect(first.status, first.stderr).toBe(0);

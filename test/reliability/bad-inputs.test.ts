@@ -66,7 +66,13 @@ async function snapshot(dir: string, rel = ''): Promise<Map<string, string>> {
     const r = rel ? `${rel}/${d.name}` : d.name;
     if (r === '.cache' || r === 'invocations.log') continue;
     if (d.isDirectory()) for (const [k, v] of await snapshot(dir, r)) out.set(k, v);
-    else out.set(r, createHash('sha256').update(await fs.readFile(join(dir, r))).digest('hex'));
+    else
+      out.set(
+        r,
+        createHash('sha256')
+          .update(await fs.readFile(join(dir, r)))
+          .digest('hex'),
+      );
   }
   return out;
 }
@@ -102,13 +108,11 @@ describe('bad-input corpus', () => {
       await fs.cp(join(CORPUS, name, 'files'), rig.dir, { recursive: true });
       if (spec.generate) await generate(spec.generate, rig.dir);
       if (spec.model) await writeModel(spec.model, rig.dir);
-      const env = Object.fromEntries(
-        Object.entries(spec.env).map(([k, v]) => [k, v.replace('@S3_BUCKET@', s3.bucket).replace('@S3_ENDPOINT@', s3.endpoint)]),
-      );
+      const env = Object.fromEntries(Object.entries(spec.env).map(([k, v]) => [k, v.replace('@S3_BUCKET@', s3.bucket).replace('@S3_ENDPOINT@', s3.endpoint)]));
       const before = await snapshot(rig.dir);
       const res = await rig.run(spec.args, env);
       const text = res.stdout + res.stderr;
-      if (process.env['BAD_PRINT']) console.log(`=== ${name} (${res.code})\n${text}`);
+      if (process.env.BAD_PRINT) console.log(`=== ${name} (${res.code})\n${text}`);
       expect(res.code, text).not.toBe(0);
       for (const fragment of [spec.expect].flat()) expect(text).toContain(fragment);
       const after = await snapshot(rig.dir);

@@ -38,9 +38,9 @@ describe('concurrent repro and experiments', () => {
     expect(JSON.parse(rig.read('out/metrics.json'))).toEqual({ score: 1 });
     const shown = await rig.run(['exp', 'show', '--json']);
     expect(shown.code, shown.stderr).toBe(0);
-    const rows = (JSON.parse(shown.stdout) as { rows: Record<string, unknown>[] }).rows.filter((r) => r['Experiment'] !== 'workspace');
+    const rows = (JSON.parse(shown.stdout) as { rows: Record<string, unknown>[] }).rows.filter((r) => r.Experiment !== 'workspace');
     // Both experiments ran and recorded the score their own param gave.
-    expect(rows.map((r) => [r['Status'], r['train.factor'], r['out/metrics.json:score']]).sort()).toEqual([
+    expect(rows.map((r) => [r.Status, r['train.factor'], r['out/metrics.json:score']]).sort()).toEqual([
       ['success', 2, 2],
       ['success', 3, 3],
     ]);

@@ -76,4 +76,3 @@ describe('a corrupt cache object whose out is recomputed with the same bytes', (
     expect(doctor.code, doctor.stdout + doctor.stderr).toBe(0);
   });
 });
-

@@ -13,7 +13,6 @@ import { expectCrashedAt, expectDoctorClean } from '../kit/checks.js';
 import { makeProject, sha256, writeRandomVideo } from '../kit/dataset.js';
 import { Rig } from '../rig.js';
 
-
 // A file out, a folder out and a chain, so file objects, .dir manifests and checkouts are all exercised.
 const PIPELINE = `stages:
   a:
@@ -91,22 +90,25 @@ describe('crash matrix: repro and checkout (cmd stages)', () => {
   });
   afterAll(async () => base?.cleanup());
 
-  it.each(['checkout.file:1', 'checkout.file:2', 'checkout.dir:1', 'checkout.dir:2'])('checkout killed at %s: no partial out, rerun restores all', async (point) => {
-    const rig = new Rig('rallycut-crash-co-');
-    try {
-      await fs.cp(base.dir, rig.dir, { recursive: true });
-      for (const out of ['a.txt', 'tree', 'c.txt']) await rig.remove(out);
-      await crashRun(rig, ['checkout'], point);
-      // Whatever exists under a final name after the kill is either complete or the old folder.
-      for (const [rel, text] of Object.entries(EXPECTED)) if (rig.exists(rel)) expect(rig.read(rel), rel).toBe(text);
-      await expectDoctorClean(rig);
-      const again = await rig.run(['checkout']);
-      expect(again.code, again.stderr).toBe(0);
-      await expectUpToDate(rig);
-    } finally {
-      await rig.cleanup();
-    }
-  });
+  it.each(['checkout.file:1', 'checkout.file:2', 'checkout.dir:1', 'checkout.dir:2'])(
+    'checkout killed at %s: no partial out, rerun restores all',
+    async (point) => {
+      const rig = new Rig('rallycut-crash-co-');
+      try {
+        await fs.cp(base.dir, rig.dir, { recursive: true });
+        for (const out of ['a.txt', 'tree', 'c.txt']) await rig.remove(out);
+        await crashRun(rig, ['checkout'], point);
+        // Whatever exists under a final name after the kill is either complete or the old folder.
+        for (const [rel, text] of Object.entries(EXPECTED)) if (rig.exists(rel)) expect(rig.read(rel), rel).toBe(text);
+        await expectDoctorClean(rig);
+        const again = await rig.run(['checkout']);
+        expect(again.code, again.stderr).toBe(0);
+        await expectUpToDate(rig);
+      } finally {
+        await rig.cleanup();
+      }
+    },
+  );
 });
 
 describe('crash matrix: push, pull, restore (s3rver + PostgreSQL)', () => {
@@ -170,24 +172,27 @@ describe('crash matrix: push, pull, restore (s3rver + PostgreSQL)', () => {
     }
   });
 
-  it.each(['pull.rename:1', 'pull.rename:3', 'remote.download-rename:2', 'fs.atomic-rename:1'])('pull killed at %s: no partial video under its name, rerun completes', async (point) => {
-    const pusher = await clone(true);
-    const rig = await clone(false);
-    try {
-      const pushed = await pusher.run(['train', 'push', '--dataset', 'ds1'], s3.env);
-      expect(pushed.code, pushed.stderr).toBe(0);
-      await rig.remove('training_datasets/ds1/manifest.json');
-      await rig.remove('training_datasets/ds1/ground_truth.json');
-      await crashRun(rig, ['train', 'pull', '--dataset', 'ds1'], point, s3.env);
-      // Every video already under its final name is complete and verified.
-      for (const h of await videoHashes(rig.dir)) expect(hashes).toContain(h);
-      const again = await rig.run(['train', 'pull', '--dataset', 'ds1'], s3.env);
-      expect(again.code, again.stderr).toBe(0);
-      expect(await videoHashes(rig.dir)).toEqual([...hashes].sort());
-    } finally {
-      await Promise.all([rig.cleanup(), pusher.cleanup()]);
-    }
-  });
+  it.each(['pull.rename:1', 'pull.rename:3', 'remote.download-rename:2', 'fs.atomic-rename:1'])(
+    'pull killed at %s: no partial video under its name, rerun completes',
+    async (point) => {
+      const pusher = await clone(true);
+      const rig = await clone(false);
+      try {
+        const pushed = await pusher.run(['train', 'push', '--dataset', 'ds1'], s3.env);
+        expect(pushed.code, pushed.stderr).toBe(0);
+        await rig.remove('training_datasets/ds1/manifest.json');
+        await rig.remove('training_datasets/ds1/ground_truth.json');
+        await crashRun(rig, ['train', 'pull', '--dataset', 'ds1'], point, s3.env);
+        // Every video already under its final name is complete and verified.
+        for (const h of await videoHashes(rig.dir)) expect(hashes).toContain(h);
+        const again = await rig.run(['train', 'pull', '--dataset', 'ds1'], s3.env);
+        expect(again.code, again.stderr).toBe(0);
+        expect(await videoHashes(rig.dir)).toEqual([...hashes].sort());
+      } finally {
+        await Promise.all([rig.cleanup(), pusher.cleanup()]);
+      }
+    },
+  );
 
   it('restore killed before COMMIT leaves none of the dataset; rerun loads all of it', async () => {
     const dst = await freshDatabase();
@@ -220,8 +225,22 @@ describe('crash matrix: extract-features (tiny generated videos)', () => {
   beforeAll(async () => {
     videos = new Rig('rallycut-crash-vid-');
     const { execFileSync } = await import('node:child_process');
-    for (const [name, src] of [['v1.mp4', 'testsrc'], ['v2.mp4', 'testsrc2']]) {
-      execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `${src}=size=96x64:rate=30:duration=3`, '-pix_fmt', 'yuv420p', join(videos.dir, name!)]);
+    for (const [name, src] of [
+      ['v1.mp4', 'testsrc'],
+      ['v2.mp4', 'testsrc2'],
+    ]) {
+      execFileSync('ffmpeg', [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-f',
+        'lavfi',
+        '-i',
+        `${src}=size=96x64:rate=30:duration=3`,
+        '-pix_fmt',
+        'yuv420p',
+        join(videos.dir, name!),
+      ]);
     }
   });
   afterAll(async () => videos?.cleanup());

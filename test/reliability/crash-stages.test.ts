@@ -16,7 +16,6 @@ import { expectCrashedAt, expectDoctorClean, listFiles } from '../kit/checks.js'
 import { sha256 } from '../kit/dataset.js';
 import { Rig } from '../rig.js';
 
-
 interface LockOut {
   path: string;
   sha256: string;

@@ -13,7 +13,6 @@ import { expectDoctorClean, listFiles } from '../kit/checks.js';
 import { sha256 } from '../kit/dataset.js';
 import { Rig } from '../rig.js';
 
-
 const PIPELINE = `stages:
   a:
     cmd: sort -u in.txt > a.txt
@@ -84,7 +83,10 @@ describe('disk full (fault point)', () => {
       const full = await rig.spawn(['repro'], { RALLYCUT_FAULT_AT: fault });
       expect(full.code, full.stdout + full.stderr).toBe(1);
       expect(full.stderr).toMatch(message);
-      expect(full.stderr.split('\n').find((l) => l.includes('error: ')), full.stderr).toMatch(/error: (\[\w+\] )?disk full/); // the headline, not a note
+      expect(
+        full.stderr.split('\n').find((l) => l.includes('error: ')),
+        full.stderr,
+      ).toMatch(/error: (\[\w+\] )?disk full/); // the headline, not a note
       expect(full.stderr).not.toMatch(/TypeError|ReferenceError|at .*\.js:\d+/); // a message, not a stack
       await expectNothingLost(rig, lockBefore, objectsBefore, kept === 'all' ? 'all' : [...kept]);
       // The space comes back (no fault armed): the rerun finishes the work.
@@ -111,14 +113,16 @@ if (canMount) execFileSync('umount', [probe.dir]);
 await probe.cleanup();
 
 describe('disk full (a real 1 MiB tmpfs under .cache)', () => {
-  it.skipIf(!canMount)('a 2 MiB out does not fit: repro exits 1 naming it, old objects kept; after growing the tmpfs the rerun succeeds (skipped where mount -t tmpfs is refused)', async () => {
-    const rig = new Rig('rallycut-tmpfs-');
-    const cache = join(rig.dir, '.cache');
-    await fs.mkdir(cache);
-    expect(tryMount(cache, '1m')).toBe(true);
-    try {
-      await rig.write({
-        'pipeline.yaml': `stages:
+  it.skipIf(!canMount)(
+    'a 2 MiB out does not fit: repro exits 1 naming it, old objects kept; after growing the tmpfs the rerun succeeds (skipped where mount -t tmpfs is refused)',
+    async () => {
+      const rig = new Rig('rallycut-tmpfs-');
+      const cache = join(rig.dir, '.cache');
+      await fs.mkdir(cache);
+      expect(tryMount(cache, '1m')).toBe(true);
+      try {
+        await rig.write({
+          'pipeline.yaml': `stages:
   small:
     cmd: cp seed.txt small.txt
     deps: [seed.txt]
@@ -128,35 +132,39 @@ describe('disk full (a real 1 MiB tmpfs under .cache)', () => {
     params: [size, fill]
     outs: [big.bin]
 `,
-        'params/default.yaml': 'size: 100\nfill: a\n',
-        'seed.txt': 'hello\n',
-      });
-      const first = await rig.run(['repro']);
-      expect(first.code, first.stderr).toBe(0);
-      const lockBefore = rig.read('pipeline.lock');
-      const objectsBefore = await cacheObjects(rig);
-      expect(objectsBefore.size).toBe(2);
+          'params/default.yaml': 'size: 100\nfill: a\n',
+          'seed.txt': 'hello\n',
+        });
+        const first = await rig.run(['repro']);
+        expect(first.code, first.stderr).toBe(0);
+        const lockBefore = rig.read('pipeline.lock');
+        const objectsBefore = await cacheObjects(rig);
+        expect(objectsBefore.size).toBe(2);
 
-      await rig.write({ 'params/default.yaml': 'size: 2048\nfill: b\n' });
-      const full = await rig.run(['repro']);
-      expect(full.code, full.stdout + full.stderr).toBe(1);
-      expect(full.stderr).toMatch(/disk full: no space left on the device while caching 'big\.bin' as \S*\.cache\/\S+/);
-      expect(rig.read('pipeline.lock')).toBe(lockBefore);
-      const after = await cacheObjects(rig);
-      for (const [f, h] of objectsBefore) expect(after.get(f), `${f} lost or changed`).toBe(h);
-      expect((await listFiles(cache)).filter((f) => f.includes('.rallycut-tmp-')), 'temp files left on the full disk').toEqual([]);
+        await rig.write({ 'params/default.yaml': 'size: 2048\nfill: b\n' });
+        const full = await rig.run(['repro']);
+        expect(full.code, full.stdout + full.stderr).toBe(1);
+        expect(full.stderr).toMatch(/disk full: no space left on the device while caching 'big\.bin' as \S*\.cache\/\S+/);
+        expect(rig.read('pipeline.lock')).toBe(lockBefore);
+        const after = await cacheObjects(rig);
+        for (const [f, h] of objectsBefore) expect(after.get(f), `${f} lost or changed`).toBe(h);
+        expect(
+          (await listFiles(cache)).filter((f) => f.includes('.rallycut-tmp-')),
+          'temp files left on the full disk',
+        ).toEqual([]);
 
-      execFileSync('mount', ['-o', 'remount,size=8m', cache]);
-      const rerun = await rig.run(['repro']);
-      expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0);
-      expect((await fs.stat(join(rig.dir, 'big.bin'))).size).toBe(2 * 1024 * 1024);
-      const status = await rig.run(['status']);
-      expect(status.stdout).toContain('Everything is up to date');
-      const doctor = await rig.run(['doctor']);
-      expect(doctor.stdout).toMatch(/Checked 3 object\(s\); 0 corrupt/);
-    } finally {
-      execFileSync('umount', [cache]);
-      await rig.cleanup();
-    }
-  });
+        execFileSync('mount', ['-o', 'remount,size=8m', cache]);
+        const rerun = await rig.run(['repro']);
+        expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0);
+        expect((await fs.stat(join(rig.dir, 'big.bin'))).size).toBe(2 * 1024 * 1024);
+        const status = await rig.run(['status']);
+        expect(status.stdout).toContain('Everything is up to date');
+        const doctor = await rig.run(['doctor']);
+        expect(doctor.stdout).toMatch(/Checked 3 object\(s\); 0 corrupt/);
+      } finally {
+        execFileSync('umount', [cache]);
+        await rig.cleanup();
+      }
+    },
+  );
 });

@@ -24,7 +24,9 @@ describe('stage and remote names that are Object.prototype members', () => {
 
   it('are ordinary stages: run, locked, then up to date', async () => {
     const rig = newRig('rallycut-proto-');
-    const stages = NAMES.map((n, i) => `  ${n}:\n    cmd: ${JSON.stringify(Rig.stageCmd(n, `cp in.txt out${i}.txt`))}\n    deps: [in.txt]\n    outs: [out${i}.txt]\n`);
+    const stages = NAMES.map(
+      (n, i) => `  ${n}:\n    cmd: ${JSON.stringify(Rig.stageCmd(n, `cp in.txt out${i}.txt`))}\n    deps: [in.txt]\n    outs: [out${i}.txt]\n`,
+    );
     await rig.write({ 'in.txt': 'x\n', 'pipeline.yaml': `stages:\n${stages.join('')}` });
     const first = await rig.run(['repro']);
     expect(first.code, first.stderr).toBe(0);
@@ -72,7 +74,10 @@ describe('a very large matrix', () => {
         fired = true;
         controller.abort();
       }, 50);
-      const err = await load(root, { signal: controller.signal, cacheDir: join(root, '.cache') }).then(() => undefined, (e: unknown) => e);
+      const err = await load(root, { signal: controller.signal, cacheDir: join(root, '.cache') }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(fired).toBe(true);
       expect(err).toBeInstanceOf(RallycutError);
       expect((err as RallycutError).message).toBe('interrupted while loading pipeline.yaml');
@@ -85,7 +90,11 @@ describe('a very large matrix', () => {
     const rig = newRig('rallycut-sigterm-');
     await rig.write({ 'pipeline.yaml': bigMatrix(70) });
     const bin = join(import.meta.dirname, '..', '..', 'bin', 'rallycut');
-    const child = spawn(process.execPath, [bin, 'status'], { cwd: rig.dir, env: rig.env(distIsFresh() ? {} : { RALLYCUT_FROM_SOURCE: '1' }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, 'status'], {
+      cwd: rig.dir,
+      env: rig.env(distIsFresh() ? {} : { RALLYCUT_FROM_SOURCE: '1' }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));

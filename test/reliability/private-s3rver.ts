@@ -62,9 +62,13 @@ export class PrivateS3rver {
     const s3rverPath = createRequire(import.meta.url).resolve('s3rver');
     const k = kill ?? { method: 'GET', fragment: '', count: 0, delayMs: 0 };
     for (let attempt = 0; ; attempt++) {
-      const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', CHILD, s3rverPath, this.dir, String(this.port), k.method, k.fragment, String(k.count), String(k.delayMs)], {
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        ['--openssl-legacy-provider', '-e', CHILD, s3rverPath, this.dir, String(this.port), k.method, k.fragment, String(k.count), String(k.delayMs)],
+        {
+          stdio: ['pipe', 'pipe', 'pipe'],
+        },
+      );
       let err = '';
       child.stderr.on('data', (d: Buffer) => (err += d.toString()));
       const ok = await new Promise<boolean>((resolve) => {

@@ -18,12 +18,47 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 // YAML-ish text: fragments that hit the loader's branches (keys, flow, anchors, tabs, interpolation).
 const fragment = fc.constantFrom(
-  'stages:', '  a:', '    cmd: echo ${x}', '    cmd: [a, b]', '    deps: [in.txt]', '    outs: [o.txt]', '    outs: [../o]',
-  '    params: [x]', '    handler: evaluate', '    with: {name: 1}', '    foreach: [1, 2]', '    do:', '      cmd: x',
-  '\t', '- ', ':', '{', '[', '&a', '*a', '!!binary', '~', 'null', '"', "'", '${', '}', '#', '---', '...', '  b: {cmd: y}',
-  '    outs:', '      - o.txt: {cache: false}', 'vars: [params/p.yaml]', '    wdir: ..', '    frozen: yes',
+  'stages:',
+  '  a:',
+  '    cmd: echo ${x}',
+  '    cmd: [a, b]',
+  '    deps: [in.txt]',
+  '    outs: [o.txt]',
+  '    outs: [../o]',
+  '    params: [x]',
+  '    handler: evaluate',
+  '    with: {name: 1}',
+  '    foreach: [1, 2]',
+  '    do:',
+  '      cmd: x',
+  '\t',
+  '- ',
+  ':',
+  '{',
+  '[',
+  '&a',
+  '*a',
+  '!!binary',
+  '~',
+  'null',
+  '"',
+  "'",
+  '${',
+  '}',
+  '#',
+  '---',
+  '...',
+  '  b: {cmd: y}',
+  '    outs:',
+  '      - o.txt: {cache: false}',
+  'vars: [params/p.yaml]',
+  '    wdir: ..',
+  '    frozen: yes',
 );
-const yamlText = fc.oneof(fc.array(fragment, { maxLength: 14 }).map((l) => l.join('\n')), fc.string({ maxLength: 80 }));
+const yamlText = fc.oneof(
+  fc.array(fragment, { maxLength: 14 }).map((l) => l.join('\n')),
+  fc.string({ maxLength: 80 }),
+);
 const paramsText = fc.oneof(fc.constantFrom('x: 1\n', 'x: [\n', '- 1\n', '', 'x: {y: 2}\n'), fc.string({ maxLength: 30 }));
 
 describe('the pipeline loader', () => {
@@ -48,14 +83,22 @@ describe('the pipeline loader', () => {
 });
 
 const hex64 = fc.stringMatching(/^[0-9a-f]{64}$/);
-const relPath = fc.array(fc.stringMatching(/^[A-Za-z0-9_.-]{1,8}$/).filter((s) => s !== '.' && s !== '..'), { minLength: 1, maxLength: 3 }).map((p) => p.join('/'));
+const relPath = fc
+  .array(
+    fc.stringMatching(/^[A-Za-z0-9_.-]{1,8}$/).filter((s) => s !== '.' && s !== '..'),
+    { minLength: 1, maxLength: 3 },
+  )
+  .map((p) => p.join('/'));
 const lockedPath = fc.record({ path: relPath, sha256: hex64, size: fc.nat() });
 const scalar = fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.string(), fc.boolean(), fc.constant(null));
 const entry: fc.Arbitrary<LockEntry> = fc.record(
   {
     cmd: fc.array(fc.string({ minLength: 1 }), { minLength: 1, maxLength: 3 }),
     deps: fc.uniqueArray(lockedPath, { selector: (p) => p.path, maxLength: 3 }).map((a) => a.sort((x, y) => (x.path < y.path ? -1 : 1))),
-    params: fc.dictionary(fc.constantFrom('params/default.yaml', 'params/b.yaml'), fc.dictionary(fc.stringMatching(/^[a-z][a-z0-9_.]{0,8}$/), scalar, { maxKeys: 3 })),
+    params: fc.dictionary(
+      fc.constantFrom('params/default.yaml', 'params/b.yaml'),
+      fc.dictionary(fc.stringMatching(/^[a-z][a-z0-9_.]{0,8}$/), scalar, { maxKeys: 3 }),
+    ),
     outs: fc.uniqueArray(lockedPath, { selector: (p) => p.path, maxLength: 3 }).map((a) => a.sort((x, y) => (x.path < y.path ? -1 : 1))),
     stamp: fc.string(),
   },
@@ -82,13 +125,36 @@ describe('pipeline.lock', () => {
 
   it('any text either parses or throws a RallycutError', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ maxLength: 120 }), fc.array(fc.constantFrom('schema: "1.0"', 'stages:', '  a:', '    deps: []', '    outs: [x]', '    cmd: [a]', '      - path: a', '        sha256: x', '\t', '{', '-'), { maxLength: 10 }).map((l) => l.join('\n'))), (text) => {
-        try {
-          parseLock(text);
-        } catch (err) {
-          expect(err).toBeInstanceOf(RallycutError);
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 120 }),
+          fc
+            .array(
+              fc.constantFrom(
+                'schema: "1.0"',
+                'stages:',
+                '  a:',
+                '    deps: []',
+                '    outs: [x]',
+                '    cmd: [a]',
+                '      - path: a',
+                '        sha256: x',
+                '\t',
+                '{',
+                '-',
+              ),
+              { maxLength: 10 },
+            )
+            .map((l) => l.join('\n')),
+        ),
+        (text) => {
+          try {
+            parseLock(text);
+          } catch (err) {
+            expect(err).toBeInstanceOf(RallycutError);
+          }
+        },
+      ),
       { numRuns: 500, seed: 11 },
     );
   });

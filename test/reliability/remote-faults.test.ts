@@ -16,7 +16,13 @@ import { S3Remote } from '../../src/remote/s3.js';
 import { PrivateS3rver, type KillAfter } from './private-s3rver.js';
 
 function s3Env(endpoint: string, bucket: string): Record<string, string> {
-  return { TRAINING_S3_BUCKET: bucket, TRAINING_S3_ENDPOINT: endpoint, TRAINING_S3_PREFIX: 'training', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
+  return {
+    TRAINING_S3_BUCKET: bucket,
+    TRAINING_S3_ENDPOINT: endpoint,
+    TRAINING_S3_PREFIX: 'training',
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+  };
 }
 
 function client(endpoint: string): S3Client {
@@ -129,7 +135,7 @@ describe('push and pull with 8 transfers in flight while s3rver is killed and re
       const { restarted } = await armRestart('PUT');
       const first = await rig.run(['train', 'push', '--dataset', 'ds', '--jobs', '8'], env);
       await restarted; // the server really died during the push (the arming fired) and is back
-      if (process.env['FAULT_PRINT']) console.log(`push under restart: exit ${first.code}\n${first.stderr}`);
+      if (process.env.FAULT_PRINT) console.log(`push under restart: exit ${first.code}\n${first.stderr}`);
       // Each transfer retries transient failures (refused or dropped connections) for ~7.5 s with backoff.
       expect(first.code, first.stderr).toBe(0);
       await expectRemoteWhole(s3, bucket, videos, true);
@@ -159,7 +165,7 @@ describe('push and pull with 8 transfers in flight while s3rver is killed and re
       const { restarted } = await armRestart('GET');
       const first = await rig.run(['train', 'pull', '--dataset', 'ds'], env);
       await restarted;
-      if (process.env['FAULT_PRINT']) console.log(`pull under restart: exit ${first.code}\n${first.stderr}`);
+      if (process.env.FAULT_PRINT) console.log(`pull under restart: exit ${first.code}\n${first.stderr}`);
       expect(first.code, first.stderr).toBe(0);
       await expectLocalWhole(rig, 'ds', videos, true);
       const again = await rig.run(['train', 'pull', '--dataset', 'ds', '--json'], env);
@@ -193,7 +199,15 @@ describe('a transfer retried after the server died mid-way', () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'progress' }));
     s3.destroy();
     // Parts one at a time, so the first attempt has reported two parts when the third one meets the death.
-    const remote = new S3Remote({ bucket: 'progress', prefix: 'training', region: 'us-east-1', endpoint: server.endpoint, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, partSize: 5 * 1024 * 1024, queueSize: 1 });
+    const remote = new S3Remote({
+      bucket: 'progress',
+      prefix: 'training',
+      region: 'us-east-1',
+      endpoint: server.endpoint,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      partSize: 5 * 1024 * 1024,
+      queueSize: 1,
+    });
     const bytes = randomBytes(18 * 1024 * 1024);
     const file = join(storage, 'source.bin');
     await fs.writeFile(file, bytes);

@@ -33,7 +33,12 @@ describe('secrets in connection strings are never printed', () => {
   it("an S3 endpoint's userinfo password is not in the remote's description", async () => {
     rig = new Rig('rallycut-secrets-');
     await rig.write({ 'pipeline.yaml': 'stages: {}\n' });
-    const r = await rig.run(['train', 'list-remote'], { TRAINING_S3_BUCKET: 'b', TRAINING_S3_ENDPOINT: 'http://u:CanaryEndpointPw@127.0.0.1:9', AWS_ACCESS_KEY_ID: 'k', AWS_SECRET_ACCESS_KEY: 'abcd' });
+    const r = await rig.run(['train', 'list-remote'], {
+      TRAINING_S3_BUCKET: 'b',
+      TRAINING_S3_ENDPOINT: 'http://u:CanaryEndpointPw@127.0.0.1:9',
+      AWS_ACCESS_KEY_ID: 'k',
+      AWS_SECRET_ACCESS_KEY: 'abcd',
+    });
     expect(r.code).not.toBe(0);
     expect(r.stdout + r.stderr).toContain('endpoint http://u:***@127.0.0.1:9/');
     expect(r.stdout + r.stderr).not.toContain('CanaryEndpointPw');
@@ -41,7 +46,7 @@ describe('secrets in connection strings are never printed', () => {
 });
 
 describe('every printed or stored error is masked', () => {
-  it('a URL with a password in any error, and in a failed experiment\'s stored record', async () => {
+  it("a URL with a password in any error, and in a failed experiment's stored record", async () => {
     rig = new Rig('rallycut-secrets-');
     await rig.write({
       'in.txt': 'x\n',
@@ -103,7 +108,10 @@ describe('stage logs are stored and pushed without secrets', () => {
     expect(await filesHolding(join(rig.dir, '.cache'), canaries)).toEqual([]);
 
     // A record stored by an older version, unmasked, is masked on its way to the remote.
-    await fs.writeFile(join(rig.dir, '.cache', 'runs', records[0]!), JSON.stringify({ ...JSON.parse(rig.read(`.cache/runs/${records[0]}`)), log: ['leaked CanaryModalSecret0004'] }));
+    await fs.writeFile(
+      join(rig.dir, '.cache', 'runs', records[0]!),
+      JSON.stringify({ ...JSON.parse(rig.read(`.cache/runs/${records[0]}`)), log: ['leaked CanaryModalSecret0004'] }),
+    );
     expect((await rig.run(['remote', 'add', '-d', 'store', 'remote-store'])).code).toBe(0);
     const push = await rig.run(['push', '--run-cache'], secrets);
     expect(push.code, push.stderr).toBe(0);

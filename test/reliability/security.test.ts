@@ -74,7 +74,13 @@ describe('SQL is parameterized', () => {
     try {
       await rig.write({
         'pipeline.yaml': 'stages: {}\n',
-        'training_datasets/ds/manifest.json': JSON.stringify({ name: 'ds', description: '', created: '2026-01-01T00:00:00Z', videos: [{ filename: evil, video_id: 'id-x', content_hash: hash, duration_ms: 5000, rally_count: 1 }], stats: { total_videos: 1, total_rallies: 1, total_duration_min: 0 } }),
+        'training_datasets/ds/manifest.json': JSON.stringify({
+          name: 'ds',
+          description: '',
+          created: '2026-01-01T00:00:00Z',
+          videos: [{ filename: evil, video_id: 'id-x', content_hash: hash, duration_ms: 5000, rally_count: 1 }],
+          stats: { total_videos: 1, total_rallies: 1, total_duration_min: 0 },
+        }),
         'training_datasets/ds/ground_truth.json': JSON.stringify([{ video_id: 'id-x', filename: evil, rallies: [{ start_ms: 100, end_ms: 900 }] }]),
       });
       const env = { DATABASE_URL: db.url };
@@ -107,7 +113,13 @@ describe('secrets never leak into output or written files', () => {
       await rig.write({
         'params/default.yaml': 'train:\n  lr: 0.1\n',
         'pipeline.yaml': 'stages:\n  a:\n    cmd: echo ${train.lr} > a.txt\n    params: [train.lr]\n    outs: [a.txt]\n',
-        'training_datasets/ds/manifest.json': JSON.stringify({ name: 'ds', description: '', created: '2026-01-01T00:00:00Z', videos: [], stats: { total_videos: 0, total_rallies: 0, total_duration_min: 0 } }),
+        'training_datasets/ds/manifest.json': JSON.stringify({
+          name: 'ds',
+          description: '',
+          created: '2026-01-01T00:00:00Z',
+          videos: [],
+          stats: { total_videos: 0, total_rallies: 0, total_duration_min: 0 },
+        }),
         'training_datasets/ds/ground_truth.json': '[]',
       });
       const secrets = {

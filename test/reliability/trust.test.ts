@@ -70,7 +70,7 @@ async function queuedExperiment(rig: Rig, name: string): Promise<{ file: string;
 }
 
 describe('experiment records are validated before use', () => {
-  it("exp remove refuses a record whose workspace is not under exp-workspaces/, deleting nothing", async () => {
+  it('exp remove refuses a record whose workspace is not under exp-workspaces/, deleting nothing', async () => {
     const rig = await freshRig(EXP_PROJECT);
     const victim = await freshRig({ 'precious.txt': 'keep me\n' });
     const { file, rec } = await queuedExperiment(rig, 'x');
@@ -100,7 +100,9 @@ describe('experiment records are validated before use', () => {
     const dead = spawnSync('true').pid;
     await fs.writeFile(file, JSON.stringify({ ...rec, status: 'running', started: new Date().toISOString(), owner: { pid: dead } }));
     const rowOf = async (): Promise<Record<string, unknown> | undefined> =>
-      (JSON.parse((await rig.run(['exp', 'show', '--json'])).stdout) as { rows: Record<string, unknown>[] }).rows.find((r) => r.Experiment === 'x' || Object.values(r).includes('x'));
+      (JSON.parse((await rig.run(['exp', 'show', '--json'])).stdout) as { rows: Record<string, unknown>[] }).rows.find(
+        (r) => r.Experiment === 'x' || Object.values(r).includes('x'),
+      );
     expect(JSON.stringify(await rowOf())).toContain('"failed"');
     // A live owner (this test process) is still running.
     await fs.writeFile(file, JSON.stringify({ ...rec, status: 'running', started: new Date().toISOString(), owner: { pid: process.pid } }));
@@ -184,7 +186,7 @@ describe('gc and a concurrent repro sharing a cache', () => {
     expect(existsSync(objectIn(cache, hash))).toBe(false);
   });
 
-  it("a repro storing a large folder out while gc runs in a loop elsewhere: every object its lock names exists", async () => {
+  it('a repro storing a large folder out while gc runs in a loop elsewhere: every object its lock names exists', async () => {
     const cache = (await freshRig({})).dir;
     const env = { RALLYCUT_CACHE_DIR: cache };
     const gcSide = await freshRig({ 'pipeline.yaml': 'stages: {}\n' });
@@ -217,7 +219,11 @@ describe.each([
     's3 (s3rver)',
     async (): Promise<{ url: string; args: string[]; env: Record<string, string> }> => {
       const s3 = await freshBucket();
-      return { url: `s3://${s3.bucket}/c`, args: ['--endpoint', s3.endpoint], env: { AWS_ACCESS_KEY_ID: s3.env.AWS_ACCESS_KEY_ID!, AWS_SECRET_ACCESS_KEY: s3.env.AWS_SECRET_ACCESS_KEY! } };
+      return {
+        url: `s3://${s3.bucket}/c`,
+        args: ['--endpoint', s3.endpoint],
+        env: { AWS_ACCESS_KEY_ID: s3.env.AWS_ACCESS_KEY_ID!, AWS_SECRET_ACCESS_KEY: s3.env.AWS_SECRET_ACCESS_KEY! },
+      };
     },
   ],
 ])('push to a %s remote', (_kind, makeRemote) => {

@@ -51,7 +51,21 @@ export async function startPostgres(): Promise<PostgresService | null> {
   const as = (cmd: string, args: string[]): [string, string[]] => (asRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args]);
   const port = await freePort();
   const logFile = join(dir, 'server.log');
-  await run(...as(join(bin, 'initdb'), ['-D', dataDir, '-U', 'app', '--auth-local=trust', '--auth-host=scram-sha-256', `--pwfile=${pwFile}`, '--no-sync', '-E', 'UTF8', '--locale=C']));
+  await run(
+    ...as(join(bin, 'initdb'), [
+      '-D',
+      dataDir,
+      '-U',
+      'app',
+      '--auth-local=trust',
+      '--auth-host=scram-sha-256',
+      `--pwfile=${pwFile}`,
+      '--no-sync',
+      '-E',
+      'UTF8',
+      '--locale=C',
+    ]),
+  );
   const opts = `-c listen_addresses=127.0.0.1 -p ${port} -k ${sockDir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
   await run(...as(join(bin, 'pg_ctl'), ['-D', dataDir, '-w', '-l', logFile, '-o', opts, 'start']));
   return {

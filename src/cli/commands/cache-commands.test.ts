@@ -27,7 +27,14 @@ const read = (rel: string): string => readFileSync(join(root, rel), 'utf8');
 async function run(spec: CommandSpec, argv: string[] = []): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const io = { cwd: root, env: {}, out: (t: string) => void (out += t), err: (t: string) => void (err += t), isTTY: false, signal: new AbortController().signal };
+  const io = {
+    cwd: root,
+    env: {},
+    out: (t: string) => void (out += t),
+    err: (t: string) => void (err += t),
+    isTTY: false,
+    signal: new AbortController().signal,
+  };
   try {
     await spec.run(parseArgs(argv, spec.options, spec.positionals), io);
     return { code: 0, out, err };
@@ -44,7 +51,13 @@ async function lockStage(stage: string, outs: { path: string; cache?: false }[])
   for (const o of outs) {
     const h = (await hasher.hashPath(o.path))!;
     if (o.cache !== false) await cache.insertPath(root, o.path, h);
-    recorded[o.path] = { path: o.path, sha256: h.sha256, size: h.size, ...(h.isDir ? { nfiles: h.nfiles } : {}), ...(o.cache === false ? { cache: false as const } : {}) };
+    recorded[o.path] = {
+      path: o.path,
+      sha256: h.sha256,
+      size: h.size,
+      ...(h.isDir ? { nfiles: h.nfiles } : {}),
+      ...(o.cache === false ? { cache: false as const } : {}),
+    };
   }
   await hasher.save();
   await updateLock(root, { [stage]: { cmd: ['make'], deps: [], params: {}, outs: Object.values(recorded) } });
@@ -164,7 +177,7 @@ describe('rallycut gc', () => {
 });
 
 describe('rallycut gc: temp files of interrupted writes', () => {
-  it('removes those whose writer is gone, beside and inside outs and in the cache; keeps a live writer\'s', async () => {
+  it("removes those whose writer is gone, beside and inside outs and in the cache; keeps a live writer's", async () => {
     put('out/a.txt', 'a');
     put('single.txt', 's');
     await lockStage('s', [{ path: 'out' }, { path: 'single.txt' }]);
@@ -214,6 +227,6 @@ describe('rallycut doctor', () => {
     expect(fixed.err).toContain(`${outs['model.bin']!.sha256}: content hashes to`);
     expect(existsSync(obj)).toBe(false);
     const after = await run(doctorCommand(), ['--json']);
-    expect(JSON.parse(after.out)).toMatchObject({ ok: true, checked: 2, problems: [] }) // the corrupt one is gone;
+    expect(JSON.parse(after.out)).toMatchObject({ ok: true, checked: 2, problems: [] }); // the corrupt one is gone;
   });
 });

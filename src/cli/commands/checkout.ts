@@ -47,7 +47,10 @@ const isDirOut = (o: LockedOut): boolean => o.nfiles !== undefined;
 export async function checkoutOuts(root: string, cacheDir: string, refs: readonly LockedOutRef[], force: boolean): Promise<CheckoutItem[]> {
   const objects = new ObjectCache(cacheDir);
   const hasher = await Hasher.open(root, cacheDir);
-  const current = await hasher.hashPaths(refs.map((r) => r.out.path), 'checking outs');
+  const current = await hasher.hashPaths(
+    refs.map((r) => r.out.path),
+    'checking outs',
+  );
   const items: CheckoutItem[] = [];
   for (const { stage, out } of refs) {
     const item = (state: CheckoutState): CheckoutItem => ({ stage, path: out.path, sha256: out.sha256, state });

@@ -25,13 +25,15 @@ function statusOf(mailbox: string): DaemonStatus | undefined {
 
 function describe(s: DaemonStatus): string {
   const misses = Object.entries(s.misses).map(([why, n]) => `    ${n}× ${why}`);
-  return [
-    `daemon pid ${s.pid} for ${s.root}${s.ready ? '' : ' (still on its first check)'}`,
-    `  watching ${s.watchedFolders} folders since ${s.startedAt}; ${s.changes} changes seen`,
-    ...(s.broken ? [`  answers nothing: ${s.broken}`] : []),
-    `  answered ${s.answered} commands; ran ${Object.values(s.misses).reduce((a, b) => a + b, 0)} the normal way${misses.length ? ':' : ''}`,
-    ...misses,
-  ].join('\n') + '\n';
+  return (
+    [
+      `daemon pid ${s.pid} for ${s.root}${s.ready ? '' : ' (still on its first check)'}`,
+      `  watching ${s.watchedFolders} folders since ${s.startedAt}; ${s.changes} changes seen`,
+      ...(s.broken ? [`  answers nothing: ${s.broken}`] : []),
+      `  answered ${s.answered} commands; ran ${Object.values(s.misses).reduce((a, b) => a + b, 0)} the normal way${misses.length ? ':' : ''}`,
+      ...misses,
+    ].join('\n') + '\n'
+  );
 }
 
 function tail(file: string, lines: number): string {
@@ -66,7 +68,9 @@ export function daemonCommands(registry: HandlerRegistry): CommandSpec[] {
         while (!(status = statusOf(mailbox))?.ready) {
           // A child that exited lost the race to another start's daemon: wait for that one instead.
           if ((exited && daemonPid(mailbox) === undefined) || Date.now() > deadline) {
-            throw failure(exited ? 'the daemon stopped while starting' : 'the daemon did not become ready in time', { notes: [`${LOG_FILE}:\n${tail(join(root, LOG_FILE), 10)}`] });
+            throw failure(exited ? 'the daemon stopped while starting' : 'the daemon did not become ready in time', {
+              notes: [`${LOG_FILE}:\n${tail(join(root, LOG_FILE), 10)}`],
+            });
           }
           await sleep(50);
         }

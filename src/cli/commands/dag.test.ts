@@ -61,7 +61,11 @@ describe('rallycut dag', () => {
     io = captureIO(root);
     expect(await main(['dag', 'features', '--downstream', '--json'], io)).toBe(0);
     const json = JSON.parse(io.stdout()) as { stages: { name: string; upstream: string[] }[]; edges: unknown[] };
-    expect(json.stages.map((s) => [s.name, s.upstream])).toEqual([['features', []], ['train', ['features']], ['evaluate', ['train', 'features']]]);
+    expect(json.stages.map((s) => [s.name, s.upstream])).toEqual([
+      ['features', []],
+      ['train', ['features']],
+      ['evaluate', ['train', 'features']],
+    ]);
     expect(json.edges).toHaveLength(3);
   });
 

@@ -20,7 +20,7 @@ export function dagCommand(registry: HandlerRegistry): CommandSpec {
       { name: 'mermaid', type: 'boolean', description: 'Print a Mermaid flowchart' },
       { name: 'json', type: 'boolean', description: 'Print stages and edges as JSON' },
       { name: 'downstream', type: 'boolean', description: 'Show the stages after the targets instead of before' },
-      { name: 'outs', short: 'o', type: 'boolean', description: 'List each stage\'s outs in the listing' },
+      { name: 'outs', short: 'o', type: 'boolean', description: "List each stage's outs in the listing" },
     ],
     async run(args: ParsedArgs, io: CommandIO) {
       const formats = ['dot', 'mermaid', 'json'].filter((f) => optBool(args, f));
@@ -30,14 +30,27 @@ export function dagCommand(registry: HandlerRegistry): CommandSpec {
       const targets = graph.resolveTargets(args.positionals);
       const names = targets.length === 0 ? graph.order() : optBool(args, 'downstream') ? graph.downstream(targets) : graph.upstream(targets);
       const format = formats[0] ?? 'text';
-      io.out(format === 'dot' ? toDot(graph, names) : format === 'mermaid' ? toMermaid(graph, names) : format === 'json' ? toJson(graph, names) : toText(graph, names, optBool(args, 'outs')));
+      io.out(
+        format === 'dot'
+          ? toDot(graph, names)
+          : format === 'mermaid'
+            ? toMermaid(graph, names)
+            : format === 'json'
+              ? toJson(graph, names)
+              : toText(graph, names, optBool(args, 'outs')),
+      );
     },
   };
 }
 
 function edgesAmong(graph: PipelineGraph, names: readonly string[]): [string, string][] {
   const shown = new Set(names);
-  return names.flatMap((n) => graph.depsOf(n).filter((d) => shown.has(d)).map((d): [string, string] => [d, n]));
+  return names.flatMap((n) =>
+    graph
+      .depsOf(n)
+      .filter((d) => shown.has(d))
+      .map((d): [string, string] => [d, n]),
+  );
 }
 
 function tags(stage: Stage): string[] {

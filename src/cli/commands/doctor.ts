@@ -58,7 +58,14 @@ export async function checkCache(cacheDir: string, usedBy: ReadonlyMap<string, s
     }
     try {
       const missing = parseManifest(text).filter((e) => !present.has(e.sha256));
-      if (missing.length) report(o, `${missing.length} listed file(s) missing from the cache: ${missing.slice(0, 5).map((e) => e.path).join(', ')}`);
+      if (missing.length)
+        report(
+          o,
+          `${missing.length} listed file(s) missing from the cache: ${missing
+            .slice(0, 5)
+            .map((e) => e.path)
+            .join(', ')}`,
+        );
     } catch (err) {
       report(o, `malformed folder manifest: ${(err as Error).message}`);
     }
@@ -99,7 +106,9 @@ export function doctorCommand(registry?: HandlerRegistry): CommandSpec {
         if (tools.length) io.out(`Tools:\n${tools.map((t) => `  ${t.name.padEnd(12)} ${t.ok ? 'ok     ' : 'UNUSABLE'} ${t.detail}\n`).join('')}`);
       }
       if (unusable.length && !result.problems.length) {
-        throw failure(`${unusable.map((t) => t.name).join(', ')} unusable`, { notes: unusable.map((t) => `${t.name}: ${t.detail}${t.hint ? `; ${t.hint}` : ''}`) });
+        throw failure(`${unusable.map((t) => t.name).join(', ')} unusable`, {
+          notes: unusable.map((t) => `${t.name}: ${t.detail}${t.hint ? `; ${t.hint}` : ''}`),
+        });
       }
       if (result.problems.length) {
         throw failure(`${result.problems.length} corrupt object(s) in the cache`, {

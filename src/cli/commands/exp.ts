@@ -60,12 +60,22 @@ export function expCommands(registry: HandlerRegistry): CommandSpec[] {
         "unchanged stages are restored rather than rerun. Your checkout is never modified. A comma list (-S 'temporal.lr=1e-4,3e-4') sweeps: " +
         'the cross product of all lists is queued and run -j at a time.',
       options: [
-        { name: 'set-param', short: 'S', type: 'strings', description: 'Override a param: [params/file.yaml:]key=value (value list for a sweep)', placeholder: 'SPEC' },
+        {
+          name: 'set-param',
+          short: 'S',
+          type: 'strings',
+          description: 'Override a param: [params/file.yaml:]key=value (value list for a sweep)',
+          placeholder: 'SPEC',
+        },
         { name: 'name', short: 'n', type: 'string', description: 'Experiment name (sweeps get NAME-1, NAME-2, …)' },
         { name: 'queue', type: 'boolean', description: 'Only record the experiment(s) as queued; run them later with --run-all' },
         { name: 'run-all', type: 'boolean', description: 'Run every queued experiment' },
         { name: 'jobs', short: 'j', type: 'number', description: 'Experiments to run at once, each in its own process', default: 1 },
-        { ...EXECUTOR_OPTION, description: 'Run stages on another executor, e.g. modal (every stage it can run) or STAGE=modal (repeatable); params, locks and exp show are as for a local run' },
+        {
+          ...EXECUTOR_OPTION,
+          description:
+            'Run stages on another executor, e.g. modal (every stage it can run) or STAGE=modal (repeatable); params, locks and exp show are as for a local run',
+        },
       ],
       async run(args, io) {
         const { root, cacheDir } = ctx(io);
@@ -73,15 +83,23 @@ export function expCommands(registry: HandlerRegistry): CommandSpec[] {
         const parsed = parsePlacement(optStrings(args, 'executor'), Object.keys(executors));
         const placement = isEmptyPlacement(parsed) ? undefined : parsed;
         if (optBool(args, 'run-all')) {
-          if (placement) throw configError('--executor applies when experiments are queued (exp run --queue --executor …), not to --run-all', { subject: '--executor' });
+          if (placement)
+            throw configError('--executor applies when experiments are queued (exp run --queue --executor …), not to --run-all', { subject: '--executor' });
           return runAll(root, cacheDir, jobs, io);
         }
         const sweeps = await parseSweeps(root, optStrings(args, 'set-param'));
         const sets = expandSweeps(sweeps);
         const name = optString(args, 'name');
-        if (name) for (const n of sets.length > 1 ? sets.map((_, i) => `${name}-${i + 1}`) : [name]) {
-          if (await fs.stat(recordPath(cacheDir, n)).then(() => true, () => false)) throw configError(`experiment '${n}' already exists`, { subject: n, notes: ["pick another -n, or 'rallycut exp remove' it first"] });
-        }
+        if (name)
+          for (const n of sets.length > 1 ? sets.map((_, i) => `${name}-${i + 1}`) : [name]) {
+            if (
+              await fs.stat(recordPath(cacheDir, n)).then(
+                () => true,
+                () => false,
+              )
+            )
+              throw configError(`experiment '${n}' already exists`, { subject: n, notes: ["pick another -n, or 'rallycut exp remove' it first"] });
+          }
         // A broken pipeline.yaml (or an override that breaks it) fails now, not later when the queue runs.
         for (const set of sets) {
           const pipeline = await loadPipeline(root, registry, { paramOverrides: set, checkDeps: false, cacheDir });
@@ -92,7 +110,14 @@ export function expCommands(registry: HandlerRegistry): CommandSpec[] {
           io.out(recs.map((r) => `queued ${r.name}`).join('\n') + '\n');
           return;
         }
-        if (recs.length > 1) return runAll(root, cacheDir, jobs, io, recs.map((r) => r.name));
+        if (recs.length > 1)
+          return runAll(
+            root,
+            cacheDir,
+            jobs,
+            io,
+            recs.map((r) => r.name),
+          );
         const rec = await withBoard(io, (live) => runExperiment(root, cacheDir, registry, recs[0]!.name, live));
         io.out(summary([rec]));
         if (rec.status === 'failed') throw failure(`experiment '${rec.name}' failed: ${rec.error ?? 'unknown error'}`, { subject: rec.name });
@@ -122,8 +147,8 @@ export function expCommands(registry: HandlerRegistry): CommandSpec[] {
       path: ['exp', 'show'],
       summary: 'One row per experiment (plus the workspace and HEAD): the params that vary and the headline metrics',
       description:
-        "By default the table shows the params whose values differ between rows and the metrics that pipeline.yaml names as " +
-        "headline (`headline:` on a metrics file; every metric when none is named), and in a terminal it leaves out the columns " +
+        'By default the table shows the params whose values differ between rows and the metrics that pipeline.yaml names as ' +
+        'headline (`headline:` on a metrics file; every metric when none is named), and in a terminal it leaves out the columns ' +
         'that do not fit, saying which. --json and --csv hold every metric; --drop, --keep and --only-changed apply to them too.',
       options: [
         { name: 'json', type: 'boolean', description: 'Print JSON (every metric)' },
@@ -133,7 +158,12 @@ export function expCommands(registry: HandlerRegistry): CommandSpec[] {
         { name: 'keep', type: 'string', description: 'Also show the columns whose name or label matches REGEX (even if --drop matches)', placeholder: 'REGEX' },
         { name: 'drop', type: 'string', description: 'Leave out the columns whose name or label matches REGEX', placeholder: 'REGEX' },
         { name: 'only-changed', type: 'boolean', description: 'Only params and metrics whose values differ between rows' },
-        { name: 'sort-by', type: 'string', description: 'Sort experiments by a metric (file:key, key or headline label), best (largest) first', placeholder: 'METRIC' },
+        {
+          name: 'sort-by',
+          type: 'string',
+          description: 'Sort experiments by a metric (file:key, key or headline label), best (largest) first',
+          placeholder: 'METRIC',
+        },
         { name: 'ascending', type: 'boolean', description: 'With --sort-by: smallest first (for losses and errors)' },
       ],
       async run(args, io) {

@@ -18,16 +18,53 @@ const FILES: readonly CommandFile[] = [
   { paths: [['doctor']], load: async (r) => [(await import('./doctor.js')).doctorCommand(r)] },
   { paths: [['dag']], load: async (r) => [(await import('./dag.js')).dagCommand(r)] },
   {
-    paths: [['exp', 'run'], ['exp', 'queue', 'start'], ['exp', 'exec'], ['exp', 'show'], ['exp', 'diff'], ['exp', 'apply'], ['exp', 'remove']],
+    paths: [
+      ['exp', 'run'],
+      ['exp', 'queue', 'start'],
+      ['exp', 'exec'],
+      ['exp', 'show'],
+      ['exp', 'diff'],
+      ['exp', 'apply'],
+      ['exp', 'remove'],
+    ],
     load: async (r) => (await import('./exp.js')).expCommands(r),
   },
-  { paths: [['metrics', 'show'], ['metrics', 'diff'], ['params', 'diff']], load: async (r) => (await import('./metrics.js')).metricsCommands(r) },
-  { paths: [['plots', 'show'], ['plots', 'diff']], load: async (r) => (await import('./plots.js')).plotsCommands(r) },
-  { paths: [['remote', 'add'], ['remote', 'list'], ['remote', 'remove'], ['remote', 'default']], load: async () => (await import('./remote.js')).remoteCommands() },
+  {
+    paths: [
+      ['metrics', 'show'],
+      ['metrics', 'diff'],
+      ['params', 'diff'],
+    ],
+    load: async (r) => (await import('./metrics.js')).metricsCommands(r),
+  },
+  {
+    paths: [
+      ['plots', 'show'],
+      ['plots', 'diff'],
+    ],
+    load: async (r) => (await import('./plots.js')).plotsCommands(r),
+  },
+  {
+    paths: [
+      ['remote', 'add'],
+      ['remote', 'list'],
+      ['remote', 'remove'],
+      ['remote', 'default'],
+    ],
+    load: async () => (await import('./remote.js')).remoteCommands(),
+  },
   { paths: [['push'], ['pull']], load: async () => (await import('./sync.js')).syncCommands() },
   { paths: [['stage-run']], load: async (r) => [(await import('./stage-run.js')).stageRunCommand(r)] },
   { paths: [['completion']], load: async () => [(await import('./completion.js')).completionCommand()] },
-  { paths: [['daemon', 'start'], ['daemon', 'stop'], ['daemon', 'status'], ['daemon', 'run']], load: async (r) => (await import('./daemon.js')).daemonCommands(r) },
+  {
+    paths: [
+      ['daemon', 'start'],
+      ['daemon', 'stop'],
+      ['daemon', 'status'],
+      ['daemon', 'run'],
+    ],
+    load: async (r) => (await import('./daemon.js')).daemonCommands(r),
+  },
 ];
 
 /** An engine command known by its path; `load` imports its module and builds the spec. */

@@ -11,7 +11,10 @@ import type { CommandIO, CommandSpec } from '../command.js';
 
 export function formatDiff(rows: readonly DiffRow[], a: string, b: string): string {
   if (!rows.length) return 'no differences\n';
-  return formatTable(['Key', a, b, 'Change'], rows.map((r) => [r.key, r.a, r.b, r.change] as Cell[]));
+  return formatTable(
+    ['Key', a, b, 'Change'],
+    rows.map((r) => [r.key, r.a, r.b, r.change] as Cell[]),
+  );
 }
 
 /** The param values pipeline.lock recorded for its stages (file → key → value). */
@@ -71,7 +74,15 @@ export function metricsCommands(registry: HandlerRegistry): CommandSpec[] {
         const metrics = snap?.metrics ?? {};
         if (optBool(args, 'json')) io.out(JSON.stringify(metrics, null, 2) + '\n');
         else if (!Object.keys(metrics).length) io.out("no metrics yet (run 'rallycut repro')\n");
-        else io.out(formatTable(['Path', 'Metric', 'Value'], Object.keys(metrics).sort().flatMap((f) => Object.entries(metrics[f]!).map(([k, v]) => [f, k, v] as Cell[]))));
+        else
+          io.out(
+            formatTable(
+              ['Path', 'Metric', 'Value'],
+              Object.keys(metrics)
+                .sort()
+                .flatMap((f) => Object.entries(metrics[f]!).map(([k, v]) => [f, k, v] as Cell[])),
+            ),
+          );
       },
     },
     diffCommand(registry, 'metrics'),

@@ -54,7 +54,7 @@ export function plotsCommands(registry: HandlerRegistry): CommandSpec[] {
         if (exps.length) {
           const table = buildExpTable(exps.map(fromRecord), { columns: 'f1' });
           sections.push({ title: 'Experiments', charts: comparisonCharts(exps), html: htmlTable(table.headers, table.rows) });
-        } else sections.push({ title: 'Experiments', charts: [], html: "<p class=\"empty\">no experiments yet (rallycut exp run)</p>" });
+        } else sections.push({ title: 'Experiments', charts: [], html: '<p class="empty">no experiments yet (rallycut exp run)</p>' });
         await writeReport(args, io, root, 'index.html', await renderReport('RallyCut pipeline report', sections));
       },
     },
@@ -72,7 +72,10 @@ export function plotsCommands(registry: HandlerRegistry): CommandSpec[] {
         const [a, b] = await Promise.all(args.positionals.slice(0, 2).map((n) => readRecord(cacheDir, n)));
         const column = (r: typeof a): ReportSection => ({
           title: r!.name,
-          html: htmlTable(['Param', 'Value'], r!.overrides.map((o) => [`${o.file}:${o.key}`, JSON.stringify(o.value)])),
+          html: htmlTable(
+            ['Param', 'Value'],
+            r!.overrides.map((o) => [`${o.file}:${o.key}`, JSON.stringify(o.value)]),
+          ),
           charts: [...curveCharts(r!.charts?.curves ?? {}, r!.name), ...videoCharts(r!.charts?.videos ?? {}, r!.name)],
         });
         const compare: ReportSection = { title: 'Comparison', charts: comparisonCharts([a!, b!]) };

@@ -42,7 +42,8 @@ function addCommand(): CommandSpec {
       const endpoint = optString(args, 'endpoint');
       const region = optString(args, 'region');
       if (endpoint) checkEndpoint(endpoint);
-      if ((endpoint || region) && !url.startsWith('s3://')) throw configError(`--endpoint and --region apply to s3:// remotes only, not '${rawUrl}'`, { subject: name });
+      if ((endpoint || region) && !url.startsWith('s3://'))
+        throw configError(`--endpoint and --region apply to s3:// remotes only, not '${rawUrl}'`, { subject: name });
       const cfg = await readRemotesConfig(root);
       if (cfg.remotes[name] && !optBool(args, 'force')) {
         throw configError(`remote '${name}' already exists (${cfg.remotes[name].url}); use --force to replace it`, { file: CONFIG_FILE, subject: name });
@@ -74,7 +75,11 @@ function listCommand(): CommandSpec {
       if (!names.length) io.out(`no remotes (add one with 'rallycut remote add NAME s3://bucket/prefix')\n`);
       for (const n of names) {
         const e = cfg.remotes[n]!;
-        io.out(redact(`${n}\t${e.url}${e.endpoint ? `\tendpoint=${e.endpoint}` : ''}${e.region ? `\tregion=${e.region}` : ''}${cfg.default === n ? '\t(default)' : ''}`) + '\n');
+        io.out(
+          redact(
+            `${n}\t${e.url}${e.endpoint ? `\tendpoint=${e.endpoint}` : ''}${e.region ? `\tregion=${e.region}` : ''}${cfg.default === n ? '\t(default)' : ''}`,
+          ) + '\n',
+        );
       }
     },
   };

@@ -30,16 +30,20 @@ export function stageRunCommand(registry: HandlerRegistry): CommandSpec {
   return {
     path: ['stage-run'],
     summary: "Run one handler stage here from a spec file (used inside a remote executor's sandbox)",
-    description: 'Reads the spec a remote executor wrote (stage, handler, with, params, deps, outs) and runs the handler in the current folder, with the cache at .cache/ (or RALLYCUT_CACHE_DIR). Writes only the stage\'s outs and content stores.',
+    description:
+      "Reads the spec a remote executor wrote (stage, handler, with, params, deps, outs) and runs the handler in the current folder, with the cache at .cache/ (or RALLYCUT_CACHE_DIR). Writes only the stage's outs and content stores.",
     positionals: [{ name: 'spec', description: 'The stage spec (JSON)' }],
     options: [],
     async run(args, io) {
       const specPath = args.positionals[0];
       if (!specPath) throw configError('stage-run needs the spec file', { subject: 'stage-run' });
       const file = resolve(io.cwd, specPath);
-      const spec = parseSpec(await fs.readFile(file, 'utf8').catch(() => {
-        throw configError(`cannot read ${file}`, { file });
-      }), file);
+      const spec = parseSpec(
+        await fs.readFile(file, 'utf8').catch(() => {
+          throw configError(`cannot read ${file}`, { file });
+        }),
+        file,
+      );
       const handler = await registry.get(spec.handler);
       if (!handler) throw configError(`unknown handler '${spec.handler}'`, { subject: spec.stage, notes: [`known: ${(await registry.names()).join(', ')}`] });
       const root = io.cwd;

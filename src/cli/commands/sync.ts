@@ -17,7 +17,9 @@ import { checkoutOuts, selectOuts, type CheckoutItem, type LockedOutRef } from '
 
 const DEFAULT_JOBS = 8;
 
-const POSITIONALS: readonly PositionalSpec[] = [{ name: 'target', description: 'Stages or out paths (default: every out in pipeline.lock)', variadic: true, complete: 'stage' }];
+const POSITIONALS: readonly PositionalSpec[] = [
+  { name: 'target', description: 'Stages or out paths (default: every out in pipeline.lock)', variadic: true, complete: 'stage' },
+];
 const OPTIONS: readonly OptionSpec[] = [
   { name: 'remote', short: 'r', type: 'string', placeholder: 'NAME', description: 'Remote to use (default: the default remote)' },
   { name: 'jobs', short: 'j', type: 'number', placeholder: 'N', description: `Parallel transfers (default ${DEFAULT_JOBS})` },
@@ -92,7 +94,9 @@ function pushCommand(): CommandSpec {
       if (optBool(args, 'json')) {
         if (ok) io.out(JSON.stringify({ ok: true, ...r, remoteName: name }, null, 2) + '\n');
       } else {
-        const runs = optBool(args, 'run-cache') ? `; ${r.runsUploaded} run record(s) uploaded${r.runsSkipped ? `, ${r.runsSkipped} kept local (outs not cached)` : ''}` : '';
+        const runs = optBool(args, 'run-cache')
+          ? `; ${r.runsUploaded} run record(s) uploaded${r.runsSkipped ? `, ${r.runsSkipped} kept local (outs not cached)` : ''}`
+          : '';
         if (dryRun) io.out(`${r.toUpload} object(s) (${mib(r.toUploadBytes)}) not on the remote yet, ${r.alreadyPresent} already there\n`);
         else io.out(`${r.uploaded} object(s) uploaded (${mib(r.uploadedBytes)}), ${r.alreadyPresent} already on the remote${runs}\n`);
       }
@@ -100,7 +104,10 @@ function pushCommand(): CommandSpec {
         ...r.missingLocally.map((m) => `not in the local cache: ${m} (run 'rallycut repro' or 'rallycut pull' first)`),
         ...r.failed.map((f) => `${f.key}: ${f.error}`),
       ];
-      if (!ok) throw failure(`push to '${name}' incomplete: ${r.failed.length} upload(s) failed, ${r.missingLocally.length} out object(s) not in the local cache`, { notes: notes.slice(0, 50) });
+      if (!ok)
+        throw failure(`push to '${name}' incomplete: ${r.failed.length} upload(s) failed, ${r.missingLocally.length} out object(s) not in the local cache`, {
+          notes: notes.slice(0, 50),
+        });
     },
   };
 }
@@ -138,7 +145,15 @@ function pullCommand(): CommandSpec {
       let r: PullResult;
       let items: CheckoutItem[];
       try {
-        r = await pullCache({ cacheDir: sel.cacheDir, remote, objects: sel.objects, runCache: optBool(args, 'run-cache'), jobs, signal: io.signal, progressSink: { write: io.err, isTTY: Boolean(io.errTTY), columns: io.errColumns, env: io.env } });
+        r = await pullCache({
+          cacheDir: sel.cacheDir,
+          remote,
+          objects: sel.objects,
+          runCache: optBool(args, 'run-cache'),
+          jobs,
+          signal: io.signal,
+          progressSink: { write: io.err, isTTY: Boolean(io.errTTY), columns: io.errColumns, env: io.env },
+        });
         if (io.signal.aborted) throw failure('pull interrupted; run it again to fetch the rest');
         items = await checkoutOuts(sel.root, sel.cacheDir, sel.refs, false);
       } finally {
@@ -152,10 +167,17 @@ function pullCommand(): CommandSpec {
         for (const i of items) if (i.state === 'restored') io.out(`restored  ${i.path}  (${i.stage})\n`);
         const restored = items.filter((i) => i.state === 'restored').length;
         const runs = optBool(args, 'run-cache') ? `, ${r.runsDownloaded} run record(s)` : '';
-        io.out(`${r.downloaded} object(s) downloaded (${mib(r.downloadedBytes)})${runs}; ${restored} out(s) restored, ${items.length - restored - problems.length} already up to date\n`);
+        io.out(
+          `${r.downloaded} object(s) downloaded (${mib(r.downloadedBytes)})${runs}; ${restored} out(s) restored, ${items.length - restored - problems.length} already up to date\n`,
+        );
       }
       if (!ok) {
-        const what = [r.corrupt.length && `${r.corrupt.length} corrupt remote object(s)`, r.notOnRemote.length && `${r.notOnRemote.length} object(s) missing on the remote`, r.failed.length && `${r.failed.length} download(s) failed`, problems.length && `${problems.length} out(s) not restored`].filter(Boolean);
+        const what = [
+          r.corrupt.length && `${r.corrupt.length} corrupt remote object(s)`,
+          r.notOnRemote.length && `${r.notOnRemote.length} object(s) missing on the remote`,
+          r.failed.length && `${r.failed.length} download(s) failed`,
+          problems.length && `${problems.length} out(s) not restored`,
+        ].filter(Boolean);
         throw failure(`pull from '${name}' incomplete: ${what.join(', ')}`, { notes: pullNotes(r, problems).slice(0, 50) });
       }
     },

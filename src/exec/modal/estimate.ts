@@ -54,7 +54,7 @@ function size(bytes: number): string {
 export function formatEstimate(e: RemoteEstimate): string {
   const plural = (n: number, w: string): string => `${n} ${w}${n === 1 ? '' : 's'}`;
   return (
-    `modal: ${plural(e.stages, 'stage')} would start ${`${e.sandboxes} sandbox${e.sandboxes === 1 ? "" : "es"}`} (up to ${e.sandboxesWithRetries} with retries); ` +
+    `modal: ${plural(e.stages, 'stage')} would start ${`${e.sandboxes} sandbox${e.sandboxes === 1 ? '' : 'es'}`} (up to ${e.sandboxesWithRetries} with retries); ` +
     `at most ${e.hoursAtMost.toFixed(1)} sandbox-hours at GPU ${e.gpu}; ` +
     `upload at most ${plural(e.uploadFiles, 'file')} (${size(e.uploadBytes)}) by content hash, less what the volume already holds\n`
   );

@@ -18,7 +18,8 @@ export function jobDir(name: string): string {
 /** Checks a job-relative path: posix, relative, no '..'. */
 export function checkJobPath(p: string): string {
   const n = posix.normalize(p);
-  if (!n || n === '.' || n.startsWith('/') || n === '..' || n.startsWith('../')) throw new Error(`job path '${p}' must be relative and stay inside the job folder`);
+  if (!n || n === '.' || n.startsWith('/') || n === '..' || n.startsWith('../'))
+    throw new Error(`job path '${p}' must be relative and stay inside the job folder`);
   return n;
 }
 
@@ -67,13 +68,7 @@ export async function deriveCmdJob(stage: Stage, root: string): Promise<RemoteJo
  */
 export function jobScript(job: RemoteJob, hashes: ReadonlyMap<string, string>): string {
   const q = shellQuote;
-  const lines = [
-    'set -e',
-    `W="$RALLYCUT_VOLUME/${jobDir(job.name)}"`,
-    'mkdir -p "$W" && cd "$W"',
-    'find . -type l -delete',
-    `rm -f ${OUTS_MANIFEST}`,
-  ];
+  const lines = ['set -e', `W="$RALLYCUT_VOLUME/${jobDir(job.name)}"`, 'mkdir -p "$W" && cd "$W"', 'find . -type l -delete', `rm -f ${OUTS_MANIFEST}`];
   for (const c of job.clean ?? []) lines.push(`rm -rf ${q(checkJobPath(c))}`);
   const dirs = new Set(job.inputs.map((i) => posix.dirname(checkJobPath(i.path))).filter((d) => d !== '.'));
   if (dirs.size) lines.push(`mkdir -p ${[...dirs].sort().map(q).join(' ')}`);

@@ -94,8 +94,10 @@ export class LocalStandInBackend implements GpuBackend {
   async run(job: JobSpec, onLine: (line: string) => void): Promise<number> {
     await fs.mkdir(this.volumeRoot, { recursive: true });
     const wanted = [job.image.base, ...job.image.pip].join(' ');
-    onLine(`(${LOCAL_BACKEND_LABEL}: runs on this machine; Modal would use gpu ${job.gpu ?? 'none'}, image ${wanted}` +
-      `${job.memoryMiB ? `, ${job.memoryMiB} MiB` : ''}${job.secrets.length ? `, secrets ${job.secrets.join(',')}` : ''})`);
+    onLine(
+      `(${LOCAL_BACKEND_LABEL}: runs on this machine; Modal would use gpu ${job.gpu ?? 'none'}, image ${wanted}` +
+        `${job.memoryMiB ? `, ${job.memoryMiB} MiB` : ''}${job.secrets.length ? `, secrets ${job.secrets.join(',')}` : ''})`,
+    );
     return new Promise((resolve, reject) => {
       const child = spawn('/bin/sh', ['-c', job.script], {
         cwd: this.volumeRoot,

@@ -100,7 +100,12 @@ export function resolveSettings(options: Readonly<Record<string, unknown>>, defa
   const maxSandboxes = options.max_sandboxes !== undefined ? parsePositive(options.max_sandboxes, where, 'max_sandboxes') : undefined;
   return {
     volume,
-    image: { base: str('image') ?? defaults.image ?? DEFAULT_IMAGE, pip, ...(apt.length ? { apt } : {}), ...(defaults.npm?.length ? { npm: defaults.npm } : {}) },
+    image: {
+      base: str('image') ?? defaults.image ?? DEFAULT_IMAGE,
+      pip,
+      ...(apt.length ? { apt } : {}),
+      ...(defaults.npm?.length ? { npm: defaults.npm } : {}),
+    },
     ...(gpu ? { gpu } : {}),
     timeoutMs: Math.round(timeout * 1000),
     ...(memory !== undefined ? { memoryMiB: memory } : {}),

@@ -1,6 +1,6 @@
 // Request building for Modal's SDK and executor option parsing: pure, no network, no credentials.
 import { describe, expect, it } from 'vitest';
-import { RallycutError } from '../../diagnostics.js';
+import type { RallycutError } from '../../diagnostics.js';
 import { jobScript, parseOutsManifest } from './job.js';
 import { resolveSettings } from './options.js';
 import { buildSandboxRequest, imageCommands, shellQuote } from './request.js';
@@ -9,7 +9,11 @@ const where = { subject: 'train', file: 'pipeline.yaml', start: { line: 3, colum
 
 describe('resolveSettings', () => {
   it('applies the seed-like defaults a job brings, and stage options over them', () => {
-    const s = resolveSettings({ gpu: 'A10G', timeout: '30m', pip: ['rich==13.7.1'] }, { gpu: 'T4', timeout: 14400, memory: 16384, pip: ['torch==2.4.1'] }, where);
+    const s = resolveSettings(
+      { gpu: 'A10G', timeout: '30m', pip: ['rich==13.7.1'] },
+      { gpu: 'T4', timeout: 14400, memory: 16384, pip: ['torch==2.4.1'] },
+      where,
+    );
     expect(s).toEqual({
       volume: 'rallycut-training',
       image: { base: 'python:3.11-slim', pip: ['torch==2.4.1', 'rich==13.7.1'] },
@@ -60,13 +64,28 @@ describe('Sandbox request', () => {
 
   it('passes gpu, timeout, memory, env and the volume mount', () => {
     const req = buildSandboxRequest(
-      { script: 'echo hi', env: { A: '1' }, image: { base: 'python:3.11-slim', pip: ['torch==2.4.1'] }, gpu: 'T4', timeoutMs: 14_400_000, memoryMiB: 16384, secrets: ['hf-token'] },
+      {
+        script: 'echo hi',
+        env: { A: '1' },
+        image: { base: 'python:3.11-slim', pip: ['torch==2.4.1'] },
+        gpu: 'T4',
+        timeoutMs: 14_400_000,
+        memoryMiB: 16384,
+        secrets: ['hf-token'],
+      },
       'rallycut-training',
     );
     expect(req).toEqual({
       imageTag: 'python:3.11-slim',
       dockerfileCommands: ['RUN python3 -m pip install --no-cache-dir torch==2.4.1'],
-      params: { command: ['sh', '-c', 'echo hi'], env: { A: '1', RALLYCUT_VOLUME: '/data' }, timeoutMs: 14_400_000, workdir: '/data', gpu: 'T4', memoryMiB: 16384 },
+      params: {
+        command: ['sh', '-c', 'echo hi'],
+        env: { A: '1', RALLYCUT_VOLUME: '/data' },
+        timeoutMs: 14_400_000,
+        workdir: '/data',
+        gpu: 'T4',
+        memoryMiB: 16384,
+      },
       volumeName: 'rallycut-training',
       volumeMount: '/data',
       secretNames: ['hf-token'],
@@ -84,7 +103,13 @@ describe('Sandbox request', () => {
 describe('job script', () => {
   it('links inputs from objects/, runs the command, hashes the outputs', () => {
     const script = jobScript(
-      { name: 'modal-train-beach', inputs: [{ local: '/x/p.json', path: 'data/p.json' }], command: "python3 train.py --name 'a b'", outputs: [{ path: 'output/model', local: '/x/m' }], clean: ['output/checkpoints'] },
+      {
+        name: 'modal-train-beach',
+        inputs: [{ local: '/x/p.json', path: 'data/p.json' }],
+        command: "python3 train.py --name 'a b'",
+        outputs: [{ path: 'output/model', local: '/x/m' }],
+        clean: ['output/checkpoints'],
+      },
       new Map([['data/p.json', 'ab'.repeat(32)]]),
     );
     expect(script).toContain('W="$RALLYCUT_VOLUME/work/modal-train-beach"');

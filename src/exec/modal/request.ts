@@ -14,7 +14,8 @@ export function imageCommands(image: ImageSpec): string[] {
   const list = (pkgs: readonly string[]): string => [...pkgs].sort().map(shellQuote).join(' ');
   const out: string[] = [];
   if (image.apt?.length) out.push(`RUN apt-get update && apt-get install -y --no-install-recommends ${list(image.apt)} && rm -rf /var/lib/apt/lists/*`);
-  if (image.npm?.length) out.push(`RUN mkdir -p ${NODE_PACKAGES_DIR} && cd ${NODE_PACKAGES_DIR} && npm install --omit=dev --no-audit --no-fund ${list(image.npm)}`);
+  if (image.npm?.length)
+    out.push(`RUN mkdir -p ${NODE_PACKAGES_DIR} && cd ${NODE_PACKAGES_DIR} && npm install --omit=dev --no-audit --no-fund ${list(image.npm)}`);
   if (image.pip.length) out.push(`RUN python3 -m pip install --no-cache-dir ${list(image.pip)}`);
   return out;
 }

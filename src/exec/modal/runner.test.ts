@@ -139,16 +139,23 @@ describe('modal runner on the local stand-in', () => {
 describe('cmd: stages on executor modal (local stand-in backend)', () => {
   it('a rerun brings back only what this run made: the outs of an earlier run in the job folder are gone first', async () => {
     const t = await setup();
-    await t.write('pipeline.yaml', [
-      'stages:',
-      '  split:',
-      '    cmd: mkdir -p out && for i in $(seq ${n}); do echo $i > out/$i.txt; done',
-      '    executor: modal',
-      '    params: [n]',
-      '    outs: [out]',
-      '',
-    ].join('\n'));
-    const io = { env: { ...process.env, RALLYCUT_CACHE_DIR: join(t.dir, 'cache'), RALLYCUT_PROGRESS: '0', RALLYCUT_MODAL_BACKEND: 'local' }, err: () => undefined, signal: new AbortController().signal };
+    await t.write(
+      'pipeline.yaml',
+      [
+        'stages:',
+        '  split:',
+        '    cmd: mkdir -p out && for i in $(seq ${n}); do echo $i > out/$i.txt; done',
+        '    executor: modal',
+        '    params: [n]',
+        '    outs: [out]',
+        '',
+      ].join('\n'),
+    );
+    const io = {
+      env: { ...process.env, RALLYCUT_CACHE_DIR: join(t.dir, 'cache'), RALLYCUT_PROGRESS: '0', RALLYCUT_MODAL_BACKEND: 'local' },
+      err: () => undefined,
+      signal: new AbortController().signal,
+    };
     const registry = { get: async () => undefined, names: async () => [] };
     await t.write('params/default.yaml', 'n: 2\n');
     expect((await reproduce(t.dir, registry, {}, io)).errors).toEqual([]);
@@ -169,18 +176,25 @@ describe('repro with executor: modal, through the SDK against the fake Modal', (
 
   it('runs a cmd: stage remotely (a CPU job: a V2 Sandbox, output over the command router) and records its outs', async () => {
     const t = await setup();
-    await t.write('pipeline.yaml', [
-      'stages:',
-      '  shout:',
-      '    cmd: mkdir -p out && tr a-z A-Z < data/words.txt > out/upper.txt && echo shouted',
-      '    executor: {name: modal, retries: 1, volume: shout}',
-      '    deps: [data/words.txt]',
-      '    outs: [out]',
-      '',
-    ].join('\n'));
+    await t.write(
+      'pipeline.yaml',
+      [
+        'stages:',
+        '  shout:',
+        '    cmd: mkdir -p out && tr a-z A-Z < data/words.txt > out/upper.txt && echo shouted',
+        '    executor: {name: modal, retries: 1, volume: shout}',
+        '    deps: [data/words.txt]',
+        '    outs: [out]',
+        '',
+      ].join('\n'),
+    );
     await t.write('data/words.txt', 'rally\n');
     let log = '';
-    const io = { env: { ...process.env, RALLYCUT_CACHE_DIR: join(t.dir, 'cache'), RALLYCUT_PROGRESS: '0' }, err: (s: string) => void (log += s), signal: new AbortController().signal };
+    const io = {
+      env: { ...process.env, RALLYCUT_CACHE_DIR: join(t.dir, 'cache'), RALLYCUT_PROGRESS: '0' },
+      err: (s: string) => void (log += s),
+      signal: new AbortController().signal,
+    };
     const registry = { get: async () => undefined, names: async () => [] };
     const result = await reproduce(t.dir, registry, { executors: { modal: modalExecutor } }, io);
     expect(result.errors, log).toEqual([]);

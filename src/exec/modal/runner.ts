@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { configError, failure, RallycutError } from '../../diagnostics.js';
+import { failure, RallycutError } from '../../diagnostics.js';
 import type { GpuBackend } from './backend.js';
 import { jobDir, jobScript, OUTS_MANIFEST, parseOutsManifest, type RemoteJob } from './job.js';
 import type { ModalSettings } from './options.js';
@@ -113,7 +113,9 @@ export class ModalJobRunner {
     } finally {
       for (const l of locks) await l.release();
     }
-    this.opts.log(`uploaded ${missing.length} object${missing.length === 1 ? '' : 's'} (${mb(bytes)}); ${sizes.size - missing.length} already on volume ${this.settings.volume}`);
+    this.opts.log(
+      `uploaded ${missing.length} object${missing.length === 1 ? '' : 's'} (${mb(bytes)}); ${sizes.size - missing.length} already on volume ${this.settings.volume}`,
+    );
     return { uploaded: missing.length, present: sizes.size - missing.length, bytes, hashes };
   }
 
@@ -194,7 +196,11 @@ export class ModalJobRunner {
       for (const [k, out] of job.outputs.entries()) {
         const entries = [...manifest].filter(([p]) => p === out.path || p.startsWith(`${out.path}/`));
         if (!entries.length && out.merge) continue;
-        if (!entries.length) throw failure(`the job produced no '${out.path}'`, { subject: this.opts.subject, notes: [`expected under ${dir} on volume ${this.settings.volume}`] });
+        if (!entries.length)
+          throw failure(`the job produced no '${out.path}'`, {
+            subject: this.opts.subject,
+            notes: [`expected under ${dir} on volume ${this.settings.volume}`],
+          });
         const tmp = join(stage, String(k));
         for (const [p, sha] of entries) {
           const rel = p === out.path ? '' : p.slice(out.path.length + 1);
@@ -206,7 +212,11 @@ export class ModalJobRunner {
           bytes += (await fs.stat(local)).size;
         }
       }
-      if (bad.length) throw failure(`${bad.length} downloaded file${bad.length === 1 ? '' : 's'} of '${job.name}' did not match the hashes the job wrote`, { subject: this.opts.subject, notes: [...bad, 'nothing was replaced locally'] });
+      if (bad.length)
+        throw failure(`${bad.length} downloaded file${bad.length === 1 ? '' : 's'} of '${job.name}' did not match the hashes the job wrote`, {
+          subject: this.opts.subject,
+          notes: [...bad, 'nothing was replaced locally'],
+        });
       for (const [k, out] of job.outputs.entries()) {
         if (out.merge) {
           await mergeInto(join(stage, String(k)), out.local);

@@ -76,7 +76,9 @@ describe('ModalSdkBackend through modal@0.11.1 against the fake control plane', 
     expect(await volume.files()).toEqual([`notes/copy.bin`, `objects/${sha(bytes)}`]);
 
     // The helper Sandbox: cheap image, the Volume mounted at /data, workdir /data, every exec run there.
-    const helper = fake.state.calls('SandboxCreateV2')[0]!.request as { definition: { workdir: string; volumeMounts: { mountPath: string; volumeId: string }[] } };
+    const helper = fake.state.calls('SandboxCreateV2')[0]!.request as {
+      definition: { workdir: string; volumeMounts: { mountPath: string; volumeId: string }[] };
+    };
     expect(helper.definition.workdir).toBe('/data');
     expect(helper.definition.volumeMounts).toEqual([expect.objectContaining({ mountPath: '/data', volumeId: volume.id })]);
     const execs = fake.state.calls('TaskExecStart').map((r) => r.request as { workdir?: string; commandArgs: string[] });
@@ -115,9 +117,20 @@ describe('ModalSdkBackend through modal@0.11.1 against the fake control plane', 
     expect(images).toContainEqual(['FROM python:3.11-slim']);
     expect(images).toContainEqual(['FROM base', 'RUN python3 -m pip install --no-cache-dir numpy==1.26.4 torch==2.4.1']);
     const create = fake.state.calls('SandboxCreate').at(-1)!.request as {
-      definition: { timeoutSecs: number; workdir: string; resources: { memoryMb: number; gpuConfig: { gpuType: string; count: number } }; volumeMounts: { mountPath: string; volumeId: string }[]; secretIds: string[]; entrypointArgs: string[] };
+      definition: {
+        timeoutSecs: number;
+        workdir: string;
+        resources: { memoryMb: number; gpuConfig: { gpuType: string; count: number } };
+        volumeMounts: { mountPath: string; volumeId: string }[];
+        secretIds: string[];
+        entrypointArgs: string[];
+      };
     };
-    expect(create.definition).toMatchObject({ timeoutSecs: 4 * 3600, workdir: '/data', resources: { memoryMb: 16384, gpuConfig: { gpuType: 'T4', count: 1 } } });
+    expect(create.definition).toMatchObject({
+      timeoutSecs: 4 * 3600,
+      workdir: '/data',
+      resources: { memoryMb: 16384, gpuConfig: { gpuType: 'T4', count: 1 } },
+    });
     expect(create.definition.volumeMounts).toEqual([expect.objectContaining({ mountPath: '/data', volumeId: volume.id })]);
     expect(create.definition.secretIds).toContain('st-wandb');
     expect(create.definition.entrypointArgs.slice(0, 2)).toEqual(['sh', '-c']);
@@ -179,7 +192,11 @@ describe('ModalSdkBackend through modal@0.11.1 against the fake control plane', 
     const start = fake.state.log.length;
     fake.breakUpload(300_000, 'resumable');
     await b.upload(join(dir, 'big.bin'), `objects/${sha(bytes)}`);
-    expect(calls(start).filter((c) => /StdinWriteStream|StdinStatus/.test(c))).toEqual(['TaskExecStdinWriteStream UNAVAILABLE', 'TaskExecStdinStatus OK', 'TaskExecStdinWriteStream OK']);
+    expect(calls(start).filter((c) => /StdinWriteStream|StdinStatus/.test(c))).toEqual([
+      'TaskExecStdinWriteStream UNAVAILABLE',
+      'TaskExecStdinStatus OK',
+      'TaskExecStdinWriteStream OK',
+    ]);
     await b.download(`objects/${sha(bytes)}`, join(dir, 'back.bin'));
     expect(readFileSync(join(dir, 'back.bin')).equals(bytes)).toBe(true);
   });

@@ -130,7 +130,9 @@ export class ModalSdkBackend implements GpuBackend {
       await sb.filesystem.copyFromLocal(localPath, tmp);
     } catch (err) {
       await this.#sh(`rm -f ${shellQuote(tmp)}`).catch(() => undefined);
-      throw failure(`modal volume ${this.volumeName}: uploading ${localPath} failed: ${err instanceof Error ? err.message : String(err)}`, { notes: ['nothing was stored under its final name; rerun to upload what is missing'] });
+      throw failure(`modal volume ${this.volumeName}: uploading ${localPath} failed: ${err instanceof Error ? err.message : String(err)}`, {
+        notes: ['nothing was stored under its final name; rerun to upload what is missing'],
+      });
     }
     // A partial or damaged upload never sits under its final content-hash name.
     const sha = /^objects\/([0-9a-f]{64})$/.exec(volumePath)?.[1];
@@ -148,7 +150,10 @@ export class ModalSdkBackend implements GpuBackend {
     const quoted = paths.map(shellQuote).join(' ');
     const out = await this.#sh(`for p in ${quoted}; do [ -e "$p" ] && find "$p" -type f -printf '%s\\n'; done; rm -rf ${quoted}`);
     await this.#flush();
-    return out.split('\n').filter(Boolean).reduce((n, s) => n + Number(s), 0);
+    return out
+      .split('\n')
+      .filter(Boolean)
+      .reduce((n, s) => n + Number(s), 0);
   }
 
   async run(job: JobSpec, onLine: (line: string) => void): Promise<number> {

@@ -1,7 +1,16 @@
 // What the dataset operations need from their caller, whether a pipeline handler (StageContext) or a CLI
 // command (CommandIO): the project folders, the environment, logging, progress and cancellation.
 import { availableParallelism } from 'node:os';
-import { RallycutError, cacheDirFor, createProgress, findProjectRoot, type CommandIO, type Diagnostic, type Progress, type StageContext } from '../../../src/handler.js';
+import {
+  RallycutError,
+  cacheDirFor,
+  createProgress,
+  findProjectRoot,
+  type CommandIO,
+  type Diagnostic,
+  type Progress,
+  type StageContext,
+} from '../../../src/handler.js';
 
 export type DatasetContext = Pick<StageContext, 'root' | 'cacheDir' | 'env' | 'jobs' | 'signal' | 'log' | 'progress'>;
 

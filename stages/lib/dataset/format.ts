@@ -51,8 +51,10 @@ export function parseManifest(text: string, file: string): Manifest {
     else if (seen.has(v.video_id)) add(`duplicate video_id '${v.video_id}' (also videos[${seen.get(v.video_id)}])`);
     else seen.set(v.video_id, i);
     if (typeof v.content_hash !== 'string' || !HEX64.test(v.content_hash)) add(`content_hash '${String(v.content_hash)}' is not 64 lowercase hex characters`);
-    if (v.sha256 !== undefined && (typeof v.sha256 !== 'string' || !HEX64.test(v.sha256))) add(`sha256 '${String(v.sha256)}' is not 64 lowercase hex characters`);
-    if (v.duration_ms !== undefined && v.duration_ms !== null && !(isInt(v.duration_ms) && v.duration_ms >= 0)) add('duration_ms must be a non-negative integer');
+    if (v.sha256 !== undefined && (typeof v.sha256 !== 'string' || !HEX64.test(v.sha256)))
+      add(`sha256 '${String(v.sha256)}' is not 64 lowercase hex characters`);
+    if (v.duration_ms !== undefined && v.duration_ms !== null && !(isInt(v.duration_ms) && v.duration_ms >= 0))
+      add('duration_ms must be a non-negative integer');
     if (v.rally_count !== undefined && !(isInt(v.rally_count) && v.rally_count >= 0)) add('rally_count must be a non-negative integer');
     if (v.size_bytes !== undefined && !(isInt(v.size_bytes) && v.size_bytes >= 0)) add('size_bytes must be a non-negative integer');
   });
@@ -88,7 +90,11 @@ export function parseGroundTruth(text: string, file: string): GroundTruth {
 export function crossCheck(manifest: Manifest, gt: GroundTruth, gtFile: string): void {
   const ids = new Set(manifest.videos.map((v) => v.video_id));
   const orphans = gt.filter((v) => !ids.has(v.video_id));
-  if (orphans.length) fail(gtFile, orphans.map((v) => ({ subject: v.filename, message: `video_id '${v.video_id}' is not in the manifest` })));
+  if (orphans.length)
+    fail(
+      gtFile,
+      orphans.map((v) => ({ subject: v.filename, message: `video_id '${v.video_id}' is not in the manifest` })),
+    );
 }
 
 export interface DatasetFiles {
@@ -108,7 +114,12 @@ export async function readDataset(dir: string, label = dir): Promise<DatasetFile
       return await fs.readFile(join(dir, name), 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new RallycutError({ kind: 'config', message: 'no such file', file: shown, notes: ["create the dataset with 'rallycut train export-dataset' or 'rallycut train pull'"] });
+        throw new RallycutError({
+          kind: 'config',
+          message: 'no such file',
+          file: shown,
+          notes: ["create the dataset with 'rallycut train export-dataset' or 'rallycut train pull'"],
+        });
       }
       throw err;
     }

@@ -12,32 +12,82 @@ type Row = [column: string, type: string, nullable: 'YES' | 'NO', defaultValue: 
 const T = 'timestamp';
 const EXPECTED: Record<string, Row[]> = {
   users: [
-    ['id', 'text', 'NO', null], ['email', 'text', 'YES', null], ['name', 'text', 'YES', null], ['avatar_url', 'text', 'YES', null],
-    ['email_verified', T, 'YES', null], ['password_hash', 'text', 'YES', null], ['tier', 'UserTier', 'NO', 'FREE'],
-    ['tier_expires_at', T, 'YES', null], ['created_at', T, 'NO', 'now'], ['converted_at', T, 'YES', null], ['last_active_at', T, 'YES', null],
+    ['id', 'text', 'NO', null],
+    ['email', 'text', 'YES', null],
+    ['name', 'text', 'YES', null],
+    ['avatar_url', 'text', 'YES', null],
+    ['email_verified', T, 'YES', null],
+    ['password_hash', 'text', 'YES', null],
+    ['tier', 'UserTier', 'NO', 'FREE'],
+    ['tier_expires_at', T, 'YES', null],
+    ['created_at', T, 'NO', 'now'],
+    ['converted_at', T, 'YES', null],
+    ['last_active_at', T, 'YES', null],
   ],
   videos: [
-    ['id', 'text', 'NO', null], ['user_id', 'text', 'YES', null], ['name', 'text', 'NO', null], ['filename', 'text', 'NO', null],
-    ['s3_key', 'text', 'NO', null], ['content_hash', 'text', 'NO', null], ['status', 'VideoStatus', 'NO', 'PENDING'],
-    ['duration_ms', 'int4', 'YES', null], ['width', 'int4', 'YES', null], ['height', 'int4', 'YES', null], ['fps', 'float8', 'YES', null],
-    ['file_size_bytes', 'int8', 'YES', null], ['expires_at', T, 'YES', null], ['deleted_at', T, 'YES', null],
-    ['created_at', T, 'NO', 'now'], ['updated_at', T, 'NO', null], ['processing_status', 'ProcessingStatus', 'NO', 'PENDING'],
-    ['processing_attempts', 'int4', 'NO', '0'], ['processed_s3_key', 'text', 'YES', null], ['original_s3_key', 'text', 'YES', null],
-    ['processed_at', T, 'YES', null], ['processing_error', 'text', 'YES', null], ['original_file_size_bytes', 'int8', 'YES', null],
-    ['poster_s3_key', 'text', 'YES', null], ['proxy_s3_key', 'text', 'YES', null], ['proxy_file_size_bytes', 'int8', 'YES', null],
-    ['proxy_generated_at', T, 'YES', null], ['proxy_last_accessed_at', T, 'YES', null], ['quality_downgraded_at', T, 'YES', null],
+    ['id', 'text', 'NO', null],
+    ['user_id', 'text', 'YES', null],
+    ['name', 'text', 'NO', null],
+    ['filename', 'text', 'NO', null],
+    ['s3_key', 'text', 'NO', null],
+    ['content_hash', 'text', 'NO', null],
+    ['status', 'VideoStatus', 'NO', 'PENDING'],
+    ['duration_ms', 'int4', 'YES', null],
+    ['width', 'int4', 'YES', null],
+    ['height', 'int4', 'YES', null],
+    ['fps', 'float8', 'YES', null],
+    ['file_size_bytes', 'int8', 'YES', null],
+    ['expires_at', T, 'YES', null],
+    ['deleted_at', T, 'YES', null],
+    ['created_at', T, 'NO', 'now'],
+    ['updated_at', T, 'NO', null],
+    ['processing_status', 'ProcessingStatus', 'NO', 'PENDING'],
+    ['processing_attempts', 'int4', 'NO', '0'],
+    ['processed_s3_key', 'text', 'YES', null],
+    ['original_s3_key', 'text', 'YES', null],
+    ['processed_at', T, 'YES', null],
+    ['processing_error', 'text', 'YES', null],
+    ['original_file_size_bytes', 'int8', 'YES', null],
+    ['poster_s3_key', 'text', 'YES', null],
+    ['proxy_s3_key', 'text', 'YES', null],
+    ['proxy_file_size_bytes', 'int8', 'YES', null],
+    ['proxy_generated_at', T, 'YES', null],
+    ['proxy_last_accessed_at', T, 'YES', null],
+    ['quality_downgraded_at', T, 'YES', null],
   ],
   rallies: [
-    ['id', 'text', 'NO', null], ['video_id', 'text', 'NO', null], ['start_ms', 'int4', 'NO', null], ['end_ms', 'int4', 'NO', null],
-    ['confidence', 'float8', 'YES', null], ['status', 'RallyStatus', 'NO', 'CONFIRMED'], ['rejection_reason', 'RejectionReason', 'YES', null],
-    ['score_a', 'int4', 'YES', null], ['score_b', 'int4', 'YES', null], ['serving_team', 'ServingTeam', 'YES', null], ['notes', 'text', 'YES', null],
-    ['order', 'int4', 'NO', '0'], ['created_at', T, 'NO', 'now'], ['updated_at', T, 'NO', null],
+    ['id', 'text', 'NO', null],
+    ['video_id', 'text', 'NO', null],
+    ['start_ms', 'int4', 'NO', null],
+    ['end_ms', 'int4', 'NO', null],
+    ['confidence', 'float8', 'YES', null],
+    ['status', 'RallyStatus', 'NO', 'CONFIRMED'],
+    ['rejection_reason', 'RejectionReason', 'YES', null],
+    ['score_a', 'int4', 'YES', null],
+    ['score_b', 'int4', 'YES', null],
+    ['serving_team', 'ServingTeam', 'YES', null],
+    ['notes', 'text', 'YES', null],
+    ['order', 'int4', 'NO', '0'],
+    ['created_at', T, 'NO', 'now'],
+    ['updated_at', T, 'NO', null],
   ],
   sessions: [
-    ['id', 'text', 'NO', null], ['user_id', 'text', 'YES', null], ['name', 'text', 'NO', null], ['type', 'SessionType', 'NO', 'REGULAR'],
-    ['expires_at', T, 'YES', null], ['deleted_at', T, 'YES', null], ['created_at', T, 'NO', 'now'], ['updated_at', T, 'NO', null],
+    ['id', 'text', 'NO', null],
+    ['user_id', 'text', 'YES', null],
+    ['name', 'text', 'NO', null],
+    ['type', 'SessionType', 'NO', 'REGULAR'],
+    ['expires_at', T, 'YES', null],
+    ['deleted_at', T, 'YES', null],
+    ['created_at', T, 'NO', 'now'],
+    ['updated_at', T, 'NO', null],
   ],
-  session_videos: [['id', 'text', 'NO', null], ['session_id', 'text', 'NO', null], ['video_id', 'text', 'NO', null], ['order', 'int4', 'NO', '0'], ['added_at', T, 'NO', 'now']],
+  session_videos: [
+    ['id', 'text', 'NO', null],
+    ['session_id', 'text', 'NO', null],
+    ['video_id', 'text', 'NO', null],
+    ['order', 'int4', 'NO', '0'],
+    ['added_at', T, 'NO', 'now'],
+  ],
 };
 const ENUMS = {
   UserTier: ['FREE', 'PRO', 'ELITE'],
@@ -49,12 +99,30 @@ const ENUMS = {
   SessionType: ['REGULAR', 'ALL_VIDEOS'],
 };
 const INDEXES = [
-  'rallies_pkey', 'rallies_video_id_idx', 'rallies_video_id_start_ms_idx', 'rallies_video_id_status_idx',
-  'session_videos_pkey', 'session_videos_session_id_idx', 'session_videos_session_id_video_id_key', 'session_videos_video_id_idx',
-  'sessions_deleted_at_idx', 'sessions_expires_at_idx', 'sessions_pkey', 'sessions_user_id_deleted_at_idx', 'sessions_user_id_idx',
-  'users_email_key', 'users_pkey', 'users_tier_idx',
-  'videos_content_hash_idx', 'videos_deleted_at_idx', 'videos_expires_at_idx', 'videos_pkey', 'videos_processing_status_idx',
-  'videos_status_idx', 'videos_user_id_deleted_at_idx', 'videos_user_id_idx',
+  'rallies_pkey',
+  'rallies_video_id_idx',
+  'rallies_video_id_start_ms_idx',
+  'rallies_video_id_status_idx',
+  'session_videos_pkey',
+  'session_videos_session_id_idx',
+  'session_videos_session_id_video_id_key',
+  'session_videos_video_id_idx',
+  'sessions_deleted_at_idx',
+  'sessions_expires_at_idx',
+  'sessions_pkey',
+  'sessions_user_id_deleted_at_idx',
+  'sessions_user_id_idx',
+  'users_email_key',
+  'users_pkey',
+  'users_tier_idx',
+  'videos_content_hash_idx',
+  'videos_deleted_at_idx',
+  'videos_expires_at_idx',
+  'videos_pkey',
+  'videos_processing_status_idx',
+  'videos_status_idx',
+  'videos_user_id_deleted_at_idx',
+  'videos_user_id_idx',
 ];
 // table.column → referenced table, on delete (c cascade, n set null)
 const FOREIGN_KEYS = {
@@ -95,7 +163,14 @@ describe.each(databaseKinds())('db init on %s', (kind) => {
 
   it("creates the app's five tables column by column: types, nullability, defaults, timestamp(3)", async () => {
     const db = database();
-    const rows = await db.query<{ table_name: string; column_name: string; udt_name: string; is_nullable: 'YES' | 'NO'; column_default: string | null; datetime_precision: number | null }>(
+    const rows = await db.query<{
+      table_name: string;
+      column_name: string;
+      udt_name: string;
+      is_nullable: 'YES' | 'NO';
+      column_default: string | null;
+      datetime_precision: number | null;
+    }>(
       `SELECT table_name, column_name, udt_name, is_nullable, column_default, datetime_precision FROM information_schema.columns
         WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position`,
     );
@@ -123,7 +198,11 @@ describe.each(databaseKinds())('db init on %s', (kind) => {
 
 describe.each(databaseKinds())('a database that differs from the app schema, on %s', (kind) => {
   const database = initialisedDatabase(kind);
-  const fails = (use: 'export' | 'restore') => checkSchema(database(), use).then(() => 'passed', (e: Error) => e.message);
+  const fails = (use: 'export' | 'restore') =>
+    checkSchema(database(), use).then(
+      () => 'passed',
+      (e: Error) => e.message,
+    );
 
   it('names a missing column, a wrong enum, an enum without a value we write, and a NOT NULL column restore does not fill', async () => {
     const db = database();

@@ -135,7 +135,13 @@ export const APP_TABLES: readonly TableSpec[] = [
   },
   {
     name: 'session_videos',
-    columns: [id, text('session_id', true), text('video_id', true), { name: 'order', type: 'INTEGER', notNull: true, default: '0' }, { name: 'added_at', type: 'TIMESTAMP(3)', notNull: true, default: NOW }],
+    columns: [
+      id,
+      text('session_id', true),
+      text('video_id', true),
+      { name: 'order', type: 'INTEGER', notNull: true, default: '0' },
+      { name: 'added_at', type: 'TIMESTAMP(3)', notNull: true, default: NOW },
+    ],
     indexes: [{ columns: ['session_id', 'video_id'], unique: true }, { columns: ['session_id'] }, { columns: ['video_id'] }],
     foreignKeys: [
       { column: 'session_id', references: 'sessions', onDelete: 'CASCADE' },

@@ -43,7 +43,12 @@ export async function findSession(q: Queryable, name: string, ownerId: string | 
 }
 
 /** What ensureTrainingSession would do, for a dry run: whether it creates the session, how many videos it adds. */
-export async function previewTrainingSession(q: Queryable, dataset: string, ownerId: string | null, videoIds: readonly string[]): Promise<Omit<SessionResult, 'id'>> {
+export async function previewTrainingSession(
+  q: Queryable,
+  dataset: string,
+  ownerId: string | null,
+  videoIds: readonly string[],
+): Promise<Omit<SessionResult, 'id'>> {
   const name = trainingSessionName(dataset);
   const id = await findSession(q, name, ownerId);
   const unique = [...new Set(videoIds)];
@@ -59,12 +64,10 @@ export async function ensureTrainingSession(q: Queryable, dataset: string, owner
   const created = id === null;
   if (id === null) {
     id = randomUUID();
-    await q.query(`INSERT INTO sessions (id, user_id, name, type, created_at, updated_at) VALUES ($1, $2, $3, $4::"SessionType", CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`, [
-      id,
-      ownerId,
-      name,
-      'REGULAR',
-    ]);
+    await q.query(
+      `INSERT INTO sessions (id, user_id, name, type, created_at, updated_at) VALUES ($1, $2, $3, $4::"SessionType", CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`,
+      [id, ownerId, name, 'REGULAR'],
+    );
   }
   const unique = [...new Set(videoIds)];
   const added = await q.query<{ video_id: string }>(

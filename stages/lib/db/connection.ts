@@ -108,7 +108,10 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
       await client.connect();
     } catch (err) {
       await client.end().catch(() => undefined);
-      throw failure(describeConnectError(err, description), { subject: 'DATABASE_URL', notes: ['set DATABASE_URL to a reachable PostgreSQL, or unset it to use the embedded database'] });
+      throw failure(describeConnectError(err, description), {
+        subject: 'DATABASE_URL',
+        notes: ['set DATABASE_URL to a reachable PostgreSQL, or unset it to use the embedded database'],
+      });
     }
     opts.log?.(`database: ${description}`);
     return wrapClient(client, description, 'postgres', async () => undefined);
@@ -128,7 +131,9 @@ export async function lockEmbedded(lockFile: string, timeoutMs: number): Promise
     return () => lock.release();
   } catch (err) {
     if (!signal.aborted) throw err;
-    throw failure(`the embedded database ${dirname(lockFile)}/db is in use by process ${owner ?? 'unknown'}`, { notes: ['wait for it to finish, or set DATABASE_URL to use a PostgreSQL server'] });
+    throw failure(`the embedded database ${dirname(lockFile)}/db is in use by process ${owner ?? 'unknown'}`, {
+      notes: ['wait for it to finish, or set DATABASE_URL to use a PostgreSQL server'],
+    });
   }
 }
 

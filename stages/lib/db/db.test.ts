@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { freshDatabase, type TestDatabase } from '../../../test/services/fresh.js';
 import { RallycutError } from '../../../src/handler.js';
 import { initSchema, insertLabelledVideos, loadVideos, openDatabase, queryGroundTruth, redactDatabaseUrl, type Database } from './index.js';
@@ -42,7 +41,16 @@ describe('labels database on a real PostgreSQL', () => {
 
   it('loads labelled videos idempotently and reads them back as ground truth only', async () => {
     const videos = [
-      { id: 'b-video', filename: 'b.mp4', content_hash: 'b'.repeat(64), duration_ms: 60000, rallies: [{ start_ms: 5000, end_ms: 9000 }, { start_ms: 1000, end_ms: 3000 }] },
+      {
+        id: 'b-video',
+        filename: 'b.mp4',
+        content_hash: 'b'.repeat(64),
+        duration_ms: 60000,
+        rallies: [
+          { start_ms: 5000, end_ms: 9000 },
+          { start_ms: 1000, end_ms: 3000 },
+        ],
+      },
       { id: 'a-video', filename: 'a.mp4', content_hash: 'a'.repeat(64), duration_ms: 30000, rallies: [{ start_ms: 100, end_ms: 900 }] },
     ];
     const first = await insertLabelledVideos(db, videos);
@@ -55,9 +63,22 @@ describe('labels database on a real PostgreSQL', () => {
     await db.query(`UPDATE videos SET deleted_at = now(), updated_at = now() WHERE id = $1`, ['gone']);
     const gt = await queryGroundTruth(db);
     expect(gt.map((v) => v.id)).toEqual(['a-video', 'b-video']);
-    expect(gt[1]!.rallies).toEqual([{ start_ms: 1000, end_ms: 3000 }, { start_ms: 5000, end_ms: 9000 }]);
+    expect(gt[1]!.rallies).toEqual([
+      { start_ms: 1000, end_ms: 3000 },
+      { start_ms: 5000, end_ms: 9000 },
+    ]);
     // Same content under another id is deduplicated onto the existing row.
-    const dup = await loadVideos(db, [{ id: 'other-id', filename: 'a.mp4', content_hash: 'a'.repeat(64), rallies: [{ start_ms: 100, end_ms: 900 }, { start_ms: 4000, end_ms: 6000 }] }]);
+    const dup = await loadVideos(db, [
+      {
+        id: 'other-id',
+        filename: 'a.mp4',
+        content_hash: 'a'.repeat(64),
+        rallies: [
+          { start_ms: 100, end_ms: 900 },
+          { start_ms: 4000, end_ms: 6000 },
+        ],
+      },
+    ]);
     expect(dup.videos[0]).toMatchObject({ action: 'reuse', target_id: 'a-video' });
     expect(dup.new_rallies).toBe(1);
     // Cascade: deleting a video removes its rallies.
@@ -67,9 +88,9 @@ describe('labels database on a real PostgreSQL', () => {
 
   it('rolls the whole load back when one row fails', async () => {
     const before = (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM rallies`))[0]!.n;
-    await expect(loadVideos(db, [{ id: 'ok', filename: 'ok.mp4', content_hash: 'd'.repeat(64), rallies: [{ start_ms: 1, end_ms: 2 }] }], { userId: 'nobody' })).rejects.toThrow(
-      /no user with id 'nobody'/,
-    );
+    await expect(
+      loadVideos(db, [{ id: 'ok', filename: 'ok.mp4', content_hash: 'd'.repeat(64), rallies: [{ start_ms: 1, end_ms: 2 }] }], { userId: 'nobody' }),
+    ).rejects.toThrow(/no user with id 'nobody'/);
     expect((await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM rallies`))[0]!.n).toBe(before);
     expect(await db.query(`SELECT 1 FROM videos WHERE id = 'ok'`)).toEqual([]);
   });
@@ -114,7 +135,7 @@ describe('embedded database lock', () => {
     await expect(fs.access(lock)).rejects.toThrow();
   });
 
-  it('many openers racing over a dead process\'s lock: never two holders at once', async () => {
+  it("many openers racing over a dead process's lock: never two holders at once", async () => {
     const { lockEmbedded } = await import('./connection.js');
     const { promises: fs } = await import('node:fs');
     for (let round = 0; round < 6; round++) {

@@ -43,7 +43,16 @@ export async function queryGroundTruth(q: Queryable): Promise<LabelledVideo[]> {
   for (const r of rows) {
     let v = byId.get(r.id);
     if (!v) {
-      v = { id: r.id, name: r.name, filename: r.filename, s3_key: r.s3_key, content_hash: r.content_hash, duration_ms: r.duration_ms, file_size_bytes: r.file_size_bytes, rallies: [] };
+      v = {
+        id: r.id,
+        name: r.name,
+        filename: r.filename,
+        s3_key: r.s3_key,
+        content_hash: r.content_hash,
+        duration_ms: r.duration_ms,
+        file_size_bytes: r.file_size_bytes,
+        rallies: [],
+      };
       byId.set(r.id, v);
     }
     v.rallies.push({ start_ms: r.start_ms, end_ms: r.end_ms });
@@ -132,9 +141,7 @@ export async function planLoad(q: Queryable, videos: readonly VideoToLoad[], own
     `SELECT id, content_hash, s3_key FROM videos WHERE deleted_at IS NULL AND content_hash = ANY($1::text[]) ORDER BY created_at, id`,
     [hashes],
   );
-  const taken = new Set(
-    (await q.query<{ id: string }>(`SELECT id FROM videos WHERE id = ANY($1::text[])`, [videos.map((v) => v.id)])).map((r) => r.id),
-  );
+  const taken = new Set((await q.query<{ id: string }>(`SELECT id FROM videos WHERE id = ANY($1::text[])`, [videos.map((v) => v.id)])).map((r) => r.id));
   const existingRallies = await q.query<{ video_id: string; start_ms: number; end_ms: number }>(
     `SELECT video_id, start_ms, end_ms FROM rallies WHERE confidence IS NULL AND video_id = ANY($1::text[])`,
     [live.map((r) => r.id)],
@@ -218,7 +225,14 @@ export async function applyLoad(q: Queryable, plan: LoadPlan): Promise<void> {
       `INSERT INTO rallies (id, video_id, start_ms, end_ms, confidence, status, "order", created_at, updated_at)
        SELECT id, video_id, start_ms, end_ms, NULL, $6::"RallyStatus", ord, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP
          FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::int[]) AS t(id, video_id, start_ms, end_ms, ord)`,
-      [rallies.map(() => randomUUID()), rallies.map((r) => r.video_id), rallies.map((r) => r.start_ms), rallies.map((r) => r.end_ms), rallies.map((r) => r.order), 'CONFIRMED'],
+      [
+        rallies.map(() => randomUUID()),
+        rallies.map((r) => r.video_id),
+        rallies.map((r) => r.start_ms),
+        rallies.map((r) => r.end_ms),
+        rallies.map((r) => r.order),
+        'CONFIRMED',
+      ],
     );
   }
 }

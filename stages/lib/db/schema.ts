@@ -19,7 +19,24 @@ const COLUMNS_USED: Readonly<Record<SchemaUse, Readonly<Record<string, readonly 
   },
   restore: {
     users: ['id', 'created_at'],
-    videos: ['id', 'user_id', 'name', 'filename', 's3_key', 'content_hash', 'status', 'duration_ms', 'width', 'height', 'fps', 'file_size_bytes', 'processing_status', 'deleted_at', 'created_at', 'updated_at'],
+    videos: [
+      'id',
+      'user_id',
+      'name',
+      'filename',
+      's3_key',
+      'content_hash',
+      'status',
+      'duration_ms',
+      'width',
+      'height',
+      'fps',
+      'file_size_bytes',
+      'processing_status',
+      'deleted_at',
+      'created_at',
+      'updated_at',
+    ],
     rallies: ['id', 'video_id', 'start_ms', 'end_ms', 'confidence', 'status', 'order', 'created_at', 'updated_at'],
     sessions: ['id', 'user_id', 'name', 'type', 'deleted_at', 'created_at', 'updated_at'],
     session_videos: ['id', 'session_id', 'video_id', 'order', 'added_at'],
@@ -93,7 +110,9 @@ export async function schemaProblems(q: Queryable, use: SchemaUse): Promise<stri
       if (lacking.length) problems.push(`column ${name}: enum "${type}" has no value ${lacking.map((v) => `'${v}'`).join(', ')}`);
     }
     if (use === 'restore' && INSERTED_BY_RESTORE.includes(table)) {
-      for (const c of live.filter((l) => l.table_name === table && l.is_nullable === 'NO' && l.column_default === null && !needed[table]!.includes(l.column_name))) {
+      for (const c of live.filter(
+        (l) => l.table_name === table && l.is_nullable === 'NO' && l.column_default === null && !needed[table]!.includes(l.column_name),
+      )) {
         problems.push(`column ${table}.${c.column_name} is NOT NULL without a default, and restore does not fill it`);
       }
     }
@@ -106,9 +125,7 @@ export async function checkSchema(db: Queryable & { description: string }, use: 
   const problems = await schemaProblems(db, use);
   if (!problems.length) return;
   throw configError(`the labels database ${db.description} does not match the web app's schema: ${problems.join('; ')}`, {
-    notes: [
-      "point DATABASE_URL at the web app's database, or at an empty one and run 'rallycut db init'",
-    ],
+    notes: ["point DATABASE_URL at the web app's database, or at an empty one and run 'rallycut db init'"],
   });
 }
 

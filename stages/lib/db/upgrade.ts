@@ -25,7 +25,9 @@ export async function upgradeEmbedded(db: Database, presentTables: ReadonlySet<s
         )
       ).map((r) => r.name),
     );
-    const indexes = new Set((await q.query<{ indexname: string }>(`SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()`)).map((r) => r.indexname));
+    const indexes = new Set(
+      (await q.query<{ indexname: string }>(`SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()`)).map((r) => r.indexname),
+    );
     const added: string[] = [];
     const run = async (what: string, sql: string): Promise<void> => {
       await q.query(sql);
@@ -35,7 +37,8 @@ export async function upgradeEmbedded(db: Database, presentTables: ReadonlySet<s
     const newTables = APP_TABLES.filter((t) => !presentTables.has(t.name));
     for (const t of newTables) await run(`table ${t.name}`, tableDdl(t));
     for (const t of APP_TABLES.filter((x) => presentTables.has(x.name))) {
-      for (const c of t.columns.filter((c) => !columns.has(`${t.name}.${c.name}`))) await run(`column ${t.name}.${c.name}`, `ALTER TABLE "${t.name}" ADD COLUMN ${columnDdl(c)}`);
+      for (const c of t.columns.filter((c) => !columns.has(`${t.name}.${c.name}`)))
+        await run(`column ${t.name}.${c.name}`, `ALTER TABLE "${t.name}" ADD COLUMN ${columnDdl(c)}`);
     }
     for (const t of APP_TABLES) {
       for (const ix of t.indexes.filter((ix) => !indexes.has(indexName(t.name, ix)))) await run(`index ${indexName(t.name, ix)}`, indexDdl(t, ix));

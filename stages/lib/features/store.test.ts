@@ -28,7 +28,17 @@ describe('feature store', () => {
     expect(key).not.toBe(featureKey({ content_hash: 'abc', decoded_sha256: 'proxy', stride: 48, model_sha256: 'm' }));
     const probs = new Float32Array([0.7, 0.2, 0.1, 0.1, 0.8, 0.1]);
     const features = new Float32Array([1, 2, 3, 4, 5, 6, 7, 8]);
-    await writeVideoFeatures(cache, { key, content_hash: 'abc', source_sha256: 's', fps: 30, total_frames: 70, stride: 48, model: { variant: 'indoor', sha256: 'm' }, probs, features });
+    await writeVideoFeatures(cache, {
+      key,
+      content_hash: 'abc',
+      source_sha256: 's',
+      fps: 30,
+      total_frames: 70,
+      stride: 48,
+      model: { variant: 'indoor', sha256: 'm' },
+      probs,
+      features,
+    });
     const entry = { video_id: 'v', filename: 'v.mp4', content_hash: 'abc', sha256: 's', fps: 30, total_frames: 70, stride: 48, num_windows: 2, key };
     const got = await loadVideoFeatures(cache, entry);
     expect([...got.probs]).toEqual([...probs]);

@@ -54,7 +54,13 @@ export function featurePaths(cacheDir: string, key: string): { data: string; met
  * proxy. Keyed by the video alone, each evicted the other's entry.
  */
 export function featureKey(parts: { content_hash: string; decoded_sha256: string; stride: number; model_sha256: string }): string {
-  const text = stableJson({ format: FEATURE_FORMAT, content_hash: parts.content_hash, decoded: parts.decoded_sha256, stride: parts.stride, model: parts.model_sha256 });
+  const text = stableJson({
+    format: FEATURE_FORMAT,
+    content_hash: parts.content_hash,
+    decoded: parts.decoded_sha256,
+    stride: parts.stride,
+    model: parts.model_sha256,
+  });
   return createHash('sha256').update(text).digest('hex').slice(0, 40);
 }
 
@@ -120,7 +126,8 @@ export async function lookupVideoFeatures(cacheDir: string, key: string): Promis
   } catch {
     return { status: 'corrupt', reason: `${paths.meta} is not valid JSON` };
   }
-  if (record.format !== FEATURE_FORMAT || record.key !== key) return { status: 'corrupt', reason: `${paths.meta} has format ${record.format}, key ${record.key}` };
+  if (record.format !== FEATURE_FORMAT || record.key !== key)
+    return { status: 'corrupt', reason: `${paths.meta} has format ${record.format}, key ${record.key}` };
   let data: Buffer;
   try {
     data = await fs.readFile(paths.data);

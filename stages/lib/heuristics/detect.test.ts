@@ -7,7 +7,7 @@ import { framesToMs } from './time.js';
 
 const indoor = presetFor('indoor');
 const P = { no_play: 0.1, play: 0.8, service: 0.1 };
-const S = { no_play: 0.1, play: 0.2, service: 0.7 };
+const _S = { no_play: 0.1, play: 0.2, service: 0.7 };
 const N = { no_play: 0.9, play: 0.05, service: 0.05 };
 /** A no_play window whose active probability (play + service) is `a`. */
 const weakN = (a: number): WindowProbs['probs'] => ({ no_play: 1 - a, play: a, service: 0 });
@@ -115,7 +115,10 @@ describe('step 4: gap bridging (30 fps indoor: gap 150, bridge 30, inner 45 fram
   it('looks ahead over runs j+2 … j+9 only', () => {
     // after the first short gap (run j): tiny active runs at j+1, j+3, …, separated by 4-frame no_play runs
     const chain = (sizes: number[]): Runs => {
-      const spec: [number, number, number][] = [[0, 99, PLAY], [100, 109, NO_PLAY]];
+      const spec: [number, number, number][] = [
+        [0, 99, PLAY],
+        [100, 109, NO_PLAY],
+      ];
       let f = 110;
       for (const [k, size] of sizes.entries()) {
         if (k > 0) spec.push([f, f + 3, NO_PLAY]), (f += 4);
@@ -163,7 +166,10 @@ describe('step 5: filters on the original windows', () => {
   });
   it('averages only originally active windows: extended windows add neither count nor confidence', () => {
     // stride 4: P(0.9) weakN(0.3) P(0.7) → one 24-frame segment; the middle window was extended, not original
-    const r = detectSegments(video([{ ...P, no_play: 0.05, play: 0.9, service: 0.05 }, weakN(0.3), { no_play: 0.2, play: 0.7, service: 0.1 }], { stride: 4 }), indoor);
+    const r = detectSegments(
+      video([{ ...P, no_play: 0.05, play: 0.9, service: 0.05 }, weakN(0.3), { no_play: 0.2, play: 0.7, service: 0.1 }], { stride: 4 }),
+      indoor,
+    );
     expect(r.suggested).toHaveLength(1);
     expect(r.suggested[0]!.reason).toBe('TOO_SHORT');
     expect(r.suggested[0]!.mean_confidence).toBeCloseTo(0.8, 12);
@@ -189,7 +195,17 @@ describe('step 6: padding, clamping and merging', () => {
       { start_frame: 0, end_frame: 20 },
       { start_frame: 30, end_frame: 40 },
     ]);
-    expect(padAndMerge([{ start_frame: 0, end_frame: 100 }, { start_frame: 200, end_frame: 300 }], indoor, 30, 1000)).toEqual([{ start_frame: 0, end_frame: 390 }]);
+    expect(
+      padAndMerge(
+        [
+          { start_frame: 0, end_frame: 100 },
+          { start_frame: 200, end_frame: 300 },
+        ],
+        indoor,
+        30,
+        1000,
+      ),
+    ).toEqual([{ start_frame: 0, end_frame: 390 }]);
   });
 });
 
@@ -197,8 +213,14 @@ describe('60 fps quirks', () => {
   it('truncates min_play_duration to int(59.94) = 59 frames', () => {
     // two overlapping windows: start 0, ends 58 / 57 → lengths 59 (kept) and 58 (TOO_SHORT)
     const make = (end: number): VideoWindows => ({
-      fps: 59.94, stride: 96, base_stride: 48, total_frames: 10_000,
-      windows: [{ start_frame: 0, end_frame: 15, probs: P }, { start_frame: 10, end_frame: end, probs: P }],
+      fps: 59.94,
+      stride: 96,
+      base_stride: 48,
+      total_frames: 10_000,
+      windows: [
+        { start_frame: 0, end_frame: 15, probs: P },
+        { start_frame: 10, end_frame: end, probs: P },
+      ],
     });
     expect(detectSegments(make(58), noPadding).segments).toEqual([{ start_frame: 0, end_frame: 58 }]);
     expect(detectSegments(make(57), noPadding).suggested[0]?.reason).toBe('TOO_SHORT');
@@ -231,7 +253,10 @@ describe('properties', () => {
         fc.constantFrom<'indoor' | 'beach'>('indoor', 'beach'),
         (ps, fps, stride, total, model) => {
           const v: VideoWindows = {
-            fps, stride, base_stride: 48, total_frames: total,
+            fps,
+            stride,
+            base_stride: 48,
+            total_frames: total,
             windows: ps.map(([a, b, c], i) => ({ start_frame: i * stride, end_frame: i * stride + 15, probs: { no_play: a, play: b, service: c } })),
           };
           const { segments, suggested } = detectSegments(v, presetFor(model));

@@ -175,7 +175,14 @@ export interface FilterVerdict {
 }
 
 /** Step 5 for one segment, given the count and mean confidence of the original active windows overlapping it. */
-export function judgeSegment(seg: FrameSegment, activeCount: number, meanConfidence: number, params: HeuristicsParams, fps: number, baseStride: number): FilterVerdict {
+export function judgeSegment(
+  seg: FrameSegment,
+  activeCount: number,
+  meanConfidence: number,
+  params: HeuristicsParams,
+  fps: number,
+  baseStride: number,
+): FilterVerdict {
   const length = seg.end_frame - seg.start_frame + 1;
   let reason: RejectionReason | null = null;
   if (activeCount < 1) reason = 'INSUFFICIENT_WINDOWS';

@@ -46,7 +46,14 @@ export function formatSegmentsReport(report: SegmentsReport, fps: number): strin
     parts.push(
       formatTable(
         ['#', 'start', 'end', 'duration_s', 'start_frame', 'end_frame'],
-        report.segments.map((s, i) => [i + 1, formatClock(s.start_ms), formatClock(s.end_ms), seconds(s.end_frame - s.start_frame), s.start_frame, s.end_frame]),
+        report.segments.map((s, i) => [
+          i + 1,
+          formatClock(s.start_ms),
+          formatClock(s.end_ms),
+          seconds(s.end_frame - s.start_frame),
+          s.start_frame,
+          s.end_frame,
+        ]),
       ),
     );
   }

@@ -23,7 +23,22 @@ beforeAll(async () => {
   work = await fs.mkdtemp(join(tmpdir(), 'rallycut-mp4-timing-'));
   const { ffmpeg } = findFfmpeg();
   await Promise.all(
-    clips.map((c) => runTool(ffmpeg, ['-hide_banner', '-loglevel', 'error', '-y', ...c.args, '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', join(work, c.name)])),
+    clips.map((c) =>
+      runTool(ffmpeg, [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-y',
+        ...c.args,
+        '-c:v',
+        'libx264',
+        '-preset',
+        'ultrafast',
+        '-pix_fmt',
+        'yuv420p',
+        join(work, c.name),
+      ]),
+    ),
   );
   const good = await fs.readFile(join(work, 'cfr60.mp4'));
   await fs.writeFile(join(work, 'truncated.mp4'), good.subarray(0, Math.floor(good.length / 2)));
@@ -48,9 +63,9 @@ describe('guessTiming', () => {
   });
 
   it('sees the variable frame rate and the usual rates', async () => {
-    expect((guessTiming(join(work, 'vfr.mp4')))!.vfr).toBe(true);
-    expect((guessTiming(join(work, 'cfr60.mp4')))!).toMatchObject({ fps: 60, avg_fps: 60, vfr: false, frames: 90 });
-    expect((guessTiming(join(work, 'ntsc.MOV')))!.fps).toBeCloseTo(24000 / 1001, 9);
+    expect(guessTiming(join(work, 'vfr.mp4'))!.vfr).toBe(true);
+    expect(guessTiming(join(work, 'cfr60.mp4'))!).toMatchObject({ fps: 60, avg_fps: 60, vfr: false, frames: 90 });
+    expect(guessTiming(join(work, 'ntsc.MOV'))!.fps).toBeCloseTo(24000 / 1001, 9);
   });
 
   it.each(['other.mkv', 'truncated.mp4', 'garbage.mp4', 'empty.mp4', 'missing.mp4'])('says it does not know for %s', async (name) => {
@@ -62,11 +77,19 @@ describe('timingFromStts', () => {
   it('takes the dominant sample duration as the base rate and frames / duration as the average', () => {
     expect(timingFromStts(15360, [[300, 256]])).toEqual({ fps: 60, avg_fps: 60, vfr: false, frames: 300 });
     // A last frame with another duration, as muxers often write, is still constant rate.
-    const tail = timingFromStts(30000, [[299, 1001], [1, 1000]])!;
+    const tail = timingFromStts(30000, [
+      [299, 1001],
+      [1, 1000],
+    ])!;
     expect(tail.fps).toBeCloseTo(29.97, 2);
     expect(tail.vfr).toBe(false);
     // Gaps of 1 and 2 frames alternating: the average is far from the base rate.
-    expect(timingFromStts(90000, [[50, 3000], [50, 6000]])).toMatchObject({ fps: 30, vfr: true, frames: 100 });
+    expect(
+      timingFromStts(90000, [
+        [50, 3000],
+        [50, 6000],
+      ]),
+    ).toMatchObject({ fps: 30, vfr: true, frames: 100 });
     expect(timingFromStts(0, [[10, 1]])).toBeNull();
     expect(timingFromStts(1000, [])).toBeNull();
   });

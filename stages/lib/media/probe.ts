@@ -63,10 +63,12 @@ export function parseProbe(json: string, subject: string): VideoProbe {
     throw failure(`${subject}: ffprobe output is not JSON`, { subject });
   }
   const s = data.streams?.[0];
-  if (!s || !s.width || !s.height) throw failure(`${subject}: no video stream found (corrupt, truncated or not a video)`, { subject });
+  if (!s?.width || !s.height) throw failure(`${subject}: no video stream found (corrupt, truncated or not a video)`, { subject });
   if (s.width > MAX_SIDE || s.height > MAX_SIDE) {
     // A header claiming more than 8K would make every decoder allocate gigabytes per frame: refuse it.
-    throw failure(`${subject}: video is ${s.width}x${s.height}, larger than ${MAX_SIDE} pixels on a side; not a camera recording (corrupt header?)`, { subject });
+    throw failure(`${subject}: video is ${s.width}x${s.height}, larger than ${MAX_SIDE} pixels on a side; not a camera recording (corrupt header?)`, {
+      subject,
+    });
   }
   const sideRotation = s.side_data_list?.find((d) => d.rotation !== undefined)?.rotation;
   const raw = Number(sideRotation ?? s.tags?.rotate ?? 0);
@@ -99,17 +101,28 @@ export function parseProbe(json: string, subject: string): VideoProbe {
  * `countFrames` reads every packet (no decoding) for an exact frame count, as frame-exact windows need.
  * `niceness` lowers ffprobe's priority, for a probe that runs beside an encode it must not slow down.
  */
-export async function probeVideo(path: string, opts: { subject?: string; signal?: AbortSignal; countFrames?: boolean; niceness?: number } = {}): Promise<VideoProbe> {
+export async function probeVideo(
+  path: string,
+  opts: { subject?: string; signal?: AbortSignal; countFrames?: boolean; niceness?: number } = {},
+): Promise<VideoProbe> {
   const subject = opts.subject ?? path;
   const { ffprobe } = findFfmpeg();
   const args = [
-    '-v', 'error',
-    '-select_streams', 'v:0',
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
     ...(opts.countFrames ? ['-count_packets'] : []),
-    '-show_entries', `stream=codec_name,width,height,r_frame_rate,avg_frame_rate,duration,nb_frames${opts.countFrames ? ',nb_read_packets' : ''}:stream_tags=rotate:stream_side_data=rotation:format=duration`,
-    '-of', 'json',
+    '-show_entries',
+    `stream=codec_name,width,height,r_frame_rate,avg_frame_rate,duration,nb_frames${opts.countFrames ? ',nb_read_packets' : ''}:stream_tags=rotate:stream_side_data=rotation:format=duration`,
+    '-of',
+    'json',
     path,
   ];
-  const { stdout } = await runTool(ffprobe, args, { subject, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.niceness ? { niceness: opts.niceness } : {}) });
+  const { stdout } = await runTool(ffprobe, args, {
+    subject,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.niceness ? { niceness: opts.niceness } : {}),
+  });
   return parseProbe(stdout.toString('utf8'), subject);
 }

@@ -30,7 +30,8 @@ export function validateGroundTruth(json: unknown, file: string): GroundTruth {
       const { start_ms, end_ms } = r as Record<string, unknown>;
       if (typeof start_ms !== 'number' || !Number.isFinite(start_ms)) fail(`${at}.start_ms`, `video '${id}': rally ${j} start_ms must be a number`);
       if (typeof end_ms !== 'number' || !Number.isFinite(end_ms)) fail(`${at}.end_ms`, `video '${id}': rally ${j} end_ms must be a number`);
-      if ((end_ms as number) < (start_ms as number)) fail(at, `video '${id}': rally ${j} ends (${String(end_ms)} ms) before it starts (${String(start_ms)} ms)`);
+      if ((end_ms as number) < (start_ms as number))
+        fail(at, `video '${id}': rally ${j} ends (${String(end_ms)} ms) before it starts (${String(start_ms)} ms)`);
       return { start_ms: start_ms as number, end_ms: end_ms as number };
     });
     return { video_id: id, filename: typeof video.filename === 'string' ? video.filename : id, rallies };

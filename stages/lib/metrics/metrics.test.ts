@@ -19,7 +19,10 @@ describe('IoU and greedy matching (the seed rule)', () => {
     expect(g.unmatched_truth).toEqual([1]);
     expect(g.unmatched_pred).toEqual([1]);
     const o = optimalMatch(truth, pred, 0.5);
-    expect(o.matches.map((m) => [m.truth_index, m.pred_index])).toEqual([[0, 1], [1, 0]]);
+    expect(o.matches.map((m) => [m.truth_index, m.pred_index])).toEqual([
+      [0, 1],
+      [1, 0],
+    ]);
   });
   it('breaks IoU ties toward the earlier prediction and accepts IoU equal to the threshold', () => {
     const g = greedyMatch([s(0, 100)], [s(50, 100), s(0, 50)], 0.5);

@@ -5,7 +5,10 @@ import type { RallySpan } from '../contracts.js';
 
 /** Sorted union of intervals: what a per-millisecond rally/background labelling would contain. */
 export function toLabelSegments(spans: readonly RallySpan[]): RallySpan[] {
-  const sorted = spans.filter((s) => s.end_ms > s.start_ms).map((s) => ({ ...s })).sort((a, b) => a.start_ms - b.start_ms || a.end_ms - b.end_ms);
+  const sorted = spans
+    .filter((s) => s.end_ms > s.start_ms)
+    .map((s) => ({ ...s }))
+    .sort((a, b) => a.start_ms - b.start_ms || a.end_ms - b.end_ms);
   const out: RallySpan[] = [];
   for (const s of sorted) {
     const last = out[out.length - 1];

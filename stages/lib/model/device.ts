@@ -45,7 +45,8 @@ export function cudaProviderInstalled(binDir = ortBinDir()): boolean {
   return process.platform === 'linux' && existsSync(join(binDir, CUDA_PROVIDER_LIB));
 }
 
-const INSTALL_NOTE = 'install the CUDA provider into onnxruntime-node (CUDA 12 and cuDNN 9 must be on the machine): npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12';
+const INSTALL_NOTE =
+  'install the CUDA provider into onnxruntime-node (CUDA 12 and cuDNN 9 must be on the machine): npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12';
 
 export function cudaUnavailable(detail: string): Error {
   return failure(`inference device 'cuda' was asked for, but onnxruntime-node's CUDA execution provider is unavailable: ${detail}`, {

@@ -50,7 +50,10 @@ describe('baseline model', () => {
     const out = await writeBaseline(join(dir, 'bl'));
     for (const variant of ['indoor', 'beach']) {
       const committed = join(__dirname, '../../../weights/videomae', variant);
-      expect((await fs.readFile(join(committed, 'model.onnx'))).equals(await fs.readFile(out.onnx)), `${variant}/model.onnx is stale: run rallycut model build-baseline`).toBe(true);
+      expect(
+        (await fs.readFile(join(committed, 'model.onnx'))).equals(await fs.readFile(out.onnx)),
+        `${variant}/model.onnx is stale: run rallycut model build-baseline`,
+      ).toBe(true);
       expect(await fs.readFile(join(committed, 'model.json'), 'utf8')).toBe(await fs.readFile(out.json, 'utf8'));
     }
   });
@@ -88,7 +91,9 @@ describe('loader', () => {
     for (const worker of [true, false]) {
       const c = await loadClassifier(locateModel(dir, d), { worker });
       const batch = new Float32Array(3 * WINDOW);
-      for (let w = 0; w < 3; w++) for (let f = 0; f < 16; f++) for (let ch = 0; ch < 3; ch++) batch.fill(m[ch]! * (w + 1), w * WINDOW + (f * 3 + ch) * 50176, w * WINDOW + (f * 3 + ch + 1) * 50176);
+      for (let w = 0; w < 3; w++)
+        for (let f = 0; f < 16; f++)
+          for (let ch = 0; ch < 3; ch++) batch.fill(m[ch]! * (w + 1), w * WINDOW + (f * 3 + ch) * 50176, w * WINDOW + (f * 3 + ch + 1) * 50176);
       const out = await c.run(batch, 3);
       for (let w = 0; w < 3; w++) {
         const x = m.map((v) => v * (w + 1));

@@ -68,7 +68,12 @@ export class GraphBuilder {
   /** Weights as a number list or, for big tensors (a ViT's 2.4M-float matrices), a Float32Array. */
   floatConst(values: readonly number[] | Float32Array, dims: readonly number[], name?: string): string {
     const n = name ?? this.fresh('w');
-    this.initializers.push({ name: n, dataType: onnxSchema().TensorProto.DataType.FLOAT, dims: [...dims], rawData: littleEndian(values instanceof Float32Array ? values : new Float32Array(values)) });
+    this.initializers.push({
+      name: n,
+      dataType: onnxSchema().TensorProto.DataType.FLOAT,
+      dims: [...dims],
+      rawData: littleEndian(values instanceof Float32Array ? values : new Float32Array(values)),
+    });
     return n;
   }
 

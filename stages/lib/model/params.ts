@@ -52,7 +52,12 @@ export function settingsFrom(get: (key: string) => unknown): ModelSettings {
     return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : d;
   };
   const d = DEFAULT_MODEL_SETTINGS;
-  return { variant: str('model.variant', d.variant), weightsDir: str('model.weights_dir', d.weightsDir), stride: num('features.stride', d.stride), batch: num('features.batch', d.batch) };
+  return {
+    variant: str('model.variant', d.variant),
+    weightsDir: str('model.weights_dir', d.weightsDir),
+    stride: num('features.stride', d.stride),
+    batch: num('features.batch', d.batch),
+  };
 }
 
 /** Settings for standalone CLI use: params/default.yaml when the project has one, else the defaults. */

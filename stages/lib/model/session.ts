@@ -49,16 +49,24 @@ type Meta = ort.InferenceSession.ValueMetadata;
 
 function tensorMeta(list: readonly Meta[], name: string): Extract<Meta, { isTensor: true }> | undefined {
   const m = list.find((x) => x.name === name);
-  return m && m.isTensor ? m : undefined;
+  return m?.isTensor ? m : undefined;
 }
 
 /** Checks the session signature against model.json; throws a config error naming the file. */
-export function checkSignature(onnxPath: string, spec: ModelSpec, inputs: readonly Meta[], outputs: readonly Meta[]): { fixedBatch: number | null; featureDim: number | null } {
+export function checkSignature(
+  onnxPath: string,
+  spec: ModelSpec,
+  inputs: readonly Meta[],
+  outputs: readonly Meta[],
+): { fixedBatch: number | null; featureDim: number | null } {
   const s = spec.input_size;
   const expected = `[B,${spec.window},3,${s},${s}]`;
   const input = tensorMeta(inputs, spec.input_name);
   if (!input) {
-    throw configError(`${onnxPath}: no tensor input named '${spec.input_name}' (inputs: ${inputs.map((i) => i.name).join(', ') || 'none'}); expected '${spec.input_name}' float32 ${expected}`, { file: onnxPath });
+    throw configError(
+      `${onnxPath}: no tensor input named '${spec.input_name}' (inputs: ${inputs.map((i) => i.name).join(', ') || 'none'}); expected '${spec.input_name}' float32 ${expected}`,
+      { file: onnxPath },
+    );
   }
   const shape = input.shape;
   const dimsOk = shape.length === 5 && [spec.window, 3, s, s].every((d, i) => shape[i + 1] === d);
@@ -70,18 +78,24 @@ export function checkSignature(onnxPath: string, spec: ModelSpec, inputs: readon
   }
   const fixedBatch = typeof shape[0] === 'number' && shape[0] > 0 ? shape[0] : null;
   const logits = tensorMeta(outputs, spec.logits_output);
-  if (!logits || logits.shape.length !== 2 || logits.shape[1] !== 3) {
-    throw configError(`${onnxPath}: output '${spec.logits_output}' is ${logits ? fmt(logits.shape) : 'missing'}, expected [B,3] (no_play, play, service)`, { file: onnxPath });
+  if (logits?.shape.length !== 2 || logits.shape[1] !== 3) {
+    throw configError(`${onnxPath}: output '${spec.logits_output}' is ${logits ? fmt(logits.shape) : 'missing'}, expected [B,3] (no_play, play, service)`, {
+      file: onnxPath,
+    });
   }
   let featureDim: number | null = null;
   if (spec.features_output) {
     const feats = tensorMeta(outputs, spec.features_output);
-    if (!feats || feats.shape.length !== 2) {
-      throw configError(`${onnxPath}: output '${spec.features_output}' is ${feats ? fmt(feats.shape) : 'missing'}, expected [B,${spec.feature_dim ?? 'D'}]`, { file: onnxPath });
+    if (feats?.shape.length !== 2) {
+      throw configError(`${onnxPath}: output '${spec.features_output}' is ${feats ? fmt(feats.shape) : 'missing'}, expected [B,${spec.feature_dim ?? 'D'}]`, {
+        file: onnxPath,
+      });
     }
     const d = feats.shape[1];
     if (typeof d === 'number' && spec.feature_dim !== null && d !== spec.feature_dim) {
-      throw configError(`${onnxPath}: output '${spec.features_output}' has ${d} features, but model.json says feature_dim ${spec.feature_dim}`, { file: onnxPath });
+      throw configError(`${onnxPath}: output '${spec.features_output}' has ${d} features, but model.json says feature_dim ${spec.feature_dim}`, {
+        file: onnxPath,
+      });
     }
     featureDim = typeof d === 'number' ? d : spec.feature_dim;
   }
@@ -89,7 +103,9 @@ export function checkSignature(onnxPath: string, spec: ModelSpec, inputs: readon
 }
 
 export async function sha256File(path: string): Promise<string> {
-  return createHash('sha256').update(await fs.readFile(path)).digest('hex');
+  return createHash('sha256')
+    .update(await fs.readFile(path))
+    .digest('hex');
 }
 
 export interface LoadOptions {
@@ -133,7 +149,10 @@ export async function loadClassifier(location: ModelLocation, opts: LoadOptions 
   try {
     bytes = await fs.readFile(location.onnx);
   } catch {
-    throw configError(`model weights not found: ${location.onnx}`, { file: location.onnx, notes: ["run 'rallycut model build-baseline' or export VideoMAE as the README describes"] });
+    throw configError(`model weights not found: ${location.onnx}`, {
+      file: location.onnx,
+      notes: ["run 'rallycut model build-baseline' or export VideoMAE as the README describes"],
+    });
   }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const base = {
@@ -191,7 +210,8 @@ export async function loadClassifier(location: ModelLocation, opts: LoadOptions 
       for (let i = n; i < runN; i++) batch.copyWithin(i * windowSize, (n - 1) * windowSize, n * windowSize);
       const { outs, buffer } = await execute(batch, runN);
       const logits = outs[0];
-      if (!logits || logits.length !== runN * 3) throw failure(`${location.onnx}: '${spec.logits_output}' returned ${logits?.length ?? 0} values for ${runN} windows, expected ${runN * 3}`);
+      if (!logits || logits.length !== runN * 3)
+        throw failure(`${location.onnx}: '${spec.logits_output}' returned ${logits?.length ?? 0} values for ${runN} windows, expected ${runN * 3}`);
       let features: Float32Array | null = null;
       if (spec.features_output) {
         const f = outs[1];

@@ -74,13 +74,18 @@ export function buildVitOnnx(c: VitConfig = VIDEOMAE_BASE, seedValue = 0x5eed): 
   // [B,T,C,H,W] → [B,C,T,H,W] → Conv3d → [B,d,T',H',W'] → [B,d,n] → [B,n,d]
   const cthw = g.op('Transpose', [x], { perm: [0, 2, 1, 3, 4] });
   const kernel = [c.tubelet, c.patch, c.patch];
-  const conv = g.op('Conv', [cthw, g.floatConst(weights(d * 3 * c.tubelet * c.patch * c.patch, seed), [d, 3, ...kernel]), g.floatConst(weights(d, seed), [d])], { kernel_shape: kernel, strides: kernel });
+  const conv = g.op(
+    'Conv',
+    [cthw, g.floatConst(weights(d * 3 * c.tubelet * c.patch * c.patch, seed), [d, 3, ...kernel]), g.floatConst(weights(d, seed), [d])],
+    { kernel_shape: kernel, strides: kernel },
+  );
   const flat = g.op('Reshape', [conv, g.intConst([0, d, n])]);
   const positions = new Float32Array(n * d);
   for (let p = 0; p < n; p++) for (let i = 0; i < d; i++) positions[p * d + i] = (i % 2 ? Math.cos : Math.sin)(p / 10000 ** ((2 * Math.floor(i / 2)) / d));
   let h = g.op('Add', [g.op('Transpose', [flat], { perm: [0, 2, 1] }), g.floatConst(positions, [1, n, d])]);
 
-  const norm = (input: string): string => g.op('LayerNormalization', [input, g.floatConst(filled(d, 1), [d]), g.floatConst(filled(d, 0), [d])], { axis: -1, epsilon: { float: 1e-6 } });
+  const norm = (input: string): string =>
+    g.op('LayerNormalization', [input, g.floatConst(filled(d, 1), [d]), g.floatConst(filled(d, 0), [d])], { axis: -1, epsilon: { float: 1e-6 } });
   const linear = (input: string, inDim: number, outDim: number): string =>
     g.op('Add', [g.op('MatMul', [input, g.floatConst(weights(inDim * outDim, seed), [inDim, outDim])]), g.floatConst(weights(outDim, seed), [outDim])]);
   const scale = g.floatConst([1 / Math.sqrt(headDim)], []);
@@ -104,8 +109,18 @@ export function buildVitOnnx(c: VitConfig = VIDEOMAE_BASE, seedValue = 0x5eed): 
     h = g.op('Add', [h, linear(gelu, c.mlp, d)]);
   }
   const pooled = g.op('ReduceMean', [h], { axes: [1], keepdims: 0 });
-  const features = g.op('LayerNormalization', [pooled, g.floatConst(filled(d, 1), [d]), g.floatConst(filled(d, 0), [d])], { axis: -1, epsilon: { float: 1e-6 } }, 'features');
-  g.op('Add', [g.op('MatMul', [features, g.floatConst(weights(d * c.classes, seed), [d, c.classes])]), g.floatConst(filled(c.classes, 0), [c.classes])], {}, 'logits');
+  const features = g.op(
+    'LayerNormalization',
+    [pooled, g.floatConst(filled(d, 1), [d]), g.floatConst(filled(d, 0), [d])],
+    { axis: -1, epsilon: { float: 1e-6 } },
+    'features',
+  );
+  g.op(
+    'Add',
+    [g.op('MatMul', [features, g.floatConst(weights(d * c.classes, seed), [d, c.classes])]), g.floatConst(filled(c.classes, 0), [c.classes])],
+    {},
+    'logits',
+  );
   g.output('logits', ['batch', c.classes]);
   g.output('features', ['batch', d]);
   return g.encode('videomae_shaped_vit', `VideoMAE-shaped ViT with generated weights (${c.layers} layers, hidden ${d}); for measuring, not a classifier`);

@@ -20,7 +20,10 @@ function im2col(x: Float32Array, T: number, I: number, k: number): Float32Array 
 
 /** y[T,O] = conv(x[T,I], W[O,k,I]) + b. */
 export function conv1d(tape: Tape | null, x: Tensor, W: Tensor, b: Tensor | null): Tensor {
-  const T = x.rows, I = x.cols, O = W.shape[0]!, k = W.shape[1]!;
+  const T = x.rows,
+    I = x.cols,
+    O = W.shape[0]!,
+    k = W.shape[1]!;
   if (W.shape[2] !== I) throw new Error(`conv1d: input has ${I} channels, weight expects ${W.shape[2]}`);
   const KI = k * I;
   const col = im2col(x.data, T, I, k);
@@ -36,12 +39,14 @@ export function conv1d(tape: Tape | null, x: Tensor, W: Tensor, b: Tensor | null
       if (!x.requiresGrad) return;
       const dcol = new Float32Array(T * KI);
       gemmNT(dy, transpose(W.data, O, KI), dcol, T, O, KI);
-      const dx = x.g(), pad = (k - 1) >> 1;
+      const dx = x.g(),
+        pad = (k - 1) >> 1;
       for (let t = 0; t < T; t++) {
         for (let j = 0; j < k; j++) {
           const dst = t + j - pad;
           if (dst < 0 || dst >= T) continue;
-          const s = t * KI + j * I, d = dst * I;
+          const s = t * KI + j * I,
+            d = dst * I;
           for (let c = 0; c < I; c++) dx[d + c]! += dcol[s + c]!;
         }
       }
@@ -52,7 +57,10 @@ export function conv1d(tape: Tape | null, x: Tensor, W: Tensor, b: Tensor | null
 
 /** Depthwise conv: y[t,c] = Σ_j W[c,j]·x[t+j−pad, c] + b[c]. */
 export function depthwiseConv1d(tape: Tape | null, x: Tensor, W: Tensor, b: Tensor | null): Tensor {
-  const T = x.rows, C = x.cols, k = W.cols, pad = (k - 1) >> 1;
+  const T = x.rows,
+    C = x.cols,
+    k = W.cols,
+    pad = (k - 1) >> 1;
   if (W.rows !== C) throw new Error(`depthwiseConv1d: input has ${C} channels, weight has ${W.rows}`);
   const y = new Float32Array(T * C);
   for (let t = 0; t < T; t++) {
@@ -87,4 +95,3 @@ export function depthwiseConv1d(tape: Tape | null, x: Tensor, W: Tensor, b: Tens
   }
   return out;
 }
-

@@ -26,8 +26,11 @@ interface ForwardBackward {
 }
 
 function forwardBackward(em: Float32Array, T: number, S: number, p: CrfParams): ForwardBackward {
-  const tr = p.trans.data, st = p.start.data, en = p.end.data;
-  const alpha = new Float64Array(T * S), beta = new Float64Array(T * S);
+  const tr = p.trans.data,
+    st = p.start.data,
+    en = p.end.data;
+  const alpha = new Float64Array(T * S),
+    beta = new Float64Array(T * S);
   const tmp = new Float64Array(S);
   for (let s = 0; s < S; s++) alpha[s] = st[s]! + em[s]!;
   for (let t = 1; t < T; t++) {
@@ -65,7 +68,8 @@ export function crfLogPartition(em: Float32Array, T: number, S: number, p: CrfPa
  * gradients of the emissions and the CRF parameters; returns the scaled loss.
  */
 export function crfNll(emissions: Tensor, p: CrfParams, labels: ArrayLike<number>, scale = 1): number {
-  const T = emissions.rows, S = emissions.cols;
+  const T = emissions.rows,
+    S = emissions.cols;
   const em = emissions.data;
   const { logZ, alpha, beta } = forwardBackward(em, T, S, p);
   const loss = logZ - crfScore(em, S, p, labels);
@@ -117,7 +121,8 @@ export function viterbi(em: Float32Array, T: number, S: number, p: CrfParams): U
   for (let t = 1; t < T; t++) {
     const next = new Float64Array(S);
     for (let b = 0; b < S; b++) {
-      let best = -Infinity, arg = 0;
+      let best = -Infinity,
+        arg = 0;
       for (let a = 0; a < S; a++) {
         const v = score[a]! + tr[a * S + b]!;
         if (v > best) {

@@ -18,24 +18,60 @@ export function gemmNT(A: Float32Array, B: Float32Array, C: Float32Array, M: num
 export function gemmNTScalar(A: Float32Array, B: Float32Array, C: Float32Array, M: number, K: number, N: number, accumulate = false): void {
   let i = 0;
   for (; i + 4 <= M; i += 4) {
-    const a0 = i * K, a1 = a0 + K, a2 = a1 + K, a3 = a2 + K;
-    const c0 = i * N, c1 = c0 + N, c2 = c1 + N, c3 = c2 + N;
+    const a0 = i * K,
+      a1 = a0 + K,
+      a2 = a1 + K,
+      a3 = a2 + K;
+    const c0 = i * N,
+      c1 = c0 + N,
+      c2 = c1 + N,
+      c3 = c2 + N;
     let j = 0;
     for (; j + 2 <= N; j += 2) {
-      const b0 = j * K, b1 = b0 + K;
-      let s00 = 0, s01 = 0, s10 = 0, s11 = 0, s20 = 0, s21 = 0, s30 = 0, s31 = 0;
+      const b0 = j * K,
+        b1 = b0 + K;
+      let s00 = 0,
+        s01 = 0,
+        s10 = 0,
+        s11 = 0,
+        s20 = 0,
+        s21 = 0,
+        s30 = 0,
+        s31 = 0;
       for (let k = 0; k < K; k++) {
-        const y0 = B[b0 + k]!, y1 = B[b1 + k]!;
-        const x0 = A[a0 + k]!, x1 = A[a1 + k]!, x2 = A[a2 + k]!, x3 = A[a3 + k]!;
-        s00 += x0 * y0; s01 += x0 * y1; s10 += x1 * y0; s11 += x1 * y1;
-        s20 += x2 * y0; s21 += x2 * y1; s30 += x3 * y0; s31 += x3 * y1;
+        const y0 = B[b0 + k]!,
+          y1 = B[b1 + k]!;
+        const x0 = A[a0 + k]!,
+          x1 = A[a1 + k]!,
+          x2 = A[a2 + k]!,
+          x3 = A[a3 + k]!;
+        s00 += x0 * y0;
+        s01 += x0 * y1;
+        s10 += x1 * y0;
+        s11 += x1 * y1;
+        s20 += x2 * y0;
+        s21 += x2 * y1;
+        s30 += x3 * y0;
+        s31 += x3 * y1;
       }
       if (accumulate) {
-        C[c0 + j]! += s00; C[c0 + j + 1]! += s01; C[c1 + j]! += s10; C[c1 + j + 1]! += s11;
-        C[c2 + j]! += s20; C[c2 + j + 1]! += s21; C[c3 + j]! += s30; C[c3 + j + 1]! += s31;
+        C[c0 + j]! += s00;
+        C[c0 + j + 1]! += s01;
+        C[c1 + j]! += s10;
+        C[c1 + j + 1]! += s11;
+        C[c2 + j]! += s20;
+        C[c2 + j + 1]! += s21;
+        C[c3 + j]! += s30;
+        C[c3 + j + 1]! += s31;
       } else {
-        C[c0 + j] = s00; C[c0 + j + 1] = s01; C[c1 + j] = s10; C[c1 + j + 1] = s11;
-        C[c2 + j] = s20; C[c2 + j + 1] = s21; C[c3 + j] = s30; C[c3 + j + 1] = s31;
+        C[c0 + j] = s00;
+        C[c0 + j + 1] = s01;
+        C[c1 + j] = s10;
+        C[c1 + j + 1] = s11;
+        C[c2 + j] = s20;
+        C[c2 + j + 1] = s21;
+        C[c3 + j] = s30;
+        C[c3 + j + 1] = s31;
       }
     }
     for (; j < N; j++) for (let r = 0; r < 4; r++) dotInto(A, (i + r) * K, B, j * K, K, C, (i + r) * N + j, accumulate);

@@ -15,7 +15,11 @@ export function randomTensor(rng: Rng, shape: number[], scale = 1, requiresGrad 
  * fixed random R) or a scalar loss whose gradient the op seeded itself. Returns the worst relative
  * error over the checked inputs.
  */
-export function gradCheck(inputs: Tensor[], build: (tape: Tape | null) => Tensor | number, opts: { eps?: number; samples?: number; seed?: number } = {}): number {
+export function gradCheck(
+  inputs: Tensor[],
+  build: (tape: Tape | null) => Tensor | number,
+  opts: { eps?: number; samples?: number; seed?: number } = {},
+): number {
   const eps = opts.eps ?? 1e-2;
   const rng = new Rng(opts.seed ?? 7);
   let proj: Float64Array | null = null;

@@ -16,9 +16,16 @@ const TOL = 2e-2;
 describe('matrix kernels', () => {
   it('agree with the textbook triple loop on odd shapes', () => {
     const rng = new Rng(1);
-    for (const [M, K, N] of [[7, 5, 3], [9, 13, 6], [1, 1, 1], [12, 8, 9]] as const) {
-      const A = randomTensor(rng, [M, K]).data, B = randomTensor(rng, [K, N]).data;
-      const ref = new Float32Array(M * N), got = new Float32Array(M * N);
+    for (const [M, K, N] of [
+      [7, 5, 3],
+      [9, 13, 6],
+      [1, 1, 1],
+      [12, 8, 9],
+    ] as const) {
+      const A = randomTensor(rng, [M, K]).data,
+        B = randomTensor(rng, [K, N]).data;
+      const ref = new Float32Array(M * N),
+        got = new Float32Array(M * N);
       matmulNaive(A, B, ref, M, K, N);
       matmul(A, B, got, M, K, N);
       for (let i = 0; i < ref.length; i++) expect(got[i]).toBeCloseTo(ref[i]!, 4);
@@ -35,8 +42,13 @@ describe('matrix kernels', () => {
   it('the wasm SIMD kernels (A·Bᵀ and Aᵀ·B) agree with the triple loop, padding ragged shapes and accumulating', () => {
     expect(simdGemmNT).not.toBeNull();
     const rng = new Rng(2);
-    for (const [M, K, N] of [[64, 130, 33], [37, 67, 18], [128, 256, 64]] as const) {
-      const A = randomTensor(rng, [M, K]).data, B = randomTensor(rng, [K, N]).data;
+    for (const [M, K, N] of [
+      [64, 130, 33],
+      [37, 67, 18],
+      [128, 256, 64],
+    ] as const) {
+      const A = randomTensor(rng, [M, K]).data,
+        B = randomTensor(rng, [K, N]).data;
       const ref = new Float32Array(M * N);
       matmulNaive(A, B, ref, M, K, N);
       const Bt = new Float32Array(N * K);
@@ -60,18 +72,26 @@ describe('matrix kernels', () => {
 describe('gradients match finite differences', () => {
   const rng = new Rng(42);
   it('linear', () => {
-    const x = randomTensor(rng, [6, 5]), W = randomTensor(rng, [3, 5]), b = randomTensor(rng, [3]);
+    const x = randomTensor(rng, [6, 5]),
+      W = randomTensor(rng, [3, 5]),
+      b = randomTensor(rng, [3]);
     expect(gradCheck([x, W, b], (tp) => linear(tp, x, W, b))).toBeLessThan(TOL);
   });
   it('layerNorm', () => {
-    const x = randomTensor(rng, [5, 6]), g = randomTensor(rng, [6]), b = randomTensor(rng, [6]);
+    const x = randomTensor(rng, [5, 6]),
+      g = randomTensor(rng, [6]),
+      b = randomTensor(rng, [6]);
     expect(gradCheck([x, g, b], (tp) => layerNorm(tp, x, g, b), { eps: 5e-3 })).toBeLessThan(TOL);
   });
   it('batchNorm in training and eval mode', () => {
-    const x = randomTensor(rng, [7, 4]), g = randomTensor(rng, [4]), b = randomTensor(rng, [4]);
-    const rm = new Float32Array(4), rv = new Float32Array(4).fill(1);
+    const x = randomTensor(rng, [7, 4]),
+      g = randomTensor(rng, [4]),
+      b = randomTensor(rng, [4]);
+    const rm = new Float32Array(4),
+      rv = new Float32Array(4).fill(1);
     expect(gradCheck([x, g, b], (tp) => batchNorm(tp, x, g, b, rm.slice(), rv.slice(), true), { eps: 5e-3 })).toBeLessThan(TOL);
-    const rm2 = Float32Array.from([0.1, -0.2, 0.3, 0]), rv2 = Float32Array.from([1.5, 0.5, 2, 1]);
+    const rm2 = Float32Array.from([0.1, -0.2, 0.3, 0]),
+      rv2 = Float32Array.from([1.5, 0.5, 2, 1]);
     expect(gradCheck([x, g, b], (tp) => batchNorm(tp, x, g, b, rm2, rv2, false))).toBeLessThan(TOL);
   });
   it('relu, dropout (fixed mask) and column difference', () => {
@@ -80,15 +100,19 @@ describe('gradients match finite differences', () => {
     expect(gradCheck([x], (tp) => columnDiff(tp, relu(tp, dropout(tp, x, 0.3, new Rng(3), true)), 0, 2))).toBeLessThan(TOL);
   });
   it('conv1d and depthwise conv1d (k=5, same padding)', () => {
-    const x = randomTensor(rng, [8, 3]), W = randomTensor(rng, [4, 5, 3]), b = randomTensor(rng, [4]);
+    const x = randomTensor(rng, [8, 3]),
+      W = randomTensor(rng, [4, 5, 3]),
+      b = randomTensor(rng, [4]);
     expect(gradCheck([x, W, b], (tp) => conv1d(tp, x, W, b), { samples: 20 })).toBeLessThan(TOL);
-    const Wd = randomTensor(rng, [3, 5]), bd = randomTensor(rng, [3]);
+    const Wd = randomTensor(rng, [3, 5]),
+      bd = randomTensor(rng, [3]);
     expect(gradCheck([x, Wd, bd], (tp) => depthwiseConv1d(tp, x, Wd, bd), { samples: 20 })).toBeLessThan(TOL);
   });
   it('bidirectional LSTM', () => {
     const x = randomTensor(rng, [5, 3]);
     const dir = () => ({ wih: randomTensor(rng, [8, 3], 0.5), whh: randomTensor(rng, [8, 2], 0.5), b: randomTensor(rng, [8], 0.5) });
-    const f = dir(), r = dir();
+    const f = dir(),
+      r = dir();
     expect(gradCheck([x, f.wih, f.whh, f.b, r.wih, r.whh, r.b], (tp) => biLstm(tp, x, f, r), { samples: 16, eps: 5e-3 })).toBeLessThan(TOL);
   });
   it('BCE with logits and pos_weight', () => {

@@ -2,11 +2,13 @@
 // recording, registers the backward step that accumulates into its inputs' gradients.
 import { gemmNT, matmulTN, transpose } from './gemm.js';
 import type { Rng } from './rng.js';
-import { result, type Tape, Tensor } from './tensor.js';
+import { result, type Tape, type Tensor } from './tensor.js';
 
 /** y[T,O] = x[T,I] · Wᵀ + b, with W stored [O, I] like PyTorch. */
 export function linear(tape: Tape | null, x: Tensor, W: Tensor, b: Tensor | null): Tensor {
-  const T = x.rows, I = x.cols, O = W.rows;
+  const T = x.rows,
+    I = x.cols,
+    O = W.rows;
   if (W.cols !== I) throw new Error(`linear: input has ${I} features, weight expects ${W.cols}`);
   const y = new Float32Array(T * O);
   gemmNT(x.data, W.data, y, T, I, O);
@@ -32,12 +34,19 @@ function accumulateOuter(dy: Float32Array, x: Float32Array, dW: Float32Array, T:
     const w = o * I;
     let t = 0;
     for (; t + 4 <= T; t += 4) {
-      const g0 = dy[t * O + o]!, g1 = dy[(t + 1) * O + o]!, g2 = dy[(t + 2) * O + o]!, g3 = dy[(t + 3) * O + o]!;
-      const x0 = t * I, x1 = x0 + I, x2 = x1 + I, x3 = x2 + I;
+      const g0 = dy[t * O + o]!,
+        g1 = dy[(t + 1) * O + o]!,
+        g2 = dy[(t + 2) * O + o]!,
+        g3 = dy[(t + 3) * O + o]!;
+      const x0 = t * I,
+        x1 = x0 + I,
+        x2 = x1 + I,
+        x3 = x2 + I;
       for (let i = 0; i < I; i++) dW[w + i]! += g0 * x[x0 + i]! + g1 * x[x1 + i]! + g2 * x[x2 + i]! + g3 * x[x3 + i]!;
     }
     for (; t < T; t++) {
-      const g = dy[t * O + o]!, xr = t * I;
+      const g = dy[t * O + o]!,
+        xr = t * I;
       for (let i = 0; i < I; i++) dW[w + i]! += g * x[xr + i]!;
     }
   }
@@ -54,7 +63,8 @@ export function sumRows(x: Float32Array, T: number, C: number, acc: Float32Array
 
 /** LayerNorm over the channel axis of each row. */
 export function layerNorm(tape: Tape | null, x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): Tensor {
-  const T = x.rows, C = x.cols;
+  const T = x.rows,
+    C = x.cols;
   const y = new Float32Array(T * C);
   const xhat = new Float32Array(T * C);
   const rstd = new Float64Array(T);
@@ -83,7 +93,8 @@ export function layerNorm(tape: Tape | null, x: Tensor, gamma: Tensor, beta: Ten
       const dx = x.g();
       for (let t = 0; t < T; t++) {
         const o = t * C;
-        let m1 = 0, m2 = 0;
+        let m1 = 0,
+          m2 = 0;
         for (let c = 0; c < C; c++) {
           const g = dy[o + c]! * gamma.data[c]!;
           m1 += g;
@@ -103,8 +114,19 @@ export function layerNorm(tape: Tape | null, x: Tensor, gamma: Tensor, beta: Ten
  * sequence's statistics and updates the running ones (momentum 0.1, unbiased variance); eval uses the
  * running ones.
  */
-export function batchNorm(tape: Tape | null, x: Tensor, gamma: Tensor, beta: Tensor, runMean: Float32Array, runVar: Float32Array, train: boolean, momentum = 0.1, eps = 1e-5): Tensor {
-  const T = x.rows, C = x.cols;
+export function batchNorm(
+  tape: Tape | null,
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  runMean: Float32Array,
+  runVar: Float32Array,
+  train: boolean,
+  momentum = 0.1,
+  eps = 1e-5,
+): Tensor {
+  const T = x.rows,
+    C = x.cols;
   const y = new Float32Array(T * C);
   if (!train) {
     for (let c = 0; c < C; c++) {
@@ -151,7 +173,8 @@ export function batchNorm(tape: Tape | null, x: Tensor, gamma: Tensor, beta: Ten
     tape.record(() => {
       const dy = out.g();
       for (let c = 0; c < C; c++) {
-        let sg = 0, sgx = 0;
+        let sg = 0,
+          sgx = 0;
         for (let t = 0; t < T; t++) {
           const i = t * C + c;
           sg += dy[i]!;
@@ -161,7 +184,7 @@ export function batchNorm(tape: Tape | null, x: Tensor, gamma: Tensor, beta: Ten
         if (beta.requiresGrad) beta.g()[c]! += sg;
         if (!x.requiresGrad) continue;
         const dx = x.g();
-        const k = gamma.data[c]! * rstd[c]! / T;
+        const k = (gamma.data[c]! * rstd[c]!) / T;
         for (let t = 0; t < T; t++) {
           const i = t * C + c;
           dx[i]! += k * (T * dy[i]! - sg - xhat[i]! * sgx);
@@ -174,11 +197,12 @@ export function batchNorm(tape: Tape | null, x: Tensor, gamma: Tensor, beta: Ten
 
 export function relu(tape: Tape | null, x: Tensor): Tensor {
   const y = new Float32Array(x.data.length);
-  for (let i = 0; i < y.length; i++) y[i] = x.data[i]! > 0 ? x.data[i]! : 0;
+  for (let i = 0; i < y.length; i++) y[i] = Math.max(x.data[i]!, 0);
   const out = result(tape, y, x.shape, x);
   if (tape && out.requiresGrad) {
     tape.record(() => {
-      const dy = out.g(), dx = x.g();
+      const dy = out.g(),
+        dx = x.g();
       for (let i = 0; i < y.length; i++) if (x.data[i]! > 0) dx[i]! += dy[i]!;
     });
   }
@@ -198,7 +222,8 @@ export function dropout(tape: Tape | null, x: Tensor, p: number, rng: Rng | null
   const out = result(tape, y, x.shape, x);
   if (tape && out.requiresGrad) {
     tape.record(() => {
-      const dy = out.g(), dx = x.g();
+      const dy = out.g(),
+        dx = x.g();
       for (let i = 0; i < y.length; i++) dx[i]! += dy[i]! * mask[i]!;
     });
   }
@@ -207,13 +232,15 @@ export function dropout(tape: Tape | null, x: Tensor, p: number, rng: Rng | null
 
 /** y[t] = x[t, b] − x[t, a]: the rally logit s1 − s0 of the learned-smoothing model. */
 export function columnDiff(tape: Tape | null, x: Tensor, a: number, b: number): Tensor {
-  const T = x.rows, C = x.cols;
+  const T = x.rows,
+    C = x.cols;
   const y = new Float32Array(T);
   for (let t = 0; t < T; t++) y[t] = x.data[t * C + b]! - x.data[t * C + a]!;
   const out = result(tape, y, [T], x);
   if (tape && out.requiresGrad) {
     tape.record(() => {
-      const dy = out.g(), dx = x.g();
+      const dy = out.g(),
+        dx = x.g();
       for (let t = 0; t < T; t++) {
         dx[t * C + b]! += dy[t]!;
         dx[t * C + a]! -= dy[t]!;
@@ -241,7 +268,8 @@ export function bceWithLogits(logits: Tensor, labels: ArrayLike<number>, posWeig
   let loss = 0;
   const g = logits.requiresGrad ? logits.g() : null;
   for (let i = 0; i < n; i++) {
-    const z = logits.data[i]!, y = labels[i]!;
+    const z = logits.data[i]!,
+      y = labels[i]!;
     loss += posWeight * y * softplus(-z) + (1 - y) * softplus(z);
     if (g) g[i]! += (scale * (-posWeight * y * (1 - sigmoid(z)) + (1 - y) * sigmoid(z))) / n;
   }

@@ -7,7 +7,13 @@ export class AdamW {
   private readonly v: Float32Array;
   private step = 0;
 
-  constructor(private readonly params: ParamSet, private readonly weightDecay = 0.01, private readonly beta1 = 0.9, private readonly beta2 = 0.999, private readonly eps = 1e-8) {
+  constructor(
+    private readonly params: ParamSet,
+    private readonly weightDecay = 0.01,
+    private readonly beta1 = 0.9,
+    private readonly beta2 = 0.999,
+    private readonly eps = 1e-8,
+  ) {
     this.m = new Float32Array(params.values.length);
     this.v = new Float32Array(params.values.length);
   }
@@ -15,7 +21,8 @@ export class AdamW {
   update(lr: number): void {
     this.step++;
     const { values, grads } = this.params;
-    const bc1 = 1 - this.beta1 ** this.step, bc2 = 1 - this.beta2 ** this.step;
+    const bc1 = 1 - this.beta1 ** this.step,
+      bc2 = 1 - this.beta2 ** this.step;
     for (const e of this.params.entries) {
       if (!e.trainable) continue;
       for (let i = e.offset; i < e.offset + e.size; i++) {

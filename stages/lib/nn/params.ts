@@ -1,7 +1,7 @@
 // All parameters of a model in one flat Float32Array (and one for gradients), so the optimizer, the
 // gradient clip and the checkpoint each touch a single buffer. Entries keep their declaration order,
 // which fixes the checkpoint layout.
-import { Rng } from './rng.js';
+import type { Rng } from './rng.js';
 import { Tensor } from './tensor.js';
 
 export type Init = (rng: Rng, size: number, shape: readonly number[]) => ArrayLike<number>;
@@ -20,7 +20,10 @@ export class ParamSet {
   readonly grads: Float32Array;
   private readonly tensors = new Map<string, Tensor>();
 
-  constructor(readonly entries: readonly ParamEntry[], values?: Float32Array) {
+  constructor(
+    readonly entries: readonly ParamEntry[],
+    values?: Float32Array,
+  ) {
     const total = entries.reduce((s, e) => s + e.size, 0);
     this.values = values ?? new Float32Array(total);
     if (this.values.length !== total) throw new Error(`parameter buffer has ${this.values.length} values, the layout needs ${total}`);
@@ -73,17 +76,24 @@ export class ParamBuilder {
 
 export const init = {
   zeros: (): Init => (_r, n) => new Float32Array(n),
-  const: (v: number): Init => (_r, n) => new Float32Array(n).fill(v),
+  const:
+    (v: number): Init =>
+    (_r, n) =>
+      new Float32Array(n).fill(v),
   /** PyTorch's default for Linear/Conv: U(−1/√fanIn, 1/√fanIn). */
-  uniformFanIn: (fanIn: number): Init => (r, n) => {
-    const bound = 1 / Math.sqrt(fanIn);
-    const out = new Float32Array(n);
-    for (let i = 0; i < n; i++) out[i] = (r.next() * 2 - 1) * bound;
-    return out;
-  },
-  normal: (std: number): Init => (r, n) => {
-    const out = new Float32Array(n);
-    for (let i = 0; i < n; i++) out[i] = r.normal() * std;
-    return out;
-  },
+  uniformFanIn:
+    (fanIn: number): Init =>
+    (r, n) => {
+      const bound = 1 / Math.sqrt(fanIn);
+      const out = new Float32Array(n);
+      for (let i = 0; i < n; i++) out[i] = (r.next() * 2 - 1) * bound;
+      return out;
+    },
+  normal:
+    (std: number): Init =>
+    (r, n) => {
+      const out = new Float32Array(n);
+      for (let i = 0; i < n; i++) out[i] = r.normal() * std;
+      return out;
+    },
 };

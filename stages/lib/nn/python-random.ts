@@ -31,7 +31,8 @@ export class PythonRandom {
   private initByArray(key: readonly number[]): void {
     const mt = this.mt;
     this.initGenrand(19650218);
-    let i = 1, j = 0;
+    let i = 1,
+      j = 0;
     for (let k = Math.max(N, key.length); k > 0; k--) {
       const prev = mt[i - 1]!;
       mt[i] = ((mt[i]! ^ Math.imul(prev ^ (prev >>> 30), 1664525)) + key[j]! + j) >>> 0;

@@ -4,7 +4,8 @@
 // zero-padded to whole tiles; the horizontal sums run in a fixed order, so results are reproducible.
 // Returns null where the runtime has no wasm SIMD; callers then keep the JS kernel.
 
-const I32 = 0x7f, V128 = 0x7b;
+const I32 = 0x7f,
+  V128 = 0x7b;
 
 function uleb(n: number): number[] {
   const out: number[] = [];
@@ -38,20 +39,37 @@ const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.fl
 const get = (i: number): number[] => [0x20, ...uleb(i)];
 const set = (i: number): number[] => [0x21, ...uleb(i)];
 const i32c = (v: number): number[] => [0x41, ...sleb(v)];
-const ADD = [0x6a], MUL = [0x6c], SHL = [0x74], LT_U = [0x49];
+const ADD = [0x6a],
+  MUL = [0x6c],
+  SHL = [0x74],
+  LT_U = [0x49];
 const simd = (op: number, ...imm: number[]): number[] => [0xfd, ...uleb(op), ...imm];
 const vload = (): number[] => simd(0x00, 4, 0);
 const vzero = (): number[] => simd(0x0c, ...new Array<number>(16).fill(0));
-const F32X4_ADD = simd(0xe4), F32X4_MUL = simd(0xe6);
+const F32X4_ADD = simd(0xe4),
+  F32X4_MUL = simd(0xe6);
 const lane = (l: number): number[] => simd(0x1f, l);
 const F32_ADD = [0x92];
 const fstore = (): number[] => [0x38, 2, 0];
 const loop = (body: number[]): number[] => [0x03, 0x40, ...body, 0x0b];
 
 // Locals: params a, b, c, M, K4, N; then i32 scratch; then v128 accumulators and operands.
-const A = 0, B = 1, C = 2, M = 3, K4 = 4, N = 5;
-const I = 6, J = 7, K = 8, PA = 9, PB = 13, KEND = 15, ROW = 16; // PA..PA+3, PB..PB+1
-const S = 17, X = 25, Y = 29; // S: 8 accumulators (r*2+c), X: 4 rows, Y: 2 cols
+const A = 0,
+  B = 1,
+  C = 2,
+  M = 3,
+  K4 = 4,
+  N = 5;
+const I = 6,
+  J = 7,
+  K = 8,
+  PA = 9,
+  PB = 13,
+  KEND = 15,
+  ROW = 16; // PA..PA+3, PB..PB+1
+const S = 17,
+  X = 25,
+  Y = 29; // S: 8 accumulators (r*2+c), X: 4 rows, Y: 2 cols
 
 function kernelBody(): number[] {
   const code: number[] = [];
@@ -89,18 +107,34 @@ function kernelBody(): number[] {
   iLoop.push(...i32c(0), ...set(J), ...loop(jLoop));
   iLoop.push(...get(I), ...i32c(4), ...ADD, ...set(I), ...get(I), ...get(M), ...LT_U, 0x0d, 0);
   emit(loop(iLoop));
-  const locals = vec([[...uleb(11), I32], [...uleb(14), V128]]);
+  const locals = vec([
+    [...uleb(11), I32],
+    [...uleb(14), V128],
+  ]);
   const body = [...locals, ...code, 0x0b];
   return [...uleb(body.length), ...body];
 }
 
 function moduleBytes(): Uint8Array {
   const bytes = [
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
     ...section(1, vec([[0x60, ...vec(new Array(6).fill([I32])), 0]])),
     ...section(3, vec([[0]])),
     ...section(5, vec([[0x00, ...uleb(1)]])),
-    ...section(7, vec([[...str('gemm'), 0x00, 0], [...str('mem'), 0x02, 0]])),
+    ...section(
+      7,
+      vec([
+        [...str('gemm'), 0x00, 0],
+        [...str('mem'), 0x02, 0],
+      ]),
+    ),
     ...section(10, vec([kernelBody()])),
   ];
   return Uint8Array.from(bytes);
@@ -137,8 +171,13 @@ function instantiate(): SimdKernels | null {
   const gemm = exports.gemm as (a: number, b: number, c: number, m: number, k4: number, n: number) => void;
   const mem = exports.mem as WasmMemory;
   const run = (a: Float32Array, b: Float32Array, c: Float32Array, m: number, k: number, n: number, accumulate: boolean, transposed: boolean): void => {
-    const mp = (m + 3) & ~3, np = (n + 1) & ~1, k4 = (k + 3) & ~3;
-    const aOff = 0, bOff = mp * k4, cOff = bOff + np * k4, total = cOff + mp * np;
+    const mp = (m + 3) & ~3,
+      np = (n + 1) & ~1,
+      k4 = (k + 3) & ~3;
+    const aOff = 0,
+      bOff = mp * k4,
+      cOff = bOff + np * k4,
+      total = cOff + mp * np;
     const need = total * 4 - mem.buffer.byteLength;
     if (need > 0) mem.grow(Math.ceil(need / 65536));
     const f = new Float32Array(mem.buffer);
@@ -151,17 +190,19 @@ function instantiate(): SimdKernels | null {
           f.fill(0, row + k, row + k4);
         }
       } else if (k4 === k) f.set(src.subarray(0, rows * k), off);
-      else for (let r = 0; r < rows; r++) {
-        f.set(src.subarray(r * k, r * k + k), off + r * k4);
-        f.fill(0, off + r * k4 + k, off + (r + 1) * k4);
-      }
+      else
+        for (let r = 0; r < rows; r++) {
+          f.set(src.subarray(r * k, r * k + k), off + r * k4);
+          f.fill(0, off + r * k4 + k, off + (r + 1) * k4);
+        }
       f.fill(0, off + rows * k4, off + paddedRows * k4);
     };
     pack(a, m, mp, aOff);
     pack(b, n, np, bOff);
     gemm(aOff * 4, bOff * 4, cOff * 4, mp, k4, np);
     for (let i = 0; i < m; i++) {
-      const src = cOff + i * np, dst = i * n;
+      const src = cOff + i * np,
+        dst = i * n;
       if (accumulate) for (let j = 0; j < n; j++) c[dst + j]! += f[src + j]!;
       else c.set(f.subarray(src, src + n), dst);
     }

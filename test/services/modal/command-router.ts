@@ -80,7 +80,8 @@ export function commandRouter(state: FakeModalState): Record<string, Handler> {
         if (msg.start) {
           const start = msg.start as Req;
           p = proc(start);
-          if (Number(start.offset ?? 0) !== p.stdinBytes) throw new ServerError(Status.FAILED_PRECONDITION, `stdin offset ${String(start.offset)} but ${p.stdinBytes} bytes were written`);
+          if (Number(start.offset ?? 0) !== p.stdinBytes)
+            throw new ServerError(Status.FAILED_PRECONDITION, `stdin offset ${String(start.offset)} but ${p.stdinBytes} bytes were written`);
         } else if (msg.data instanceof Uint8Array) {
           if (!p) throw new ServerError(Status.INVALID_ARGUMENT, 'stdin data before start');
           await p.writeStdin(Buffer.from(msg.data));

@@ -135,7 +135,9 @@ export function controlPlane(state: FakeModalState, routerUrl: () => string): Re
       const dockerfileCommands = (image.dockerfileCommands as string[] | undefined) ?? [];
       const baseImageIds = list(image.baseImages).map((b) => str(b.imageId));
       // Content-addressed like Modal's: the same definition is the same image. Recorded, never pulled.
-      const existing = [...state.images.values()].find((i) => JSON.stringify([i.dockerfileCommands, i.baseImageIds]) === JSON.stringify([dockerfileCommands, baseImageIds]));
+      const existing = [...state.images.values()].find(
+        (i) => JSON.stringify([i.dockerfileCommands, i.baseImageIds]) === JSON.stringify([dockerfileCommands, baseImageIds]),
+      );
       const rec = existing ?? { id: fakeId('im'), dockerfileCommands, baseImageIds };
       state.images.set(rec.id, rec);
       return { imageId: rec.id, result: { status: GENERIC_STATUS.SUCCESS } };

@@ -7,7 +7,7 @@
 // python3.
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { FakeProcess, FS_TOOLS_PATH, FsToolProcess, LocalProcess, type ExitStatus } from './process.js';
+import { type FakeProcess, FS_TOOLS_PATH, FsToolProcess, LocalProcess, type ExitStatus } from './process.js';
 import type { FakeVolume, VolumeBaseline } from './volume.js';
 
 /** Paths that exist only in a container: unmounted, they land in the private rootfs, never on this machine. */
@@ -84,7 +84,10 @@ export class FakeSandbox {
         const hostDir = join(this.dir, `mount-${i}`);
         this.#mounts.push({ ...m, hostDir, baseline: await m.volume.checkout(hostDir, m.mountPath) });
       }
-      this.#timer = setTimeout(() => void this.end({ status: GENERIC_STATUS.TIMEOUT, exitcode: 0, exception: 'Sandbox timed out' }), this.spec.timeoutSecs * 1000);
+      this.#timer = setTimeout(
+        () => void this.end({ status: GENERIC_STATUS.TIMEOUT, exitcode: 0, exception: 'Sandbox timed out' }),
+        this.spec.timeoutSecs * 1000,
+      );
       if (this.spec.command.length) {
         const p = this.#spawn(this.spec.command, this.spec.workdir, {}, (line) => this.onEntryLine(this, line));
         this.entry = p;
@@ -107,7 +110,9 @@ export class FakeSandbox {
 
   /** Rewrites every container path in a string (argv, env values) to its host path. */
   rewrite(text: string): string {
-    const prefixes = [...new Set([...this.#mounts.map((m) => m.mountPath), ...Object.keys(this.spec.imagePaths), ...CONTAINER_ONLY])].sort((a, b) => b.length - a.length);
+    const prefixes = [...new Set([...this.#mounts.map((m) => m.mountPath), ...Object.keys(this.spec.imagePaths), ...CONTAINER_ONLY])].sort(
+      (a, b) => b.length - a.length,
+    );
     let out = text;
     for (const p of prefixes) {
       const re = new RegExp(`(?<![\\w./-])${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=/|$|[^\\w.-])`, 'g');
@@ -120,11 +125,22 @@ export class FakeSandbox {
     const fullEnv: Record<string, string> = { ...hostBasics(), HOME: this.toHost('/root') };
     for (const [k, v] of Object.entries({ ...this.spec.env, ...env })) fullEnv[k] = this.rewrite(v);
     const cwd = this.toHost(workdir ?? '/');
-    return new LocalProcess(argv.map((a) => this.rewrite(a)), cwd, fullEnv, onLine);
+    return new LocalProcess(
+      argv.map((a) => this.rewrite(a)),
+      cwd,
+      fullEnv,
+      onLine,
+    );
   }
 
   /** Starts an exec; the SDK's filesystem tool is served in-process. */
-  async exec(execId: string, argv: readonly string[], workdir: string | undefined, env: Readonly<Record<string, string>>, failWriteAfter?: number): Promise<FakeProcess> {
+  async exec(
+    execId: string,
+    argv: readonly string[],
+    workdir: string | undefined,
+    env: Readonly<Record<string, string>>,
+    failWriteAfter?: number,
+  ): Promise<FakeProcess> {
     await this.start();
     let p: FakeProcess;
     if (argv[0] === FS_TOOLS_PATH) p = new FsToolProcess(argv[1] ?? '', (path) => this.toHost(path), failWriteAfter);

@@ -10,7 +10,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer, ServerError, Status, type CallContext, type ServerMiddlewareCall, type ServiceImplementation, type TsProtoServiceDefinition } from 'nice-grpc';
+import {
+  createServer,
+  ServerError,
+  Status,
+  type CallContext,
+  type ServerMiddlewareCall,
+  type ServiceImplementation,
+  type TsProtoServiceDefinition,
+} from 'nice-grpc';
 import { commandRouter } from './command-router.js';
 import { controlPlane, type Handler } from './control-plane.js';
 import { loadModalDefinitions } from './sdk-definitions.js';
@@ -83,7 +91,13 @@ export class FakeModal {
         rec.endedMs = Date.now();
       }
     });
-    server.add(defs.controlPlane, implementation(controlPlane(state, () => `https://127.0.0.1:${fake.#port}`), state));
+    server.add(
+      defs.controlPlane,
+      implementation(
+        controlPlane(state, () => `https://127.0.0.1:${fake.#port}`),
+        state,
+      ),
+    );
     server.add(defs.commandRouter, implementation(commandRouter(state), state));
     fake.#server = server;
     fake.#port = await server.listen('127.0.0.1:0');

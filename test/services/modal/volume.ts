@@ -18,7 +18,13 @@ async function signatures(root: string): Promise<VolumeBaseline> {
       else if (e.isDirectory()) {
         out.set(p, 'dir');
         await walk(p);
-      } else if (e.isFile()) out.set(p, `file:${createHash('sha256').update(await fs.readFile(join(root, p))).digest('hex')}`);
+      } else if (e.isFile())
+        out.set(
+          p,
+          `file:${createHash('sha256')
+            .update(await fs.readFile(join(root, p)))
+            .digest('hex')}`,
+        );
     }
   };
   await walk('');
@@ -75,6 +81,9 @@ export class FakeVolume {
 
   /** Committed files (not links or folders), relative and sorted: what any new Sandbox would see. */
   async files(): Promise<string[]> {
-    return [...(await signatures(this.committedDir))].filter(([, s]) => s.startsWith('file:')).map(([p]) => p).sort();
+    return [...(await signatures(this.committedDir))]
+      .filter(([, s]) => s.startsWith('file:'))
+      .map(([p]) => p)
+      .sort();
   }
 }
