@@ -262,7 +262,7 @@ async function runSelected(session: Session, opts: ReproOptions): Promise<ReproR
           } catch (err) {
             // A damaged or half-collected cache is no reason to fail: run the stage instead.
             session.io.err(`[${name}] run-cache restore failed (${toDiagnostics(err)[0]?.message ?? 'unknown error'}), running instead\n`);
-            return run(m, reasons);
+            return await run(m, reasons);
           }
           session.io.err(`[${name}] restored from run-cache, not run${why}\n`);
           for (const line of rec.log) session.io.err(`[${name}] ${line}\n`);
@@ -272,7 +272,7 @@ async function runSelected(session: Session, opts: ReproOptions): Promise<ReproR
         }
         case 'run':
           session.io.err(`[${name}] running${why}\n`);
-          return run(m, reasons);
+          return await run(m, reasons);
       }
     } catch (err) {
       const diags = toDiagnostics(err).map((d) => (d.subject ? d : { ...d, subject: name }));
