@@ -46,8 +46,8 @@ describe('completion candidates', async () => {
 
   it("option values: datasets after --dataset/--name, also as --opt=VALUE; the shells for 'completion'", async () => {
     expect(await c('train', 'temporal', '--dataset', 'beach')).toEqual(['beach_v3', 'beach_v4']);
-    expect(await c('train', 'push', '--name=d')).toEqual(['--name=demo']);
-    expect(await c('train', 'push', '--name', '=', 'd')).toEqual(['demo']); // bash's words for --name=d
+    expect(await c('train', 'push', '--dataset=d')).toEqual(['--dataset=demo']);
+    expect(await c('train', 'push', '--dataset', '=', 'd')).toEqual(['demo']); // bash's words for --dataset=d
     expect(await c('train', 'diff', 'beach_v3', 'beach_v')).toEqual(['beach_v3', 'beach_v4']);
     expect(await c('completion', '')).toEqual(['bash', 'fish', 'zsh']);
   });

@@ -117,10 +117,10 @@ describe('decide', () => {
     expect(decide(state(stage('a'), {}, { outs: { 'out/a': null }, objects: false })).decision).toBe('run');
   });
 
-  it('runs when a cache: false out was modified (nothing to restore from)', () => {
+  it('runs when a cache: false out was modified (the cache has no copy; the run-cache may, as in DVC)', () => {
     const s = stage('a', { outs: [{ path: 'm.json', kind: 'metric', cache: false, persist: false }] });
     const d = decide(state(s, {}, { outs: { 'm.json': 'edited' } }));
-    expect(d).toEqual({ decision: 'run', reasons: ["out 'm.json' is modified"] });
+    expect(d).toEqual({ decision: 'run', reasons: ["out 'm.json' is modified"], runCacheMayAnswer: true });
   });
 
   it('frozen never runs, even when changed or forced', () => {
