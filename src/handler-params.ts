@@ -218,7 +218,7 @@ export interface DeclaredHandler<S extends ParamSpecs> extends Omit<StageHandler
 
 /** Registers a handler: its `with:` schema comes from the declaration, and its hooks get the defaults applied. */
 export function defineParamsHandler<S extends ParamSpecs>(h: DeclaredHandler<S>): RegisteredHandler {
-  const { params, run, stamp, remoteJob, ...rest } = h;
+  const { params, run, stamp, remoteJob, remoteIO, ...rest } = h;
   const resolved = (p: unknown): ParamsOf<S> => withDefaults(params, p);
   const handler: StageHandler<unknown> = {
     ...rest,
@@ -226,6 +226,7 @@ export function defineParamsHandler<S extends ParamSpecs>(h: DeclaredHandler<S>)
     run: (ctx, p) => run.call(h, ctx, resolved(p)),
     ...(stamp ? { stamp: (ctx, p) => stamp.call(h, ctx, resolved(p)) } : {}),
     ...(remoteJob ? { remoteJob: (ctx, p) => remoteJob.call(h, ctx, resolved(p)) } : {}),
+    ...(remoteIO ? { remoteIO: (ctx, p) => remoteIO.call(h, ctx, resolved(p)) } : {}),
   };
   return handler;
 }
