@@ -14,7 +14,7 @@ import type { Stage } from '../../pipeline/types.js';
 import { stableJson } from '../../format/printer.js';
 import { NODE_PACKAGES_DIR } from './backend.js';
 import { shellQuote } from './request.js';
-import { cmdJobName } from './job.js';
+import { cmdJobName, filesUnder as filesUnderOrThrow } from './job.js';
 
 export const NODE_IMAGE = 'node:20-bookworm';
 /** The remote cache folder, relative to the job's workdir (the project's mirror). */
@@ -37,20 +37,10 @@ export interface StageSpec {
   readonly jobs: number;
 }
 
-const posixRel = (from: string, to: string): string => relative(from, to).split(sep).join('/');
+/** A missing dep or folder contributes no files here; the stage itself reports what it lacks. */
+const filesUnder = (abs: string): Promise<string[]> => filesUnderOrThrow(abs, true);
 
-async function filesUnder(abs: string): Promise<string[]> {
-  const st = await fs.stat(abs).catch(() => undefined);
-  if (!st) return [];
-  if (!st.isDirectory()) return [abs];
-  const out: string[] = [];
-  for (const e of await fs.readdir(abs, { withFileTypes: true })) {
-    const p = join(abs, e.name);
-    if (e.isDirectory()) out.push(...(await filesUnder(p)));
-    else if (e.isFile()) out.push(p);
-  }
-  return out.sort();
-}
+const posixRel = (from: string, to: string): string => relative(from, to).split(sep).join('/');
 
 /**
  * The files of this installation the remote CLI needs: package.json and bin/ (how the CLI finds its

@@ -23,13 +23,18 @@ export function checkJobPath(p: string): string {
   return n;
 }
 
-async function filesUnder(abs: string): Promise<string[]> {
-  const st = await fs.stat(abs);
+/** The files under a path, sorted (the path itself when it is a file); a missing path throws unless missingOk. */
+export async function filesUnder(abs: string, missingOk = false): Promise<string[]> {
+  const st = await fs.stat(abs).catch((err: unknown) => {
+    if (missingOk) return undefined;
+    throw err;
+  });
+  if (!st) return [];
   if (!st.isDirectory()) return [abs];
   const out: string[] = [];
   for (const e of await fs.readdir(abs, { withFileTypes: true })) {
     const p = join(abs, e.name);
-    if (e.isDirectory()) out.push(...(await filesUnder(p)));
+    if (e.isDirectory()) out.push(...(await filesUnder(p, missingOk)));
     else if (e.isFile()) out.push(p);
   }
   return out.sort();
